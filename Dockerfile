@@ -1,0 +1,14 @@
+# A plain mirror of the README's install steps, for a Docker Space or a server.
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY . .
+RUN make install PYTHON=python3.11
+
+ENV HEIMDEX_DATA_DIR=/data \
+    GRADIO_SERVER_NAME=0.0.0.0 \
+    GRADIO_SERVER_PORT=7860
+VOLUME /data
+EXPOSE 7860
+CMD ["make", "run"]

@@ -1,0 +1,1 @@
+"""Evaluation: labeled queries, the eval runner, tuning and benchmarks."""

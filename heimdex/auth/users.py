@@ -1,0 +1,74 @@
+"""User accounts: create, look up, delete (with every row and blob they own)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from heimdex.auth.passwords import check_strength, hash_password
+from heimdex.db import Database
+from heimdex.errors import BadInput, NotFound
+from heimdex.storage import BlobStore, user_prefix
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class User:
+    id: uuid.UUID
+    email: str
+    display_name: str
+    tier: str
+    auth_provider: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict) -> "User":
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+def normalize_email(email: str) -> str:
+    """Trimmed, lower-cased ``email``; :class:`BadInput` if it is not an address."""
+    email = email.strip().lower()
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise BadInput("bad_email", "Enter a valid email address.")
+    return email
+
+
+def create_user(db: Database, email: str, password: str, display_name: str = "") -> User:
+    """Create a local account; :class:`BadInput` if the email is taken or the password weak."""
+    email = normalize_email(email)
+    check_strength(password)
+    try:
+        with db.transaction() as conn:
+            row = conn.execute(
+                """INSERT INTO users (id, email, display_name, password_hash)
+                   VALUES (%s, %s, %s, %s) RETURNING *""",
+                (uuid.uuid4(), email, display_name.strip() or email.split("@")[0], hash_password(password)),
+            ).fetchone()
+    except psycopg.errors.UniqueViolation:
+        raise BadInput("email_taken", "An account with this email already exists.") from None
+    return User.from_row(row)
+
+
+def get_user_by_email(db: Database, email: str) -> User:
+    """The user with ``email``; :class:`NotFound` if there is none."""
+    email = email.strip().lower()
+    with db.transaction() as conn:
+        row = conn.execute("SELECT * FROM users WHERE email = %s", (email,)).fetchone()
+    if row is None:
+        raise NotFound("user", email)
+    return User.from_row(row)
+
+
+def delete_user(db: Database, store: BlobStore, user_id: uuid.UUID) -> None:
+    """Delete a user, every row that references them (cascade) and all their blobs."""
+    with db.transaction() as conn:
+        deleted = conn.execute("DELETE FROM users WHERE id = %s RETURNING id", (user_id,)).fetchone()
+    if deleted is None:
+        raise NotFound("user", user_id)
+    store.delete_prefix(user_prefix(user_id))

@@ -1,0 +1,168 @@
+"""Command line: ``python -m heimdex COMMAND``.
+
+Exit codes: 0 ok, 2 bad input (the reason on stderr), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable, Sequence
+
+from heimdex.config import get_settings
+from heimdex.errors import BadInput, HeimdexError
+
+def _db():
+    from heimdex.db import get_database
+
+    return get_database()
+
+
+def _store():
+    from heimdex.storage import get_blob_store
+
+    return get_blob_store(get_settings())
+
+
+def _user(email: str):
+    from heimdex.auth.users import get_user_by_email
+
+    return get_user_by_email(_db(), email)
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    from heimdex.db.migrate import applied
+
+    with _db().transaction() as conn:  # opening the database applies pending migrations
+        names = applied(conn)
+    print(f"schema up to date: {', '.join(names)}")
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from heimdex.auth.users import create_user
+
+    user = create_user(_db(), args.email, args.password, args.name or "")
+    print(user.id)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from heimdex.ingest import ingest
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise BadInput("file_not_found", f"No such file: {args.file}")
+    user = _user(args.user)
+    with path.open("rb") as source:
+        result = ingest(_db(), _store(), get_settings(), user.id, source, path.name, args.title, args.language)
+    if not result.created:
+        print(f"already in the library as {result.video.title!r}", file=sys.stderr)
+    print(result.video.id)
+    return 0
+
+
+def cmd_videos_list(args: argparse.Namespace) -> int:
+    from heimdex.videos import list_videos
+
+    videos = list_videos(_db(), _user(args.user).id)
+    if args.json:
+        _print_json([video.summary() for video in videos])
+        return 0
+    for video in videos:
+        print(f"{video.id}  {video.state:<10}  {video.duration_s:7.1f}s  {video.title}")
+    if not videos:
+        print("no videos", file=sys.stderr)
+    return 0
+
+
+def cmd_videos_delete(args: argparse.Namespace) -> int:
+    from heimdex.videos import delete_video, owner_of, parse_video_id
+
+    video_id = parse_video_id(args.video_id)
+    user_id = _user(args.user).id if args.user else owner_of(_db(), video_id)
+    delete_video(_db(), _store(), user_id, video_id)
+    print(f"deleted {video_id}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from heimdex.doctor import run_checks
+
+    checks = run_checks(get_settings())
+    if args.json:
+        _print_json([check.__dict__ for check in checks])
+    else:
+        for check in checks:
+            mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
+            print(f"[{mark}] {check.name:<10} {check.detail}")
+    return 0 if all(check.ok or not check.required for check in checks) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m heimdex", description="Heimdex: find the moment in your videos.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(parent, name: str, handler: Callable[[argparse.Namespace], int], help: str):
+        sub = parent.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    command(db, "migrate", cmd_db_migrate, "apply pending schema migrations")
+
+    users = commands.add_parser("users", help="user accounts").add_subparsers(dest="users_command", required=True)
+    add = command(users, "add", cmd_users_add, "create a local account")
+    add.add_argument("email")
+    add.add_argument("--password", required=True)
+    add.add_argument("--name", help="display name")
+
+    ingest = command(commands, "ingest", cmd_ingest, "validate and store a video (prints its id)")
+    ingest.add_argument("file")
+    ingest.add_argument("--user", required=True, metavar="EMAIL")
+    ingest.add_argument("--title")
+    ingest.add_argument("--language", help="spoken language code (en, ko, ...) or auto")
+
+    videos = commands.add_parser("videos", help="a user's videos").add_subparsers(dest="videos_command", required=True)
+    listing = command(videos, "list", cmd_videos_list, "list a user's videos")
+    listing.add_argument("--user", required=True, metavar="EMAIL")
+    listing.add_argument("--json", action="store_true")
+    delete = command(videos, "delete", cmd_videos_delete, "delete a video and everything derived from it")
+    delete.add_argument("video_id")
+    delete.add_argument("--user", metavar="EMAIL", help="only if the video is this user's")
+
+    doctor = command(commands, "doctor", cmd_doctor, "check the database, Redis, the data folder and the models")
+    doctor.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        return args.handler(args)
+    except BadInput as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except HeimdexError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # the last line of defence: a message, not a traceback
+        if args.verbose:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        return 1

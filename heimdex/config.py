@@ -1,0 +1,104 @@
+"""Settings: the one place that reads the environment.
+
+Every module takes what it needs from :func:`get_settings`; nothing else reads
+``os.environ``. The README lists each variable with its default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+
+from heimdex.errors import BadInput
+
+GIB = 1024**3
+
+
+class ConfigError(BadInput):
+    """An environment variable with a value Heimdex cannot use."""
+
+    def __init__(self, variable: str, problem: str):
+        super().__init__("bad_setting", f"{variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Field name ``x`` is read from ``HEIMDEX_X`` unless ``ENV_NAMES`` gives another."""
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    models: str = "offline"
+    supabase_url: str | None = None
+    supabase_anon_key: str | None = None
+    supabase_jwt_secret: str | None = None
+    secret_key: str | None = None
+    max_duration_s: float = 600.0
+    max_upload_bytes: int = 1 * GIB
+    probe_timeout_s: float = 30.0
+    db_pool_size: int = 4
+    log_level: str = "INFO"
+
+    # Variables that keep their conventional names instead of a HEIMDEX_ prefix.
+    ENV_NAMES = {
+        "database_url": "DATABASE_URL",
+        "redis_url": "REDIS_URL",
+        "supabase_url": "SUPABASE_URL",
+        "supabase_anon_key": "SUPABASE_ANON_KEY",
+        "supabase_jwt_secret": "SUPABASE_JWT_SECRET",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from ``environ`` (default: the process environment)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            name = cls.ENV_NAMES.get(field.name, f"HEIMDEX_{field.name.upper()}")
+            raw = environ.get(name)
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field.type, raw, name)
+        settings = cls(**values)
+        settings = replace(settings, data_dir=settings.data_dir.expanduser().resolve())
+        if settings.models not in {"offline", "hub"}:
+            raise ConfigError("HEIMDEX_MODELS", f"must be 'offline' or 'hub', not {settings.models!r}")
+        return settings
+
+    @property
+    def pg_dir(self) -> Path:
+        """Data folder of the embedded PostgreSQL server."""
+        return self.data_dir / "pg"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Root of the local blob store."""
+        return self.data_dir / "blobs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Staging area for uploads; on the same filesystem as the blobs."""
+        return self.data_dir / "tmp"
+
+
+def _parse(kind: object, raw: str, name: str) -> object:
+    kind = str(kind)
+    try:
+        if "Path" in kind:
+            return Path(raw)
+        if "int" in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(name, str(exc)) from None
+    return raw
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings.from_env()

@@ -1,0 +1,82 @@
+"""Database access: one connection pool per process, migrated at open.
+
+``get_database()`` returns the process-wide :class:`Database`. Without
+``DATABASE_URL`` it starts (or joins) the embedded PostgreSQL in
+``$HEIMDEX_DATA_DIR/pg``. Connections come with pgvector's adapter and dict rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from heimdex.config import Settings, get_settings
+from heimdex.db.embedded import embedded_url
+from heimdex.db.migrate import migrate
+
+
+class Database:
+    """A pool of connections to a migrated Heimdex database."""
+
+    def __init__(self, url: str, max_size: int = 4):
+        self.url = url
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row},
+            configure=register_vector,
+            check=ConnectionPool.check_connection,
+            open=True,
+            name="heimdex",
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        with self.pool.connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def resolve_url(settings: Settings) -> str:
+    """``DATABASE_URL`` if set, else the embedded server's URL (starting it if needed)."""
+    return settings.database_url or embedded_url(settings.pg_dir)
+
+
+def open_database(settings: Settings) -> Database:
+    """Connect, apply pending migrations, and return a pooled :class:`Database`."""
+    url = resolve_url(settings)
+    with psycopg.connect(url) as conn:
+        migrate(conn)
+    return Database(url, max_size=settings.db_pool_size)
+
+
+_database: Database | None = None
+_database_lock = threading.Lock()
+
+
+def get_database() -> Database:
+    """The process-wide database, opened on first use."""
+    global _database
+    with _database_lock:
+        if _database is None:
+            _database = open_database(get_settings())
+        return _database
+
+
+def close_database() -> None:
+    """Close the process-wide pool (tests, shutdown)."""
+    global _database
+    with _database_lock:
+        if _database is not None:
+            _database.close()
+            _database = None

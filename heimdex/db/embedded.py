@@ -1,0 +1,52 @@
+"""The embedded PostgreSQL 16 + pgvector server (the ``pgserver`` package).
+
+Used when no ``DATABASE_URL`` is set. pgserver keeps one server per data folder
+and counts the processes that use it (app, CLI, workers), stopping it when the
+last one exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "heimdex"
+
+_servers: dict[Path, object] = {}
+_lock = threading.Lock()
+
+
+def embedded_url(pg_dir: Path, database: str = DATABASE_NAME) -> str:
+    """Start or join the server in ``pg_dir``; return a URL to ``database``, created if missing."""
+    with warnings.catch_warnings():  # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: only the embedded mode needs it
+
+    pg_dir = pg_dir.expanduser().resolve()
+    with _lock:
+        server = _servers.get(pg_dir)
+        if server is None:
+            pg_dir.parent.mkdir(parents=True, exist_ok=True)
+            log.info("starting embedded PostgreSQL in %s", pg_dir)
+            server = _servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode="stop")
+    create_database(server.get_uri(), database)
+    return server.get_uri(database)
+
+
+def create_database(admin_url: str, database: str) -> None:
+    """Create ``database`` on the server at ``admin_url`` unless it exists (safe under races)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if exists:
+            return
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            pass  # another process created it first

@@ -1,0 +1,157 @@
+"""Ingest: an uploaded file becomes a stored, validated video row, or a clear error.
+
+The upload is streamed into a staging file and hashed on the way (never read
+whole into memory), checked against the size limit while it streams, probed and
+validated, and only then stored under a content-derived key. The row and the
+blob appear together or not at all. The same file uploaded again by the same
+user returns the video it already is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import psycopg
+
+from heimdex.config import Settings
+from heimdex.db import Database
+from heimdex.errors import BadInput, NotFound
+from heimdex.media import MediaInfo, format_bytes, media_error, probe, validate
+from heimdex.storage import CHUNK, BlobStore, source_key
+from heimdex.videos import Video
+
+MAX_FILENAME = 255
+MAX_TITLE = 200
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+@dataclass(frozen=True)
+class Staged:
+    path: Path
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    video: Video
+    created: bool  # False: the same file was already in the user's library
+
+
+def clean_filename(filename: str) -> str:
+    """The upload's name as display text; :class:`MediaError` for names that try to be paths."""
+    name = filename.strip()
+    if _UNSAFE_NAME.search(name) or name in {".", ".."} or len(name) > MAX_FILENAME:
+        raise media_error("bad_filename", detail=repr(filename[:80]))
+    return name or "untitled"
+
+
+def clean_language(language: str | None) -> str | None:
+    """An ISO 639 code, or None for automatic detection."""
+    if language is None or language.strip().lower() in {"", "auto"}:
+        return None
+    code = language.strip().lower()
+    if not LANGUAGE_PATTERN.match(code):
+        raise BadInput("bad_language", f"Unknown language {language!r}; use a code such as 'en' or 'ko', or 'auto'.")
+    return code
+
+
+@contextmanager
+def staged_upload(source: BinaryIO, tmp_dir: Path, max_bytes: int) -> Iterator[Staged]:
+    """Stream ``source`` into a staging file, hashing it and enforcing ``max_bytes``; removed afterwards."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    path = tmp_dir / f"upload-{uuid.uuid4().hex}"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("wb") as out:
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise media_error("too_large", detail=f"over {format_bytes(max_bytes)}", limit=format_bytes(max_bytes))
+                digest.update(chunk)
+                out.write(chunk)
+        yield Staged(path, digest.hexdigest(), size)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def ingest(
+    db: Database,
+    store: BlobStore,
+    settings: Settings,
+    user_id: uuid.UUID,
+    source: BinaryIO,
+    filename: str,
+    title: str | None = None,
+    language: str | None = None,
+) -> IngestResult:
+    """Validate and store one upload for ``user_id``; raise :class:`MediaError` and keep nothing if it is unusable."""
+    filename = clean_filename(filename)
+    language = clean_language(language)
+    title = (title or "").strip()[:MAX_TITLE] or Path(filename).stem or filename
+    with staged_upload(source, settings.tmp_dir, settings.max_upload_bytes) as staged:
+        if staged.size_bytes == 0:
+            raise media_error("empty_file")
+        existing = _find_by_hash(db, user_id, staged.sha256)
+        if existing is not None:
+            return IngestResult(existing, created=False)
+        info = probe(staged.path, settings.probe_timeout_s)
+        validate(info, settings.max_duration_s, settings.max_upload_bytes)
+        return _store(db, store, user_id, staged, info, filename, title, language)
+
+
+def _find_by_hash(db: Database, user_id: uuid.UUID, sha256: str) -> Video | None:
+    with db.transaction() as conn:
+        row = conn.execute("SELECT * FROM videos WHERE user_id = %s AND sha256 = %s", (user_id, sha256)).fetchone()
+    return Video.from_row(row) if row else None
+
+
+def _store(
+    db: Database,
+    store: BlobStore,
+    user_id: uuid.UUID,
+    staged: Staged,
+    info: MediaInfo,
+    filename: str,
+    title: str,
+    language: str | None,
+) -> IngestResult:
+    key = source_key(user_id, staged.sha256)
+    values = {
+        **asdict(info),
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "title": title,
+        "filename": filename,
+        "sha256": staged.sha256,
+        "blob_key": key,
+        "language": language,
+    }
+    columns = ", ".join(values)
+    placeholders = ", ".join(f"%({name})s" for name in values)
+    with db.transaction() as conn:
+        try:
+            row = conn.execute(
+                f"""INSERT INTO videos ({columns}) VALUES ({placeholders})
+                    ON CONFLICT (user_id, sha256) DO NOTHING RETURNING *""",
+                values,
+            ).fetchone()
+        except psycopg.errors.ForeignKeyViolation:
+            raise NotFound("user", user_id) from None
+        if row is None:  # the same file arrived concurrently; the first upload wins
+            row = conn.execute(
+                "SELECT * FROM videos WHERE user_id = %s AND sha256 = %s", (user_id, staged.sha256)
+            ).fetchone()
+            return IngestResult(Video.from_row(row), created=False)
+        with staged.path.open("rb") as blob:
+            store.put(key, blob)
+    return IngestResult(Video.from_row(row), created=True)
+

@@ -1,0 +1,1 @@
+"""Indexing stages: a stored video becomes scenes, text, tags and vectors (one module per stage)."""

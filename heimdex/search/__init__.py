@@ -1,0 +1,1 @@
+"""Moment search: query understanding, one SQL query per channel, fusion, results."""

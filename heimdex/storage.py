@@ -1,0 +1,136 @@
+"""Blob storage: original videos, keyframes and sidecars, behind one small interface.
+
+Keys are built here from ids and content hashes only, never from text a user
+typed, and every key is checked against :data:`KEY_PATTERN` before use. The
+layout puts everything of a user under ``u/<user id>/`` so deleting a user or a
+video removes its blobs by prefix:
+
+    u/<user id>/src/<sha256>            the uploaded file (one per content per user)
+    u/<user id>/v/<video id>/...        what indexing derives from it
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import BinaryIO, Iterator, Protocol
+
+from heimdex.config import Settings
+
+KEY_PATTERN = re.compile(r"^[a-z0-9]+(/[a-z0-9][a-z0-9._-]*)*/?$")
+CHUNK = 1024 * 1024
+
+
+def source_key(user_id: uuid.UUID, sha256: str) -> str:
+    """Key of an uploaded file: derived from its owner and its content hash."""
+    return _checked(f"u/{user_id}/src/{sha256}")
+
+
+def video_prefix(user_id: uuid.UUID, video_id: uuid.UUID) -> str:
+    """Prefix of every blob derived from one video."""
+    return _checked(f"u/{user_id}/v/{video_id}/")
+
+
+def user_prefix(user_id: uuid.UUID) -> str:
+    """Prefix of every blob of one user."""
+    return _checked(f"u/{user_id}/")
+
+
+def _checked(key: str) -> str:
+    if not KEY_PATTERN.match(key) or ".." in key:
+        raise ValueError(f"invalid blob key: {key!r}")
+    return key
+
+
+class BlobStore(Protocol):
+    """Where blobs live. Writes are atomic: a reader sees the whole blob or none."""
+
+    def put(self, key: str, stream: BinaryIO) -> int:
+        """Store the stream's bytes under ``key`` (replacing any); return the size."""
+
+    def open(self, key: str) -> BinaryIO:
+        """Open a blob for reading; ``FileNotFoundError`` if absent."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` holds a blob."""
+
+    def delete(self, key: str) -> None:
+        """Remove one blob; absent keys are ignored."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every blob under ``prefix``; return how many."""
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key under ``prefix``."""
+
+
+class LocalBlobStore:
+    """Blobs as files under one folder; the default store."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._staging = root / ".staging"
+        self._staging.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _checked(key)
+
+    def put(self, key: str, stream: BinaryIO) -> int:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = self._staging / uuid.uuid4().hex
+        try:
+            with staging.open("wb") as out:
+                shutil.copyfileobj(stream, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+                size = out.tell()
+            os.replace(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
+        return size
+
+    def open(self, key: str) -> BinaryIO:
+        return self._path(key).open("rb")
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        self._prune(path.parent)
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not prefix.endswith("/"):
+            raise ValueError("delete_prefix takes a folder prefix ending in '/'")
+        removed = sum(1 for _ in self.keys(prefix))
+        folder = self._path(prefix)
+        shutil.rmtree(folder, ignore_errors=True)
+        self._prune(folder.parent)
+        return removed
+
+    def _prune(self, folder: Path) -> None:
+        """Remove empty folders from ``folder`` up to (not including) the root."""
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or already gone
+                return
+            folder = folder.parent
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        base = self._path(prefix) if prefix else self.root
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and self._staging not in path.parents:
+                yield path.relative_to(self.root).as_posix()
+
+
+def get_blob_store(settings: Settings) -> BlobStore:
+    """The configured store (the local folder ``$HEIMDEX_DATA_DIR/blobs``)."""
+    return LocalBlobStore(settings.blob_dir)

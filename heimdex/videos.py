@@ -1,0 +1,112 @@
+"""A user's videos: read, list and delete (rows cascade; blobs go by prefix)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from heimdex.db import Database
+from heimdex.errors import NotFound
+from heimdex.storage import BlobStore, video_prefix
+
+
+@dataclass(frozen=True)
+class Video:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    filename: str
+    sha256: str
+    size_bytes: int
+    blob_key: str
+    container: str
+    duration_s: float
+    width: int
+    height: int
+    fps: float | None
+    is_vfr: bool
+    rotation: int
+    video_codec: str
+    audio_codec: str | None
+    has_audio: bool
+    language: str | None
+    state: str
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+    indexed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Video":
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def summary(self) -> dict:
+        """The JSON-ready fields a listing shows."""
+        return {
+            "video_id": str(self.id),
+            "title": self.title,
+            "filename": self.filename,
+            "state": self.state,
+            "duration_s": self.duration_s,
+            "size_bytes": self.size_bytes,
+            "width": self.width,
+            "height": self.height,
+            "has_audio": self.has_audio,
+            "error_code": self.error_code,
+            "error": self.error_message,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def parse_video_id(text: str) -> uuid.UUID:
+    """A video id from user text; :class:`NotFound` for anything that is not one."""
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        raise NotFound("video", text) from None
+
+
+def get_video(db: Database, user_id: uuid.UUID, video_id: uuid.UUID) -> Video:
+    """One of the user's videos; :class:`NotFound` if it is absent or someone else's."""
+    with db.transaction() as conn:
+        row = conn.execute("SELECT * FROM videos WHERE id = %s AND user_id = %s", (video_id, user_id)).fetchone()
+    if row is None:
+        raise NotFound("video", video_id)
+    return Video.from_row(row)
+
+
+def list_videos(db: Database, user_id: uuid.UUID) -> list[Video]:
+    """The user's videos, newest first."""
+    with db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT * FROM videos WHERE user_id = %s ORDER BY created_at DESC, id", (user_id,)
+        ).fetchall()
+    return [Video.from_row(row) for row in rows]
+
+
+def owner_of(db: Database, video_id: uuid.UUID) -> uuid.UUID:
+    """Who owns a video (for operator commands that name a video by id alone)."""
+    with db.transaction() as conn:
+        row = conn.execute("SELECT user_id FROM videos WHERE id = %s", (video_id,)).fetchone()
+    if row is None:
+        raise NotFound("video", video_id)
+    return row["user_id"]
+
+
+def delete_video(db: Database, store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID) -> None:
+    """Delete a video with its scenes, vectors, jobs and faces, then its blobs.
+
+    Rows go first, in one transaction: a crash after it leaves at most unreferenced
+    blobs, never rows that point at missing files.
+    """
+    with db.transaction() as conn:
+        row = conn.execute(
+            "DELETE FROM videos WHERE id = %s AND user_id = %s RETURNING blob_key, sha256",
+            (video_id, user_id),
+        ).fetchone()
+    if row is None:
+        raise NotFound("video", video_id)
+    store.delete(row["blob_key"])
+    store.delete_prefix(video_prefix(user_id, video_id))

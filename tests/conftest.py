@@ -1,0 +1,64 @@
+"""Fixtures: a real embedded PostgreSQL in a throwaway data folder, the real blob store, the shared media."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = Path(os.environ.get("HEIMDEX_TEST_MEDIA", ROOT.parent / "shared" / "media"))
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """One data folder (and so one embedded server) for the whole run."""
+    path = tmp_path_factory.mktemp("heimdex-data")
+    os.environ["HEIMDEX_DATA_DIR"] = str(path)
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir):
+    from heimdex.config import get_settings
+
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def db(settings):
+    from heimdex.db import close_database, get_database
+
+    database = get_database()
+    yield database
+    close_database()
+
+
+@pytest.fixture(scope="session")
+def store(settings):
+    from heimdex.storage import get_blob_store
+
+    return get_blob_store(settings)
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a fresh local user with a unique email."""
+    from heimdex.auth.users import create_user
+
+    def make(prefix: str = "user"):
+        return create_user(db, f"{prefix}-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery")
+
+    return make
+
+
+@pytest.fixture
+def media() -> Path:
+    if not MEDIA.is_dir():
+        pytest.fail(f"shared test media not found at {MEDIA} (set HEIMDEX_TEST_MEDIA)")
+    return MEDIA

@@ -1,0 +1,67 @@
+"""The command line, run as a user would: a child process, real database, real files."""
+
+import json
+import uuid
+
+from helpers import run_cli
+
+
+def test_users_ingest_list_delete(data_dir, db, media):
+    email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
+    added = run_cli("users", "add", email, "--password", "correct horse")
+    assert added.returncode == 0, added.stderr
+    uuid.UUID(added.stdout.strip())
+
+    again = run_cli("users", "add", email.upper(), "--password", "correct horse")
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+    ingested = run_cli("ingest", str(media / "counter.mp4"), "--user", email, "--title", "Counter")
+    assert ingested.returncode == 0, ingested.stderr
+    video_id = ingested.stdout.strip()
+
+    listed = run_cli("videos", "list", "--user", email, "--json")
+    assert listed.returncode == 0, listed.stderr
+    [video] = json.loads(listed.stdout)
+    assert (video["video_id"], video["title"], video["state"]) == (video_id, "Counter", "uploaded")
+
+    assert run_cli("videos", "delete", video_id).returncode == 0
+    assert json.loads(run_cli("videos", "list", "--user", email, "--json").stdout) == []
+    missing = run_cli("videos", "delete", video_id)
+    assert missing.returncode == 2 and "No video" in missing.stderr
+
+
+def test_bad_input_exits_2_with_a_message(data_dir, db, media, tmp_path):
+    email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
+    assert run_cli("users", "add", email, "--password", "correct horse").returncode == 0
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video")
+    cases = [
+        (("ingest", str(notes), "--user", email), "not a video file"),
+        (("ingest", str(media / "jfk.flac"), "--user", email), "no video track"),
+        (("ingest", str(tmp_path / "absent.mp4"), "--user", email), "No such file"),
+        (("ingest", str(media / "classroom.mp4"), "--user", "nobody@example.com"), "No user"),
+        (("users", "add", "not-an-email", "--password", "correct horse"), "valid email"),
+        (("users", "add", "x@example.com", "--password", "short"), "at least 8"),
+        (("videos", "delete", "not-an-id"), "No video"),
+    ]
+    for args, message in cases:
+        done = run_cli(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    limited = run_cli("ingest", str(media / "walkthrough_en.mp4"), "--user", email, env={"HEIMDEX_MAX_DURATION_S": "30"})
+    assert limited.returncode == 2 and "1:12 long" in limited.stderr
+
+
+def test_doctor_reports_the_database_up(data_dir, db):
+    done = run_cli("doctor", "--json")
+    assert done.returncode == 0, done.stderr
+    checks = {check["name"]: check for check in json.loads(done.stdout)}
+    assert checks["database"]["ok"] and "pgvector 0.6.2" in checks["database"]["detail"]
+    assert checks["data dir"]["ok"]
+    assert checks["redis"]["detail"].startswith("not configured")
+
+
+def test_doctor_fails_when_the_database_is_unreachable(data_dir):
+    done = run_cli("doctor", env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"})
+    assert done.returncode == 1
+    assert "[FAIL] database" in done.stdout

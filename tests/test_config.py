@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import pytest
+
+from heimdex.config import GIB, ConfigError, Settings
+
+
+def test_defaults_match_the_readme():
+    settings = Settings.from_env({})
+    assert settings.data_dir == Path("./data").resolve()
+    assert settings.database_url is None and settings.redis_url is None
+    assert settings.models == "offline"
+    assert settings.max_duration_s == 600
+    assert settings.max_upload_bytes == GIB
+    assert settings.pg_dir == settings.data_dir / "pg"
+
+
+def test_environment_overrides(tmp_path):
+    settings = Settings.from_env(
+        {
+            "HEIMDEX_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": "postgresql://db/heimdex",
+            "REDIS_URL": "redis://localhost:6379/0",
+            "HEIMDEX_MODELS": "hub",
+            "HEIMDEX_MAX_DURATION_S": "120.5",
+            "HEIMDEX_MAX_UPLOAD_BYTES": "1000",
+        }
+    )
+    assert settings.data_dir == tmp_path
+    assert settings.database_url == "postgresql://db/heimdex"
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.models == "hub"
+    assert settings.max_duration_s == 120.5
+    assert settings.max_upload_bytes == 1000
+
+
+@pytest.mark.parametrize(
+    "environ, variable",
+    [({"HEIMDEX_MAX_DURATION_S": "ten"}, "HEIMDEX_MAX_DURATION_S"), ({"HEIMDEX_MODELS": "cloud"}, "HEIMDEX_MODELS")],
+)
+def test_bad_values_name_the_variable(environ, variable):
+    with pytest.raises(ConfigError, match=variable) as caught:
+        Settings.from_env(environ)
+    assert caught.value.exit_code == 2
