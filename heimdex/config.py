@@ -40,6 +40,8 @@ class Settings:
     max_upload_bytes: int = 1 * GIB
     probe_timeout_s: float = 30.0
     db_pool_size: int = 4
+    model_dir: Path | None = None  # default: <data_dir>/models
+    model_threads: int = 2
     log_level: str = "INFO"
 
     # Variables that keep their conventional names instead of a HEIMDEX_ prefix.
@@ -72,6 +74,11 @@ class Settings:
     def pg_dir(self) -> Path:
         """Data folder of the embedded PostgreSQL server."""
         return self.data_dir / "pg"
+
+    @property
+    def models_path(self) -> Path:
+        """Where models are joined (offline) or downloaded (hub)."""
+        return self.model_dir or self.data_dir / "models"
 
     @property
     def blob_dir(self) -> Path:

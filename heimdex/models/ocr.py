@@ -1,0 +1,141 @@
+"""On-screen text: RapidOCR (PP-OCR, Latin and Chinese) with Tesseract for Hangul.
+
+RapidOCR's detector finds text boxes; a frame without any costs one detection
+pass. Each box is recognised by RapidOCR; a box it reads poorly (Korean, which
+its recogniser does not know) goes to Tesseract (``kor+eng``), cropped, enlarged
+and binarised to dark text on white, which is what Tesseract reads best.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from heimdex.config import get_settings
+from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError
+
+TRUST_RAPID = 0.85  # a RapidOCR line at least this sure is kept as it is
+MIN_CONFIDENCE = 0.6  # lines below this, from either reader, are dropped
+TESSERACT_LANGS = "kor+eng"
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+WORD_CHARS = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]  # left, top, right, bottom in pixels
+    source: str  # "rapidocr" or "tesseract"
+
+
+@dataclass(frozen=True)
+class DebianTesseract:
+    """Tesseract and its language data, from Debian's packages (checked, not pinned by hash)."""
+
+    langs: tuple[str, ...] = ("kor", "eng")
+
+    def verify(self) -> None:
+        import pytesseract
+
+        hint = "Install them: apt-get install tesseract-ocr " + " ".join(f"tesseract-ocr-{lang}" for lang in self.langs)
+        if shutil.which("tesseract") is None:
+            raise WeightsError(f"The tesseract program is missing. {hint}")
+        missing = set(self.langs) - set(pytesseract.get_languages(config=""))
+        if missing:
+            raise WeightsError(f"Tesseract has no data for {', '.join(sorted(missing))}. {hint}")
+
+
+class ScreenTextReader:
+    """``read(image)`` → the text lines on an RGB frame, with confidences."""
+
+    def __init__(self, info: ModelInfo, max_side: int = 960, threads: int = 2):
+        from rapidocr import RapidOCR
+
+        self.info = info
+        self._engine = RapidOCR(
+            params={
+                "Global.log_level": "critical",
+                "Global.max_side_len": max_side,
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            }
+        )
+        self._lock = threading.Lock()
+
+    def read(self, image: np.ndarray) -> list[TextLine]:
+        """Text lines on ``image`` (H×W×3 RGB uint8), top to bottom."""
+        lines = []
+        for box in self._detect(image):
+            line = self._recognise(image, box)
+            if line.confidence < TRUST_RAPID:
+                line = max((line, _tesseract_line(image, box)), key=lambda candidate: candidate.confidence)
+            if len(WORD_CHARS.findall(line.text)) >= 2 and line.confidence >= MIN_CONFIDENCE:
+                lines.append(line)
+        return sorted(lines, key=lambda line: (line.box[1], line.box[0]))
+
+    def _detect(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
+        with self._lock:
+            found = self._engine(image, use_det=True, use_cls=False, use_rec=False)
+        return [] if found.boxes is None else [_bounds(points, image.shape) for points in found.boxes]
+
+    def _recognise(self, image: np.ndarray, box: tuple[int, int, int, int]) -> TextLine:
+        left, top, right, bottom = box
+        with self._lock:
+            read = self._engine(image[top:bottom, left:right], use_det=False, use_cls=True, use_rec=True)
+        if not read.txts:
+            return TextLine("", 0.0, box, "rapidocr")
+        return TextLine(read.txts[0].strip(), float(read.scores[0]), box, "rapidocr")
+
+
+def _bounds(points: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    height, width = shape[:2]
+    return max(0, int(x0)), max(0, int(y0)), min(width, int(x1)), min(height, int(y1))
+
+
+def _tesseract_line(image: np.ndarray, box: tuple[int, int, int, int], pad: int = 6) -> TextLine:
+    """Tesseract's reading of one text box (empty with confidence 0 when it reads nothing)."""
+    import cv2
+    import pytesseract
+
+    left, top, right, bottom = box
+    crop = image[max(0, top - pad) : bottom + pad, max(0, left - pad) : right + pad]
+    gray = cv2.resize(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if binary.mean() < 128:  # light text on a dark band: invert to dark on light
+        binary = 255 - binary
+    data = pytesseract.image_to_data(binary, lang=TESSERACT_LANGS, config="--psm 7", output_type=pytesseract.Output.DICT)
+    words = [
+        (text.strip(), float(conf), data["left"][i], data["width"][i], data["height"][i])
+        for i, (text, conf) in enumerate(zip(data["text"], data["conf"]))
+        if text.strip() and float(conf) >= 0
+    ]
+    if not words:
+        return TextLine("", 0.0, box, "tesseract")
+    return TextLine(_join_words(words), sum(w[1] for w in words) / len(words) / 100, box, "tesseract")
+
+
+def _join_words(words: list[tuple[str, float, int, int, int]]) -> str:
+    """Join Tesseract's words, without the spaces it inserts between Hangul syllables of one word."""
+    text = words[0][0]
+    for (prev, _, left, width, height), (word, _, next_left, _, _) in zip(words, words[1:]):
+        gap = next_left - (left + width)
+        tight = HANGUL.search(prev[-1]) and HANGUL.search(word[0]) and gap < 0.35 * height
+        text += ("" if tight else " ") + word
+    return text
+
+
+OFFLINE = ModelSpec(
+    ModelInfo("ocr", "rapidocr-ppocrv6-small+tesseract-kor", "rapidocr-3.10.0", None, "Apache-2.0", "pypi:rapidocr+debian:tesseract-ocr-kor"),
+    lambda spec: ScreenTextReader(spec.info, threads=get_settings().model_threads),
+    (
+        WeightFile("rapidocr", "rapidocr", "models/PP-OCRv6_det_small.onnx", "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"),
+        WeightFile("rapidocr", "rapidocr", "models/PP-OCRv6_rec_small.onnx", "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"),
+        WeightFile("rapidocr", "rapidocr", "models/ch_ppocr_mobile_v2.0_cls_mobile.onnx", "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"),
+        DebianTesseract(),
+    ),
+)

@@ -1,0 +1,96 @@
+"""The model registry: one lazily loaded, thread-safe instance per role and process.
+
+``HEIMDEX_MODELS`` picks the profile: ``offline`` (weights from pinned packages; runs
+everywhere, including every test) or ``hub`` (Hugging Face models for the hosted Space).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from heimdex.config import get_settings
+from heimdex.models.base import ModelInfo, ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    info: ModelInfo
+    loaded: bool
+    problem: str | None  # None when the weights are present and intact (or fetched on demand)
+
+
+class Registry:
+    """Holds the models of one profile; ``get`` loads on first use, ``free`` releases."""
+
+    def __init__(self, profile: str, specs: dict[str, ModelSpec]):
+        self.profile = profile
+        self.specs = specs
+        self._models: dict[str, Any] = {}
+        self._locks = {role: threading.Lock() for role in specs}
+
+    def get(self, role: str) -> Any:
+        """The loaded model for ``role`` (``KeyError`` if this profile has none)."""
+        spec = self.specs[role]
+        model = self._models.get(role)
+        if model is not None:
+            return model
+        with self._locks[role]:
+            if role not in self._models:
+                started = time.perf_counter()
+                spec.check()
+                self._models[role] = spec.build(spec)
+                log.info("loaded %s model %s in %.1f s", role, spec.info.name, time.perf_counter() - started)
+            return self._models[role]
+
+    def has(self, role: str) -> bool:
+        return role in self.specs
+
+    def info(self, role: str) -> ModelInfo:
+        return self.specs[role].info
+
+    def free(self, role: str | None = None) -> None:
+        """Release one role's model, or all of them."""
+        for name in [role] if role else list(self.specs):
+            with self._locks[name]:
+                self._models.pop(name, None)
+        gc.collect()
+
+    def status(self) -> list[ModelStatus]:
+        """Each model's identity, whether it is loaded, and what is wrong with its weights."""
+        result = []
+        for role, spec in self.specs.items():
+            try:
+                spec.check()
+                problem = None
+            except Exception as exc:  # reported, not raised: this feeds the doctor
+                problem = str(exc)
+            result.append(ModelStatus(spec.info, role in self._models, problem))
+        return result
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry for the configured profile."""
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            from heimdex.models.profiles import PROFILES
+
+            profile = get_settings().models
+            _registry = Registry(profile, PROFILES[profile]())
+        return _registry
+
+
+def get_model(role: str) -> Any:
+    """Shorthand for ``get_registry().get(role)``."""
+    return get_registry().get(role)
