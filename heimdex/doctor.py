@@ -62,9 +62,29 @@ def check_redis(settings: Settings) -> Check:
     return Check("redis", True, f"{settings.redis_url} answers")
 
 
-CHECKS: list[Callable[[Settings], Check]] = [check_data_dir, check_database, check_redis]
+def check_models(settings: Settings) -> list[Check]:
+    """Each model of the profile: identity, and whether its weights are present and intact."""
+    from heimdex.models.registry import get_registry
+
+    checks = []
+    for status in get_registry().status():
+        info = status.info
+        dim = f", {info.dim}-d" if info.dim else ""
+        state = "loaded" if status.loaded else "ready"
+        if info.source.startswith("hub:") and status.problem is None:
+            state = "fetched from the hub on first use"
+        detail = f"{info.name} {info.version}{dim}, {info.license}, {info.source}: {status.problem or state}"
+        checks.append(Check(f"model {info.role}", status.problem is None, detail))
+    return checks
+
+
+CHECKS: list[Callable[[Settings], Check | list[Check]]] = [check_data_dir, check_database, check_redis, check_models]
 
 
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in order."""
-    return [check(settings) for check in CHECKS]
+    results: list[Check] = []
+    for check in CHECKS:
+        outcome = check(settings)
+        results += outcome if isinstance(outcome, list) else [outcome]
+    return results

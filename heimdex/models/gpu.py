@@ -1,0 +1,16 @@
+"""GPU hand-off for the hub profile on a Hugging Face ZeroGPU Space."""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+F = TypeVar("F", bound=Callable)
+
+
+def on_gpu(fn: F) -> F:
+    """Wrap ``fn`` with ``spaces.GPU`` when the ``spaces`` package is present (a no-op off ZeroGPU)."""
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(fn)
