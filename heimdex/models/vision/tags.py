@@ -17,6 +17,7 @@ from heimdex.models.vision.detect import Detection
 from heimdex.models.vision.pose import actions
 
 MIN_TAG = 0.35  # tags less sure than this are dropped
+EXPRESSION_SIDE = 640  # faces for expressions are found on a frame scaled to this
 COLOURED = {"car", "vehicle", "bicycle", "bus", "truck", "motorcycle", "bottle", "mug", "coffee cup", "chair", "box", "book", "boat"}
 SAME_AS = {"dining table": "table", "tv": "television", "cell phone": "mobile phone", "couch": "sofa"}
 EXPRESSION_WORDS = {"happy": ("happy", "smiling"), "sad": ("sad",), "surprise": ("surprised",), "angry": ("angry",), "fear": ("afraid",), "disgust": ("disgusted",)}
@@ -87,10 +88,15 @@ def _colours(image: np.ndarray, detections: list[Detection]) -> list[Tag]:
 
 
 def _expressions(image: np.ndarray, registry: Registry) -> list[Tag]:
+    """Expression tags for the faces on a frame (found on a copy at most 640 px wide, enough for expressions)."""
+    import cv2
+
+    scale = min(1.0, EXPRESSION_SIDE / max(image.shape[:2]))
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
     tags = []
     expression = registry.get("expression")
-    for face in registry.get("faces").faces(image):
-        left, top, right, bottom = face.box
+    for face in registry.get("faces").faces(small):
+        left, top, right, bottom = (int(v / scale) for v in face.box)
         label, confidence = expression.classify(image[top:bottom, left:right])
         tags += [Tag(word, confidence, "expression") for word in EXPRESSION_WORDS.get(label, ())]
     return tags
