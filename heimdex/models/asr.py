@@ -70,11 +70,17 @@ class WhisperTranscriber:
     """A faster-whisper model behind ``transcribe(audio, language)``."""
 
     def __init__(self, model: str, info: ModelInfo, download_root: Path | None = None, threads: int = 2):
+        import ctranslate2
         from faster_whisper import WhisperModel
 
         self.info = info
+        on_gpu = ctranslate2.get_cuda_device_count() > 0
         self._model = WhisperModel(
-            model, device="auto", compute_type="int8", cpu_threads=threads, download_root=str(download_root) if download_root else None
+            model,
+            device="cuda" if on_gpu else "cpu",
+            compute_type="float16" if on_gpu else "int8",
+            cpu_threads=threads,
+            download_root=str(download_root) if download_root else None,
         )
         self._lock = threading.Lock()  # one CTranslate2 model serves one call at a time
 
