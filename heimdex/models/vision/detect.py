@@ -16,6 +16,7 @@ import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError, sha256_file
+from heimdex.models.vision.litert import LiteRtModel
 
 MIN_SCORE = 0.3
 NMS_IOU = 0.5
@@ -102,26 +103,17 @@ class OpenImagesSsd:
     """SSD MobileNetV2 trained on 24 Open Images classes (MediaPipe Objectron's first stage), via LiteRT."""
 
     def __init__(self, info: ModelInfo, model: Path, labels: list[str], threads: int):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.info = info
         self.labels = labels
-        self._interpreter = Interpreter(model_path=str(model), num_threads=threads)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._boxes, self._scores = (d["index"] for d in self._interpreter.get_output_details())
+        self._model = LiteRtModel(model, threads)
         self._anchors = ssd_anchors()
-        self._lock = threading.Lock()
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         import cv2
 
         x = cv2.resize(image, (300, 300), interpolation=cv2.INTER_AREA).astype(np.float32)[None] / 127.5 - 1.0
-        with self._lock:
-            self._interpreter.set_tensor(self._input, x)
-            self._interpreter.invoke()
-            raw = self._interpreter.get_tensor(self._boxes)[0]
-            logits = self._interpreter.get_tensor(self._scores)[0]
+        boxes, logits = self._model.run(x)
+        raw, logits = boxes[0], logits[0]
         scores = 1.0 / (1.0 + np.exp(-logits[:, 1:]))  # column 0 is background
         a = self._anchors
         cy = raw[:, 0] / 10 * a[:, 2] + a[:, 0]

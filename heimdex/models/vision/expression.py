@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
+from heimdex.models.vision.litert import LiteRtModel
 
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 MIN_CONFIDENCE = 0.5  # below this an expression counts as neutral
@@ -18,24 +18,16 @@ class ExpressionClassifier:
     """``classify(face_crop)`` → (label, confidence) on an RGB face crop."""
 
     def __init__(self, info: ModelInfo, model: Path, threads: int):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.info = info
-        self._interpreter = Interpreter(model_path=str(model), num_threads=threads)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._lock = threading.Lock()
+        self._model = LiteRtModel(model, threads)
 
     def classify(self, face: np.ndarray) -> tuple[str, float]:
         import cv2
 
         gray = cv2.resize(cv2.cvtColor(face, cv2.COLOR_RGB2GRAY), (64, 64), interpolation=cv2.INTER_AREA)
         x = ((gray.astype(np.float32) / 255.0) - 0.5) * 2.0  # the scaling fer trained with
-        with self._lock:
-            self._interpreter.set_tensor(self._input, x[None, :, :, None])
-            self._interpreter.invoke()
-            probabilities = self._interpreter.get_tensor(self._output)[0]
+        [probabilities] = self._model.run(x[None, :, :, None])
+        probabilities = probabilities[0]
         best = int(np.argmax(probabilities))
         if probabilities[best] < MIN_CONFIDENCE:
             return "neutral", float(probabilities[LABELS.index("neutral")])

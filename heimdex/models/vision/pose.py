@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
+from heimdex.models.vision.litert import LiteRtModel
 
 KEYPOINTS = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
@@ -64,14 +64,8 @@ class PoseEstimator:
     """MoveNet Lightning (192×192, int8 input) via LiteRT."""
 
     def __init__(self, info: ModelInfo, model: Path, threads: int):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.info = info
-        self._interpreter = Interpreter(model_path=str(model), num_threads=threads)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._lock = threading.Lock()
+        self._model = LiteRtModel(model, threads)
 
     def estimate(self, image: np.ndarray) -> Pose:
         """The most prominent person's keypoints; letterboxed so the aspect ratio is kept."""
@@ -82,11 +76,8 @@ class PoseEstimator:
         square = np.zeros((side, side, 3), dtype=np.uint8)
         top, left = (side - height) // 2, (side - width) // 2
         square[top : top + height, left : left + width] = image
-        x = cv2.resize(square, (192, 192), interpolation=cv2.INTER_AREA)[None]
-        with self._lock:
-            self._interpreter.set_tensor(self._input, x)
-            self._interpreter.invoke()
-            raw = self._interpreter.get_tensor(self._output)[0, 0]
+        [raw] = self._model.run(cv2.resize(square, (192, 192), interpolation=cv2.INTER_AREA)[None])
+        raw = raw[0, 0]
         points = {}
         for name, (y, x_, score) in zip(KEYPOINTS, raw):
             points[name] = ((x_ * side - left) / width, (y * side - top) / height, float(score))
