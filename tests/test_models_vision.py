@@ -95,3 +95,10 @@ def test_faces_are_described_consistently(registry, media):
     assert np.linalg.norm(first[0].descriptor - later[0].descriptor) < 0.6
     other = analyzer.faces(frame_at(media / "head-pose-face-detection-female.mp4", 0.5))
     assert other and np.linalg.norm(first[0].descriptor - other[0].descriptor) > 0.6
+
+
+def test_a_group_is_tagged_several_people(registry, media):
+    group = {t.tag for t in tag_frame(frame_at(media / "classroom.mp4", 1.0), registry)}
+    alone = {t.tag for t in tag_frame(frame_at(media / "head-pose-face-detection-male.mp4", 1.0), registry)}
+    assert "several people" in group and "person" in group
+    assert "several people" not in alone
