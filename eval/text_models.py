@@ -52,7 +52,7 @@ def main() -> None:
     print(f"{'model':<28}{'load s':>8}{'sent/s':>9}  " + "  ".join(f"{t:>17}" for t in TASKS))
     for key, spec in OFFLINE.items():
         started = time.perf_counter()
-        embedder = spec.build(spec)
+        embedder = spec.load()
         embedder.embed_passages(["warm up"])
         load_s = time.perf_counter() - started
         started = time.perf_counter()

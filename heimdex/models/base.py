@@ -91,9 +91,14 @@ class ModelSpec:
         for weight in self.weights:
             weight.verify()
 
+    def load(self) -> object:
+        """Verify the weights, then build the model."""
+        self.check()
+        return self.build(self)
+
     def path(self, name: str) -> Path:
-        """The verified path of the weight file whose ``path`` ends with ``name``."""
+        """The path of the weight file whose ``path`` ends with ``name`` (verified by :meth:`load`)."""
         for weight in self.weights:
             if isinstance(weight, WeightFile) and weight.path.endswith(name):
-                return weight.verify()
+                return weight.locate()
         raise KeyError(name)

@@ -44,8 +44,7 @@ class Registry:
         with self._locks[role]:
             if role not in self._models:
                 started = time.perf_counter()
-                spec.check()
-                self._models[role] = spec.build(spec)
+                self._models[role] = spec.load()
                 log.info("loaded %s model %s in %.1f s", role, spec.info.name, time.perf_counter() - started)
             return self._models[role]
 
