@@ -2,7 +2,7 @@
 
     python -m eval.text_models
 
-Tasks over eval/data/bilingual_text.jsonl (40 items): a short English query finds
+Tasks over eval/sets/bilingual_text.jsonl (40 items): a short English query finds
 its English sentence (same language), English finds Korean and Korean finds
 English (cross-language), and the short English query finds the Korean sentence.
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from heimdex.models.text import OFFLINE
 
-DATA = Path(__file__).parent / "data" / "bilingual_text.jsonl"
+DATA = Path(__file__).parent / "sets" / "bilingual_text.jsonl"
 TASKS = {
     "query_en→en": ("query_en", "en"),
     "en→ko": ("en", "ko"),
