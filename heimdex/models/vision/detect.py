@@ -148,8 +148,11 @@ def objectron_dir() -> Path:
 class ObjectronModel:
     """The Open Images SSD cut from the pinned npm tarball; ``verify`` returns the folder with both files."""
 
+    def locate(self) -> Path:
+        return get_settings().models_path / "objectron-oidv4"
+
     def verify(self) -> Path:
-        folder = get_settings().models_path / "objectron-oidv4"
+        folder = self.locate()
         if all(_matches(folder / name, sha) for name, (_, _, sha) in OBJECTRON_PARTS.items()):
             return folder
         tgz = objectron_dir() / OBJECTRON_TGZ
@@ -188,7 +191,7 @@ COCO = ModelSpec(
 
 
 def _build_open_images(spec: ModelSpec) -> OpenImagesSsd:
-    folder = ObjectronModel().verify()
+    folder = ObjectronModel().locate()  # verified by ModelSpec.load
     labels = (folder / "oidv4_labelmap.txt").read_text().splitlines()
     return OpenImagesSsd(spec.info, folder / "ssd_mobilenetv2_oidv4_fp16.tflite", labels, get_settings().model_threads)
 
