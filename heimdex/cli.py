@@ -70,6 +70,64 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _echo_progress(stage: str, fraction: float) -> None:
+    print(f"[{fraction:6.1%}] {stage}", file=sys.stderr, flush=True)
+
+
+def _print_index(report, as_json: bool) -> None:
+    if as_json:
+        _print_json(report.summary())
+        return
+    for scene in report.index.scenes:
+        said = f"  \"{scene.transcript[:60]}\"" if scene.transcript else ""
+        print(f"{scene.start_s:8.2f}-{scene.end_s:8.2f}s{said}")
+    took = f" in {report.timings_s['total']:.1f} s" if "total" in report.timings_s else ""
+    print(f"{report.video.id}  indexed: {len(report.index.scenes)} scenes{took}")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from heimdex.ingest import ingest
+    from heimdex.pipeline import index_video
+    from heimdex.pipeline.restore import current_index
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise BadInput("file_not_found", f"No such file: {args.file}")
+    user = _user(args.user)
+    with path.open("rb") as source:
+        video = ingest(_db(), _store(), get_settings(), user.id, source, path.name, args.title, args.language).video
+    if video.state == "indexed" and video.index_run:
+        print(f"already indexed as {video.title!r}", file=sys.stderr)
+        report = current_index(_db(), _store(), video.id)
+    else:
+        report = index_video(_db(), _store(), video.id, echo=_echo_progress)
+    _print_index(report, args.json)
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from heimdex.pipeline import index_video
+    from heimdex.pipeline.restore import restore_index
+    from heimdex.videos import parse_video_id
+
+    video_id = parse_video_id(args.video_id)
+    if args.from_sidecar:
+        report = restore_index(_db(), _store(), video_id)
+    else:
+        report = index_video(_db(), _store(), video_id, echo=_echo_progress)
+    _print_index(report, args.json)
+    return 0
+
+
+def cmd_videos_export(args: argparse.Namespace) -> int:
+    from heimdex.pipeline.restore import export_index
+    from heimdex.videos import parse_video_id
+
+    sys.stdout.buffer.write(export_index(_db(), _store(), parse_video_id(args.video_id)))
+    sys.stdout.buffer.write(b"\n")
+    return 0
+
+
 def cmd_videos_list(args: argparse.Namespace) -> int:
     from heimdex.videos import list_videos
 
@@ -132,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--title")
     ingest.add_argument("--language", help="spoken language code (en, ko, ...) or auto")
 
+    index = command(commands, "index", cmd_index, "ingest a video and index it now (progress on stderr)")
+    index.add_argument("file")
+    index.add_argument("--user", required=True, metavar="EMAIL")
+    index.add_argument("--title")
+    index.add_argument("--language", help="spoken language: ko, en, ... or auto (the default)")
+    index.add_argument("--json", action="store_true", help="print the scenes and stage timings as JSON")
+
+    reindex = command(commands, "reindex", cmd_reindex, "index a stored video again (its previous index stays until the new one commits)")
+    reindex.add_argument("video_id")
+    reindex.add_argument("--from-sidecar", action="store_true", help="rebuild the rows from the stored sidecar, running no model")
+    reindex.add_argument("--json", action="store_true")
+
     videos = commands.add_parser("videos", help="a user's videos").add_subparsers(dest="videos_command", required=True)
     listing = command(videos, "list", cmd_videos_list, "list a user's videos")
     listing.add_argument("--user", required=True, metavar="EMAIL")
@@ -139,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     delete = command(videos, "delete", cmd_videos_delete, "delete a video and everything derived from it")
     delete.add_argument("video_id")
     delete.add_argument("--user", metavar="EMAIL", help="only if the video is this user's")
+    export = command(videos, "export", cmd_videos_export, "print a video's index document (the sidecar JSON)")
+    export.add_argument("video_id")
 
     doctor = command(commands, "doctor", cmd_doctor, "check the database, Redis, the data folder and the models")
     doctor.add_argument("--json", action="store_true")

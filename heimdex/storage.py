@@ -6,7 +6,7 @@ layout puts everything of a user under ``u/<user id>/`` so deleting a user or a
 video removes its blobs by prefix:
 
     u/<user id>/src/<sha256>            the uploaded file (one per content per user)
-    u/<user id>/v/<video id>/...        what indexing derives from it
+    u/<user id>/v/<video id>/r/<run>/   what one indexing run derived (keyframes, sidecar)
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
 
@@ -32,6 +34,11 @@ def source_key(user_id: uuid.UUID, sha256: str) -> str:
 def video_prefix(user_id: uuid.UUID, video_id: uuid.UUID) -> str:
     """Prefix of every blob derived from one video."""
     return _checked(f"u/{user_id}/v/{video_id}/")
+
+
+def run_prefix(user_id: uuid.UUID, video_id: uuid.UUID, run: str) -> str:
+    """Prefix of the blobs of one indexing run of a video."""
+    return _checked(f"{video_prefix(user_id, video_id)}r/{run}/")
 
 
 def user_prefix(user_id: uuid.UUID) -> str:
@@ -65,6 +72,9 @@ class BlobStore(Protocol):
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix``."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The blob as a file on this machine, if the store keeps it as one."""
 
 
 class LocalBlobStore:
@@ -129,6 +139,25 @@ class LocalBlobStore:
         for path in sorted(base.rglob("*")):
             if path.is_file() and self._staging not in path.parents:
                 yield path.relative_to(self.root).as_posix()
+
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
+
+
+@contextmanager
+def local_copy(store: BlobStore, key: str, tmp_dir: Path) -> Iterator[Path]:
+    """A file holding the blob: the store's own file when it has one, else a temporary copy."""
+    path = store.local_path(key)
+    if path is not None:
+        yield path
+        return
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=tmp_dir, prefix="blob-") as copy, store.open(key) as blob:
+        shutil.copyfileobj(blob, copy, CHUNK)
+        copy.flush()
+        yield Path(copy.name)
 
 
 def get_blob_store(settings: Settings) -> BlobStore:

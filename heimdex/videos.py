@@ -34,6 +34,8 @@ class Video:
     state: str
     error_code: str | None
     error_message: str | None
+    error_stage: str | None
+    index_run: str | None
     created_at: datetime
     updated_at: datetime
     indexed_at: datetime | None
@@ -56,6 +58,7 @@ class Video:
             "has_audio": self.has_audio,
             "error_code": self.error_code,
             "error": self.error_message,
+            "error_stage": self.error_stage,
             "created_at": self.created_at.isoformat(),
         }
 

@@ -23,7 +23,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 TABLES = (
-    "users", "sessions", "videos", "scenes", "embedding_models", "scene_vectors", "jobs",
+    "users", "sessions", "videos", "shots", "scenes", "embedding_models", "scene_vectors", "jobs",
     "people", "faces", "scene_people", "audit_events", "rate_limits",
 )
 

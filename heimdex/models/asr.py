@@ -13,6 +13,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -84,8 +85,16 @@ class WhisperTranscriber:
         )
         self._lock = threading.Lock()  # one CTranslate2 model serves one call at a time
 
-    def transcribe(self, audio: np.ndarray | str | Path, language: str | None = None) -> Transcript:
-        """Transcribe 16 kHz mono float32 samples (or a file); ``language`` None detects it."""
+    def transcribe(
+        self,
+        audio: np.ndarray | str | Path,
+        language: str | None = None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 samples (or a file); ``language`` None detects it.
+
+        ``on_progress`` receives the media time reached (seconds) after each segment.
+        """
         if isinstance(audio, Path):
             audio = str(audio)
         with self._lock:
@@ -96,15 +105,19 @@ class WhisperTranscriber:
                 word_timestamps=True,
                 condition_on_previous_text=False,
             )
-            segments = tuple(
-                Segment(
-                    start=s.start,
-                    end=s.end,
-                    text=s.text.strip(),
-                    words=tuple(Word(w.word.strip(), w.start, w.end, w.probability) for w in s.words or ()),
+            found = []
+            for s in segments:
+                found.append(
+                    Segment(
+                        start=s.start,
+                        end=s.end,
+                        text=s.text.strip(),
+                        words=tuple(Word(w.word.strip(), w.start, w.end, w.probability) for w in s.words or ()),
+                    )
                 )
-                for s in segments
-            )
+                if on_progress:
+                    on_progress(s.end)
+            segments = tuple(found)
         return Transcript(meta.language, meta.language_probability, meta.duration, segments)
 
 

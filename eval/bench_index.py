@@ -1,0 +1,215 @@
+"""Benchmark indexing on a 10-minute 1080p30 H.264 video with speech.
+
+    python -m eval.bench_index [--media ../shared/media] [--minutes 10]
+
+The video is built deterministically from the shared clips: the first minute of
+walkthrough_en.mp4 (four clips, hard cuts, speech at 2-13 s and 31-50 s) scaled
+to 1920x1080 and encoded once with libx264, then its packets repeated back to
+back, one copy per minute (``eval/.cache/``, reused while the recipe is unchanged). In the same run it then
+times, each in a child process of its own (so each peak RSS is its own):
+
+    (a) indexing it (the whole pipeline, into a throwaway data folder),
+    (b) only decoding its frames,
+    (c) only transcribing its audio (decoding the audio included),
+
+models loaded before the clock starts in every case. It prints wall time per
+stage, the total, the realtime factor, peak RSS, and total / (b + c): how much
+the pipeline adds to the two things it cannot avoid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = ROOT.parent / "shared" / "media"
+CACHE = Path(__file__).resolve().parent / ".cache"
+SOURCE = "walkthrough_en.mp4"
+LOOP_S = 60
+WIDTH, HEIGHT, FPS = 1920, 1080, 30
+X264 = {"preset": "veryfast", "crf": "23", "g": "60", "profile": "high"}
+
+
+def build_video(media: Path, minutes: float) -> Path:
+    """The benchmark video (cached by recipe)."""
+    recipe = json.dumps([SOURCE, (media / SOURCE).stat().st_size, LOOP_S, minutes, WIDTH, HEIGHT, FPS, X264], sort_keys=True)
+    target = CACHE / f"bench-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}.mp4"
+    if target.is_file():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        loop = Path(tmp) / "loop.mp4"
+        _encode_loop(media / SOURCE, loop)
+        partial = Path(tmp) / "out.mp4"
+        _repeat(loop, partial, math.ceil(minutes))
+        partial.replace(target)
+    return target
+
+
+def _encode_loop(source: Path, out_path: Path) -> None:
+    """The source's first minute at 1920x1080, H.264 high profile, with its AAC audio copied."""
+    import av
+
+    with av.open(str(source)) as src, av.open(str(out_path), "w") as out:
+        video_in, audio_in = src.streams.video[0], src.streams.audio[0]
+        video_out = out.add_stream("libx264", rate=FPS, options=X264)
+        video_out.width, video_out.height, video_out.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        audio_out = out.add_stream_from_template(audio_in)
+        for packet in src.demux(video_in, audio_in):
+            if packet.pts is not None and packet.pts * packet.time_base >= LOOP_S:
+                continue
+            if packet.stream is audio_in:
+                if packet.dts is not None:
+                    packet.stream = audio_out
+                    out.mux(packet)
+                continue
+            for frame in packet.decode():
+                if frame.time >= LOOP_S:
+                    continue
+                scaled = frame.reformat(width=WIDTH, height=HEIGHT, format="yuv420p")
+                scaled.pts, scaled.time_base = round(frame.time * FPS), Fraction(1, FPS)
+                out.mux(video_out.encode(scaled))
+        out.mux(video_out.encode(None))
+
+
+def _repeat(loop: Path, out_path: Path, copies: int) -> None:
+    """Concatenate copies of the one-minute ``loop`` (stream copy, each shifted by a minute)."""
+    import av
+
+    with av.open(str(out_path), "w") as out:
+        outputs = {}
+        for k in range(copies):
+            with av.open(str(loop)) as src:
+                if not outputs:
+                    outputs = {s.index: out.add_stream_from_template(s) for s in src.streams}
+                for packet in src.demux():
+                    if packet.dts is None or (k and packet.pts < 0):  # later copies drop the AAC priming
+                        continue
+                    shift = round(k * LOOP_S / packet.time_base)
+                    packet.pts += shift
+                    packet.dts += shift
+                    packet.stream = outputs[packet.stream.index]
+                    out.mux(packet)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_decode(video: Path) -> dict:
+    """(b): every frame decoded, nothing else."""
+    import av
+
+    started = time.perf_counter()
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        frames = sum(1 for _ in container.decode(stream))
+    return {"wall_s": time.perf_counter() - started, "frames": frames}
+
+
+def measure_transcribe(video: Path) -> dict:
+    """(c): the soundtrack decoded and transcribed, as the pipeline does it."""
+    from heimdex.models.registry import get_model
+    from heimdex.pipeline.audio import decode_audio
+    from heimdex.pipeline.transcribe import transcribe
+
+    model = get_model("asr")
+    started = time.perf_counter()
+    language, segments = transcribe(decode_audio(video), model, None)
+    return {"wall_s": time.perf_counter() - started, "segments": len(segments), "language": language}
+
+
+def measure_index(video: Path) -> dict:
+    """(a): ingest untimed, then the whole indexing run into a throwaway data folder."""
+    data = tempfile.mkdtemp(prefix="heimdex-bench-")
+    os.environ["HEIMDEX_DATA_DIR"] = data
+    os.environ.pop("DATABASE_URL", None)
+    from heimdex.auth.users import create_user
+    from heimdex.config import get_settings
+    from heimdex.db import close_database, get_database
+    from heimdex.ingest import ingest
+    from heimdex.models.registry import get_registry
+    from heimdex.pipeline import index_video
+    from heimdex.storage import get_blob_store
+
+    registry = get_registry()
+    loading = time.perf_counter()
+    for role in registry.specs:
+        registry.get(role)
+    load_s = time.perf_counter() - loading
+    db, store = get_database(), get_blob_store(get_settings())
+    user = create_user(db, "bench@example.com", "correct horse battery")
+    with video.open("rb") as source:
+        stored = ingest(db, store, get_settings(), user.id, source, video.name).video
+    report = index_video(db, store, stored.id)
+    close_database()
+    return {
+        "wall_s": report.timings_s["total"],
+        "stages_s": report.timings_s,
+        "scenes": len(report.index.scenes),
+        "models_load_s": load_s,
+        "keyframes": sum(len(s.keyframes) for s in report.index.scenes),
+    }
+
+
+MEASURES = {"decode": measure_decode, "transcribe": measure_transcribe, "index": measure_index}
+
+
+def run_child(what: str, video: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "eval.bench_index", "--one", what, str(video)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--media", type=Path, default=MEDIA)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--one", nargs=2, metavar=("WHAT", "VIDEO"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        what, video = args.one
+        result = MEASURES[what](Path(video))
+        print(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}))
+        return
+
+    started = time.perf_counter()
+    video = build_video(args.media, args.minutes)
+    print(f"video: {video.name}, {video.stat().st_size / 1e6:.0f} MB ({time.perf_counter() - started:.0f} s to build or find)")
+    decode = run_child("decode", video)
+    speech = run_child("transcribe", video)
+    index = run_child("index", video)
+    duration = args.minutes * 60
+    print(f"\ncpus: {os.cpu_count()}  video: {duration:.0f} s, {WIDTH}x{HEIGHT} {FPS} fps, {decode['frames']} frames")
+    print(f"models loaded before timing: {index['models_load_s']:.1f} s")
+    print("\n| stage | wall s |\n|---|---|")
+    for stage, seconds in index["stages_s"].items():
+        print(f"| {stage} | {seconds:.1f} |")
+    ratio = index["wall_s"] / (decode["wall_s"] + speech["wall_s"])
+    print(
+        f"\n(a) index: {index['wall_s']:.1f} s, realtime factor {duration / index['wall_s']:.1f}x, "
+        f"{index['scenes']} scenes, {index['keyframes']} keyframes, peak RSS {index['peak_rss_mb']:.0f} MB"
+    )
+    print(f"(b) decode only: {decode['wall_s']:.1f} s ({decode['frames'] / decode['wall_s']:.0f} fps), peak RSS {decode['peak_rss_mb']:.0f} MB")
+    print(f"(c) transcribe only: {speech['wall_s']:.1f} s ({speech['segments']} segments), peak RSS {speech['peak_rss_mb']:.0f} MB")
+    print(f"ratio total / (b + c): {ratio:.2f}   targets: total <= 150 s, ratio <= 1.2")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Stage 10, commit: a video's index replaces the previous one in a single transaction.
+
+Blobs (keyframes, the sidecar) are written under the run's own prefix before the
+transaction; the rows that point at them appear in it, together with the switch
+of ``videos.index_run``. Readers see the old index or the new one, never a mix,
+and the previous run's blobs are removed only after the switch.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+from psycopg.types.json import Jsonb
+
+from heimdex.db import Database
+from heimdex.errors import NotFound
+from heimdex.pipeline.index import Vectors, VideoIndex
+from heimdex.storage import BlobStore, run_prefix
+
+SIDECAR = "index.json"
+
+
+def sidecar_key(user_id: uuid.UUID, video_id: uuid.UUID, run: str) -> str:
+    return run_prefix(user_id, video_id, run) + SIDECAR
+
+
+def write_sidecar(store: BlobStore, user_id: uuid.UUID, index: VideoIndex) -> str:
+    """Store the index document beside the run's keyframes; return its key."""
+    key = sidecar_key(user_id, uuid.UUID(index.video_id), index.run)
+    store.put(key, io.BytesIO(index.to_json()))
+    return key
+
+
+def read_sidecar(store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID, run: str) -> VideoIndex:
+    """The document of a committed run."""
+    with store.open(sidecar_key(user_id, video_id, run)) as blob:
+        return VideoIndex.from_json(blob.read())
+
+
+def commit_index(db: Database, video_id: uuid.UUID, index: VideoIndex) -> str | None:
+    """Replace the video's shots, scenes and vectors with ``index`` and mark it indexed; return the replaced run."""
+    with db.transaction() as conn:
+        row = conn.execute("SELECT index_run FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone()
+        if row is None:
+            raise NotFound("video", video_id)
+        conn.execute("DELETE FROM shots WHERE video_id = %s", (video_id,))
+        conn.execute("DELETE FROM scenes WHERE video_id = %s", (video_id,))
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO shots (video_id, idx, start_s, end_s, cut) VALUES (%s, %s, %s, %s, %s)",
+                [(video_id, i, shot.start_s, shot.end_s, shot.cut) for i, shot in enumerate(index.shots)],
+            )
+        scene_ids = {}
+        for scene in index.scenes:
+            scene_ids[scene.idx] = conn.execute(
+                """INSERT INTO scenes (video_id, idx, start_s, end_s, transcript, words, ocr_text, tags, keyframe_key, keyframes)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                (
+                    video_id, scene.idx, scene.start_s, scene.end_s, scene.transcript,
+                    Jsonb([{"w": w.w, "s": w.s, "e": w.e} for w in scene.words]),
+                    scene.ocr_text, Jsonb(scene.tags), scene.thumbnail,
+                    Jsonb([{"t": k.t, "key": k.key} for k in scene.keyframes]),
+                ),
+            ).fetchone()["id"]
+        for vectors in index.vectors:
+            model_id = _model_id(conn, vectors)
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO scene_vectors (scene_id, model_id, channel, embedding) VALUES (%s, %s, %s, %s)",
+                    [(scene_ids[idx], model_id, vectors.channel, row) for idx, row in zip(vectors.scene_idx, vectors.rows)],
+                )
+        conn.execute(
+            """UPDATE videos SET state = 'indexed', index_run = %s, error_code = NULL, error_message = NULL,
+                   error_stage = NULL, indexed_at = now(), updated_at = now()
+               WHERE id = %s""",
+            (index.run, video_id),
+        )
+    return row["index_run"]
+
+
+def _model_id(conn, vectors: Vectors) -> int:
+    """The ``embedding_models`` row of the vectors' model (created on first use)."""
+    conn.execute(
+        "INSERT INTO embedding_models (name, version, dim) VALUES (%s, %s, %s) ON CONFLICT (name, version) DO NOTHING",
+        (vectors.model, vectors.version, vectors.dim),
+    )
+    row = conn.execute(
+        "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s", (vectors.model, vectors.version)
+    ).fetchone()
+    if row["dim"] != vectors.dim:
+        raise ValueError(f"model {vectors.model} {vectors.version} is registered with {row['dim']} dimensions, not {vectors.dim}")
+    return row["id"]

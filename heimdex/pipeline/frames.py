@@ -1,0 +1,68 @@
+"""Stage 3, frames: the one decode pass over the picture.
+
+Every frame is decoded once (with the decoder's own threads) and scaled once to
+PySceneDetect's working size for the shot detectors; four times a second that
+small copy also scores the frame as a keyframe, and the best frame of each
+second is kept at the size the models read. Nothing else decodes the video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import av
+
+from heimdex.media import media_error
+from heimdex.pipeline.index import Shot
+from heimdex.pipeline.keyframes import Candidate, KeyframeSampler
+from heimdex.pipeline.shots import DETECTION_WIDTH, ShotDetector
+
+PROGRESS_EVERY = 30  # frames
+
+
+@dataclass(frozen=True)
+class FrameScan:
+    shots: list[Shot]
+    candidates: list[Candidate]
+    frames: int
+    end_s: float  # end of the last frame
+
+
+def scan_frames(path: Path, rotation: int = 0, on_progress: Callable[[float], None] | None = None) -> FrameScan:
+    """Decode the video once: its shots and its keyframe candidates."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        duration = _duration_s(container, stream)
+        frame_rate = Fraction(stream.average_rate or stream.guessed_rate or 30)
+        width = DETECTION_WIDTH
+        height = max(2, round(stream.codec_context.height * width / stream.codec_context.width / 2) * 2)
+        shots = ShotDetector(frame_rate)
+        sampler = KeyframeSampler(stream.codec_context.width, stream.codec_context.height, rotation)
+        first_pts = None
+        frames, end_s = 0, 0.0
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                continue
+            first_pts = frame.pts if first_pts is None else first_pts
+            pts = frame.pts - first_pts
+            t = float(pts * frame.time_base)
+            small = frame.reformat(width=width, height=height, format="bgr24", interpolation="FAST_BILINEAR").to_ndarray()
+            shots.feed(pts, frame.time_base, small)
+            sampler.offer(t, small, frame)
+            frames += 1
+            end_s = t + float(1 / frame_rate)
+            if on_progress and frames % PROGRESS_EVERY == 0 and duration:
+                on_progress(min(1.0, t / duration))
+    if frames == 0:
+        raise media_error("unreadable", detail="no video frame could be decoded")
+    return FrameScan(shots.finish(end_s), sampler.finish(), frames, end_s)
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return container.duration / av.time_base if container.duration else 0.0

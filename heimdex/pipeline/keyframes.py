@@ -1,0 +1,149 @@
+"""Keyframes: the best frame of every second is kept while decoding; each scene then takes a few.
+
+A frame is good when it is sharp, lit and has contrast: black frames, blown-out
+frames and the flat middle of a fade score zero, and frames right at a cut are
+used only when a scene has nothing else. Candidates are held as JPEGs at the
+size the models read (at most 960 px), so ten minutes of video costs a few
+tens of megabytes; the stored thumbnails are smaller still.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import av
+import cv2
+import numpy as np
+
+from heimdex.pipeline.index import Span
+
+SAMPLE_EVERY_S = 0.25  # how often a frame is scored
+BUCKET_S = 1.0  # one candidate survives per bucket
+ANALYSIS_SIDE = 960  # longest side of a candidate (what OCR and the taggers read)
+THUMBNAIL_WIDTH = 480
+KEYFRAME_EVERY_S = 4.0  # a scene gets one keyframe per this many seconds ...
+MAX_KEYFRAMES = 5  # ... up to this many
+CUT_GUARD_S = 0.3  # frames this close to a cut are the last resort
+SIGNATURE_SIZE = (64, 36)  # a tiny grey copy that tells whether two keyframes show the same thing
+CHANGED_LEVEL = 24  # a signature pixel changed when it moved this many grey levels ...
+SAME_BELOW = 0.004  # ... and two keyframes are the same picture when fewer than this share of pixels did
+
+
+@dataclass(frozen=True)
+class Candidate:
+    t: float
+    score: float
+    jpeg: bytes
+    signature: np.ndarray
+
+    def same_picture(self, other: "Candidate") -> bool:
+        """Whether ``other`` shows the same thing (a still shot; a new subtitle is a change)."""
+        changed = np.abs(self.signature.astype(np.int16) - other.signature) > CHANGED_LEVEL
+        return float(changed.mean()) < SAME_BELOW
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """The frame as RGB pixels."""
+        return cv2.cvtColor(cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def frame_quality(gray: np.ndarray) -> float:
+    """How good a keyframe this is: 0 for black, blown-out or flat frames, else sharpness × contrast."""
+    mean, contrast = float(gray.mean()), float(gray.std())
+    if mean < 24 or mean > 240 or contrast < 8:
+        return 0.0
+    sharpness = float(cv2.Laplacian(gray, cv2.CV_32F).var())
+    return float(np.log1p(sharpness) * min(1.0, contrast / 40))
+
+
+class KeyframeSampler:
+    """Scores a frame every quarter second and keeps the best of each second."""
+
+    def __init__(self, width: int, height: int, rotation: int = 0):
+        scale = min(1.0, ANALYSIS_SIDE / max(width, height))
+        self._size = (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2))
+        self._rotation = rotation
+        self._next_t = 0.0
+        self._bucket: int | None = None
+        self._best: tuple[float, float, av.VideoFrame, np.ndarray] | None = None
+        self.candidates: list[Candidate] = []
+
+    def offer(self, t: float, small_bgr: np.ndarray, frame: av.VideoFrame) -> None:
+        """Consider the frame shown at ``t`` (its small BGR copy scores it)."""
+        if t < self._next_t:
+            return
+        self._next_t = t + SAMPLE_EVERY_S
+        bucket = int(t // BUCKET_S)
+        if bucket != self._bucket:
+            self._keep_best()
+            self._bucket = bucket
+        gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
+        score = frame_quality(gray)
+        if self._best is None or score > self._best[1]:
+            self._best = (t, score, frame, gray)
+
+    def finish(self) -> list[Candidate]:
+        """All candidates, in time order."""
+        self._keep_best()
+        return self.candidates
+
+    def _keep_best(self) -> None:
+        if self._best is None:
+            return
+        t, score, frame, gray = self._best
+        width, height = self._size
+        image = frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
+        image = _rotated(image, self._rotation)
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if ok:
+            signature = _rotated(cv2.resize(gray, SIGNATURE_SIZE, interpolation=cv2.INTER_AREA), self._rotation)
+            self.candidates.append(Candidate(round(t, 3), score, jpeg.tobytes(), signature))
+        self._best = None
+
+
+def _rotated(image: np.ndarray, rotation: int) -> np.ndarray:
+    """The frame as it should be shown (``rotation``: the display matrix's counter-clockwise degrees)."""
+    turns = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+    return cv2.rotate(image, turns[rotation % 360]) if rotation % 360 in turns else image
+
+
+def choose_keyframes(scene: Span, candidates: list[Candidate], cuts: list[float]) -> list[Candidate]:
+    """A few keyframes spread over ``scene``, the best one first (the thumbnail)."""
+    inside = [c for c in candidates if scene.start_s <= c.t < scene.end_s]
+    clean = [c for c in inside if all(abs(c.t - cut) > CUT_GUARD_S for cut in cuts)] or inside
+    if not clean:
+        if not candidates:
+            return []
+        middle = (scene.start_s + scene.end_s) / 2
+        return [min(candidates, key=lambda c: abs(c.t - middle))]
+    count = max(1, min(MAX_KEYFRAMES, round(scene.length_s / KEYFRAME_EVERY_S)))
+    part = scene.length_s / count
+    chosen = []
+    for i in range(count):
+        in_part = [c for c in clean if scene.start_s + i * part <= c.t < scene.start_s + (i + 1) * part]
+        if in_part:
+            chosen.append(max(in_part, key=lambda c: c.score))
+    best = max(chosen, key=lambda c: c.score)
+    return [best] + [c for c in chosen if c is not best]
+
+
+def distinct(keyframes: list[Candidate]) -> list[Candidate]:
+    """The keyframes that show something the ones before them (in this order) did not."""
+    kept: list[Candidate] = []
+    for keyframe in keyframes:
+        if not any(keyframe.same_picture(seen) for seen in kept):
+            kept.append(keyframe)
+    return kept
+
+
+def thumbnail(candidate: Candidate) -> bytes:
+    """A small JPEG of the keyframe for result lists and the player."""
+    image = cv2.cvtColor(candidate.image, cv2.COLOR_RGB2BGR)
+    scale = THUMBNAIL_WIDTH / image.shape[1]
+    if scale < 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:
+        raise ValueError("could not encode a thumbnail")
+    return jpeg.tobytes()

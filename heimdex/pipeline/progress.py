@@ -1,0 +1,94 @@
+"""Live progress: the stages running now and an overall fraction that rises smoothly.
+
+Each stage weighs what it is expected to cost for this video (a fixed part plus
+a part per second of media, measured by ``eval/bench_index.py`` on a 2-core
+CPU). Stages report their own fraction; transcription runs beside the frame
+scan, so both move the total at once. The job row is written at most every
+half second, so another process can watch it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from heimdex.db import Database
+from heimdex.jobs import report_progress
+
+# stage: (fixed seconds, seconds per second of video)
+STAGE_COST: dict[str, tuple[float, float]] = {
+    "audio": (0.1, 0.0015),
+    "transcribe": (1.0, 0.075),
+    "frames": (0.2, 0.12),
+    "scenes": (0.0, 0.0001),
+    "keyframes": (0.05, 0.001),
+    "ocr": (0.5, 0.05),
+    "visual": (1.0, 0.04),
+    "embed": (0.5, 0.002),
+    "commit": (0.05, 0.0005),
+}
+WRITE_EVERY_S = 0.5
+
+
+class Progress:
+    """Tracks the stages of one run and writes the job row; ``echo`` also gets every change."""
+
+    def __init__(
+        self,
+        db: Database,
+        job_id: int,
+        duration_s: float,
+        stages: list[str],
+        echo: Callable[[str, float], None] | None = None,
+    ):
+        self._db = db
+        self._job_id = job_id
+        self._weights = {stage: fixed + per_s * duration_s for stage, (fixed, per_s) in STAGE_COST.items() if stage in stages}
+        self._done = dict.fromkeys(self._weights, 0.0)
+        self._running: list[str] = []
+        self._last = "starting"
+        self._echo = echo
+        self._lock = threading.Lock()
+        self._written_at = 0.0
+        self._echoed: tuple[str, float] | None = None
+
+    @property
+    def fraction(self) -> float:
+        total = sum(self._weights.values())
+        return sum(self._weights[s] * self._done[s] for s in self._weights) / total if total else 0.0
+
+    @property
+    def stage(self) -> str:
+        return ", ".join(self._running) or self._last
+
+    def start(self, stage: str) -> None:
+        with self._lock:
+            self._running.append(stage)
+            self._last = stage
+        self._publish(force=True)
+
+    def advance(self, stage: str, fraction: float) -> None:
+        """``stage`` is ``fraction`` (0..1) done."""
+        with self._lock:
+            self._done[stage] = max(self._done.get(stage, 0.0), min(1.0, fraction))
+        self._publish()
+
+    def finish(self, stage: str) -> None:
+        with self._lock:
+            self._done[stage] = 1.0
+            if stage in self._running:
+                self._running.remove(stage)
+        self._publish(force=True)
+
+    def _publish(self, force: bool = False) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._written_at < WRITE_EVERY_S:
+                return
+            self._written_at = now
+            stage, fraction = self.stage, self.fraction
+        report_progress(self._db, self._job_id, stage, fraction)
+        if self._echo and self._echoed != (stage, round(fraction, 3)):
+            self._echoed = (stage, round(fraction, 3))
+            self._echo(stage, fraction)

@@ -1,0 +1,274 @@
+"""One indexing run: the stages in order, each timed and reported, the result committed all at once.
+
+    audio → transcribe          (a thread of its own: speech runs beside the frame work)
+    frames (decode once: shots + keyframe candidates)
+    → scenes → keyframes → ocr → visual → embed → commit
+
+A failure in any stage marks the video ``failed`` with that stage and a readable
+reason, removes what the run stored, and leaves the previous index (or none) as
+it was; running the video again starts over cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from heimdex.config import Settings, get_settings
+from heimdex.db import Database
+from heimdex.errors import BadInput, HeimdexError
+from heimdex.jobs import create_job, finish_job, start_job
+from heimdex.models.registry import Registry, get_registry
+from heimdex.models.vision.tags import merge
+from heimdex.pipeline.align import align_words
+from heimdex.pipeline.audio import decode_audio
+from heimdex.pipeline.commit import commit_index, write_sidecar
+from heimdex.pipeline.embed import embed_scenes
+from heimdex.pipeline.frames import scan_frames
+from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
+from heimdex.pipeline.keyframes import Candidate, choose_keyframes, thumbnail
+from heimdex.pipeline.ocr import read_scene_text
+from heimdex.pipeline.progress import Progress
+from heimdex.pipeline.scenes import build_scenes
+from heimdex.pipeline.transcribe import transcribe
+from heimdex.pipeline.visual import clip_scenes, tag_scene
+from heimdex.storage import BlobStore, local_copy, run_prefix, video_prefix
+from heimdex.videos import Video, get_video, owner_of
+
+log = logging.getLogger(__name__)
+
+STAGES = ("audio", "transcribe", "frames", "scenes", "keyframes", "ocr", "visual", "embed", "commit")
+DOING = {
+    "audio": "decoding the audio",
+    "transcribe": "transcribing the speech",
+    "frames": "decoding the video",
+    "scenes": "building scenes",
+    "keyframes": "saving keyframes",
+    "ocr": "reading on-screen text",
+    "visual": "tagging what is seen",
+    "embed": "embedding the text",
+    "commit": "saving the index",
+}
+STALE_AFTER = "2 minutes"  # a running job silent this long no longer holds its video
+
+
+class IndexingFailed(HeimdexError):
+    """A run failed in ``stage``; ``code`` and ``message`` are what the video row now says."""
+
+    def __init__(self, stage: str, code: str, message: str):
+        super().__init__(message)
+        self.stage = stage
+        self.code = code
+        self.message = message
+        self.exit_code = 2 if code != "index_failed" else 1
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    video: Video
+    index: VideoIndex
+    job_id: int
+    timings_s: dict[str, float]
+
+    def summary(self) -> dict:
+        """The JSON the CLI prints."""
+        return {
+            "video_id": str(self.video.id),
+            "state": self.video.state,
+            "duration_s": self.video.duration_s,
+            "scenes": [scene.summary() for scene in self.index.scenes],
+            "timings_s": self.timings_s,
+        }
+
+
+class _Cancelled(Exception):
+    """The frame work failed, so the speech thread stops early."""
+
+
+def index_video(
+    db: Database,
+    store: BlobStore,
+    video_id: uuid.UUID,
+    *,
+    registry: Registry | None = None,
+    settings: Settings | None = None,
+    job_id: int | None = None,
+    echo: Callable[[str, float], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> IndexReport:
+    """Index one stored video end to end; raise :class:`IndexingFailed` (the video then says why).
+
+    ``echo`` receives (stage, overall fraction) as the job row does; ``on_stage`` is
+    called as each stage begins (tests inject failures there).
+    """
+    video = get_video(db, owner_of(db, video_id), video_id)
+    job_id = job_id if job_id is not None else create_job(db, video.id)
+    _claim(db, video.id, job_id)
+    run = _Run(db, store, settings or get_settings(), registry or get_registry(), video, job_id, echo, on_stage)
+    return run.execute()
+
+
+def _claim(db: Database, video_id: uuid.UUID, job_id: int) -> None:
+    """Mark the video processing and the job running, unless a live run already holds the video."""
+    with db.transaction() as conn:
+        conn.execute("SELECT id FROM videos WHERE id = %s FOR UPDATE", (video_id,))
+        busy = conn.execute(
+            f"""SELECT 1 FROM jobs WHERE video_id = %s AND id <> %s AND state = 'running'
+                  AND heartbeat_at > now() - interval '{STALE_AFTER}'""",
+            (video_id, job_id),
+        ).fetchone()
+        if busy:
+            raise BadInput("busy", "This video is being indexed right now; wait for that run to finish.")
+        conn.execute(
+            """UPDATE videos SET state = 'processing', error_code = NULL, error_message = NULL,
+                   error_stage = NULL, updated_at = now() WHERE id = %s""",
+            (video_id,),
+        )
+    start_job(db, job_id, f"{socket.gethostname()}:{os.getpid()}")
+
+
+class _Run:
+    def __init__(self, db, store, settings, registry, video: Video, job_id: int, echo, on_stage):
+        self.db, self.store, self.settings, self.registry = db, store, settings, registry
+        self.video, self.job_id, self.on_stage = video, job_id, on_stage
+        self.run = uuid.uuid4().hex[:12]
+        self.prefix = run_prefix(video.user_id, video.id, self.run)
+        stages = [s for s in STAGES if video.has_audio or s not in ("audio", "transcribe")]
+        self.progress = Progress(db, job_id, video.duration_s, stages, echo)
+        self.timings: dict[str, float] = {}
+        self.failed_stage: str | None = None
+        self._cancel = threading.Event()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage, report it, and remember it as the culprit if it raises."""
+        self.progress.start(name)
+        started = time.perf_counter()
+        try:
+            if self.on_stage:
+                self.on_stage(name)
+            yield
+        except BaseException:
+            self.failed_stage = self.failed_stage or name
+            raise
+        self.timings[name] = round(time.perf_counter() - started, 3)
+        self.progress.finish(name)
+        log.info("video %s: %s took %.2f s", self.video.id, name, self.timings[name])
+
+    def execute(self) -> IndexReport:
+        started = time.perf_counter()
+        self._sweep_abandoned_runs()
+        try:
+            index = self._index()
+            with self.stage("commit"):
+                write_sidecar(self.store, self.video.user_id, index)
+                previous = commit_index(self.db, self.video.id, index)
+            finish_job(self.db, self.job_id)
+        except BaseException as exc:
+            raise self._fail(exc) from exc
+        if previous and previous != self.run:
+            self.store.delete_prefix(run_prefix(self.video.user_id, self.video.id, previous))
+        self.timings["total"] = round(time.perf_counter() - started, 3)
+        video = get_video(self.db, self.video.user_id, self.video.id)
+        return IndexReport(video, index, self.job_id, self.timings)
+
+    def _index(self) -> VideoIndex:
+        with local_copy(self.store, self.video.blob_key, self.settings.tmp_dir) as path:
+            with ThreadPoolExecutor(1, thread_name_prefix="speech") as pool:
+                speech = pool.submit(self._speech, path) if self.video.has_audio else None
+                try:
+                    with self.stage("frames"):
+                        scan = scan_frames(path, self.video.rotation, lambda f: self.progress.advance("frames", f))
+                except BaseException:
+                    self._cancel.set()
+                    raise
+                language, segments = speech.result() if speech else (None, [])
+        words = [word for segment in segments for word in segment.words]
+        with self.stage("scenes"):
+            spans = build_scenes(scan.shots, words)
+            scenes = [Scene(i, span.start_s, span.end_s, words=w) for i, (span, w) in enumerate(zip(spans, align_words(spans, words)))]
+        with self.stage("keyframes"):
+            cuts = [shot.start_s for shot in scan.shots[1:]]
+            chosen = [choose_keyframes(span, scan.candidates, cuts) for span in spans]
+            for scene, keyframes in zip(scenes, chosen):
+                scene.keyframes = [Keyframe(k.t, self._store_thumbnail(scene.idx, n, k)) for n, k in enumerate(keyframes)]
+        with self.stage("ocr"):
+            reader = self.registry.get("ocr")
+            for scene, keyframes in zip(scenes, chosen):
+                scene.ocr = read_scene_text(keyframes, reader)
+                self.progress.advance("ocr", (scene.idx + 1) / len(scenes))
+        with self.stage("visual"):
+            visual, clip_tags = clip_scenes(chosen, self.registry)
+            for scene, keyframes, extra in zip(scenes, chosen, clip_tags):
+                scene.tags = [tag.as_dict() for tag in merge(tag_scene(keyframes, self.registry) + extra)]
+                self.progress.advance("visual", (scene.idx + 1) / len(scenes))
+        with self.stage("embed"):
+            vectors = embed_scenes(scenes, self.registry.get("text")) + ([visual] if visual else [])
+        return VideoIndex(
+            video_id=str(self.video.id),
+            run=self.run,
+            duration_s=round(scan.end_s, 3),
+            language=language,
+            models=self._models(),
+            shots=scan.shots,
+            segments=segments,
+            scenes=scenes,
+            vectors=vectors,
+        )
+
+    def _speech(self, path: Path) -> tuple[str | None, list[Segment]]:
+        with self.stage("audio"):
+            audio = decode_audio(path)
+        with self.stage("transcribe"):
+            return transcribe(audio, self.registry.get("asr"), self.video.language, self._speech_progress)
+
+    def _speech_progress(self, fraction: float) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled()
+        self.progress.advance("transcribe", fraction)
+
+    def _store_thumbnail(self, scene_idx: int, n: int, keyframe: Candidate) -> str:
+        import io
+
+        key = f"{self.prefix}kf/{scene_idx:04d}-{n}.jpg"
+        self.store.put(key, io.BytesIO(thumbnail(keyframe)))
+        return key
+
+    def _models(self) -> dict[str, dict]:
+        used = [role for role in self.registry.specs if role != "asr" or self.video.has_audio]
+        return {role: {"name": self.registry.info(role).name, "version": self.registry.info(role).version} for role in used}
+
+    def _sweep_abandoned_runs(self) -> None:
+        """Remove blobs of earlier runs that never committed (a crashed process leaves them)."""
+        runs = video_prefix(self.video.user_id, self.video.id) + "r/"
+        found = {key[len(runs) :].split("/", 1)[0] for key in self.store.keys(runs)}
+        for run in found - {self.video.index_run}:
+            self.store.delete_prefix(f"{runs}{run}/")
+
+    def _fail(self, exc: BaseException) -> IndexingFailed:
+        """Record the failure on the video and the job; drop this run's blobs."""
+        stage = self.failed_stage or "commit"
+        if isinstance(exc, BadInput):
+            code, message = exc.code, exc.message
+        else:
+            reason = str(exc) or type(exc).__name__
+            code, message = "index_failed", f"Indexing failed while {DOING[stage]}: {reason}"
+        log.error("video %s failed in %s: %s", self.video.id, stage, message)
+        self.store.delete_prefix(self.prefix)
+        with self.db.transaction() as conn:
+            conn.execute(
+                """UPDATE videos SET state = 'failed', error_code = %s, error_message = %s, error_stage = %s,
+                       updated_at = now() WHERE id = %s""",
+                (code, message, stage, self.video.id),
+            )
+        finish_job(self.db, self.job_id, error=f"{stage}: {message}")
+        return IndexingFailed(stage, code, message)
