@@ -57,7 +57,7 @@ def make_user(db):
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def media() -> Path:
     if not MEDIA.is_dir():
         pytest.fail(f"shared test media not found at {MEDIA} (set HEIMDEX_TEST_MEDIA)")

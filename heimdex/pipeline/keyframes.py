@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Callable
 
 import av
 import cv2
@@ -49,12 +50,14 @@ class Candidate:
 
 
 def frame_quality(gray: np.ndarray) -> float:
-    """How good a keyframe this is: 0 for black, blown-out or flat frames, else sharpness × contrast."""
+    """How good a keyframe this is: 0 for black or blown-out frames, next to 0 for flat ones, else sharpness × contrast."""
     mean, contrast = float(gray.mean()), float(gray.std())
-    if mean < 24 or mean > 240 or contrast < 8:
+    if mean < 24 or mean > 240:
         return 0.0
+    if contrast < 8:  # a plain field, or the washed-out middle of a fade
+        return 0.01
     sharpness = float(cv2.Laplacian(gray, cv2.CV_32F).var())
-    return float(np.log1p(sharpness) * min(1.0, contrast / 40))
+    return 0.01 + float(np.log1p(sharpness) * min(1.0, contrast / 40))
 
 
 class KeyframeSampler:
@@ -111,12 +114,11 @@ def _rotated(image: np.ndarray, rotation: int) -> np.ndarray:
 def choose_keyframes(scene: Span, candidates: list[Candidate], cuts: list[float]) -> list[Candidate]:
     """A few keyframes spread over ``scene``, the best one first (the thumbnail)."""
     inside = [c for c in candidates if scene.start_s <= c.t < scene.end_s]
-    clean = [c for c in inside if all(abs(c.t - cut) > CUT_GUARD_S for cut in cuts)] or inside
-    if not clean:
-        if not candidates:
-            return []
+    clean = [c for c in inside if c.score > 0 and all(abs(c.t - cut) > CUT_GUARD_S for cut in cuts)]
+    if not clean:  # nothing good: the best there is, inside the scene or else nearest to it
         middle = (scene.start_s + scene.end_s) / 2
-        return [min(candidates, key=lambda c: abs(c.t - middle))]
+        fallback = max(inside, key=lambda c: c.score, default=None) or min(candidates, key=lambda c: abs(c.t - middle), default=None)
+        return [fallback] if fallback else []
     count = max(1, min(MAX_KEYFRAMES, round(scene.length_s / KEYFRAME_EVERY_S)))
     part = scene.length_s / count
     chosen = []
@@ -126,6 +128,23 @@ def choose_keyframes(scene: Span, candidates: list[Candidate], cuts: list[float]
             chosen.append(max(in_part, key=lambda c: c.score))
     best = max(chosen, key=lambda c: c.score)
     return [best] + [c for c in chosen if c is not best]
+
+
+def unlikeness(candidates: list[Candidate]) -> Callable[[Span, Span], float | None]:
+    """How different two adjacent spans look: the share of signature pixels that change across their boundary."""
+
+    def nearest(span: Span, t: float) -> Candidate | None:
+        inside = [c for c in candidates if span.start_s <= c.t < span.end_s]
+        return min(inside, key=lambda c: abs(c.t - t), default=None)
+
+    def measure(a: Span, b: Span) -> float | None:
+        boundary = a.end_s if a.end_s <= b.start_s else a.start_s
+        first, second = nearest(a, boundary), nearest(b, boundary)
+        if first is None or second is None:
+            return None
+        return float((np.abs(first.signature.astype(np.int16) - second.signature) > CHANGED_LEVEL).mean())
+
+    return measure
 
 
 def distinct(keyframes: list[Candidate]) -> list[Candidate]:

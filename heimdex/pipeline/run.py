@@ -35,7 +35,7 @@ from heimdex.pipeline.commit import commit_index, write_sidecar
 from heimdex.pipeline.embed import embed_scenes
 from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
-from heimdex.pipeline.keyframes import Candidate, choose_keyframes, thumbnail
+from heimdex.pipeline.keyframes import Candidate, choose_keyframes, thumbnail, unlikeness
 from heimdex.pipeline.ocr import read_scene_text
 from heimdex.pipeline.progress import Progress
 from heimdex.pipeline.scenes import build_scenes
@@ -194,7 +194,7 @@ class _Run:
                 language, segments = speech.result() if speech else (None, [])
         words = [word for segment in segments for word in segment.words]
         with self.stage("scenes"):
-            spans = build_scenes(scan.shots, words)
+            spans = build_scenes(scan.shots, words, unlikeness(scan.candidates))
             scenes = [Scene(i, span.start_s, span.end_s, words=w) for i, (span, w) in enumerate(zip(spans, align_words(spans, words)))]
         with self.stage("keyframes"):
             cuts = [shot.start_s for shot in scan.shots[1:]]

@@ -1,6 +1,7 @@
 """Stage 4, scenes: shots reshaped into units of search.
 
-Shots shorter than ``MIN_SCENE_S`` join their shorter neighbour; shots longer
+Shots shorter than ``MIN_SCENE_S`` join the neighbour they look most like (the
+shorter one when that cannot be told); shots longer
 than ``MAX_SCENE_S`` are cut into even windows, each cut moved to the nearest
 pause in the speech so that no sentence is split when it need not be. A video
 without cuts is one long shot, so it gets windows too.
@@ -9,17 +10,20 @@ without cuts is one long shot, so it gets windows too.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 from heimdex.pipeline.index import Shot, Span, Word
+
+Unlikeness = Callable[[Span, Span], float | None]  # how different two adjacent spans look; None: unknown
 
 MIN_SCENE_S = 1.5
 MAX_SCENE_S = 20.0
 MIN_PAUSE_S = 0.3  # a gap between words at least this long is a pause
 
 
-def build_scenes(shots: list[Shot], words: list[Word]) -> list[Span]:
+def build_scenes(shots: list[Shot], words: list[Word], unlikeness: Unlikeness | None = None) -> list[Span]:
     """Scenes covering the shots end to end, none shorter than 1.5 s (unless the video is) or longer than 20 s."""
-    spans = _merge_short([Span(shot.start_s, shot.end_s) for shot in shots])
+    spans = _merge_short([Span(shot.start_s, shot.end_s) for shot in shots], unlikeness or (lambda a, b: None))
     pauses = speech_pauses(words)
     return [piece for span in spans for piece in _split_long(span, pauses, words)]
 
@@ -29,14 +33,18 @@ def speech_pauses(words: list[Word]) -> list[float]:
     return [(a.e + b.s) / 2 for a, b in zip(words, words[1:]) if b.s - a.e >= MIN_PAUSE_S]
 
 
-def _merge_short(spans: list[Span]) -> list[Span]:
+def _merge_short(spans: list[Span], unlikeness: Unlikeness) -> list[Span]:
     spans = list(spans)
     while len(spans) > 1:
         shortest = min(range(len(spans)), key=lambda i: spans[i].length_s)
         if spans[shortest].length_s >= MIN_SCENE_S:
             break
         neighbours = [i for i in (shortest - 1, shortest + 1) if 0 <= i < len(spans)]
-        other = min(neighbours, key=lambda i: spans[i].length_s)
+        looks = {i: unlikeness(spans[shortest], spans[i]) for i in neighbours}
+        if len(neighbours) == 2 and None not in looks.values():
+            other = min(neighbours, key=lambda i: looks[i])
+        else:
+            other = min(neighbours, key=lambda i: spans[i].length_s)
         first, second = sorted((shortest, other))
         spans[first : second + 1] = [Span(spans[first].start_s, spans[second].end_s)]
     return spans
