@@ -37,6 +37,14 @@ class FaceAnalyzer:
         self._encoder = dlib.face_recognition_model_v1(str(descriptor))
         self._lock = threading.Lock()
 
+    def boxes(self, image: np.ndarray, upsample: int = 0) -> list[tuple[int, int, int, int]]:
+        """Only where the faces are (no landmarks, no descriptors): the cheap question."""
+        image = np.ascontiguousarray(image)
+        height, width = image.shape[:2]
+        with self._lock:
+            rects, _, _ = self._detector.run(image, upsample, 0.0)
+        return [(max(0, r.left()), max(0, r.top()), min(width, r.right()), min(height, r.bottom())) for r in rects]
+
     def faces(self, image: np.ndarray, upsample: int = 1) -> list[Face]:
         """Faces on an RGB image; ``upsample`` > 0 finds smaller faces at a higher cost."""
         image = np.ascontiguousarray(image)

@@ -20,6 +20,7 @@ from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError
 
 TRUST_RAPID = 0.85  # a RapidOCR line at least this sure is kept as it is
+MAX_LINE_HEIGHT = 0.25  # boxes taller than this share of the frame are not lines of text
 MIN_CONFIDENCE = 0.6  # lines below this, from either reader, are dropped
 TESSERACT_LANGS = "kor+eng"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -64,28 +65,42 @@ class ScreenTextReader:
     def read(self, image: np.ndarray) -> list[TextLine]:
         """Text lines on ``image`` (H×W×3 RGB uint8), top to bottom."""
         lines = []
-        for box in self._detect(image):
-            line = self._recognise(image, box)
-            if line.confidence < TRUST_RAPID:
-                line = max((line, _tesseract_line(image, box)), key=lambda candidate: candidate.confidence)
+        for line in self._rapid_lines(image):
+            if line.confidence < TRUST_RAPID and _holds_a_word(line.box):
+                line = max((line, _tesseract_line(image, line.box)), key=lambda candidate: candidate.confidence)
             if len(WORD_CHARS.findall(line.text)) >= 2 and line.confidence >= MIN_CONFIDENCE:
                 lines.append(line)
         return sorted(lines, key=lambda line: (line.box[1], line.box[0]))
 
-    def _detect(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    def _rapid_lines(self, image: np.ndarray) -> list[TextLine]:
+        """RapidOCR's reading of every text box (however unsure), after a cheap glance says there is text at all.
+
+        Boxes are read one by one: RapidOCR's own pipeline drops the boxes its
+        recogniser cannot read (Korean, for its Latin-Chinese model), and those are
+        exactly the ones Tesseract must see.
+        """
         with self._lock:
             if self._glance(image, use_det=True, use_cls=False, use_rec=False).boxes is None:
                 return []
             found = self._engine(image, use_det=True, use_cls=False, use_rec=False)
-        return [] if found.boxes is None else [_bounds(points, image.shape) for points in found.boxes]
+            if found.boxes is None:
+                return []
+            lines = []
+            for points in found.boxes:
+                box = _bounds(points, image.shape)
+                left, top, right, bottom = box
+                if bottom - top > MAX_LINE_HEIGHT * image.shape[0]:  # a region, not a line of text
+                    continue
+                read = self._engine(image[top:bottom, left:right], use_det=False, use_cls=False, use_rec=True)  # screen text is upright
+                text, score = (read.txts[0].strip(), float(read.scores[0])) if read.txts else ("", 0.0)
+                lines.append(TextLine(text, score, box, "rapidocr"))
+        return lines
 
-    def _recognise(self, image: np.ndarray, box: tuple[int, int, int, int]) -> TextLine:
-        left, top, right, bottom = box
-        with self._lock:
-            read = self._engine(image[top:bottom, left:right], use_det=False, use_cls=True, use_rec=True)
-        if not read.txts:
-            return TextLine("", 0.0, box, "rapidocr")
-        return TextLine(read.txts[0].strip(), float(read.scores[0]), box, "rapidocr")
+
+def _holds_a_word(box: tuple[int, int, int, int]) -> bool:
+    """Whether a box is wide enough for two characters (a dot or a lone digit is not worth Tesseract)."""
+    left, top, right, bottom = box
+    return right - left >= 1.5 * (bottom - top)
 
 
 def _engine(max_side: int, threads: int):

@@ -1,6 +1,9 @@
 """Stage 3, frames: the one decode pass over the picture.
 
-Every frame is decoded once (with the decoder's own threads) and scaled once to
+The decoder (with its own threads) skips the frames no other frame refers to, which
+for typical H.264 is every other frame and a third of the decoding work; a cut is
+then seen at most one frame late. Decoding runs in a thread of its
+own, a few frames ahead of the analysis. Each decoded frame is scaled once to
 PySceneDetect's working size for the shot detectors; four times a second that
 small copy also scores the frame as a keyframe, and the best frame of each
 second is kept at the size the models read. Nothing else decodes the video.
@@ -8,10 +11,12 @@ second is kept at the size the models read. Nothing else decodes the video.
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import av
 
@@ -21,6 +26,7 @@ from heimdex.pipeline.keyframes import Candidate, KeyframeSampler
 from heimdex.pipeline.shots import DETECTION_WIDTH, ShotDetector
 
 PROGRESS_EVERY = 30  # frames
+READ_AHEAD = 8  # decoded frames waiting for analysis
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ def scan_frames(path: Path, rotation: int = 0, on_progress: Callable[[float], No
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        stream.codec_context.skip_frame = "NONREF"
         duration = _duration_s(container, stream)
         frame_rate = Fraction(stream.average_rate or stream.guessed_rate or 30)
         width = DETECTION_WIDTH
@@ -44,7 +51,7 @@ def scan_frames(path: Path, rotation: int = 0, on_progress: Callable[[float], No
         sampler = KeyframeSampler(stream.codec_context.width, stream.codec_context.height, rotation)
         first_pts = None
         frames, end_s = 0, 0.0
-        for frame in container.decode(stream):
+        for frame in _decoded(container, stream):
             if frame.pts is None:
                 continue
             first_pts = frame.pts if first_pts is None else first_pts
@@ -54,12 +61,49 @@ def scan_frames(path: Path, rotation: int = 0, on_progress: Callable[[float], No
             shots.feed(pts, frame.time_base, small)
             sampler.offer(t, small, frame)
             frames += 1
-            end_s = t + float(1 / frame_rate)
+            end_s = max(end_s, t + float(1 / frame_rate))
             if on_progress and frames % PROGRESS_EVERY == 0 and duration:
                 on_progress(min(1.0, t / duration))
     if frames == 0:
         raise media_error("unreadable", detail="no video frame could be decoded")
     return FrameScan(shots.finish(end_s), sampler.finish(), frames, end_s)
+
+
+def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
+    """The stream's frames, decoded in a thread of its own that stays ``READ_AHEAD`` frames ahead."""
+    frames: queue.Queue = queue.Queue(READ_AHEAD)
+    stop = threading.Event()
+    end = object()
+
+    def decode() -> None:
+        try:
+            for frame in container.decode(stream):
+                while not stop.is_set():
+                    try:
+                        frames.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            frames.put(end)
+        except BaseException as exc:  # handed to the reader, raised there
+            frames.put(exc)
+
+    thread = threading.Thread(target=decode, name="decode", daemon=True)
+    thread.start()
+    try:
+        while (item := frames.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock and wait for the decoder before the container closes
+            try:
+                frames.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
 
 
 def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:

@@ -50,12 +50,13 @@ class Candidate:
 
 
 def frame_quality(gray: np.ndarray) -> float:
-    """How good a keyframe this is: 0 for black or blown-out frames, next to 0 for flat ones, else sharpness × contrast."""
+    """How good a keyframe this is: 0 for black or blown-out frames, next to 0 for flat ones, else sharpness × contrast.
+
+    A dark frame with something on it (green text on a black screen) is not black.
+    """
     mean, contrast = float(gray.mean()), float(gray.std())
-    if mean < 24 or mean > 240:
-        return 0.0
-    if contrast < 8:  # a plain field, or the washed-out middle of a fade
-        return 0.01
+    if contrast < 8:  # black, white, a plain field, or the washed-out middle of a fade
+        return 0.0 if mean < 24 or mean > 240 else 0.01
     sharpness = float(cv2.Laplacian(gray, cv2.CV_32F).var())
     return 0.01 + float(np.log1p(sharpness) * min(1.0, contrast / 40))
 

@@ -19,14 +19,14 @@ from heimdex.jobs import report_progress
 # stage: (fixed seconds, seconds per second of video)
 STAGE_COST: dict[str, tuple[float, float]] = {
     "audio": (0.1, 0.0015),
-    "transcribe": (1.0, 0.075),
-    "frames": (0.2, 0.12),
+    "transcribe": (1.0, 0.08),
+    "frames": (0.2, 0.076),
     "scenes": (0.0, 0.0001),
     "keyframes": (0.05, 0.001),
-    "ocr": (0.5, 0.05),
-    "visual": (1.0, 0.04),
+    "ocr": (0.5, 0.03),
+    "visual": (1.0, 0.02),
     "embed": (0.5, 0.002),
-    "commit": (0.05, 0.0005),
+    "commit": (0.05, 0.0002),
 }
 WRITE_EVERY_S = 0.5
 

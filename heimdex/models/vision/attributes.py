@@ -14,17 +14,20 @@ def colour_name(region: np.ndarray) -> tuple[str, float]:
     """The dominant colour of an RGB region and the share of pixels that have it."""
     import cv2
 
-    hsv = cv2.cvtColor(region, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.int32)
+    hsv = cv2.cvtColor(region, cv2.COLOR_RGB2HSV).reshape(-1, 3)
     hue, saturation, value = hsv[:, 0], hsv[:, 1], hsv[:, 2]
-    names = np.full(len(hsv), "grey", dtype=object)
-    names[value < 50] = "black"
-    names[(value >= 180) & (saturation < 40)] = "white"
+    names = ["grey", "black", "white"] + [name for _, name in HUES]
+    index = np.zeros(len(hsv), dtype=np.int8)  # grey
+    index[value < 50] = 1
+    index[(value >= 180) & (saturation < 40)] = 2
     coloured = (saturation >= 90) & (value >= 50)
-    for upper, name in reversed(HUES):
-        names[coloured & (hue < upper)] = name
-    values, counts = np.unique(names, return_counts=True)
+    for i in range(len(HUES) - 1, -1, -1):
+        index[coloured & (hue < HUES[i][0])] = 3 + i
+    counts = np.bincount(index, minlength=len(names))
+    counts[3] += counts[3 + len(HUES) - 1]  # the two ends of the hue circle are both red
+    counts[3 + len(HUES) - 1] = 0
     best = int(np.argmax(counts))
-    return str(values[best]), float(counts[best] / len(names))
+    return names[best], float(counts[best] / len(hsv))
 
 
 def lighting(image: np.ndarray) -> list[tuple[str, float]]:

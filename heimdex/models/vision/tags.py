@@ -95,8 +95,8 @@ def _expressions(image: np.ndarray, registry: Registry) -> list[Tag]:
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
     tags = []
     expression = registry.get("expression")
-    for face in registry.get("faces").faces(small):
-        left, top, right, bottom = (int(v / scale) for v in face.box)
+    for box in registry.get("faces").boxes(small):
+        left, top, right, bottom = (int(v / scale) for v in box)
         label, confidence = expression.classify(image[top:bottom, left:right])
         tags += [Tag(word, confidence, "expression") for word in EXPRESSION_WORDS.get(label, ())]
     return tags
