@@ -128,6 +128,31 @@ def cmd_videos_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from heimdex.search import SearchFilters, search
+    from heimdex.videos import parse_video_id
+
+    filters = SearchFilters(
+        video_id=parse_video_id(args.video) if args.video else None,
+        person=args.person,
+        language=args.language,
+        channels=tuple(args.channel or ()),
+    )
+    result = search(_db(), _user(args.user).id, args.query, filters, page=args.page, page_size=args.limit)
+    if args.json:
+        _print_json([moment.as_dict() for moment in result.moments])
+        return 0
+    for moment in result.moments:
+        why = ", ".join(f"{channel} {score:.2f}" for channel, score in moment.channels.items())
+        print(f"{moment.score:5.2f}  {moment.title}  {moment.start_s:7.2f}-{moment.end_s:7.2f}s  ({why})")
+        for snippet in (moment.transcript_snippet, moment.ocr_snippet):
+            if snippet:
+                print(f"       {snippet}")
+    if not result.moments:
+        print("no matching moments", file=sys.stderr)
+    return 0
+
+
 def cmd_videos_list(args: argparse.Namespace) -> int:
     from heimdex.videos import list_videos
 
@@ -201,6 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.add_argument("video_id")
     reindex.add_argument("--from-sidecar", action="store_true", help="rebuild the rows from the stored sidecar, running no model")
     reindex.add_argument("--json", action="store_true")
+
+    find = command(commands, "search", cmd_search, "find moments in a user's videos")
+    find.add_argument("query")
+    find.add_argument("--user", required=True, metavar="EMAIL")
+    find.add_argument("--limit", type=int, default=10, help="results per page (1-100)")
+    find.add_argument("--page", type=int, default=1)
+    find.add_argument("--video", metavar="VIDEO_ID", help="only this video")
+    find.add_argument("--person", help="only scenes with this enrolled person")
+    find.add_argument("--language", help="only videos whose speech is in this language (en, ko, ...)")
+    find.add_argument("--channel", action="append", choices=("transcript", "ocr", "visual", "person"), help="only these channels (repeatable)")
+    find.add_argument("--json", action="store_true")
 
     videos = commands.add_parser("videos", help="a user's videos").add_subparsers(dest="videos_command", required=True)
     listing = command(videos, "list", cmd_videos_list, "list a user's videos")

@@ -36,6 +36,7 @@ class Video:
     error_message: str | None
     error_stage: str | None
     index_run: str | None
+    spoken_language: str | None
     created_at: datetime
     updated_at: datetime
     indexed_at: datetime | None

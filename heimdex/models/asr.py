@@ -101,6 +101,7 @@ class WhisperTranscriber:
             segments, meta = self._model.transcribe(
                 audio,
                 language=language,
+                multilingual=language is None,  # detect the language of every segment: videos switch
                 vad_filter=True,
                 word_timestamps=True,
                 condition_on_previous_text=False,

@@ -41,7 +41,7 @@ def read_sidecar(store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID, run:
 def commit_index(db: Database, video_id: uuid.UUID, index: VideoIndex) -> str | None:
     """Replace the video's shots, scenes and vectors with ``index`` and mark it indexed; return the replaced run."""
     with db.transaction() as conn:
-        row = conn.execute("SELECT index_run FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone()
+        row = conn.execute("SELECT index_run, user_id FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone()
         if row is None:
             raise NotFound("video", video_id)
         conn.execute("DELETE FROM shots WHERE video_id = %s", (video_id,))
@@ -54,12 +54,13 @@ def commit_index(db: Database, video_id: uuid.UUID, index: VideoIndex) -> str | 
         scene_ids = {}
         for scene in index.scenes:
             scene_ids[scene.idx] = conn.execute(
-                """INSERT INTO scenes (video_id, idx, start_s, end_s, transcript, words, ocr_text, tags, keyframe_key, keyframes)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript, words, ocr_text, tags, tag_text,
+                                      keyframe_key, keyframes)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
                 (
-                    video_id, scene.idx, scene.start_s, scene.end_s, scene.transcript,
+                    video_id, row["user_id"], scene.idx, scene.start_s, scene.end_s, scene.transcript,
                     Jsonb([{"w": w.w, "s": w.s, "e": w.e} for w in scene.words]),
-                    scene.ocr_text, Jsonb(scene.tags), scene.thumbnail,
+                    scene.ocr_text, Jsonb(scene.tags), scene.tag_text, scene.thumbnail,
                     Jsonb([{"t": k.t, "key": k.key} for k in scene.keyframes]),
                 ),
             ).fetchone()["id"]
@@ -67,14 +68,18 @@ def commit_index(db: Database, video_id: uuid.UUID, index: VideoIndex) -> str | 
             model_id = _model_id(conn, vectors)
             with conn.cursor() as cursor:
                 cursor.executemany(
-                    "INSERT INTO scene_vectors (scene_id, model_id, channel, embedding) VALUES (%s, %s, %s, %s)",
-                    [(scene_ids[idx], model_id, vectors.channel, row) for idx, row in zip(vectors.scene_idx, vectors.rows)],
+                    """INSERT INTO scene_vectors (scene_id, user_id, model_id, channel, chunk, embedding)
+                       VALUES (%s, %s, %s, %s, %s, %s)""",
+                    [
+                        (scene_ids[idx], row["user_id"], model_id, vectors.channel, chunk, embedding)
+                        for idx, chunk, embedding in zip(vectors.scene_idx, vectors.chunk, vectors.rows)
+                    ],
                 )
         conn.execute(
-            """UPDATE videos SET state = 'indexed', index_run = %s, error_code = NULL, error_message = NULL,
-                   error_stage = NULL, indexed_at = now(), updated_at = now()
+            """UPDATE videos SET state = 'indexed', index_run = %s, spoken_language = %s, error_code = NULL,
+                   error_message = NULL, error_stage = NULL, indexed_at = now(), updated_at = now()
                WHERE id = %s""",
-            (index.run, video_id),
+            (index.run, index.language, video_id),
         )
     return row["index_run"]
 

@@ -1,35 +1,68 @@
-"""Stage 9, embed: one text vector per scene and channel (what was said, what was written, what was seen).
+"""Stage 9, embed: text vectors per scene and channel (what was said, what was written, what was seen).
 
-All texts of a video go to the embedder in batches; a scene with no text in a
-channel simply has no vector there.
+Each channel's whole text is one vector (chunk 0); speech longer than a sentence
+or two is also embedded in pieces of about ``PIECE_WORDS`` words, and screen text
+line by line, so that a phrase matches its own piece instead of being diluted by
+the rest of the scene. A scene with no text in a channel has no vector there.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Callable
+
 from heimdex.models.text import TextEmbedder
 from heimdex.pipeline.index import Scene, Vectors
 
-CHANNELS = {
-    "transcript": lambda scene: scene.transcript,
-    "ocr": lambda scene: " ".join(scene.ocr_text.split()),
-    "tags": lambda scene: scene.tag_text,
-}
+PIECE_WORDS = 16
+MAX_PIECES = 16  # per scene and channel
+SENTENCE_END = re.compile(r"[.!?。！？]$")
+
+
+def transcript_texts(scene: Scene) -> list[str]:
+    """The scene's speech whole, then in pieces that end at a sentence end where one is near."""
+    words = [word.w for word in scene.words]
+    if not words:
+        return []
+    pieces, current = [], []
+    for word in words:
+        current.append(word)
+        if len(current) >= PIECE_WORDS or (len(current) >= PIECE_WORDS // 2 and SENTENCE_END.search(word)):
+            pieces.append(" ".join(current))
+            current = []
+    if current:
+        pieces.append(" ".join(current))
+    return [" ".join(words)] + (pieces if len(pieces) > 1 else [])
+
+
+def ocr_texts(scene: Scene) -> list[str]:
+    lines = [line.text for line in scene.ocr]
+    return [" ".join(lines)] + (lines if len(lines) > 1 else []) if lines else []
+
+
+def tag_texts(scene: Scene) -> list[str]:
+    return [scene.tag_text] if scene.tags else []
+
+
+CHANNELS: dict[str, Callable[[Scene], list[str]]] = {"transcript": transcript_texts, "ocr": ocr_texts, "tags": tag_texts}
 
 
 def embed_scenes(scenes: list[Scene], embedder: TextEmbedder) -> list[Vectors]:
     """The text vectors of every channel that has text."""
     texts, owners = [], []
-    for channel, text_of in CHANNELS.items():
+    for channel, texts_of in CHANNELS.items():
         for scene in scenes:
-            if text := text_of(scene).strip():
-                texts.append(text)
-                owners.append((channel, scene.idx))
+            for chunk, text in enumerate(texts_of(scene)[: MAX_PIECES + 1]):
+                if text.strip():
+                    texts.append(text.strip())
+                    owners.append((channel, scene.idx, chunk))
     rows = embedder.embed_passages(texts)
     info = embedder.info
     result = []
     for channel in CHANNELS:
-        picked = [i for i, (owner, _) in enumerate(owners) if owner == channel]
+        picked = [i for i, owner in enumerate(owners) if owner[0] == channel]
         if picked:
             scene_idx = tuple(owners[i][1] for i in picked)
-            result.append(Vectors(channel, info.name, info.version, info.dim, scene_idx, rows[picked]))
+            chunks = tuple(owners[i][2] for i in picked)
+            result.append(Vectors(channel, info.name, info.version, info.dim, scene_idx, rows[picked], chunks))
     return result

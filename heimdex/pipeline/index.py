@@ -105,7 +105,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class Vectors:
-    """One channel's embeddings: row ``i`` belongs to scene ``scene_idx[i]``."""
+    """One channel's embeddings: row ``i`` is piece ``chunk[i]`` of scene ``scene_idx[i]`` (0: the whole text)."""
 
     channel: str  # transcript, ocr, tags, visual
     model: str
@@ -113,6 +113,11 @@ class Vectors:
     dim: int
     scene_idx: tuple[int, ...]
     rows: np.ndarray
+    chunk: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.chunk:
+            object.__setattr__(self, "chunk", (0,) * len(self.scene_idx))
 
     def as_dict(self) -> dict:
         data = np.ascontiguousarray(self.rows, dtype="<f4").tobytes()
@@ -122,13 +127,14 @@ class Vectors:
             "version": self.version,
             "dim": self.dim,
             "scene_idx": list(self.scene_idx),
+            "chunk": list(self.chunk),
             "rows": base64.b64encode(data).decode("ascii"),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Vectors":
         rows = np.frombuffer(base64.b64decode(data["rows"]), dtype="<f4").reshape(-1, data["dim"])
-        return cls(data["channel"], data["model"], data["version"], data["dim"], tuple(data["scene_idx"]), rows)
+        return cls(data["channel"], data["model"], data["version"], data["dim"], tuple(data["scene_idx"]), rows, tuple(data["chunk"]))
 
 
 @dataclass

@@ -1,0 +1,137 @@
+"""Channel retrieval: one SQL query per kind of evidence, always inside one user's scenes.
+
+Vectors are compared exactly (``<=>`` over the user's own rows, reached through
+``scene_vectors_user_idx``): at personal scale that is faster than an ANN index
+and loses nothing; ``eval/bench_search.py`` measures where that stops being true.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import psycopg
+
+TEXT_SIGNALS = {"transcript": "transcript_vec", "ocr": "ocr_vec", "tags": "tags_vec"}
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    video_id: uuid.UUID | None = None
+    since: datetime | None = None  # uploaded at or after
+    until: datetime | None = None  # uploaded before
+    person: str | None = None  # an enrolled person's name
+    language: str | None = None  # the spoken language ASR heard
+    channels: tuple[str, ...] = ()  # transcript, ocr, visual, person; empty means all
+
+    def where(self) -> tuple[str, dict]:
+        """SQL conditions on scenes ``s`` and videos ``v``, with their parameters."""
+        clauses, params = ["v.state <> 'deleted'"], {}
+        if self.video_id:
+            clauses.append("s.video_id = %(f_video)s")
+            params["f_video"] = self.video_id
+        if self.since:
+            clauses.append("v.created_at >= %(f_since)s")
+            params["f_since"] = self.since
+        if self.until:
+            clauses.append("v.created_at < %(f_until)s")
+            params["f_until"] = self.until
+        if self.language:
+            clauses.append("v.spoken_language = %(f_language)s")
+            params["f_language"] = self.language
+        if self.person:
+            clauses.append(
+                """EXISTS (SELECT 1 FROM scene_people sp JOIN people p ON p.id = sp.person_id
+                           WHERE sp.scene_id = s.id AND p.user_id = s.user_id AND lower(p.name) = lower(%(f_person)s))"""
+            )
+            params["f_person"] = self.person
+        return " AND ".join(clauses), params
+
+
+def model_id(conn: psycopg.Connection, name: str, version: str) -> int | None:
+    row = conn.execute("SELECT id FROM embedding_models WHERE name = %s AND version = %s", (name, version)).fetchone()
+    return row["id"] if row else None
+
+
+def vector_scores(
+    conn: psycopg.Connection,
+    user_id: uuid.UUID,
+    model: int,
+    query: np.ndarray,
+    channels: dict[str, str],
+    filters: SearchFilters,
+) -> dict[str, dict[int, float]]:
+    """Cosine similarity of ``query`` to the user's scenes in ``channels`` (vector channel → signal); a scene's best piece counts."""
+    where, params = filters.where()
+    rows = conn.execute(
+        f"""SELECT sv.scene_id, sv.channel, max(1 - (sv.embedding <=> %(query)s)) AS similarity
+            FROM scene_vectors sv JOIN scenes s ON s.id = sv.scene_id JOIN videos v ON v.id = s.video_id
+            WHERE sv.user_id = %(user)s AND sv.model_id = %(model)s AND sv.channel = ANY(%(channels)s) AND {where}
+            GROUP BY sv.scene_id, sv.channel""",
+        {**params, "query": query, "user": user_id, "model": model, "channels": list(channels)},
+    ).fetchall()
+    scores: dict[str, dict[int, float]] = {signal: {} for signal in channels.values()}
+    for row in rows:
+        scores[channels[row["channel"]]][row["scene_id"]] = float(row["similarity"])
+    return scores
+
+
+def lexical_scores(conn: psycopg.Connection, user_id: uuid.UUID, text: str, filters: SearchFilters) -> dict[str, dict[int, float]]:
+    """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean."""
+    where, params = filters.where()
+    rows = conn.execute(
+        f"""WITH q AS (SELECT search_query(%(text)s) AS query)
+            SELECT s.id,
+                   ts_rank_cd(s.transcript_tsv, q.query, 32) AS transcript_text,
+                   ts_rank_cd(s.ocr_tsv, q.query, 32) AS ocr_text,
+                   ts_rank_cd(s.tags_tsv, q.query, 32) AS tags_text
+            FROM q, scenes s JOIN videos v ON v.id = s.video_id
+            WHERE numnode(q.query) > 0 AND s.user_id = %(user)s
+              AND (s.transcript_tsv @@ q.query OR s.ocr_tsv @@ q.query OR s.tags_tsv @@ q.query) AND {where}""",
+        {**params, "text": text, "user": user_id},
+    ).fetchall()
+    scores: dict[str, dict[int, float]] = {"transcript_text": {}, "ocr_text": {}, "tags_text": {}}
+    for row in rows:
+        for signal in scores:
+            if row[signal] > 0:
+                scores[signal][row["id"]] = float(row[signal])
+    return scores
+
+
+def person_scores(conn: psycopg.Connection, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters) -> dict[int, float]:
+    """How surely each of the user's scenes shows one of the named people (1 - face distance)."""
+    where, params = filters.where()
+    rows = conn.execute(
+        f"""SELECT sp.scene_id, max(1 - sp.distance) AS likeness
+            FROM scene_people sp JOIN people p ON p.id = sp.person_id
+                 JOIN scenes s ON s.id = sp.scene_id JOIN videos v ON v.id = s.video_id
+            WHERE p.user_id = %(user)s AND s.user_id = %(user)s AND lower(p.name) = ANY(%(names)s) AND {where}
+            GROUP BY sp.scene_id""",
+        {**params, "user": user_id, "names": [name.lower() for name in names]},
+    ).fetchall()
+    return {row["scene_id"]: float(row["likeness"]) for row in rows}
+
+
+def phrase_scenes(conn: psycopg.Connection, user_id: uuid.UUID, phrases: tuple[str, ...], filters: SearchFilters) -> set[int]:
+    """The user's scenes whose speech, screen text or tags contain every phrase exactly (ignoring case)."""
+    where, params = filters.where()
+    patterns = {f"p{i}": "%" + _escape_like(phrase) + "%" for i, phrase in enumerate(phrases)}
+    contains = " AND ".join(
+        f"(s.transcript ILIKE %({key})s OR s.ocr_text ILIKE %({key})s OR s.tag_text ILIKE %({key})s)" for key in patterns
+    )
+    rows = conn.execute(
+        f"""SELECT s.id FROM scenes s JOIN videos v ON v.id = s.video_id
+            WHERE s.user_id = %(user)s AND {contains} AND {where}""",
+        {**params, **patterns, "user": user_id},
+    ).fetchall()
+    return {row["id"] for row in rows}
+
+
+def person_names(conn: psycopg.Connection, user_id: uuid.UUID) -> list[str]:
+    return [row["name"] for row in conn.execute("SELECT name FROM people WHERE user_id = %s", (user_id,)).fetchall()]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,133 @@
+"""Results: fused scenes become moments (adjacent scenes of one moment merged), with their explanation."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+
+from heimdex.search.fusion import Fused
+from heimdex.search.query import HANGUL, ParsedQuery, strip_particle
+
+SNIPPET_WORDS = 24
+STOPWORDS = frozenset("a an and are as at be by for from in is it of on or the this to was were with what".split())
+
+
+@dataclass
+class Moment:
+    video_id: uuid.UUID
+    title: str
+    filename: str
+    start_s: float  # where the player starts: the first matching spoken word, else the scene start
+    end_s: float
+    scene_start_s: float
+    score: float
+    channels: dict[str, float]  # channel → calibrated score: why it matched
+    thumbnail: str | None  # blob key of the best scene's keyframe
+    transcript_snippet: str = ""  # matched words marked **like this**
+    ocr_snippet: str = ""
+    tags: list[str] = field(default_factory=list)  # the scene tags the query matched
+    people: list[str] = field(default_factory=list)
+    scene_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        data = dict(self.__dict__)
+        data["video_id"] = str(self.video_id)
+        data["start_s"], data["end_s"], data["scene_start_s"] = (round(v, 3) for v in (self.start_s, self.end_s, self.scene_start_s))
+        data["score"] = round(self.score, 4)
+        return data
+
+
+def scene_details(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, dict]:
+    """The rows behind fused scenes (scoped to the user once more)."""
+    rows = conn.execute(
+        """SELECT s.id, s.video_id, s.idx, s.start_s, s.end_s, s.transcript, s.words, s.ocr_text, s.tags,
+                  s.keyframe_key, v.title, v.filename
+           FROM scenes s JOIN videos v ON v.id = s.video_id
+           WHERE s.user_id = %s AND s.id = ANY(%s)""",
+        (user_id, scene_ids),
+    ).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def build_moments(fused: list[Fused], details: dict[int, dict], query: ParsedQuery, people: list[str]) -> list[Moment]:
+    """One moment per run of adjacent matching scenes in a video, best first (ties in a stable order)."""
+    by_video: dict[uuid.UUID, list[tuple[dict, Fused]]] = {}
+    for hit in fused:
+        if hit.scene_id in details:
+            by_video.setdefault(details[hit.scene_id]["video_id"], []).append((details[hit.scene_id], hit))
+    moments = []
+    for hits in by_video.values():
+        hits.sort(key=lambda pair: pair[0]["idx"])
+        run = [hits[0]]
+        for pair in hits[1:]:
+            if pair[0]["idx"] == run[-1][0]["idx"] + 1:
+                run.append(pair)
+            else:
+                moments.append(_moment(run, query, people))
+                run = [pair]
+        moments.append(_moment(run, query, people))
+    return sorted(moments, key=lambda m: (-m.score, str(m.video_id), m.start_s))
+
+
+def _moment(run: list[tuple[dict, Fused]], query: ParsedQuery, people: list[str]) -> Moment:
+    best_row, best = max(run, key=lambda pair: pair[1].score)
+    channels: dict[str, float] = {}
+    for _, hit in run:
+        for channel, value in hit.channels.items():
+            channels[channel] = max(channels.get(channel, 0.0), value)
+    words = [word for row, _ in run for word in row["words"]]
+    first_match = next((w for w in words if _matches(w["w"], query.terms)), None)
+    start = run[0][0]["start_s"]
+    return Moment(
+        video_id=best_row["video_id"],
+        title=best_row["title"],
+        filename=best_row["filename"],
+        start_s=first_match["s"] if first_match and "transcript" in channels else start,
+        end_s=run[-1][0]["end_s"],
+        scene_start_s=start,
+        score=max(hit.score for _, hit in run),
+        channels=channels,
+        thumbnail=best_row["keyframe_key"],
+        transcript_snippet=_snippet([w["w"] for w in words], query.terms),
+        ocr_snippet=_snippet(" ".join(row["ocr_text"] for row, _ in run).split(), query.terms),
+        tags=sorted({t["tag"] for row, _ in run for t in row["tags"] if _matches_tag(t["tag"], query.terms)}),
+        people=people if "person" in channels else [],
+        scene_ids=[row["id"] for row, _ in run],
+    )
+
+
+def _stem(term: str) -> str:
+    return term[: max(3, len(term) - 2)] if len(term) >= 5 else term
+
+
+def _matches(word: str, terms: tuple[str, ...]) -> bool:
+    """Whether a spoken or written word is one of the query's terms (loosely: 'running' for 'run', '고양이가' for '고양이')."""
+    bare = re.sub(r"[^\w'-]", "", word.casefold())
+    if not bare:
+        return False
+    for term in terms:
+        if term in STOPWORDS or len(term) < 2:
+            continue
+        if HANGUL.search(term):
+            if bare.startswith(strip_particle(term)):
+                return True
+        elif bare == term or (len(term) >= 3 and bare.startswith(_stem(term))):
+            return True
+    return False
+
+
+def _matches_tag(tag: str, terms: tuple[str, ...]) -> bool:
+    return any(_matches(word, terms) for word in tag.split())
+
+
+def _snippet(words: list[str], terms: tuple[str, ...]) -> str:
+    """Up to ``SNIPPET_WORDS`` words around the first match, matches marked ``**like this**``."""
+    if not words:
+        return ""
+    hits = [i for i, word in enumerate(words) if _matches(word, terms)]
+    start = max(0, (hits[0] if hits else 0) - SNIPPET_WORDS // 3)
+    shown = [f"**{w}**" if i in hits else w for i, w in enumerate(words[start : start + SNIPPET_WORDS], start)]
+    return ("… " if start else "") + " ".join(shown) + (" …" if start + SNIPPET_WORDS < len(words) else "")
