@@ -1,0 +1,166 @@
+"""Moment search over real indexed media: each channel, cross-language, negatives, isolation, odd queries."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from helpers import run_cli
+from heimdex.search import SearchFilters, search
+from heimdex.search.fusion import Fused
+from heimdex.search.query import parse_query
+from heimdex.search.results import build_moments
+
+LIBRARY = ("walkthrough_en.mp4", "subtitles_ko.mp4", "bottle-detection.mp4")
+
+
+def _indexed_user(db, store, settings, media, files):
+    from heimdex.auth.users import create_user
+    from heimdex.ingest import ingest
+    from heimdex.pipeline import index_video
+
+    user = create_user(db, f"search-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery")
+    for name in files:
+        with (media / name).open("rb") as source:
+            video = ingest(db, store, settings, user.id, source, name).video
+        index_video(db, store, video.id)
+    return user
+
+
+@pytest.fixture(scope="module")
+def alice(db, store, settings, media):
+    return _indexed_user(db, store, settings, media, LIBRARY)
+
+
+@pytest.fixture(scope="module")
+def bob(db, store, settings, media):
+    return _indexed_user(db, store, settings, media, ("goldeneye-vfr-drop3.mp4",))
+
+
+def _top(db, user, query, **filters):
+    return search(db, user.id, query, SearchFilters(**filters)).moments
+
+
+def test_speech_finds_the_moment_and_starts_at_the_first_matching_word(db, alice):
+    moments = _top(db, alice, "ask not what your country can do for you")
+    best = moments[0]
+    assert best.filename == "walkthrough_en.mp4" and best.scene_start_s < 13 and best.end_s > 2
+    assert "transcript" in best.channels
+    assert 4.0 <= best.start_s <= 8.0  # "ask" is said about 5 s in: the player starts there, not at the scene
+    assert "**ask**" in best.transcript_snippet.lower()
+
+
+def test_on_screen_text_is_found_and_marked(db, alice):
+    best = _top(db, alice, "Initiate Search Program")[0]
+    assert best.filename == "walkthrough_en.mp4" and 50 <= best.scene_start_s < 60
+    assert best.channels["ocr"] > 0.5 and "**Initiate**" in best.ocr_snippet
+
+
+def test_korean_on_screen_text_matches_by_bigrams_and_across_languages(db, alice):
+    for query in ("비상구", "비상구는", "the emergency exit is on the right"):
+        best = _top(db, alice, query)[0]
+        assert best.filename == "subtitles_ko.mp4" and best.end_s > 14 and best.scene_start_s < 18, query
+
+
+def test_visual_query_in_english_and_korean(db, alice):
+    for query in ("water bottles on a table", "탁자 위의 물병"):
+        files = [m.filename for m in _top(db, alice, query)[:3]]
+        assert "bottle-detection.mp4" in files, (query, files)
+
+
+def test_korean_query_finds_english_speech(db, alice):
+    moments = _top(db, alice, "조국이 당신을 위해 무엇을 할 수 있는지 묻지 말라")
+    assert moments and moments[0].filename == "walkthrough_en.mp4" and moments[0].scene_start_s < 13
+
+
+@pytest.mark.parametrize("query", ["purple elephant playing the piano", "underwater coral reef with fish", "보라색 코끼리"])
+def test_a_query_about_something_absent_returns_nothing(db, alice, query):
+    page = search(db, alice.id, query)
+    assert page.moments == [] and page.total == 0
+
+
+def test_quoted_phrases_match_exactly(db, alice):
+    assert [m.filename for m in _top(db, alice, '"ask not"')][:1] == ["walkthrough_en.mp4"]
+    assert _top(db, alice, '"ask nothing"') == []
+
+
+def test_hangul_bigrams_find_words_with_particles(db):
+    with db.transaction() as conn:
+        row = conn.execute(
+            """SELECT search_document('고양이가 소파에서 잔다') @@ search_query('고양이') AS particle,
+                      search_document('고양이가 소파에서 잔다') @@ search_query('강아지') AS other,
+                      search_document('Two cats were running') @@ search_query('cat runs') AS stems"""
+        ).fetchone()
+    assert row == {"particle": True, "other": False, "stems": True}
+
+
+def test_users_never_see_each_others_scenes(db, alice, bob):
+    assert _top(db, bob, "ask not what your country can do for you") == []
+    assert {m.filename for m in search(db, bob.id, "bottle").moments} <= {"goldeneye-vfr-drop3.mp4"}
+    alice_files = {m.filename for q in ("Initiate Search Program", "computer screen", "dark room") for m in _top(db, alice, q)}
+    bob_files = {m.filename for q in ("Initiate Search Program", "water bottles") for m in _top(db, bob, q)}
+    assert "goldeneye-vfr-drop3.mp4" not in alice_files
+    assert bob_files <= {"goldeneye-vfr-drop3.mp4"}
+    nobody = uuid.uuid4()
+    assert search(db, nobody, "Initiate Search Program").moments == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["'; DROP TABLE scenes; --", "100% _match_ \\ ' \" :* & | ! <->", "🚗🚗 🍾", "the of and a", "x" * 10_000, "   ", '"'],
+)
+def test_odd_queries_are_handled(db, alice, query):
+    page = search(db, alice.id, query)
+    assert isinstance(page.moments, list)
+    with db.transaction() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM scenes").fetchone()["n"] > 0
+
+
+def test_pages_are_stable_and_disjoint(db, alice):
+    first = search(db, alice.id, "person", page=1, page_size=2)
+    second = search(db, alice.id, "person", page=2, page_size=2)
+    again = search(db, alice.id, "person", page=1, page_size=2)
+    assert first.total == second.total >= 3
+    assert [(m.video_id, m.start_s) for m in first.moments] == [(m.video_id, m.start_s) for m in again.moments]
+    assert not {(m.video_id, m.start_s) for m in first.moments} & {(m.video_id, m.start_s) for m in second.moments}
+
+
+def test_filters_narrow_the_results(db, alice):
+    assert _top(db, alice, "Initiate Search Program", channels=("transcript",)) == []
+    assert _top(db, alice, "Initiate Search Program", channels=("ocr",))[0].filename == "walkthrough_en.mp4"
+    english = _top(db, alice, "person", language="en")
+    assert english and {m.filename for m in english} == {"walkthrough_en.mp4"}
+    video_id = _top(db, alice, "bottle")[0].video_id
+    assert {m.video_id for m in _top(db, alice, "person", video_id=video_id)} == {video_id}
+
+
+def test_query_understanding_pulls_out_names_phrases_and_language():
+    parsed = parse_query('민지가 "안녕하세요" 손을 흔드는 장면', ["민지", "Jisoo"])
+    assert parsed.people == ("민지",) and parsed.phrases == ("안녕하세요",) and parsed.language == "ko"
+    assert "민지" not in parsed.text and "손을" in parsed.text
+    assert parse_query("Jisoo waving at night", ["민지", "Jisoo"]).people == ("Jisoo",)
+    assert parse_query("red car at night").language == "en"
+
+
+def test_adjacent_scenes_of_one_moment_merge():
+    video = uuid.uuid4()
+    details = {
+        i: {"id": i, "video_id": video, "idx": i, "start_s": 10.0 * i, "end_s": 10.0 * (i + 1), "words": [],
+            "ocr_text": "", "tags": [], "keyframe_key": None, "title": "t", "filename": "f.mp4"}
+        for i in range(4)
+    }
+    hits = [Fused(0, 0.9, {"tags_vec": 0.9}), Fused(1, 0.5, {"tags_vec": 0.5}), Fused(3, 0.7, {"tags_vec": 0.7})]
+    moments = build_moments(hits, details, parse_query("car"), [])
+    assert [(m.start_s, m.end_s, m.score) for m in moments] == [(0.0, 20.0, 0.9), (30.0, 40.0, 0.7)]
+
+
+def test_cli_search_prints_json(alice):
+    found = run_cli("search", "Initiate Search Program", "--user", alice.email, "--limit", "3", "--json")
+    assert found.returncode == 0, found.stderr
+    results = json.loads(found.stdout)
+    assert 1 <= len(results) <= 3
+    assert {"video_id", "title", "filename", "start_s", "end_s", "score", "channels"} <= set(results[0])
+    empty = run_cli("search", "purple elephant playing the piano", "--user", alice.email, "--json")
+    assert empty.returncode == 0 and json.loads(empty.stdout) == []
