@@ -62,7 +62,7 @@ def collect(db, user_id: uuid.UUID, queries: list[dict], registry) -> tuple[list
         with db.transaction() as conn:
             parsed = parse_query(query["query"], person_names(conn, user_id))
             allowed = phrase_scenes(conn, user_id, parsed.phrases, filters) if parsed.phrases else None
-        raw = raw_scores(db, user_id, parsed, filters, registry) if not parsed.empty else {}
+            raw = raw_scores(conn, user_id, parsed, filters, registry) if not parsed.empty else {}
         collected.append(Collected(query, parsed, raw, allowed, latency))
     with db.transaction() as conn:
         ids = [row["id"] for row in conn.execute("SELECT id FROM scenes WHERE user_id = %s", (user_id,)).fetchall()]

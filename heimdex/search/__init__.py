@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import psycopg
+
 from heimdex.db import Database
 from heimdex.errors import BadInput
 from heimdex.models.registry import Registry, get_registry
@@ -16,7 +18,6 @@ from heimdex.search.channels import (
     TEXT_SIGNALS,
     SearchFilters,
     lexical_scores,
-    model_id,
     person_names,
     person_scores,
     phrase_scenes,
@@ -24,7 +25,7 @@ from heimdex.search.channels import (
 )
 from heimdex.search.fusion import CHANNELS, Fused, FusionConfig, fuse
 from heimdex.search.query import ParsedQuery, parse_query
-from heimdex.search.results import Moment, build_moments, scene_details
+from heimdex.search.results import Moment, describe, group_runs, scene_details, scene_spans
 
 MAX_PAGE_SIZE = 100
 
@@ -57,18 +58,18 @@ def search(
     filters = filters or SearchFilters()
     registry = registry or get_registry()
     config = config or FusionConfig.load()
-    with db.transaction() as conn:
+    with db.transaction() as conn:  # one connection and one snapshot for the whole query
         parsed = parse_query(query, person_names(conn, user_id))
-    if parsed.empty:
-        return SearchPage(parsed, [], 0, page, page_size)
-    raw = raw_scores(db, user_id, parsed, filters, registry)
-    with db.transaction() as conn:
+        if parsed.empty:
+            return SearchPage(parsed, [], 0, page, page_size)
+        raw = raw_scores(conn, user_id, parsed, filters, registry)
         allowed = phrase_scenes(conn, user_id, parsed.phrases, filters) if parsed.phrases else None
         hits = select_hits(parsed, raw, config, allowed)
-        details = scene_details(conn, user_id, [hit.scene_id for hit in hits])
-    moments = build_moments(hits, details, parsed, list(parsed.people))
-    first = (page - 1) * page_size
-    return SearchPage(parsed, moments[first : first + page_size], len(moments), page, page_size)
+        runs = group_runs(hits, scene_spans(conn, user_id, [hit.scene_id for hit in hits]))
+        shown = runs[(page - 1) * page_size : page * page_size]
+        details = scene_details(conn, user_id, [span["id"] for run in shown for span in run.scenes])
+    moments = [describe(run, details, parsed, list(parsed.people)) for run in shown]
+    return SearchPage(parsed, moments, len(runs), page, page_size)
 
 
 def select_hits(parsed: ParsedQuery, raw: dict[str, dict[int, float]], config: FusionConfig, allowed: set[int] | None) -> list[Fused]:
@@ -81,7 +82,7 @@ def select_hits(parsed: ParsedQuery, raw: dict[str, dict[int, float]], config: F
     return hits
 
 
-def raw_scores(db: Database, user_id: uuid.UUID, parsed: ParsedQuery, filters: SearchFilters, registry: Registry) -> dict:
+def raw_scores(conn: psycopg.Connection, user_id: uuid.UUID, parsed: ParsedQuery, filters: SearchFilters, registry: Registry) -> dict:
     """Raw scores per signal (signal → scene id → score) from every channel the filters allow."""
     wanted = set(filters.channels or CHANNELS)
     signals = {signal for channel in wanted for signal in CHANNELS[channel]}
@@ -92,19 +93,15 @@ def raw_scores(db: Database, user_id: uuid.UUID, parsed: ParsedQuery, filters: S
     clip_vector = None
     if parsed.text and "clip_vec" in signals and registry.has("clip"):
         clip_vector = registry.get("clip").embed_texts([parsed.text])[0]
-    with db.transaction() as conn:
-        if query_vector is not None:
-            text_model = model_id(conn, embedder.info.name, embedder.info.version)
-            if text_model is not None:
-                raw.update(vector_scores(conn, user_id, text_model, query_vector, text_channels, filters))
-        if clip_vector is not None:
-            info = registry.info("clip")
-            clip_model = model_id(conn, info.name, info.version)
-            if clip_model is not None:
-                raw.update(vector_scores(conn, user_id, clip_model, clip_vector, {"visual": "clip_vec"}, filters))
-        if parsed.text:
-            lexical = lexical_scores(conn, user_id, parsed.text, filters)
-            raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
-        if parsed.people and "person" in signals:
-            raw["person"] = person_scores(conn, user_id, parsed.people, filters)
+    if query_vector is not None:
+        model = (embedder.info.name, embedder.info.version)
+        raw.update(vector_scores(conn, user_id, model, query_vector, text_channels, filters))
+    if clip_vector is not None:
+        model = (registry.info("clip").name, registry.info("clip").version)
+        raw.update(vector_scores(conn, user_id, model, clip_vector, {"visual": "clip_vec"}, filters))
+    if parsed.text:
+        lexical = lexical_scores(conn, user_id, parsed.text, filters)
+        raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
+    if parsed.people and "person" in signals:
+        raw["person"] = person_scores(conn, user_id, parsed.people, filters)
     return raw

@@ -28,7 +28,7 @@ class SearchFilters:
 
     def where(self) -> tuple[str, dict]:
         """SQL conditions on scenes ``s`` and videos ``v``, with their parameters."""
-        clauses, params = ["v.state <> 'deleted'"], {}
+        clauses, params = [], {}
         if self.video_id:
             clauses.append("s.video_id = %(f_video)s")
             params["f_video"] = self.video_id
@@ -47,30 +47,35 @@ class SearchFilters:
                            WHERE sp.scene_id = s.id AND p.user_id = s.user_id AND lower(p.name) = lower(%(f_person)s))"""
             )
             params["f_person"] = self.person
-        return " AND ".join(clauses), params
+        return " AND ".join(clauses) or "true", params
 
-
-def model_id(conn: psycopg.Connection, name: str, version: str) -> int | None:
-    row = conn.execute("SELECT id FROM embedding_models WHERE name = %s AND version = %s", (name, version)).fetchone()
-    return row["id"] if row else None
+    @property
+    def on_videos(self) -> bool:
+        """Whether the conditions read anything beyond the scene vectors themselves."""
+        return any((self.video_id, self.since, self.until, self.language, self.person))
 
 
 def vector_scores(
     conn: psycopg.Connection,
     user_id: uuid.UUID,
-    model: int,
+    model: tuple[str, str],
     query: np.ndarray,
     channels: dict[str, str],
     filters: SearchFilters,
 ) -> dict[str, dict[int, float]]:
-    """Cosine similarity of ``query`` to the user's scenes in ``channels`` (vector channel → signal); a scene's best piece counts."""
+    """Cosine similarity of ``query`` to the user's scenes in ``channels`` (vector channel → signal); a scene's best piece counts.
+
+    ``model`` is the (name, version) that made ``query``: only vectors of that model are compared.
+    """
     where, params = filters.where()
+    joins = "JOIN scenes s ON s.id = sv.scene_id JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
     rows = conn.execute(
         f"""SELECT sv.scene_id, sv.channel, max(1 - (sv.embedding <=> %(query)s)) AS similarity
-            FROM scene_vectors sv JOIN scenes s ON s.id = sv.scene_id JOIN videos v ON v.id = s.video_id
-            WHERE sv.user_id = %(user)s AND sv.model_id = %(model)s AND sv.channel = ANY(%(channels)s) AND {where}
+            FROM scene_vectors sv {joins}
+            WHERE sv.user_id = %(user)s AND sv.channel = ANY(%(channels)s) AND {where}
+              AND sv.model_id = (SELECT id FROM embedding_models WHERE name = %(model)s AND version = %(version)s)
             GROUP BY sv.scene_id, sv.channel""",
-        {**params, "query": query, "user": user_id, "model": model, "channels": list(channels)},
+        {**params, "query": query, "user": user_id, "model": model[0], "version": model[1], "channels": list(channels)},
     ).fetchall()
     scores: dict[str, dict[int, float]] = {signal: {} for signal in channels.values()}
     for row in rows:
@@ -81,15 +86,15 @@ def vector_scores(
 def lexical_scores(conn: psycopg.Connection, user_id: uuid.UUID, text: str, filters: SearchFilters) -> dict[str, dict[int, float]]:
     """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean."""
     where, params = filters.where()
-    rows = conn.execute(
-        f"""WITH q AS (SELECT search_query(%(text)s) AS query)
-            SELECT s.id,
-                   ts_rank_cd(s.transcript_tsv, q.query, 32) AS transcript_text,
-                   ts_rank_cd(s.ocr_tsv, q.query, 32) AS ocr_text,
-                   ts_rank_cd(s.tags_tsv, q.query, 32) AS tags_text
-            FROM q, scenes s JOIN videos v ON v.id = s.video_id
-            WHERE numnode(q.query) > 0 AND s.user_id = %(user)s
-              AND (s.transcript_tsv @@ q.query OR s.ocr_tsv @@ q.query OR s.tags_tsv @@ q.query) AND {where}""",
+    joins = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
+    rows = conn.execute(  # the query in FROM, not a CTE: planning stays well under a millisecond
+        f"""SELECT s.id,
+                   ts_rank_cd(s.transcript_tsv, q, 32) AS transcript_text,
+                   ts_rank_cd(s.ocr_tsv, q, 32) AS ocr_text,
+                   ts_rank_cd(s.tags_tsv, q, 32) AS tags_text
+            FROM search_query(%(text)s) AS q, scenes s {joins}
+            WHERE numnode(q) > 0 AND s.user_id = %(user)s
+              AND (s.transcript_tsv @@ q OR s.ocr_tsv @@ q OR s.tags_tsv @@ q) AND {where}""",
         {**params, "text": text, "user": user_id},
     ).fetchall()
     scores: dict[str, dict[int, float]] = {"transcript_text": {}, "ocr_text": {}, "tags_text": {}}

@@ -40,11 +40,36 @@ class Moment:
         return data
 
 
-def scene_details(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, dict]:
-    """The rows behind fused scenes (scoped to the user once more)."""
+@dataclass
+class Run:
+    """Adjacent matching scenes of one video: one moment before it is described."""
+
+    video_id: uuid.UUID
+    scenes: list[dict]  # id, idx, start_s, end_s; in order
+    hits: list[Fused]
+
+    @property
+    def score(self) -> float:
+        return max(hit.score for hit in self.hits)
+
+    @property
+    def start_s(self) -> float:
+        return self.scenes[0]["start_s"]
+
+
+def scene_spans(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, dict]:
+    """Where each fused scene is (scoped to the user once more)."""
     rows = conn.execute(
-        """SELECT s.id, s.video_id, s.idx, s.start_s, s.end_s, s.transcript, s.words, s.ocr_text, s.tags,
-                  s.keyframe_key, v.title, v.filename
+        "SELECT id, video_id, idx, start_s, end_s FROM scenes WHERE user_id = %s AND id = ANY(%s)", (user_id, scene_ids)
+    ).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def scene_details(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, dict]:
+    """What a result shows of its scenes."""
+    rows = conn.execute(
+        """SELECT s.id, s.video_id, s.idx, s.start_s, s.end_s, s.words, s.ocr_text, s.tags, s.keyframe_key,
+                  v.title, v.filename
            FROM scenes s JOIN videos v ON v.id = s.video_id
            WHERE s.user_id = %s AND s.id = ANY(%s)""",
         (user_id, scene_ids),
@@ -52,51 +77,59 @@ def scene_details(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[
     return {row["id"]: row for row in rows}
 
 
-def build_moments(fused: list[Fused], details: dict[int, dict], query: ParsedQuery, people: list[str]) -> list[Moment]:
-    """One moment per run of adjacent matching scenes in a video, best first (ties in a stable order)."""
+def group_runs(hits: list[Fused], spans: dict[int, dict]) -> list[Run]:
+    """Hits grouped into runs of adjacent scenes per video, best first (ties in a stable order)."""
     by_video: dict[uuid.UUID, list[tuple[dict, Fused]]] = {}
-    for hit in fused:
-        if hit.scene_id in details:
-            by_video.setdefault(details[hit.scene_id]["video_id"], []).append((details[hit.scene_id], hit))
-    moments = []
-    for hits in by_video.values():
-        hits.sort(key=lambda pair: pair[0]["idx"])
-        run = [hits[0]]
-        for pair in hits[1:]:
-            if pair[0]["idx"] == run[-1][0]["idx"] + 1:
-                run.append(pair)
+    for hit in hits:
+        if hit.scene_id in spans:
+            by_video.setdefault(spans[hit.scene_id]["video_id"], []).append((spans[hit.scene_id], hit))
+    runs = []
+    for video_id, pairs in by_video.items():
+        pairs.sort(key=lambda pair: pair[0]["idx"])
+        current = Run(video_id, [pairs[0][0]], [pairs[0][1]])
+        for span, hit in pairs[1:]:
+            if span["idx"] == current.scenes[-1]["idx"] + 1:
+                current.scenes.append(span)
+                current.hits.append(hit)
             else:
-                moments.append(_moment(run, query, people))
-                run = [pair]
-        moments.append(_moment(run, query, people))
-    return sorted(moments, key=lambda m: (-m.score, str(m.video_id), m.start_s))
+                runs.append(current)
+                current = Run(video_id, [span], [hit])
+        runs.append(current)
+    return sorted(runs, key=lambda run: (-run.score, str(run.video_id), run.start_s))
 
 
-def _moment(run: list[tuple[dict, Fused]], query: ParsedQuery, people: list[str]) -> Moment:
-    best_row, best = max(run, key=lambda pair: pair[1].score)
+def describe(run: Run, details: dict[int, dict], query: ParsedQuery, people: list[str]) -> Moment:
+    """The moment a run is, with what matched marked."""
+    rows = [details[span["id"]] for span in run.scenes]
+    best = max(zip(rows, run.hits), key=lambda pair: pair[1].score)[0]
     channels: dict[str, float] = {}
-    for _, hit in run:
+    for hit in run.hits:
         for channel, value in hit.channels.items():
             channels[channel] = max(channels.get(channel, 0.0), value)
-    words = [word for row, _ in run for word in row["words"]]
+    words = [word for row in rows for word in row["words"]]
     first_match = next((w for w in words if _matches(w["w"], query.terms)), None)
-    start = run[0][0]["start_s"]
+    start = rows[0]["start_s"]
     return Moment(
-        video_id=best_row["video_id"],
-        title=best_row["title"],
-        filename=best_row["filename"],
+        video_id=run.video_id,
+        title=best["title"],
+        filename=best["filename"],
         start_s=first_match["s"] if first_match and "transcript" in channels else start,
-        end_s=run[-1][0]["end_s"],
+        end_s=rows[-1]["end_s"],
         scene_start_s=start,
-        score=max(hit.score for _, hit in run),
+        score=run.score,
         channels=channels,
-        thumbnail=best_row["keyframe_key"],
+        thumbnail=best["keyframe_key"],
         transcript_snippet=_snippet([w["w"] for w in words], query.terms),
-        ocr_snippet=_snippet(" ".join(row["ocr_text"] for row, _ in run).split(), query.terms),
-        tags=sorted({t["tag"] for row, _ in run for t in row["tags"] if _matches_tag(t["tag"], query.terms)}),
+        ocr_snippet=_snippet(" ".join(row["ocr_text"] for row in rows).split(), query.terms),
+        tags=sorted({t["tag"] for row in rows for t in row["tags"] if _matches_tag(t["tag"], query.terms)}),
         people=people if "person" in channels else [],
-        scene_ids=[row["id"] for row, _ in run],
+        scene_ids=[row["id"] for row in rows],
     )
+
+
+def build_moments(hits: list[Fused], details: dict[int, dict], query: ParsedQuery, people: list[str]) -> list[Moment]:
+    """Every moment of ``hits``, described (``details`` must hold all their scenes)."""
+    return [describe(run, details, query, people) for run in group_runs(hits, details)]
 
 
 def _stem(term: str) -> str:

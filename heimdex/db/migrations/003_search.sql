@@ -49,3 +49,6 @@ ALTER TABLE scene_vectors ALTER COLUMN user_id SET NOT NULL;
 ALTER TABLE scene_vectors ADD COLUMN chunk smallint NOT NULL DEFAULT 0;
 ALTER TABLE scene_vectors DROP CONSTRAINT scene_vectors_pkey, ADD PRIMARY KEY (scene_id, model_id, channel, chunk);
 CREATE INDEX scene_vectors_user_idx ON scene_vectors (user_id, model_id, channel);
+-- A 512-d vector is just over the TOAST threshold: kept inline, a scan reads it with its row
+-- instead of one TOAST lookup per vector (several times faster for the exact search).
+ALTER TABLE scene_vectors ALTER COLUMN embedding SET STORAGE PLAIN;
