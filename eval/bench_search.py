@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 SETS = Path(__file__).resolve().parent / "sets"
-VIDEOS_PER_USER = 10
+SCENES_PER_VIDEO = 100  # a 10-minute video cut into 6-second scenes
 TAGS = ["person", "car", "white car", "red car", "bottle", "table", "chair", "dark", "at night", "several people",
         "television", "computer monitor", "footwear", "standing", "sitting", "smiling", "tree", "dog", "bicycle", "bright"]
 SPEECH = [
@@ -69,7 +69,7 @@ class Library:
         self.texts = corpus()
         self.pool = embedder.embed_passages(self.texts)
         self.users = [uuid.UUID(int=random.Random(seed + i).getrandbits(128)) for i in range(users)]
-        self.videos = {user: [uuid.uuid4() for _ in range(VIDEOS_PER_USER)] for user in self.users}
+        self.owner: dict[uuid.UUID, uuid.UUID] = {}  # video → user
         self.scenes = 0
         self._tags: dict[str, np.ndarray] = {}
         info = embedder.info
@@ -84,13 +84,17 @@ class Library:
             ).fetchone()["id"]
             for n, user in enumerate(self.users):
                 conn.execute("INSERT INTO users (id, email) VALUES (%s, %s)", (user, f"bench{n}@example.com"))
-                for k, video in enumerate(self.videos[user]):
-                    conn.execute(
-                        """INSERT INTO videos (id, user_id, title, filename, sha256, size_bytes, blob_key, container,
-                               duration_s, width, height, video_codec, has_audio, state, spoken_language)
-                           VALUES (%s, %s, %s, %s, %s, 1000, 'x', 'mp4', 600, 1920, 1080, 'h264', true, 'indexed', 'en')""",
-                        (video, user, f"video {k}", f"video{k}.mp4", f"{n:032x}{k:032x}"),
-                    )
+
+    def _new_video(self, conn) -> tuple[uuid.UUID, uuid.UUID]:
+        video, user = uuid.uuid4(), self.users[int(self.rng.integers(len(self.users)))]
+        conn.execute(
+            """INSERT INTO videos (id, user_id, title, filename, sha256, size_bytes, blob_key, container,
+                   duration_s, width, height, video_codec, has_audio, state, spoken_language)
+               VALUES (%s, %s, %s, %s, %s, 1000, 'x', 'mp4', 600, 1920, 1080, 'h264', true, 'indexed', 'en')""",
+            (video, user, f"video {len(self.owner)}", f"video{len(self.owner)}.mp4", video.hex * 2),
+        )
+        self.owner[video] = user
+        return video, user
 
     def _vectors(self, text_index: np.ndarray) -> np.ndarray:
         """Real embeddings of ``text_index`` blended with a random other text and noise, normalised."""
@@ -126,16 +130,20 @@ class Library:
         tag_sets = [list(self.rng.choice(TAGS, size=4, replace=False)) for _ in range(count)]
         spoken, spoken_piece, written = self._vectors(said), self._vectors(said), self._vectors(shown)
         tagged = self._tag_vectors(tag_sets)
-        users = len(self.users)
         with self.db.transaction() as conn:
+            owners = []
+            for scene_id in ids.tolist():
+                if (scene_id - 1) % SCENES_PER_VIDEO == 0:
+                    current = self._new_video(conn)
+                owners.append(current)
             with conn.cursor().copy(
                 "COPY scenes (id, video_id, user_id, idx, start_s, end_s, transcript, ocr_text, tags, tag_text) FROM STDIN"
             ) as copy:
                 for i, scene_id in enumerate(ids.tolist()):
-                    user = self.users[scene_id % users]
-                    idx = scene_id // (users * VIDEOS_PER_USER)
+                    video, user = owners[i]
+                    idx = (scene_id - 1) % SCENES_PER_VIDEO
                     copy.write_row((
-                        scene_id, self.videos[user][(scene_id // users) % VIDEOS_PER_USER], user, idx, idx * 10.0, idx * 10.0 + 10.0,
+                        scene_id, video, user, idx, idx * 6.0, idx * 6.0 + 6.0,
                         self.texts[said[i]] if speech[i] else "", self.texts[shown[i]] if screen[i] else "",
                         json.dumps([{"tag": t, "confidence": 0.8, "source": "objects"} for t in tag_sets[i]]), ", ".join(tag_sets[i]),
                     ))
@@ -144,7 +152,7 @@ class Library:
             ) as copy:
                 copy.set_types(["bigint", "uuid", "integer", "text", "smallint", "vector"])
                 for i, scene_id in enumerate(ids.tolist()):
-                    user = self.users[scene_id % users]
+                    user = owners[i][1]
                     if speech[i]:
                         copy.write_row((scene_id, user, self.model_id, "transcript", 0, spoken[i]))
                         copy.write_row((scene_id, user, self.model_id, "transcript", 1, spoken_piece[i]))
@@ -165,7 +173,8 @@ def measure(db, library: Library, registry, count: int) -> dict:
 
     texts = queries()
     rng = random.Random(11)
-    plan = [(rng.choice(library.users), rng.choice(texts)) for _ in range(count)]
+    owners = sorted(set(library.owner.values()))  # users with at least one video
+    plan = [(rng.choice(owners), rng.choice(texts)) for _ in range(count)]
     embedder = registry.get("text")
     for user, text in plan[:20]:  # warm caches and the model
         search(db, user, text, registry=registry)

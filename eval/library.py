@@ -56,13 +56,17 @@ def _mux(video: Path, audio: Path, out: Path, seconds: float) -> None:
     partial.replace(out)
 
 
-def videos(media: Path) -> list[Path]:
-    """Every file the library holds."""
-    return sorted(media.glob("*.mp4")) + compose(media)
+def videos(media: Path, only: set[str] | None = None) -> list[Path]:
+    """Every file the library holds (or only those named)."""
+    every = sorted(media.glob("*.mp4")) + compose(media)
+    return [path for path in every if only is None or path.name in only]
 
 
-def open_library(media: Path = MEDIA, data: Path | None = None, echo=print):
-    """Point Heimdex at ``data`` (a new temporary folder by default), index what is missing; return (db, user id)."""
+def open_library(media: Path = MEDIA, data: Path | None = None, echo=print, only: set[str] | None = None):
+    """Point Heimdex at ``data`` (a new temporary folder by default), index what is missing; return (db, user id).
+
+    ``only`` restricts the library to some file names (the notebooks' small runs).
+    """
     os.environ["HEIMDEX_DATA_DIR"] = str(data or tempfile.mkdtemp(prefix="heimdex-eval-"))
     os.environ.pop("DATABASE_URL", None)
     from heimdex.auth.users import create_user, get_user_by_email
@@ -81,7 +85,7 @@ def open_library(media: Path = MEDIA, data: Path | None = None, echo=print):
     except NotFound:
         user = create_user(db, EMAIL, "correct horse battery staple")
     started = time.perf_counter()
-    for path in videos(media):
+    for path in videos(media, only):
         with path.open("rb") as source:
             video = ingest(db, store, settings, user.id, source, path.name).video
         if video.state != "indexed":

@@ -9,6 +9,7 @@ time limit, so a hostile file can neither crash nor hang the caller.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -62,6 +63,9 @@ class MediaInfo:
     size_bytes: int
 
 
+PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])  # the child imports this same heimdex, from any cwd
+
+
 def probe(path: Path, timeout_s: float = 30.0) -> MediaInfo:
     """Probe ``path`` in a child process; raise :class:`MediaError` for anything unusable."""
     if path.stat().st_size == 0:
@@ -72,6 +76,7 @@ def probe(path: Path, timeout_s: float = 30.0) -> MediaInfo:
             capture_output=True,
             text=True,
             timeout=timeout_s,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))},
         )
     except subprocess.TimeoutExpired:
         raise media_error("probe_timeout", limit=f"{timeout_s:g} s") from None

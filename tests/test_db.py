@@ -66,16 +66,16 @@ def _fill_derived_rows(db, store, user, video):
     """Everything indexing and faces will hang off a video and a user, one row each."""
     with db.transaction() as conn:
         scene = conn.execute(
-            "INSERT INTO scenes (video_id, idx, start_s, end_s, transcript) VALUES (%s, 0, 0, 2, 'hi') RETURNING id",
-            (video.id,),
+            "INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript) VALUES (%s, %s, 0, 0, 2, 'hi') RETURNING id",
+            (video.id, user.id),
         ).fetchone()["id"]
         model = conn.execute(
             """INSERT INTO embedding_models (name, version, dim) VALUES ('test-model', '1', 3)
                ON CONFLICT (name, version) DO UPDATE SET dim = 3 RETURNING id"""
         ).fetchone()["id"]
         conn.execute(
-            "INSERT INTO scene_vectors (scene_id, model_id, channel, embedding) VALUES (%s, %s, 'transcript', %s)",
-            (scene, model, np.array([0.1, 0.2, 0.3], dtype=np.float32)),
+            "INSERT INTO scene_vectors (scene_id, user_id, model_id, channel, embedding) VALUES (%s, %s, %s, 'transcript', %s)",
+            (scene, user.id, model, np.array([0.1, 0.2, 0.3], dtype=np.float32)),
         )
         conn.execute("INSERT INTO jobs (video_id) VALUES (%s)", (video.id,))
         person = conn.execute(

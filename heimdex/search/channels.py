@@ -13,6 +13,7 @@ from datetime import datetime
 
 import numpy as np
 import psycopg
+from psycopg.rows import tuple_row
 
 TEXT_SIGNALS = {"transcript": "transcript_vec", "ocr": "ocr_vec", "tags": "tags_vec"}
 
@@ -69,7 +70,7 @@ def vector_scores(
     """
     where, params = filters.where()
     joins = "JOIN scenes s ON s.id = sv.scene_id JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
-    rows = conn.execute(
+    rows = conn.cursor(row_factory=tuple_row).execute(
         f"""SELECT sv.scene_id, sv.channel, max(1 - (sv.embedding <=> %(query)s)) AS similarity
             FROM scene_vectors sv {joins}
             WHERE sv.user_id = %(user)s AND sv.channel = ANY(%(channels)s) AND {where}
@@ -78,8 +79,8 @@ def vector_scores(
         {**params, "query": query, "user": user_id, "model": model[0], "version": model[1], "channels": list(channels)},
     ).fetchall()
     scores: dict[str, dict[int, float]] = {signal: {} for signal in channels.values()}
-    for row in rows:
-        scores[channels[row["channel"]]][row["scene_id"]] = float(row["similarity"])
+    for scene_id, channel, similarity in rows:
+        scores[channels[channel]][scene_id] = similarity
     return scores
 
 
@@ -87,7 +88,7 @@ def lexical_scores(conn: psycopg.Connection, user_id: uuid.UUID, text: str, filt
     """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean."""
     where, params = filters.where()
     joins = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
-    rows = conn.execute(  # the query in FROM, not a CTE: planning stays well under a millisecond
+    rows = conn.cursor(row_factory=tuple_row).execute(  # the query in FROM, not a CTE: planning stays well under a millisecond
         f"""SELECT s.id,
                    ts_rank_cd(s.transcript_tsv, q, 32) AS transcript_text,
                    ts_rank_cd(s.ocr_tsv, q, 32) AS ocr_text,
@@ -97,11 +98,12 @@ def lexical_scores(conn: psycopg.Connection, user_id: uuid.UUID, text: str, filt
               AND (s.transcript_tsv @@ q OR s.ocr_tsv @@ q OR s.tags_tsv @@ q) AND {where}""",
         {**params, "text": text, "user": user_id},
     ).fetchall()
-    scores: dict[str, dict[int, float]] = {"transcript_text": {}, "ocr_text": {}, "tags_text": {}}
-    for row in rows:
-        for signal in scores:
-            if row[signal] > 0:
-                scores[signal][row["id"]] = float(row[signal])
+    signals = ("transcript_text", "ocr_text", "tags_text")
+    scores: dict[str, dict[int, float]] = {signal: {} for signal in signals}
+    for scene_id, *ranks in rows:
+        for signal, rank in zip(signals, ranks):
+            if rank > 0:
+                scores[signal][scene_id] = rank
     return scores
 
 

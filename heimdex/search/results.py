@@ -107,7 +107,8 @@ def describe(run: Run, details: dict[int, dict], query: ParsedQuery, people: lis
         for channel, value in hit.channels.items():
             channels[channel] = max(channels.get(channel, 0.0), value)
     words = [word for row in rows for word in row["words"]]
-    first_match = next((w for w in words if _matches(w["w"], query.terms)), None)
+    matches = Matcher(query.terms)
+    first_match = next((w for w in words if matches(w["w"])), None)
     start = rows[0]["start_s"]
     return Moment(
         video_id=run.video_id,
@@ -119,9 +120,9 @@ def describe(run: Run, details: dict[int, dict], query: ParsedQuery, people: lis
         score=run.score,
         channels=channels,
         thumbnail=best["keyframe_key"],
-        transcript_snippet=_snippet([w["w"] for w in words], query.terms),
-        ocr_snippet=_snippet(" ".join(row["ocr_text"] for row in rows).split(), query.terms),
-        tags=sorted({t["tag"] for row in rows for t in row["tags"] if _matches_tag(t["tag"], query.terms)}),
+        transcript_snippet=_snippet([w["w"] for w in words], matches),
+        ocr_snippet=_snippet(" ".join(row["ocr_text"] for row in rows).split(), matches),
+        tags=sorted({t["tag"] for row in rows for t in row["tags"] if any(matches(w) for w in t["tag"].split())}),
         people=people if "person" in channels else [],
         scene_ids=[row["id"] for row in rows],
     )
@@ -132,35 +133,31 @@ def build_moments(hits: list[Fused], details: dict[int, dict], query: ParsedQuer
     return [describe(run, details, query, people) for run in group_runs(hits, details)]
 
 
-def _stem(term: str) -> str:
-    return term[: max(3, len(term) - 2)] if len(term) >= 5 else term
+class Matcher:
+    """Whether a spoken or written word is one of the query's terms, loosely ('running' for 'run',
+    '고양이가' for '고양이'): each term becomes a prefix once, so a word costs one ``startswith``."""
+
+    _NOT_WORD = re.compile(r"[^\w'-]")
+
+    def __init__(self, terms: tuple[str, ...]):
+        useful = [t for t in terms if t not in STOPWORDS and len(t) >= 2]
+        self.exact = frozenset(useful)
+        self.prefixes = tuple(
+            strip_particle(t) if HANGUL.search(t) else (t[: max(3, len(t) - 2)] if len(t) >= 5 else t)
+            for t in useful
+            if HANGUL.search(t) or len(t) >= 3
+        )
+
+    def __call__(self, word: str) -> bool:
+        bare = self._NOT_WORD.sub("", word.casefold())
+        return bool(bare) and (bare in self.exact or bare.startswith(self.prefixes))
 
 
-def _matches(word: str, terms: tuple[str, ...]) -> bool:
-    """Whether a spoken or written word is one of the query's terms (loosely: 'running' for 'run', '고양이가' for '고양이')."""
-    bare = re.sub(r"[^\w'-]", "", word.casefold())
-    if not bare:
-        return False
-    for term in terms:
-        if term in STOPWORDS or len(term) < 2:
-            continue
-        if HANGUL.search(term):
-            if bare.startswith(strip_particle(term)):
-                return True
-        elif bare == term or (len(term) >= 3 and bare.startswith(_stem(term))):
-            return True
-    return False
-
-
-def _matches_tag(tag: str, terms: tuple[str, ...]) -> bool:
-    return any(_matches(word, terms) for word in tag.split())
-
-
-def _snippet(words: list[str], terms: tuple[str, ...]) -> str:
+def _snippet(words: list[str], matches: Matcher) -> str:
     """Up to ``SNIPPET_WORDS`` words around the first match, matches marked ``**like this**``."""
     if not words:
         return ""
-    hits = [i for i, word in enumerate(words) if _matches(word, terms)]
+    hits = [i for i, word in enumerate(words) if matches(word)]
     start = max(0, (hits[0] if hits else 0) - SNIPPET_WORDS // 3)
     shown = [f"**{w}**" if i in hits else w for i, w in enumerate(words[start : start + SNIPPET_WORDS], start)]
     return ("… " if start else "") + " ".join(shown) + (" …" if start + SNIPPET_WORDS < len(words) else "")
