@@ -32,4 +32,7 @@ def build() -> gr.Blocks:
 
 
 if __name__ == "__main__":
+    from heimdex.jobs import resume
+
+    resume()  # queued jobs (and jobs whose worker died) run again
     build().launch()

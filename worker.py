@@ -1,8 +1,6 @@
-"""Heimdex indexing worker (RQ). The job queue arrives with the jobs feature; until then
-indexing runs in-process and this entry point only says so."""
+"""Indexing worker entry point: ``python worker.py`` (needs REDIS_URL; see README "Jobs and workers")."""
 
-import sys
+from heimdex.jobs.worker import main
 
 if __name__ == "__main__":
-    print("worker.py: the RQ worker is not built yet; nothing to run.", file=sys.stderr)
-    sys.exit(2)
+    raise SystemExit(main())

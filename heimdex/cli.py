@@ -96,6 +96,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     user = _user(args.user)
     with path.open("rb") as source:
         video = ingest(_db(), _store(), get_settings(), user.id, source, path.name, args.title, args.language).video
+    if args.enqueue:
+        from heimdex.jobs.queue import DeferredQueue, enqueue
+
+        queue = None if get_settings().redis_url else DeferredQueue()
+        enqueue(_db(), video.id, queue=queue)
+        if queue is not None:
+            print("queued; with no REDIS_URL the app (python app.py) indexes it when it starts", file=sys.stderr)
+        print(video.id)
+        return 0
     if video.state == "indexed" and video.index_run:
         print(f"already indexed as {video.title!r}", file=sys.stderr)
         report = current_index(_db(), _store(), video.id)
@@ -150,6 +159,46 @@ def cmd_search(args: argparse.Namespace) -> int:
                 print(f"       {snippet}")
     if not result.moments:
         print("no matching moments", file=sys.stderr)
+    return 0
+
+
+def cmd_videos_show(args: argparse.Namespace) -> int:
+    from heimdex.jobs import latest_job
+    from heimdex.videos import get_video, owner_of, parse_video_id
+
+    video_id = parse_video_id(args.video_id)
+    video = get_video(_db(), owner_of(_db(), video_id), video_id)
+    job = latest_job(_db(), video_id)
+    with _db().transaction() as conn:
+        scenes = conn.execute("SELECT count(*) AS n FROM scenes WHERE video_id = %s", (video_id,)).fetchone()["n"]
+    shown = {
+        **video.summary(),
+        "stage": job.stage if job else None,
+        "progress": round(job.progress, 4) if job else 0.0,
+        "job_id": job.id if job else None,
+        "job_state": job.state if job else None,
+        "attempts": job.attempts if job else 0,
+        "error": video.error_message or (job.error if job and job.state == "failed" else None),
+        "scene_count": scenes,
+    }
+    if args.json:
+        _print_json(shown)
+    else:
+        for key, value in shown.items():
+            print(f"{key:>12}: {value}")
+    return 0
+
+
+def cmd_videos_cancel(args: argparse.Namespace) -> int:
+    from heimdex.jobs import latest_job, request_cancel
+    from heimdex.videos import parse_video_id
+
+    video_id = parse_video_id(args.video_id)
+    job = latest_job(_db(), video_id)
+    if job is None or not job.active:
+        raise BadInput("not_running", f"Video {video_id} has no queued or running job.")
+    state = request_cancel(_db(), job.id)
+    print("cancelled" if state == "cancelled" else "cancelling: the job stops at its next heartbeat")
     return 0
 
 
@@ -221,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--title")
     index.add_argument("--language", help="spoken language: ko, en, ... or auto (the default)")
     index.add_argument("--json", action="store_true", help="print the scenes and stage timings as JSON")
+    index.add_argument("--enqueue", action="store_true", help="store and queue it, print the video id at once")
 
     reindex = command(commands, "reindex", cmd_reindex, "index a stored video again (its previous index stays until the new one commits)")
     reindex.add_argument("video_id")
@@ -245,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     delete = command(videos, "delete", cmd_videos_delete, "delete a video and everything derived from it")
     delete.add_argument("video_id")
     delete.add_argument("--user", metavar="EMAIL", help="only if the video is this user's")
+    show = command(videos, "show", cmd_videos_show, "a video's state, job stage and progress, error and scene count")
+    show.add_argument("video_id")
+    show.add_argument("--json", action="store_true")
+    cancel = command(videos, "cancel", cmd_videos_cancel, "cancel a video's queued or running indexing job")
+    cancel.add_argument("video_id")
     export = command(videos, "export", cmd_videos_export, "print a video's index document (the sidecar JSON)")
     export.add_argument("video_id")
 

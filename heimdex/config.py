@@ -44,6 +44,14 @@ class Settings:
     model_dir: Path | None = None  # default: <data_dir>/models
     model_threads: int = 2
     log_level: str = "INFO"
+    job_retries: int = 3  # transient failures (database, Redis, memory) are retried this many times
+    job_stale_s: float = 30.0  # a running job silent this long is taken to have lost its worker
+    job_concurrency: int = 1  # in-process executor (no REDIS_URL): jobs run at once
+    blob_url: str | None = None  # s3://bucket[/prefix] for a shared store; default: local files
+    s3_endpoint: str | None = None  # for MinIO, Supabase Storage, a local S3 server; empty for AWS
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
 
     # Variables that keep their conventional names instead of a HEIMDEX_ prefix.
     ENV_NAMES = {
@@ -52,6 +60,8 @@ class Settings:
         "supabase_url": "SUPABASE_URL",
         "supabase_anon_key": "SUPABASE_ANON_KEY",
         "supabase_jwt_secret": "SUPABASE_JWT_SECRET",
+        "s3_access_key": "AWS_ACCESS_KEY_ID",
+        "s3_secret_key": "AWS_SECRET_ACCESS_KEY",
     }
 
     @classmethod
@@ -69,6 +79,8 @@ class Settings:
         settings = replace(settings, data_dir=settings.data_dir.expanduser().resolve())
         if settings.text_model not in {"use-m3", "e5-small"}:
             raise ConfigError("HEIMDEX_TEXT_MODEL", f"must be 'use-m3' or 'e5-small', not {settings.text_model!r}")
+        if settings.blob_url and not settings.blob_url.startswith("s3://"):
+            raise ConfigError("HEIMDEX_BLOB_URL", f"must be s3://bucket[/prefix], not {settings.blob_url!r}")
         if settings.models not in {"offline", "hub"}:
             raise ConfigError("HEIMDEX_MODELS", f"must be 'offline' or 'hub', not {settings.models!r}")
         return settings

@@ -160,6 +160,98 @@ def local_copy(store: BlobStore, key: str, tmp_dir: Path) -> Iterator[Path]:
         yield Path(copy.name)
 
 
+class _Counted:
+    """A read-only stream that counts the bytes read through it."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream, self.size = stream, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        self.size += len(chunk)
+        return chunk
+
+
+class S3BlobStore:
+    """Blobs as objects in an S3-compatible bucket (AWS S3, MinIO, Supabase Storage), under an optional prefix.
+
+    Uploads stream in parts and appear whole or not at all; reads stream too. The
+    keys are the same as in the local store, so either store serves any video.
+    """
+
+    def __init__(self, bucket: str, prefix: str, client):
+        self.bucket, self.prefix, self.client = bucket, prefix, client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "S3BlobStore":
+        import boto3
+        from botocore.config import Config
+
+        bucket, _, prefix = settings.blob_url.removeprefix("s3://").partition("/")
+        client = boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint or None,
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_access_key,
+            aws_secret_access_key=settings.s3_secret_key,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 5, "mode": "standard"}),
+        )
+        store = cls(bucket, prefix.strip("/") + "/" if prefix.strip("/") else "", client)
+        store._ensure_bucket()
+        return store
+
+    def _ensure_bucket(self) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            self.client.create_bucket(Bucket=self.bucket)
+
+    def _object(self, key: str) -> str:
+        return self.prefix + _checked(key)
+
+    def put(self, key: str, stream: BinaryIO) -> int:
+        counted = _Counted(stream)
+        self.client.upload_fileobj(counted, self.bucket, self._object(key))
+        return counted.size
+
+    def open(self, key: str) -> BinaryIO:
+        return self.client.get_object(Bucket=self.bucket, Key=self._object(key))["Body"]
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._object(key))
+            return True
+        except ClientError:
+            return False
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not prefix.endswith("/"):
+            raise ValueError("delete_prefix takes a folder prefix ending in '/'")
+        keys = [self._object(key) for key in self.keys(prefix)]
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + (_checked(prefix) if prefix else "")):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(self.prefix) :]
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+
 def get_blob_store(settings: Settings) -> BlobStore:
-    """The configured store (the local folder ``$HEIMDEX_DATA_DIR/blobs``)."""
+    """The configured store: an S3 bucket when ``HEIMDEX_BLOB_URL`` is set, else ``$HEIMDEX_DATA_DIR/blobs``."""
+    if settings.blob_url:
+        return S3BlobStore.from_settings(settings)
     return LocalBlobStore(settings.blob_dir)

@@ -6,6 +6,6 @@ embed → commit. :mod:`heimdex.pipeline.index` is the document they fill, which
 also the sidecar.
 """
 
-from heimdex.pipeline.run import IndexingFailed, IndexReport, index_video
+from heimdex.pipeline.run import IndexingFailed, IndexReport, JobCancelled, index_video
 
-__all__ = ["IndexReport", "IndexingFailed", "index_video"]
+__all__ = ["IndexReport", "IndexingFailed", "JobCancelled", "index_video"]

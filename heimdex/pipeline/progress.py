@@ -14,7 +14,12 @@ import time
 from typing import Callable
 
 from heimdex.db import Database
+from heimdex.errors import HeimdexError
 from heimdex.jobs import report_progress
+
+class JobCancelled(HeimdexError):
+    """The job was cancelled (or its video deleted) while it ran; nothing of the run was kept."""
+
 
 # stage: (fixed seconds, seconds per second of video)
 STAGE_COST: dict[str, tuple[float, float]] = {
@@ -41,6 +46,7 @@ class Progress:
         duration_s: float,
         stages: list[str],
         echo: Callable[[str, float], None] | None = None,
+        stop: threading.Event | None = None,
     ):
         self._db = db
         self._job_id = job_id
@@ -49,6 +55,7 @@ class Progress:
         self._running: list[str] = []
         self._last = "starting"
         self._echo = echo
+        self._stop = stop or threading.Event()
         self._lock = threading.Lock()
         self._written_at = 0.0
         self._echoed: tuple[str, float] | None = None
@@ -62,7 +69,13 @@ class Progress:
     def stage(self) -> str:
         return ", ".join(self._running) or self._last
 
+    def check(self) -> None:
+        """Raise :class:`JobCancelled` once the job has been told to stop."""
+        if self._stop.is_set():
+            raise JobCancelled("The job was cancelled.")
+
     def start(self, stage: str) -> None:
+        self.check()
         with self._lock:
             self._running.append(stage)
             self._last = stage
@@ -70,6 +83,7 @@ class Progress:
 
     def advance(self, stage: str, fraction: float) -> None:
         """``stage`` is ``fraction`` (0..1) done."""
+        self.check()
         with self._lock:
             self._done[stage] = max(self._done.get(stage, 0.0), min(1.0, fraction))
         self._publish()

@@ -25,8 +25,8 @@ from typing import Callable, Iterator
 
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database
-from heimdex.errors import BadInput, HeimdexError
-from heimdex.jobs import create_job, finish_job, start_job
+from heimdex.errors import BadInput, HeimdexError, NotFound
+from heimdex.jobs import beat, create_job, finish_job
 from heimdex.models.registry import Registry, get_registry
 from heimdex.models.vision.tags import merge
 from heimdex.pipeline.align import align_words
@@ -37,7 +37,7 @@ from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
 from heimdex.pipeline.keyframes import Candidate, choose_keyframes, thumbnail, unlikeness
 from heimdex.pipeline.ocr import read_scene_text
-from heimdex.pipeline.progress import Progress
+from heimdex.pipeline.progress import JobCancelled, Progress
 from heimdex.pipeline.scenes import build_scenes
 from heimdex.pipeline.transcribe import transcribe
 from heimdex.pipeline.visual import clip_scenes, tag_scene
@@ -58,7 +58,7 @@ DOING = {
     "embed": "embedding the text",
     "commit": "saving the index",
 }
-STALE_AFTER = "2 minutes"  # a running job silent this long no longer holds its video
+HEARTBEAT_S = 2.0  # how often a run reports it is alive and asks whether to stop
 
 
 class IndexingFailed(HeimdexError):
@@ -110,30 +110,42 @@ def index_video(
     ``echo`` receives (stage, overall fraction) as the job row does; ``on_stage`` is
     called as each stage begins (tests inject failures there).
     """
+    settings = settings or get_settings()
     video = get_video(db, owner_of(db, video_id), video_id)
     job_id = job_id if job_id is not None else create_job(db, video.id)
-    _claim(db, video.id, job_id)
-    run = _Run(db, store, settings or get_settings(), registry or get_registry(), video, job_id, echo, on_stage)
+    _claim(db, video.id, job_id, settings.job_stale_s)
+    run = _Run(db, store, settings, registry or get_registry(), video, job_id, echo, on_stage)
     return run.execute()
 
 
-def _claim(db: Database, video_id: uuid.UUID, job_id: int) -> None:
-    """Mark the video processing and the job running, unless a live run already holds the video."""
+def _claim(db: Database, video_id: uuid.UUID, job_id: int, stale_s: float) -> None:
+    """Mark the video processing and the job running, unless a live run holds the video or the job is not queued.
+
+    The video row is locked first, so two workers claiming at once are served one after the other.
+    """
     with db.transaction() as conn:
-        conn.execute("SELECT id FROM videos WHERE id = %s FOR UPDATE", (video_id,))
+        if conn.execute("SELECT id FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone() is None:
+            raise NotFound("video", video_id)
         busy = conn.execute(
-            f"""SELECT 1 FROM jobs WHERE video_id = %s AND id <> %s AND state = 'running'
-                  AND heartbeat_at > now() - interval '{STALE_AFTER}'""",
-            (video_id, job_id),
+            """SELECT 1 FROM jobs WHERE video_id = %s AND id <> %s AND state = 'running'
+                  AND heartbeat_at > now() - make_interval(secs => %s)""",
+            (video_id, job_id, stale_s),
         ).fetchone()
         if busy:
             raise BadInput("busy", "This video is being indexed right now; wait for that run to finish.")
+        claimed = conn.execute(
+            """UPDATE jobs SET state = 'running', worker = %s, attempts = attempts + 1, started_at = now(),
+                   heartbeat_at = now(), finished_at = NULL, progress = 0, stage = NULL
+               WHERE id = %s AND state = 'queued' AND NOT cancel_requested RETURNING id""",
+            (f"{socket.gethostname()}:{os.getpid()}", job_id),
+        ).fetchone()
+        if claimed is None:
+            raise BadInput("not_queued", f"Job {job_id} is not waiting to run (it ran, runs elsewhere, or was cancelled).")
         conn.execute(
             """UPDATE videos SET state = 'processing', error_code = NULL, error_message = NULL,
                    error_stage = NULL, updated_at = now() WHERE id = %s""",
             (video_id,),
         )
-    start_job(db, job_id, f"{socket.gethostname()}:{os.getpid()}")
 
 
 class _Run:
@@ -143,7 +155,8 @@ class _Run:
         self.run = uuid.uuid4().hex[:12]
         self.prefix = run_prefix(video.user_id, video.id, self.run)
         stages = [s for s in STAGES if video.has_audio or s not in ("audio", "transcribe")]
-        self.progress = Progress(db, job_id, video.duration_s, stages, echo)
+        self.stop = threading.Event()  # set when the job is cancelled or its video deleted
+        self.progress = Progress(db, job_id, video.duration_s, stages, echo, self.stop)
         self.timings: dict[str, float] = {}
         self.failed_stage: str | None = None
         self._cancel = threading.Event()
@@ -167,14 +180,21 @@ class _Run:
     def execute(self) -> IndexReport:
         started = time.perf_counter()
         self._sweep_abandoned_runs()
+        done = threading.Event()
+        heart = threading.Thread(target=self._heartbeat, args=(done,), name="heartbeat", daemon=True)
+        heart.start()
         try:
             index = self._index()
             with self.stage("commit"):
+                self.progress.check()
                 write_sidecar(self.store, self.video.user_id, index)
                 previous = commit_index(self.db, self.video.id, index)
             finish_job(self.db, self.job_id)
         except BaseException as exc:
             raise self._fail(exc) from exc
+        finally:
+            done.set()
+            heart.join()
         if previous and previous != self.run:
             self.store.delete_prefix(run_prefix(self.video.user_id, self.video.id, previous))
         self.timings["total"] = round(time.perf_counter() - started, 3)
@@ -236,6 +256,15 @@ class _Run:
             raise _Cancelled()
         self.progress.advance("transcribe", fraction)
 
+    def _heartbeat(self, done: threading.Event) -> None:
+        """Tell the job row the run is alive; stop the run when the row says so (or is gone)."""
+        while not done.wait(HEARTBEAT_S):
+            try:
+                if not beat(self.db, self.job_id):
+                    self.stop.set()
+            except Exception as exc:  # the database is away: the run finds out on its own
+                log.warning("heartbeat of job %s failed: %s", self.job_id, exc)
+
     def _store_thumbnail(self, scene_idx: int, n: int, keyframe: Candidate) -> str:
         import io
 
@@ -254,21 +283,44 @@ class _Run:
         for run in found - {self.video.index_run}:
             self.store.delete_prefix(f"{runs}{run}/")
 
-    def _fail(self, exc: BaseException) -> IndexingFailed:
-        """Record the failure on the video and the job; drop this run's blobs."""
+    def _fail(self, exc: BaseException) -> HeimdexError:
+        """Drop this run's blobs, then record the failure (or cancellation) on the video and the job.
+
+        Best effort: with the database away the records stay as they are, and recovery
+        finds the job by its silent heartbeat.
+        """
         stage = self.failed_stage or "commit"
+        self.store.delete_prefix(self.prefix)
+        if isinstance(exc, JobCancelled) or self.stop.is_set():
+            self._record("cancelled", None, None, stage)
+            return exc if isinstance(exc, JobCancelled) else JobCancelled("The job was cancelled.")
         if isinstance(exc, BadInput):
             code, message = exc.code, exc.message
         else:
             reason = str(exc) or type(exc).__name__
             code, message = "index_failed", f"Indexing failed while {DOING[stage]}: {reason}"
         log.error("video %s failed in %s: %s", self.video.id, stage, message)
-        self.store.delete_prefix(self.prefix)
-        with self.db.transaction() as conn:
-            conn.execute(
-                """UPDATE videos SET state = 'failed', error_code = %s, error_message = %s, error_stage = %s,
-                       updated_at = now() WHERE id = %s""",
-                (code, message, stage, self.video.id),
-            )
-        finish_job(self.db, self.job_id, error=f"{stage}: {message}")
+        self._record("failed", code, message, stage)
         return IndexingFailed(stage, code, message)
+
+    def _record(self, outcome: str, code: str | None, message: str | None, stage: str) -> None:
+        try:
+            with self.db.transaction() as conn:
+                if outcome == "cancelled":  # the video goes back to what it was before this run
+                    conn.execute(
+                        """UPDATE videos SET state = CASE WHEN index_run IS NULL THEN 'uploaded' ELSE 'indexed' END,
+                               updated_at = now() WHERE id = %s""",
+                        (self.video.id,),
+                    )
+                else:
+                    conn.execute(
+                        """UPDATE videos SET state = 'failed', error_code = %s, error_message = %s, error_stage = %s,
+                               updated_at = now() WHERE id = %s""",
+                        (code, message, stage, self.video.id),
+                    )
+                conn.execute(
+                    "UPDATE jobs SET state = %s, error = %s, finished_at = now() WHERE id = %s",
+                    (outcome, f"{stage}: {message}" if message else "cancelled", self.job_id),
+                )
+        except Exception as exc:
+            log.warning("could not record the end of job %s: %s", self.job_id, exc)

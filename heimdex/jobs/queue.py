@@ -1,0 +1,162 @@
+"""Where job ids wait for a worker: RQ on Redis when ``REDIS_URL`` is set, else an in-process executor.
+
+Both run the same function, :func:`heimdex.jobs.task.run_job`, with the job row's id.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Protocol
+
+from heimdex.config import Settings, get_settings
+from heimdex.db import Database
+from heimdex.errors import BadInput
+from heimdex.jobs.rows import create_job, latest_job, set_queue_id
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "heimdex"
+TASK = "heimdex.jobs.task.run_job"
+
+
+def job_timeout_s(duration_s: float) -> int:
+    """How long a job may run: two minutes plus three seconds per second of video."""
+    return int(120 + 3 * duration_s)
+
+
+class JobQueue(Protocol):
+    def submit(self, job_id: int, timeout_s: int, delay_s: float = 0.0) -> str | None:
+        """Hand a job to the workers (after ``delay_s``); return the queue's id for it."""
+
+    def holds(self, queue_id: str | None) -> bool:
+        """Whether the queue still has this job waiting or running."""
+
+
+class RqQueue:
+    """Jobs on the RQ queue ``heimdex``; any number of ``worker.py`` processes take them."""
+
+    def __init__(self, redis_url: str):
+        from redis import Redis
+        from rq import Queue
+
+        self.redis = Redis.from_url(redis_url, socket_connect_timeout=5, health_check_interval=10)
+        self.queue = Queue(QUEUE_NAME, connection=self.redis)
+
+    def submit(self, job_id: int, timeout_s: int, delay_s: float = 0.0) -> str:
+        queue_id = f"heimdex-job-{job_id}-{uuid.uuid4().hex[:8]}"
+        options = {"job_id": queue_id, "job_timeout": timeout_s, "result_ttl": 3600, "failure_ttl": 7 * 86400}
+        if delay_s > 0:
+            self.queue.enqueue_in(timedelta(seconds=delay_s), TASK, job_id, **options)
+        else:
+            self.queue.enqueue(TASK, job_id, **options)
+        return queue_id
+
+    def holds(self, queue_id: str | None) -> bool:
+        from rq.job import Job, JobStatus
+
+        if not queue_id:
+            return False
+        try:
+            status = Job.fetch(queue_id, connection=self.redis).get_status(refresh=True)
+        except Exception:  # gone (Redis lost it, or it expired)
+            return False
+        return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+class LocalQueue:
+    """A bounded executor in this process: the app indexes on its own when there is no Redis."""
+
+    def __init__(self, workers: int = 1):
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heimdex-job")
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, job_id: int, timeout_s: int, delay_s: float = 0.0) -> str:
+        queue_id = f"local-{job_id}-{uuid.uuid4().hex[:8]}"
+        with self._lock:
+            self._held.add(queue_id)
+        if delay_s > 0:
+            timer = threading.Timer(delay_s, self._start, args=(queue_id, job_id))
+            timer.daemon = True
+            timer.start()
+        else:
+            self._start(queue_id, job_id)
+        return queue_id
+
+    def _start(self, queue_id: str, job_id: int) -> None:
+        self._executor.submit(self._run, queue_id, job_id)
+
+    def _run(self, queue_id: str, job_id: int) -> None:
+        from heimdex.jobs.task import run_job
+
+        try:
+            run_job(job_id)
+        except Exception:  # logged; the job row says what happened
+            log.exception("job %s failed", job_id)
+        finally:
+            with self._lock:
+                self._held.discard(queue_id)
+
+    def holds(self, queue_id: str | None) -> bool:
+        with self._lock:
+            return queue_id in self._held
+
+
+class DeferredQueue:
+    """No queue at hand (a CLI without Redis): the job waits in its row until a process with a queue recovers it."""
+
+    def submit(self, job_id: int, timeout_s: int, delay_s: float = 0.0) -> None:
+        return None
+
+    def holds(self, queue_id: str | None) -> bool:
+        return False
+
+
+_queue: JobQueue | None = None
+_queue_lock = threading.Lock()
+
+
+def get_queue(settings: Settings | None = None) -> JobQueue:
+    """The process-wide queue for the configured mode."""
+    global _queue
+    with _queue_lock:
+        if _queue is None:
+            settings = settings or get_settings()
+            _queue = RqQueue(settings.redis_url) if settings.redis_url else LocalQueue(settings.job_concurrency)
+        return _queue
+
+
+def reset_queue() -> None:
+    """Forget the process-wide queue (tests switch between modes)."""
+    global _queue
+    with _queue_lock:
+        _queue = None
+
+
+def enqueue(db: Database, video_id: uuid.UUID, queue: JobQueue | None = None) -> int:
+    """Queue the indexing of a video; a video already queued or running keeps its job. Returns the job id."""
+    from heimdex.videos import owner_of, get_video
+
+    current = latest_job(db, video_id)
+    if current is not None and current.active:
+        return current.id
+    video = get_video(db, owner_of(db, video_id), video_id)
+    if video.state == "deleted":
+        raise BadInput("deleted", "This video is being deleted.")
+    job_id = create_job(db, video_id)
+    with db.transaction() as conn:
+        conn.execute("UPDATE videos SET state = 'queued', updated_at = now() WHERE id = %s", (video_id,))
+    submit(db, job_id, video.duration_s, queue=queue)
+    return job_id
+
+
+def submit(db: Database, job_id: int, duration_s: float, delay_s: float = 0.0, queue: JobQueue | None = None) -> None:
+    """Hand an existing queued job row to the queue and remember the queue's id for it."""
+    queue = queue or get_queue()
+    queue_id = queue.submit(job_id, job_timeout_s(duration_s), delay_s)
+    if queue_id:
+        set_queue_id(db, job_id, queue_id)

@@ -1,0 +1,56 @@
+"""Recovery: jobs whose worker died, and queued jobs the queue forgot, are put back in line.
+
+A running job writes a heartbeat every two seconds; one silent for
+``HEIMDEX_JOB_STALE_S`` lost its worker (killed, out of memory, machine gone). It is
+queued again (and its video with it) until its attempts are spent, then failed with
+that reason, so no video stays ``processing`` forever. A queued job whose queue entry
+is gone (Redis restarted empty, the app restarted with the in-process executor) is
+submitted again. Workers run this every few seconds; the app runs it at start.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from heimdex.config import Settings
+from heimdex.db import Database
+from heimdex.jobs.queue import JobQueue, submit
+from heimdex.jobs.rows import requeue_job, stale_jobs
+
+log = logging.getLogger(__name__)
+
+
+def recover(db: Database, queue: JobQueue, settings: Settings) -> list[int]:
+    """Requeue or fail abandoned jobs; resubmit forgotten queued ones. Returns the job ids touched."""
+    touched = []
+    for job in stale_jobs(db, settings.job_stale_s):
+        if job.state == "queued":
+            if queue.holds(job.queue_id):
+                continue
+            log.warning("job %s was queued but the queue lost it: submitting it again", job.id)
+        elif job.attempts > settings.job_retries:
+            _give_up(db, job.id, job.video_id, job.attempts)
+            touched.append(job.id)
+            continue
+        else:
+            log.warning("job %s stopped beating (worker %s): queueing it again", job.id, job.worker)
+            requeue_job(db, job.id, f"its worker stopped during attempt {job.attempts}")
+        with db.transaction() as conn:
+            duration = conn.execute("SELECT duration_s FROM videos WHERE id = %s", (job.video_id,)).fetchone()
+        if duration:
+            submit(db, job.id, duration["duration_s"], queue=queue)
+            touched.append(job.id)
+    return touched
+
+
+def _give_up(db: Database, job_id: int, video_id, attempts: int) -> None:
+    message = f"Indexing stopped {attempts} times without finishing (its worker kept dying); try again later."
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET state = 'failed', error = %s, finished_at = now() WHERE id = %s", (message, job_id)
+        )
+        conn.execute(
+            """UPDATE videos SET state = 'failed', error_code = 'worker_lost', error_message = %s, updated_at = now()
+               WHERE id = %s AND state IN ('queued', 'processing')""",
+            (message, video_id),
+        )
