@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 CONFIG_PATH = Path(__file__).with_name("fusion.json")
@@ -40,12 +41,18 @@ class FusionConfig:
 
     @classmethod
     def load(cls, path: Path = CONFIG_PATH) -> "FusionConfig":
-        data = json.loads(path.read_text())
-        data["calibration"] = {k: tuple(v) for k, v in data["calibration"].items()}
-        return cls(**data)
+        """The settings in ``path`` (re-read only when the file changes)."""
+        return _load(path, path.stat().st_mtime_ns)
 
     def save(self, path: Path = CONFIG_PATH) -> None:
         path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path, mtime_ns: int) -> FusionConfig:
+    data = json.loads(path.read_text())
+    data["calibration"] = {k: tuple(v) for k, v in data["calibration"].items()}
+    return FusionConfig(**data)
 
 
 @dataclass
