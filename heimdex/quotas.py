@@ -1,0 +1,79 @@
+"""Quotas by tier and rate limits, enforced in the service layer (the app and the API alike).
+
+Tiers cap how many videos and how many minutes of video a user keeps; rate limits
+count actions per user (or per email for sign-ins) in fixed windows, in Postgres,
+so every process of the app shares them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from heimdex.db import Database
+from heimdex.errors import BadInput
+
+TIERS = {  # videos kept, minutes of video kept
+    "free": (20, 60.0),
+    "pro": (1000, 6000.0),
+}
+LIMITS = {  # action: (allowed per window, window seconds)
+    "upload": (30, 3600),
+    "search": (120, 60),
+    "login_failed": (10, 900),
+}
+
+
+class QuotaExceeded(BadInput):
+    pass
+
+
+@dataclass(frozen=True)
+class Usage:
+    videos: int
+    minutes: float
+    max_videos: int
+    max_minutes: float
+
+    def summary(self) -> str:
+        return f"{self.videos} of {self.max_videos} videos, {self.minutes:.1f} of {self.max_minutes:.0f} minutes"
+
+
+def usage(db: Database, user_id: uuid.UUID, tier: str) -> Usage:
+    """What a user keeps, against their tier's limits."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n, coalesce(sum(duration_s), 0) AS seconds FROM videos WHERE user_id = %s", (user_id,)
+        ).fetchone()
+    max_videos, max_minutes = TIERS.get(tier, TIERS["free"])
+    return Usage(row["n"], row["seconds"] / 60, max_videos, max_minutes)
+
+
+def check_room(db: Database, user_id: uuid.UUID, tier: str, duration_s: float) -> None:
+    """:class:`QuotaExceeded` unless one more video of ``duration_s`` fits the user's tier."""
+    now = usage(db, user_id, tier)
+    if now.videos + 1 > now.max_videos:
+        raise QuotaExceeded("quota_videos", f"Your plan keeps {now.max_videos} videos; delete one to upload another.")
+    if now.minutes + duration_s / 60 > now.max_minutes:
+        raise QuotaExceeded(
+            "quota_minutes",
+            f"Your plan keeps {now.max_minutes:.0f} minutes of video; this one needs {duration_s / 60:.1f} and "
+            f"{max(0.0, now.max_minutes - now.minutes):.1f} are left.",
+        )
+
+
+def hit(db: Database, action: str, key: str, user_id: uuid.UUID | None = None) -> None:
+    """Count one ``action`` for ``key``; :class:`QuotaExceeded` once the window's allowance is used up."""
+    allowed, window = LIMITS[action]
+    now = datetime.now(timezone.utc).timestamp()
+    start = datetime.fromtimestamp(now - now % window, timezone.utc)
+    with db.transaction() as conn:
+        hits = conn.execute(
+            """INSERT INTO rate_limits (bucket, window_start, hits, user_id) VALUES (%s, %s, 1, %s)
+               ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits""",
+            (f"{action}:{key}", start, user_id),
+        ).fetchone()["hits"]
+    if hits > allowed:
+        wait = int(window - now % window) + 1
+        raise QuotaExceeded("rate_limited", f"Too many attempts; try again in {wait} seconds.")

@@ -1,0 +1,78 @@
+"""Sessions, signed links, quotas and rate limits on the real database."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from heimdex.auth.sessions import Unauthorized, end_all_sessions, end_session, session_user, start_session
+from heimdex.links import LinkRefused, sign, verify
+from heimdex.quotas import QuotaExceeded, check_room, hit, usage
+
+SECRET = b"k" * 32
+
+
+def test_sessions_rotate_expire_and_revoke(db, make_user):
+    user = make_user("session")
+    first, second = start_session(db, user.id), start_session(db, user.id)
+    assert first != second and session_user(db, first).id == session_user(db, second).id == user.id
+    end_session(db, first)
+    with pytest.raises(Unauthorized):
+        session_user(db, first)
+    assert session_user(db, second).id == user.id
+    with db.transaction() as conn:  # stored hashed: the clear token is nowhere in the table
+        assert conn.execute("SELECT count(*) AS n FROM sessions WHERE token_hash = %s", (second.encode(),)).fetchone()["n"] == 0
+        conn.execute("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = %s", (user.id,))
+    with pytest.raises(Unauthorized):
+        session_user(db, second)
+    third = start_session(db, user.id)
+    end_all_sessions(db, user.id)
+    for token in (third, "", None, "x" * 500, "not-a-token"):
+        with pytest.raises(Unauthorized):
+            session_user(db, token)
+
+
+def test_signed_links_refuse_tampering_other_users_and_expiry():
+    user, video, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    query = dict(part.split("=") for part in sign(SECRET, user, video, seconds=60).split("&"))
+    grant = verify(SECRET, str(video), query["u"], query["e"], query["s"])
+    assert grant.user_id == user and grant.video_id == video
+    for video_id, u, e, s in [
+        (str(video), query["u"], query["e"], query["s"][:-1] + ("0" if query["s"][-1] != "0" else "1")),
+        (str(video), str(other), query["e"], query["s"]),
+        (str(other), query["u"], query["e"], query["s"]),
+        (str(video), query["u"], str(int(query["e"]) + 3600), query["s"]),
+        (str(video), query["u"], "soon", query["s"]),
+    ]:
+        with pytest.raises(LinkRefused):
+            verify(SECRET, video_id, u, e, s)
+    with pytest.raises(LinkRefused, match="expired"):
+        verify(SECRET, str(video), query["u"], query["e"], query["s"], now=time.time() + 120)
+    with pytest.raises(LinkRefused):
+        verify(b"another secret", str(video), query["u"], query["e"], query["s"])
+
+
+def test_quota_counts_videos_and_minutes(db, store, settings, make_user, media):
+    from heimdex.ingest import ingest
+
+    user = make_user("quota")
+    with (media / "walkthrough_en.mp4").open("rb") as source:
+        ingest(db, store, settings, user.id, source, "walkthrough_en.mp4")
+    now = usage(db, user.id, "free")
+    assert now.videos == 1 and now.minutes == pytest.approx(1.2, abs=0.01)
+    check_room(db, user.id, "free", 60.0)
+    with pytest.raises(QuotaExceeded) as refused:
+        check_room(db, user.id, "free", 59 * 60.0)
+    assert refused.value.code == "quota_minutes"
+
+
+def test_rate_limits_count_per_key_and_window(db):
+    key = uuid.uuid4().hex
+    for _ in range(10):
+        hit(db, "login_failed", key)
+    with pytest.raises(QuotaExceeded) as limited:
+        hit(db, "login_failed", key)
+    assert limited.value.code == "rate_limited" and "try again" in limited.value.message
+    hit(db, "login_failed", uuid.uuid4().hex)  # another key is not affected
