@@ -47,6 +47,10 @@ class Settings:
     job_retries: int = 3  # transient failures (database, Redis, memory) are retried this many times
     job_stale_s: float = 30.0  # a running job silent this long is taken to have lost its worker
     job_concurrency: int = 1  # in-process executor (no REDIS_URL): jobs run at once
+    quota_free_videos: int = 20
+    quota_free_minutes: float = 60.0
+    quota_pro_videos: int = 1000
+    quota_pro_minutes: float = 6000.0
     blob_url: str | None = None  # s3://bucket[/prefix] for a shared store; default: local files
     s3_endpoint: str | None = None  # for MinIO, Supabase Storage, a local S3 server; empty for AWS
     s3_region: str = "us-east-1"

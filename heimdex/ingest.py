@@ -15,7 +15,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import psycopg
 
@@ -92,8 +92,12 @@ def ingest(
     filename: str,
     title: str | None = None,
     language: str | None = None,
+    admit: Callable[[MediaInfo], None] | None = None,
 ) -> IngestResult:
-    """Validate and store one upload for ``user_id``; raise :class:`MediaError` and keep nothing if it is unusable."""
+    """Validate and store one upload for ``user_id``; raise :class:`MediaError` and keep nothing if it is unusable.
+
+    ``admit`` sees the probed file before anything is stored and may refuse it (quotas).
+    """
     filename = clean_filename(filename)
     language = clean_language(language)
     title = (title or "").strip()[:MAX_TITLE] or Path(filename).stem or filename
@@ -105,6 +109,8 @@ def ingest(
             return IngestResult(existing, created=False)
         info = probe(staged.path, settings.probe_timeout_s)
         validate(info, settings.max_duration_s, settings.max_upload_bytes)
+        if admit:
+            admit(info)
         return _store(db, store, user_id, staged, info, filename, title, language)
 
 

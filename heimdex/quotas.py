@@ -11,13 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from heimdex.config import get_settings
 from heimdex.db import Database
 from heimdex.errors import BadInput
 
-TIERS = {  # videos kept, minutes of video kept
-    "free": (20, 60.0),
-    "pro": (1000, 6000.0),
-}
 LIMITS = {  # action: (allowed per window, window seconds)
     "upload": (30, 3600),
     "search": (120, 60),
@@ -40,13 +37,21 @@ class Usage:
         return f"{self.videos} of {self.max_videos} videos, {self.minutes:.1f} of {self.max_minutes:.0f} minutes"
 
 
+def tier_limits(tier: str) -> tuple[int, float]:
+    """Videos and minutes of video a tier keeps (``HEIMDEX_QUOTA_<TIER>_VIDEOS`` / ``_MINUTES``)."""
+    settings = get_settings()
+    if tier == "pro":
+        return settings.quota_pro_videos, settings.quota_pro_minutes
+    return settings.quota_free_videos, settings.quota_free_minutes
+
+
 def usage(db: Database, user_id: uuid.UUID, tier: str) -> Usage:
     """What a user keeps, against their tier's limits."""
     with db.transaction() as conn:
         row = conn.execute(
             "SELECT count(*) AS n, coalesce(sum(duration_s), 0) AS seconds FROM videos WHERE user_id = %s", (user_id,)
         ).fetchone()
-    max_videos, max_minutes = TIERS.get(tier, TIERS["free"])
+    max_videos, max_minutes = tier_limits(tier)
     return Usage(row["n"], row["seconds"] / 60, max_videos, max_minutes)
 
 

@@ -1,0 +1,106 @@
+"""Accounts: register, sign in, sign out, change password, profile, delete, all returning or taking tokens.
+
+Local accounts by default (argon2id, opaque session tokens). With ``SUPABASE_URL`` set,
+sign-in goes through Supabase Auth and its JWT is verified here (:mod:`heimdex.auth.supabase`)
+and mapped to a local user row. Failed sign-ins are rate limited per email and audited;
+the message never says whether the email exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from psycopg.types.json import Jsonb
+
+from heimdex.auth.passwords import check_strength, hash_password, verify_password
+from heimdex.auth.sessions import Unauthorized, end_all_sessions, end_session, session_user, start_session
+from heimdex.auth.users import User, create_user, delete_user, normalize_email
+from heimdex.config import get_settings
+from heimdex.db import Database
+from heimdex.errors import BadInput
+from heimdex.quotas import hit
+from heimdex.storage import BlobStore
+
+SIGN_IN_FAILED = "The email or password is not right."
+
+
+def audit(db: Database, user_id: uuid.UUID | None, event: str, **detail) -> None:
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO audit_events (user_id, event, detail) VALUES (%s, %s, %s)", (user_id, event, Jsonb(detail)))
+
+
+def _email_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def register(db: Database, email: str, password: str, display_name: str = "") -> str:
+    """Create a local account and sign it in; return the session token."""
+    if get_settings().supabase_url:
+        raise BadInput("use_supabase", "Accounts are managed by Supabase here: sign up through the project's sign-up page.")
+    user = create_user(db, email, password, display_name)
+    audit(db, user.id, "register")
+    return start_session(db, user.id)
+
+
+def login(db: Database, email: str, password: str) -> str:
+    """Sign in; return a new session token (:class:`BadInput` with one message for any failure)."""
+    if get_settings().supabase_url:
+        from heimdex.auth.supabase import supabase_login
+
+        return supabase_login(db, email, password)
+    key = _email_key(email)
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT id, password_hash FROM users WHERE email = %s AND auth_provider = 'local'", (email.strip().lower(),)
+        ).fetchone()
+    if row is None or not row["password_hash"] or not verify_password(row["password_hash"], password):
+        hit(db, "login_failed", key)
+        audit(db, row["id"] if row else None, "login_failed", email_hash=key)
+        raise BadInput("sign_in_failed", SIGN_IN_FAILED)
+    audit(db, row["id"], "login")
+    return start_session(db, row["id"])
+
+
+def logout(db: Database, token: str) -> None:
+    end_session(db, token)
+
+
+def change_password(db: Database, token: str, current: str, new: str) -> str:
+    """Set a new password, sign out everywhere, and return a fresh token."""
+    user = session_user(db, token)
+    with db.transaction() as conn:
+        row = conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone()
+    if not row["password_hash"] or not verify_password(row["password_hash"], current):
+        raise BadInput("sign_in_failed", "The current password is not right.")
+    check_strength(new)
+    with db.transaction() as conn:
+        conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (hash_password(new), user.id))
+    end_all_sessions(db, user.id)
+    audit(db, user.id, "password_changed")
+    return start_session(db, user.id)
+
+
+def rename(db: Database, token: str, display_name: str) -> User:
+    user = session_user(db, token)
+    name = display_name.strip()[:100]
+    if not name:
+        raise BadInput("bad_name", "Enter a display name.")
+    with db.transaction() as conn:
+        row = conn.execute("UPDATE users SET display_name = %s WHERE id = %s RETURNING *", (name, user.id)).fetchone()
+    return User.from_row(row)
+
+
+def delete_account(db: Database, store: BlobStore, token: str, password: str) -> None:
+    """Delete the signed-in user and everything they own (their password confirms it for local accounts)."""
+    user = session_user(db, token)
+    if user.auth_provider == "local":
+        with db.transaction() as conn:
+            row = conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone()
+        if not verify_password(row["password_hash"], password):
+            raise BadInput("sign_in_failed", "The password is not right.")
+    delete_user(db, store, user.id)
+
+
+__all__ = ["SIGN_IN_FAILED", "Unauthorized", "change_password", "delete_account", "login", "logout", "register", "rename",
+           "normalize_email"]

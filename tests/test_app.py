@@ -1,0 +1,171 @@
+"""The app through its generated API (gradio_client) against a launched server, and the service layer."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from helpers import ROOT
+
+SECRET = "test-secret-key-for-signed-links"
+PASSWORD = "correct horse battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(settings, db, tmp_path_factory):
+    """``python app.py`` on a free port, sharing the test database and blobs; jobs run in-process."""
+    from heimdex.db import resolve_url
+
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("app") / "app.log").open("w")
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DATABASE_URL": resolve_url(settings),
+           "HEIMDEX_SECRET_KEY": SECRET, "HEIMDEX_QUOTA_FREE_VIDEOS": "2", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)
+            break
+        except Exception:
+            if process.poll() is not None:
+                pytest.fail("the app exited at start; see its log")
+            time.sleep(0.5)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # an in-process job still running: it is a test server
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server + "/", verbose=False)
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            answer.read(1000)
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _register(client) -> str:
+    return client.predict(f"app-{uuid.uuid4().hex[:8]}@example.com", PASSWORD, api_name="/register")
+
+
+def _indexed(client, token, video_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = {v["video_id"]: v for v in client.predict(token, api_name="/videos")}
+        if listed[video_id]["state"] == "indexed":
+            return listed[video_id]
+        assert listed[video_id]["state"] in ("queued", "processing"), listed[video_id]
+        time.sleep(0.5)
+    raise AssertionError("not indexed in time")
+
+
+@pytest.fixture(scope="module")
+def alice(client, media):
+    from gradio_client import handle_file
+
+    token = _register(client)
+    video_id = client.predict(token, handle_file(str(media / "goldeneye-vfr-drop3.mp4")), "", "auto", api_name="/upload")
+    return {"token": token, "video_id": video_id, "video": _indexed(client, token, video_id)}
+
+
+def test_upload_is_indexed_and_found(client, alice):
+    assert alice["video"]["scene_count"] == 2 and alice["video"]["progress"] == 1.0
+    results = client.predict(alice["token"], "Initiate Search Program", 5, api_name="/search")
+    assert results[0]["video_id"] == alice["video_id"]
+    assert {"title", "filename", "start_s", "end_s", "score", "channels"} <= set(results[0])
+
+
+def test_preview_links_play_and_refuse_tampering_and_expiry(client, server, alice):
+    from heimdex.links import sign
+
+    url = client.predict(alice["token"], alice["video_id"], 4.0, api_name="/preview")
+    assert url.endswith("#t=4.00")
+    link = server + url.split("#")[0]
+    assert _status(link) == 200
+    assert _status(link[:-1] + ("0" if link[-1] != "0" else "1")) == 403
+    user = dict(part.split("=") for part in link.split("?")[1].split("&"))["u"]
+    expired = sign(SECRET.encode(), uuid.UUID(user), uuid.UUID(alice["video_id"]), seconds=-5)
+    assert _status(f"{server}/media/{alice['video_id']}?{expired}") == 403
+    forged = sign(b"not the key", uuid.UUID(user), uuid.UUID(alice["video_id"]))
+    assert _status(f"{server}/media/{alice['video_id']}?{forged}") == 403
+
+
+def test_a_second_user_sees_nothing_of_the_first(client, alice):
+    from gradio_client.exceptions import AppError
+
+    bob = _register(client)
+    assert client.predict(bob, api_name="/videos") == []
+    assert client.predict(bob, "Initiate Search Program", 5, api_name="/search") == []
+    for call in (("/preview", (bob, alice["video_id"], 0.0)), ("/delete_video", (bob, alice["video_id"]))):
+        with pytest.raises(AppError, match="No video"):
+            client.predict(*call[1], api_name=call[0])
+    with pytest.raises(AppError, match="sign in"):
+        client.predict("not-a-token", api_name="/videos")
+
+
+def test_sign_in_does_not_reveal_whether_an_email_exists(client):
+    from gradio_client.exceptions import AppError
+
+    email = f"login-{uuid.uuid4().hex[:8]}@example.com"
+    client.predict(email, PASSWORD, api_name="/register")
+    assert client.predict(email, PASSWORD, api_name="/login")
+    messages = []
+    for address in (email, f"nobody-{uuid.uuid4().hex[:8]}@example.com"):
+        with pytest.raises(AppError) as failed:
+            client.predict(address, "wrong password!", api_name="/login")
+        messages.append(str(failed.value))
+    assert messages[0] == messages[1]
+
+
+def test_quota_refuses_a_third_video_and_delete_makes_room(client, media):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    token = _register(client)
+    first = client.predict(token, handle_file(str(media / "classroom.mp4")), "", "auto", api_name="/upload")
+    client.predict(token, handle_file(str(media / "people-detection.mp4")), "", "auto", api_name="/upload")
+    with pytest.raises(AppError, match="keeps 2 videos"):
+        client.predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
+    assert len(client.predict(token, api_name="/videos")) == 2
+    client.predict(token, first, api_name="/delete_video")
+    client.predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
+    assert len(client.predict(token, api_name="/videos")) == 2
+
+
+def test_bad_media_is_refused_with_words(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    token = _register(client)
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video")
+    with pytest.raises(AppError, match="not a video|could not be read|no audio or video"):
+        client.predict(token, handle_file(str(fake)), "", "auto", api_name="/upload")
+    assert client.predict(token, api_name="/videos") == []
