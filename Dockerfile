@@ -1,4 +1,5 @@
-# A plain mirror of the README's install steps, for a Docker Space or a server.
+# A plain mirror of the README's install steps, for a Hugging Face Docker Space or a server.
+# `make install` installs the Debian packages (Tesseract with Korean, npm) and the venv.
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
@@ -7,8 +8,8 @@ COPY . .
 RUN make install PYTHON=python3.11
 
 ENV HEIMDEX_DATA_DIR=/data \
-    GRADIO_SERVER_NAME=0.0.0.0 \
-    GRADIO_SERVER_PORT=7860
+    HOST=0.0.0.0 \
+    PORT=7860
 VOLUME /data
 EXPOSE 7860
 CMD ["make", "run"]

@@ -19,7 +19,8 @@ from heimdex.auth import accounts
 from heimdex.errors import BadInput, HeimdexError
 
 CSS = """
-.gradio-container {max-width: 1180px !important; margin: auto}
+.gradio-container {max-width: 1180px !important; width: 100% !important; margin: auto}
+#moments .grid-wrap {max-height: none}
 #brand h1 {margin-bottom: 0}
 #brand p {color: var(--body-text-color-subdued); margin-top: .2rem}
 .player video {width: 100%; border-radius: 12px; background: #000; max-height: 520px}
@@ -131,7 +132,7 @@ def ui_upload(token, file, title, language):
     if file is None:
         raise BadInput("no_file", "Choose a video file first.")
     video_id = service.upload(token, file, title or None, language)
-    return f"✅ **Uploaded.** Indexing has started — follow it in the Library tab. (video `{video_id}`)"
+    return f"**Uploaded.** Indexing has started — follow it in the Library tab. (video `{video_id}`)"
 
 
 def _library_rows(token):
@@ -192,7 +193,7 @@ def _player_html(token, result):
         + (f"<p><b>Said:</b> {said}</p>" if said else "")
         + (f"<p><b>On screen:</b> {shown}</p>" if shown else "")
         + (f"<p><b>Tags:</b> {html.escape(', '.join(result['tags']))}</p>" if result["tags"] else "")
-        + f"<p><a href='{clip}' download>⬇ Download this clip</a></p>"
+        + f"<p><a href='{clip}' download>Download this clip</a></p>"
     )
 
 
@@ -214,7 +215,7 @@ def build() -> gr.Blocks:
         results = gr.State([])
         current = gr.State(0)
         with gr.Row(elem_id="brand"):
-            gr.Markdown("# 🔎 Heimdex\nFind the exact moment in your videos: what was said, shown, or written on screen.")
+            gr.Markdown("# Heimdex\nFind the exact moment in your videos: what was said, shown, or written on screen.")
         who = gr.Markdown(_who(""))
         with gr.Tabs() as tabs:
             with gr.Tab("Sign in", id="account"):
@@ -249,6 +250,7 @@ def build() -> gr.Blocks:
                 library = gr.Dataframe(
                     headers=["Title", "State", "Stage", "Progress", "Length", "Scenes", "Error"],
                     datatype=["str", "str", "str", "str", "str", "number", "str"], interactive=False, wrap=True,
+                    elem_id="library",
                 )
                 with gr.Row():
                     picked = gr.Dropdown(label="Video", choices=[], scale=3)
@@ -264,12 +266,13 @@ def build() -> gr.Blocks:
                     in_video = gr.Dropdown(label="In video", choices=[], scale=2)
                     channels = gr.CheckboxGroup(["transcript", "ocr", "visual"], label="Only these channels", scale=2)
                 found_note = gr.Markdown()
-                gallery = gr.Gallery(label="Moments", columns=4, height="auto", allow_preview=False, object_fit="cover")
+                gallery = gr.Gallery(label="Moments", columns=4, rows=2, height=460, allow_preview=False, object_fit="cover",
+                                     elem_id="moments")
             with gr.Tab("Player", id="player"):
-                player = gr.HTML("<p>Search, then pick a result to play it here.</p>")
+                player = gr.HTML("<p>Search, then pick a result to play it here.</p>", elem_id="player")
                 with gr.Row():
-                    previous_btn = gr.Button("◀ Previous result")
-                    next_btn = gr.Button("Next result ▶")
+                    previous_btn = gr.Button("Previous result")
+                    next_btn = gr.Button("Next result")
 
         outs = [token, who]
         login_btn.click(ui_login, [email, password], [token, who, password], api_visibility="private")
@@ -277,7 +280,8 @@ def build() -> gr.Blocks:
         logout_btn.click(ui_logout, [token], outs, api_visibility="private")
         change_btn.click(ui_change_password, [token, current_pw, new_pw], [token, current_pw, new_pw], api_visibility="private")
         delete_me.click(ui_delete_account, [token, gone_pw], outs, api_visibility="private")
-        upload_btn.click(ui_upload, [token, upload_file, upload_title, upload_lang], [upload_msg], api_visibility="private")
+        upload_btn.click(ui_upload, [token, upload_file, upload_title, upload_lang], [upload_msg], api_visibility="private").then(
+            _who, [token], [who], api_visibility="private")
         timer.tick(ui_library, [token], [library, picked, in_video], api_visibility="private", show_progress="hidden")
         demo.load(ui_library, [token], [library, picked, in_video], api_visibility="private")
         demo.load(_who, [token], [who], api_visibility="private")

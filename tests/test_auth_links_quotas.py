@@ -76,3 +76,54 @@ def test_rate_limits_count_per_key_and_window(db):
         hit(db, "login_failed", key)
     assert limited.value.code == "rate_limited" and "try again" in limited.value.message
     hit(db, "login_failed", uuid.uuid4().hex)  # another key is not affected
+
+
+def test_accounts_register_sign_in_change_password_and_delete(db, store, settings, media):
+    from heimdex.auth import accounts
+    from heimdex.errors import BadInput
+    from heimdex.ingest import ingest
+    from heimdex.storage import user_prefix
+
+    email = f"acct-{uuid.uuid4().hex[:8]}@example.com"
+    first = accounts.register(db, email, "correct horse battery", "Ada")
+    user = session_user(db, first)
+    assert user.display_name == "Ada" and accounts.rename(db, first, "Ada L.").display_name == "Ada L."
+    second = accounts.login(db, email.upper(), "correct horse battery")
+    with pytest.raises(BadInput) as wrong:
+        accounts.login(db, email, "wrong password")
+    assert wrong.value.message == accounts.SIGN_IN_FAILED
+    fresh = accounts.change_password(db, second, "correct horse battery", "another good password")
+    for old in (first, second):
+        with pytest.raises(Unauthorized):
+            session_user(db, old)
+    assert accounts.login(db, email, "another good password")
+    with (media / "classroom.mp4").open("rb") as source:
+        ingest(db, store, settings, user.id, source, "classroom.mp4")
+    with pytest.raises(BadInput):
+        accounts.delete_account(db, store, fresh, "not my password")
+    accounts.delete_account(db, store, fresh, "another good password")
+    with db.transaction() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM videos WHERE user_id = %s", (user.id,)).fetchone()["n"] == 0
+        assert conn.execute("SELECT count(*) AS n FROM users WHERE id = %s", (user.id,)).fetchone()["n"] == 0
+    assert list(store.keys(user_prefix(user.id))) == []
+
+
+def test_supabase_tokens_are_verified_locally(db):
+    import jwt
+
+    from heimdex.auth.supabase import user_for_claims, verify_access_token
+    from heimdex.errors import BadInput
+
+    secret = "super-secret-jwt-token-with-at-least-32-characters"
+    sub = str(uuid.uuid4())
+    good = jwt.encode({"sub": sub, "email": "Sb@Example.com", "aud": "authenticated", "exp": int(time.time()) + 60}, secret)
+    claims = verify_access_token(good, secret)
+    assert user_for_claims(db, claims) == user_for_claims(db, claims)  # one local row per Supabase user
+    for bad in (
+        jwt.encode({"sub": sub, "aud": "authenticated", "exp": int(time.time()) - 5}, secret),
+        jwt.encode({"sub": sub, "aud": "someone-else", "exp": int(time.time()) + 60}, secret),
+        jwt.encode({"sub": sub, "aud": "authenticated", "exp": int(time.time()) + 60}, "another secret of enough length!!"),
+        good[:-2] + "xx",
+    ):
+        with pytest.raises(BadInput):
+            verify_access_token(bad, secret)

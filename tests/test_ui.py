@@ -1,0 +1,76 @@
+"""End to end in headless Chromium: register, upload, watch progress to indexed, search, play the first result.
+
+Screenshots of every tab go to ``test-artifacts/`` (kept by CI as artifacts, ignored by git).
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+
+from helpers import ROOT
+from test_app import server  # noqa: F401  (the launched app)
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if shutil.which("chromium") is None:
+        pytest.fail("chromium is not installed (scripts/install-system-packages.sh --test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_register_upload_search_and_play(browser, server, media):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/")
+    page.get_by_label("Email").fill(f"ui-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_label("Display name (when registering)").fill("Ada")
+    page.get_by_role("button", name="Register").click()
+    page.get_by_text("Signed in as Ada").wait_for(timeout=20_000)
+    _shot(page, "1-sign-in")
+
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("input[type=file]").set_input_files(str(media / "walkthrough_en.mp4"))
+    page.get_by_role("button", name="Upload and index").click()
+    page.get_by_text("Uploaded.").wait_for(timeout=60_000)
+    _shot(page, "2-upload")
+
+    page.get_by_role("tab", name="Library").click()
+    library = "document.querySelector('#library') ? document.querySelector('#library').innerText : ''"
+    page.wait_for_function(f"() => /processing|queued|indexed/.test({library})", timeout=30_000)
+    _shot(page, "3-library-progress")
+    page.wait_for_function(f"() => /\\bindexed\\b/.test({library})", timeout=180_000)
+    _shot(page, "4-library-indexed")
+
+    page.get_by_role("tab", name="Search").click()
+    box = page.get_by_label("What do you remember?")
+    box.fill("ask not what your country can do for you")
+    box.press("Enter")
+    page.get_by_text("moment(s)").wait_for(timeout=30_000)
+    _shot(page, "5-search")
+
+    page.locator(".gallery-item, button.thumbnail-item").first.click()
+    video = page.locator(".player video")
+    video.wait_for(timeout=20_000)
+    page.wait_for_function("() => { const v = document.querySelector('.player video'); return v && v.readyState >= 1; }", timeout=20_000)
+    start = page.evaluate("() => document.querySelector('.player video').currentTime")
+    assert 3.0 <= start <= 9.0  # the player starts at the first matching word, not at 0
+    assert "ask" in page.locator("#player").inner_text().lower()
+    _shot(page, "6-player")
+    page.close()
