@@ -170,8 +170,14 @@ def _thumb(token, key):
 
 
 @friendly
-def ui_search(token, query, video_id, channels):
-    results = service.search(token, query, 24, video_id or None, tuple(channels or ()))
+def ui_rename(token, display_name):
+    service.rename(token, display_name)
+    return _who(token)
+
+
+@friendly
+def ui_search(token, query, video_id, channels, since_days):
+    results = service.search(token, query, 24, video_id or None, tuple(channels or ()), since_days=since_days or None)
     gallery = []
     for r in results:
         why = ", ".join(f"{c} {s:.2f}" for c, s in r["channels"].items())
@@ -218,7 +224,7 @@ def build() -> gr.Blocks:
             gr.Markdown("# Heimdex\nFind the exact moment in your videos: what was said, shown, or written on screen.")
         who = gr.Markdown(_who(""))
         with gr.Tabs() as tabs:
-            with gr.Tab("Sign in", id="account"):
+            with gr.Tab("Account", id="account"):
                 with gr.Row():
                     with gr.Column():
                         email = gr.Textbox(label="Email")
@@ -229,6 +235,9 @@ def build() -> gr.Blocks:
                             register_btn = gr.Button("Register")
                         gr.Markdown("Password reset and email verification need Supabase Auth; local accounts cannot reset a password.")
                     with gr.Column():
+                        with gr.Accordion("Profile", open=False):
+                            new_name = gr.Textbox(label="Display name")
+                            rename_btn = gr.Button("Save name")
                         with gr.Accordion("Change password", open=False):
                             current_pw = gr.Textbox(label="Current password", type="password")
                             new_pw = gr.Textbox(label="New password", type="password")
@@ -265,6 +274,8 @@ def build() -> gr.Blocks:
                 with gr.Row():
                     in_video = gr.Dropdown(label="In video", choices=[], scale=2)
                     channels = gr.CheckboxGroup(["transcript", "ocr", "visual"], label="Only these channels", scale=2)
+                    since = gr.Dropdown([("Any time", 0), ("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365)],
+                                        value=0, label="Uploaded", scale=1)
                 found_note = gr.Markdown()
                 gallery = gr.Gallery(label="Moments", columns=4, rows=2, height=460, allow_preview=False, object_fit="cover",
                                      elem_id="moments")
@@ -278,6 +289,7 @@ def build() -> gr.Blocks:
         login_btn.click(ui_login, [email, password], [token, who, password], api_visibility="private")
         register_btn.click(ui_register, [email, password, name], [token, who, password], api_visibility="private")
         logout_btn.click(ui_logout, [token], outs, api_visibility="private")
+        rename_btn.click(ui_rename, [token, new_name], [who], api_visibility="private")
         change_btn.click(ui_change_password, [token, current_pw, new_pw], [token, current_pw, new_pw], api_visibility="private")
         delete_me.click(ui_delete_account, [token, gone_pw], outs, api_visibility="private")
         upload_btn.click(ui_upload, [token, upload_file, upload_title, upload_lang], [upload_msg], api_visibility="private").then(
@@ -288,7 +300,7 @@ def build() -> gr.Blocks:
         for button, action in ((reindex_btn, "reindex"), (cancel_btn, "cancel"), (delete_btn, "delete")):
             button.click(ui_video_action, [token, picked, gr.State(action)], [library, picked, in_video], api_visibility="private")
         for trigger in (query.submit, search_btn.click):
-            trigger(ui_search, [token, query, in_video, channels], [gallery, results, found_note], api_visibility="private")
+            trigger(ui_search, [token, query, in_video, channels, since], [gallery, results, found_note], api_visibility="private")
         gallery.select(ui_select, [token, results], [player, current, tabs], api_visibility="private")
         previous_btn.click(lambda t, r, i: ui_open(t, r, i - 1), [token, results, current], [player, current, tabs], api_visibility="private")
         next_btn.click(lambda t, r, i: ui_open(t, r, i + 1), [token, results, current], [player, current, tabs], api_visibility="private")

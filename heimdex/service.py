@@ -8,6 +8,7 @@ the API behave the same. Results are plain JSON-ready dicts.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from heimdex.auth.sessions import session_user
@@ -49,6 +50,12 @@ def secret(settings: Settings | None = None) -> bytes:
         partial.chmod(0o600)
         partial.replace(path)
     return path.read_text().strip().encode()
+
+
+def rename(token: str, display_name: str) -> str:
+    from heimdex.auth.accounts import rename as rename_user
+
+    return rename_user(_db(), token, display_name).display_name
 
 
 def profile(token: str) -> dict:
@@ -101,13 +108,14 @@ def videos(token: str) -> list[dict]:
 
 
 def search(token: str, query: str, limit: int = 10, video_id: str | None = None, channels: tuple[str, ...] = (),
-           person: str | None = None, page: int = 1) -> list[dict]:
-    """The user's moments for ``query``, as the CLI prints them."""
+           person: str | None = None, page: int = 1, since_days: int | None = None) -> list[dict]:
+    """The user's moments for ``query``, as the CLI prints them (``since_days``: uploaded in the last days)."""
     db = _db()
     user = session_user(db, token)
     hit(db, "search", str(user.id), user.id)
+    since = datetime.now(timezone.utc) - timedelta(days=since_days) if since_days else None
     filters = SearchFilters(video_id=parse_video_id(video_id) if video_id else None, channels=tuple(channels),
-                            person=person or None)
+                            person=person or None, since=since)
     found = search_moments(db, user.id, query, filters, page=page, page_size=max(1, min(int(limit), 100)))
     return [moment.as_dict() for moment in found.moments]
 

@@ -164,3 +164,11 @@ def test_cli_search_prints_json(alice):
     assert {"video_id", "title", "filename", "start_s", "end_s", "score", "channels"} <= set(results[0])
     empty = run_cli("search", "purple elephant playing the piano", "--user", alice.email, "--json")
     assert empty.returncode == 0 and json.loads(empty.stdout) == []
+
+
+def test_upload_date_filter(db, alice):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    assert _top(db, alice, "Initiate Search Program", since=now - timedelta(days=1))
+    assert _top(db, alice, "Initiate Search Program", until=now - timedelta(days=1)) == []
