@@ -277,7 +277,7 @@ def build() -> gr.Blocks:
                     since = gr.Dropdown([("Any time", 0), ("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365)],
                                         value=0, label="Uploaded", scale=1)
                 found_note = gr.Markdown()
-                gallery = gr.Gallery(label="Moments", columns=4, rows=2, height=460, allow_preview=False, object_fit="cover",
+                gallery = gr.Gallery(label="Moments", columns=4, rows=2, height=460, allow_preview=False, object_fit="cover", fit_columns=False,
                                      elem_id="moments")
             with gr.Tab("Player", id="player"):
                 player = gr.HTML("<p>Search, then pick a result to play it here.</p>", elem_id="player")
