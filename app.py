@@ -24,6 +24,8 @@ CSS = """
 #brand h1 {margin-bottom: 0}
 #brand p {color: var(--body-text-color-subdued); margin-top: .2rem}
 .player video {width: 100%; border-radius: 12px; background: #000; max-height: 520px}
+.bar {display: inline-block; width: 110px; height: 8px; border-radius: 4px; background: #e5e7eb; vertical-align: middle}
+.bar div {height: 8px; border-radius: 4px; background: #6366f1}
 .why span {display: inline-block; margin: 2px 6px 2px 0; padding: 1px 8px; border-radius: 10px; background: var(--color-accent-soft); font-size: .85em}
 """
 
@@ -135,6 +137,11 @@ def ui_upload(token, file, title, language):
     return f"**Uploaded.** Indexing has started — follow it in the Library tab. (video `{video_id}`)"
 
 
+def _bar(fraction: float) -> str:
+    percent = round(100 * max(0.0, min(1.0, fraction)))
+    return (f"<div class='bar'><div style='width:{percent}%'></div></div> {percent}%")
+
+
 def _library_rows(token):
     if not token:
         return [], gr.update(choices=[])
@@ -144,7 +151,7 @@ def _library_rows(token):
         return [], gr.update(choices=[])
     rows = []
     for v in listed:
-        progress = f"{v['progress'] * 100:.0f}%" if v["state"] in ("queued", "processing") else ("100%" if v["state"] == "indexed" else "")
+        progress = _bar(v["progress"] if v["state"] in ("queued", "processing") else (1.0 if v["state"] == "indexed" else 0.0))
         rows.append([v["title"], v["state"], v["stage"] or "", progress, f"{v['duration_s']:.0f} s", v["scene_count"], v["error"] or ""])
     choices = [(f"{v['title']} ({v['state']})", v["video_id"]) for v in listed]
     return rows, gr.update(choices=choices)
@@ -258,7 +265,7 @@ def build() -> gr.Blocks:
             with gr.Tab("Library", id="library"):
                 library = gr.Dataframe(
                     headers=["Title", "State", "Stage", "Progress", "Length", "Scenes", "Error"],
-                    datatype=["str", "str", "str", "str", "str", "number", "str"], interactive=False, wrap=True,
+                    datatype=["str", "str", "str", "html", "str", "number", "str"], interactive=False, wrap=True,
                     elem_id="library",
                 )
                 with gr.Row():
