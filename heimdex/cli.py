@@ -202,6 +202,31 @@ def cmd_videos_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_people_add(args: argparse.Namespace) -> int:
+    from heimdex.models.registry import get_model
+    from heimdex.people import enroll
+
+    photos = [Path(p) for p in args.photos]
+    missing = [str(p) for p in photos if not p.is_file()]
+    if missing:
+        raise BadInput("file_not_found", f"No such file: {', '.join(missing)}")
+    person = enroll(_db(), _user(args.user).id, args.name, photos, get_model("faces"))
+    print(f"{person.name}: {person.photos} photo(s), seen in {person.scenes} scene(s)")
+    return 0
+
+
+def cmd_people_list(args: argparse.Namespace) -> int:
+    from heimdex.people import list_people
+
+    people = list_people(_db(), _user(args.user).id)
+    if args.json:
+        _print_json([person.summary() for person in people])
+        return 0
+    for person in people:
+        print(f"{person.id:>5}  {person.name:<24} {person.photos} photo(s), {person.scenes} scene(s)")
+    return 0
+
+
 def cmd_videos_list(args: argparse.Namespace) -> int:
     from heimdex.videos import list_videos
 
@@ -287,6 +312,15 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--language", help="only videos whose speech is in this language (en, ko, ...)")
     find.add_argument("--channel", action="append", choices=("transcript", "ocr", "visual", "person"), help="only these channels (repeatable)")
     find.add_argument("--json", action="store_true")
+
+    people = commands.add_parser("people", help="a user's enrolled people").add_subparsers(dest="people_command", required=True)
+    add_person = command(people, "add", cmd_people_add, "enroll a person from photos (one face each)")
+    add_person.add_argument("name")
+    add_person.add_argument("--user", required=True, metavar="EMAIL")
+    add_person.add_argument("photos", nargs="+", metavar="PHOTO")
+    list_persons = command(people, "list", cmd_people_list, "list a user's people")
+    list_persons.add_argument("--user", required=True, metavar="EMAIL")
+    list_persons.add_argument("--json", action="store_true")
 
     videos = commands.add_parser("videos", help="a user's videos").add_subparsers(dest="videos_command", required=True)
     listing = command(videos, "list", cmd_videos_list, "list a user's videos")

@@ -47,6 +47,8 @@ class Settings:
     job_retries: int = 3  # transient failures (database, Redis, memory) are retried this many times
     job_stale_s: float = 30.0  # a running job silent this long is taken to have lost its worker
     job_concurrency: int = 1  # in-process executor (no REDIS_URL): jobs run at once
+    feature_faces: bool = True  # find and recognise faces while indexing
+    face_match_distance: float = 0.55  # descriptors closer than this are the same person (dlib suggests 0.6)
     quota_free_videos: int = 20
     quota_free_minutes: float = 60.0
     quota_pro_videos: int = 1000
@@ -64,6 +66,7 @@ class Settings:
         "supabase_url": "SUPABASE_URL",
         "supabase_anon_key": "SUPABASE_ANON_KEY",
         "supabase_jwt_secret": "SUPABASE_JWT_SECRET",
+        "feature_faces": "FEATURE_FACES",
         "s3_access_key": "AWS_ACCESS_KEY_ID",
         "s3_secret_key": "AWS_SECRET_ACCESS_KEY",
     }
@@ -112,6 +115,12 @@ class Settings:
 
 def _parse(kind: object, raw: str, name: str) -> object:
     kind = str(kind)
+    if kind == "bool":
+        if raw.strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.strip().lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(name, f"must be true or false, not {raw!r}")
     try:
         if "Path" in kind:
             return Path(raw)

@@ -53,6 +53,14 @@ class OcrLine:
 
 
 @dataclass(frozen=True)
+class FaceSeen:
+    t: float  # time of the keyframe
+    box: tuple[int, int, int, int]  # left, top, right, bottom on the keyframe
+    descriptor: list[float]  # 128-d, Euclidean distance < ~0.5 means the same person
+    quality: float
+
+
+@dataclass(frozen=True)
 class Keyframe:
     t: float
     key: str  # blob key of its JPEG thumbnail
@@ -67,6 +75,7 @@ class Scene:
     ocr: list[OcrLine] = field(default_factory=list)
     tags: list[dict] = field(default_factory=list)  # {"tag", "confidence", "source"}
     keyframes: list[Keyframe] = field(default_factory=list)  # the first is the thumbnail
+    faces: list[FaceSeen] = field(default_factory=list)
 
     @property
     def transcript(self) -> str:
@@ -185,6 +194,7 @@ class VideoIndex:
                     ocr=[OcrLine(**{**line, "box": tuple(line["box"])}) for line in s["ocr"]],
                     tags=s["tags"],
                     keyframes=[Keyframe(**k) for k in s["keyframes"]],
+                    faces=[FaceSeen(f["t"], tuple(f["box"]), f["descriptor"], f["quality"]) for f in s.get("faces", [])],
                 )
                 for s in document["scenes"]
             ],

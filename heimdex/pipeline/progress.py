@@ -30,6 +30,7 @@ STAGE_COST: dict[str, tuple[float, float]] = {
     "keyframes": (0.05, 0.001),
     "ocr": (0.5, 0.03),
     "visual": (1.0, 0.02),
+    "faces": (0.5, 0.02),
     "embed": (0.5, 0.002),
     "commit": (0.05, 0.0002),
 }

@@ -33,6 +33,7 @@ from heimdex.pipeline.align import align_words
 from heimdex.pipeline.audio import decode_audio
 from heimdex.pipeline.commit import commit_index, write_sidecar
 from heimdex.pipeline.embed import embed_scenes
+from heimdex.pipeline.faces import faces_in_scene
 from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
 from heimdex.pipeline.keyframes import Candidate, choose_keyframes, thumbnail, unlikeness
@@ -46,7 +47,7 @@ from heimdex.videos import Video, get_video, owner_of
 
 log = logging.getLogger(__name__)
 
-STAGES = ("audio", "transcribe", "frames", "scenes", "keyframes", "ocr", "visual", "embed", "commit")
+STAGES = ("audio", "transcribe", "frames", "scenes", "keyframes", "ocr", "visual", "faces", "embed", "commit")
 DOING = {
     "audio": "decoding the audio",
     "transcribe": "transcribing the speech",
@@ -55,6 +56,7 @@ DOING = {
     "keyframes": "saving keyframes",
     "ocr": "reading on-screen text",
     "visual": "tagging what is seen",
+    "faces": "finding faces",
     "embed": "embedding the text",
     "commit": "saving the index",
 }
@@ -154,7 +156,8 @@ class _Run:
         self.video, self.job_id, self.on_stage = video, job_id, on_stage
         self.run = uuid.uuid4().hex[:12]
         self.prefix = run_prefix(video.user_id, video.id, self.run)
-        stages = [s for s in STAGES if video.has_audio or s not in ("audio", "transcribe")]
+        self.with_faces = settings.feature_faces and registry.has("faces")
+        stages = [s for s in STAGES if (video.has_audio or s not in ("audio", "transcribe")) and (self.with_faces or s != "faces")]
         self.stop = threading.Event()  # set when the job is cancelled or its video deleted
         self.progress = Progress(db, job_id, video.duration_s, stages, echo, self.stop)
         self.timings: dict[str, float] = {}
@@ -231,6 +234,12 @@ class _Run:
             for scene, keyframes, extra in zip(scenes, chosen, clip_tags):
                 scene.tags = [tag.as_dict() for tag in merge(tag_scene(keyframes, self.registry) + extra)]
                 self.progress.advance("visual", (scene.idx + 1) / len(scenes))
+        if self.with_faces:
+            with self.stage("faces"):
+                analyzer = self.registry.get("faces")
+                for scene, keyframes in zip(scenes, chosen):
+                    scene.faces = faces_in_scene(keyframes, analyzer)
+                    self.progress.advance("faces", (scene.idx + 1) / len(scenes))
         with self.stage("embed"):
             vectors = embed_scenes(scenes, self.registry.get("text")) + ([visual] if visual else [])
         return VideoIndex(
