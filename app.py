@@ -171,8 +171,7 @@ def ui_video_action(token, video_id, action):
     return ui_library(token)
 
 
-def _thumb(token, key):
-    data = service.thumbnail(token, key)
+def _picture(data: bytes | None) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB") if data else Image.new("RGB", (480, 270), (32, 32, 40))
 
 
@@ -186,9 +185,9 @@ def ui_rename(token, display_name):
 def ui_search(token, query, video_id, channels, since_days):
     results = service.search(token, query, 24, video_id or None, tuple(channels or ()), since_days=since_days or None)
     gallery = []
-    for r in results:
+    for r, picture in zip(results, service.thumbnails(token, [r["thumbnail"] for r in results])):
         why = ", ".join(f"{c} {s:.2f}" for c, s in r["channels"].items())
-        gallery.append((_thumb(token, r["thumbnail"]), f"{r['title']} · {r['start_s']:.1f}–{r['end_s']:.1f} s · {why}"))
+        gallery.append((_picture(picture), f"{r['title']} · {r['start_s']:.1f}–{r['end_s']:.1f} s · {why}"))
     note = f"**{len(results)} moment(s)**" if results else "No moment matches. Try other words, or another language."
     return gallery, results, note
 

@@ -28,13 +28,13 @@ def compose(media: Path) -> list[Path]:
     for name, (picture, sound, seconds) in COMPOSED.items():
         target = CACHE / name
         if not target.is_file():
-            _mux(media / picture, media / sound, target, seconds)
+            mux_clip(media / picture, media / sound, target, seconds)
         built.append(target)
     return built
 
 
-def _mux(video: Path, audio: Path, out: Path, seconds: float) -> None:
-    """The first ``seconds`` of ``video``'s picture (copied) under ``audio`` encoded as AAC."""
+def mux_clip(video: Path, audio: Path, out: Path, seconds: float) -> Path:
+    """A new file: the first ``seconds`` of ``video``'s picture (copied) under ``audio`` encoded as AAC."""
     import av
 
     partial = out.with_suffix(".partial.mp4")
@@ -54,6 +54,7 @@ def _mux(video: Path, audio: Path, out: Path, seconds: float) -> None:
                 target.mux(sound_out.encode(piece))
         target.mux(sound_out.encode(None))
     partial.replace(out)
+    return out
 
 
 def videos(media: Path, only: set[str] | None = None) -> list[Path]:

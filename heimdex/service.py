@@ -8,6 +8,7 @@ the API behave the same. Results are plain JSON-ready dicts.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -35,9 +36,13 @@ def _store() -> BlobStore:
     return get_blob_store(get_settings())
 
 
-def secret(settings: Settings | None = None) -> bytes:
-    """The key of signed links: ``HEIMDEX_SECRET_KEY``, else one kept in the data folder."""
-    settings = settings or get_settings()
+def secret() -> bytes:
+    """The key of signed links: ``HEIMDEX_SECRET_KEY``, else one kept in the data folder (read once)."""
+    return _secret(get_settings())
+
+
+@lru_cache(maxsize=2)
+def _secret(settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = settings.data_dir / "secret.key"
@@ -137,15 +142,19 @@ def clip_link(token: str, video_id: str, start_s: float, end_s: float) -> str:
     return f"/clip/{video.id}?{sign(secret(), user.id, video.id)}&start={float(start_s):.2f}&end={float(end_s):.2f}"
 
 
-def thumbnail(token: str, key: str | None) -> bytes | None:
-    """A keyframe JPEG of the user's (keys are checked to be under the user's prefix)."""
-    if not key:
-        return None
+def thumbnails(token: str, keys: list[str | None]) -> list[bytes | None]:
+    """Keyframe JPEGs of the user's (each key is checked to be under the user's prefix)."""
     user = session_user(_db(), token)
-    if not key.startswith(f"u/{user.id}/"):
-        raise BadInput("not_found", "No such picture.")
-    with _store().open(key) as blob:
-        return blob.read()
+    store, pictures = _store(), []
+    for key in keys:
+        if key and not key.startswith(f"u/{user.id}/"):
+            raise BadInput("not_found", "No such picture.")
+        if key:
+            with store.open(key) as blob:
+                pictures.append(blob.read())
+        else:
+            pictures.append(None)
+    return pictures
 
 
 def delete_video(token: str, video_id: str) -> str:

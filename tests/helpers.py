@@ -48,23 +48,11 @@ def frame_at(path: Path, seconds: float):
     raise ValueError(f"{path.name} has no frame at {seconds} s")
 
 
-def mux_clip(video: Path, audio: Path, out: Path, seconds: float) -> Path:
-    """A new file: the picture of ``video`` (copied) with the first ``seconds`` of ``audio`` as AAC."""
-    import av
 
-    with av.open(str(video)) as pictures, av.open(str(audio)) as sound, av.open(str(out), "w") as target:
-        picture_in = pictures.streams.video[0]
-        picture_out = target.add_stream_from_template(picture_in)
-        sound_out = target.add_stream("aac", rate=16000, layout="mono")
-        for packet in pictures.demux(picture_in):
-            if packet.dts is not None:
-                packet.stream = picture_out
-                target.mux(packet)
-        resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000)
-        for frame in sound.decode(audio=0):
-            if frame.time >= seconds:
-                break
-            for piece in resampler.resample(frame):
-                target.mux(sound_out.encode(piece))
-        target.mux(sound_out.encode(None))
-    return out
+def free_port() -> int:
+    """A TCP port nobody listens on, on loopback."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -15,15 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, run_cli
+from helpers import ROOT, free_port, run_cli
 
 STALE_S = "3"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait(condition, timeout: float = 90.0, every: float = 0.2, what: str = "condition"):
@@ -42,7 +36,7 @@ class RedisServer:
     def __init__(self, folder: Path):
         if shutil.which("redis-server") is None:
             pytest.fail("redis-server is not installed (scripts/install-system-packages.sh --test installs it)")
-        self.port, self.folder, self.process = _free_port(), folder, None
+        self.port, self.folder, self.process = free_port(), folder, None
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
@@ -330,7 +324,7 @@ def test_in_process_mode_runs_the_same_job(db, store, settings, media):
 @pytest.fixture(scope="module")
 def s3_server():
     """moto's standalone S3 server on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -400,7 +394,7 @@ def test_a_worker_on_another_machine_reads_the_video_only_through_s3(s3_server, 
 
 def test_jobs_queued_without_a_queue_run_when_the_app_starts(db, store, settings, media, make_user):
     from heimdex.jobs import resume
-    from heimdex.jobs.queue import DeferredQueue, enqueue, get_queue, reset_queue
+    from heimdex.jobs.queue import DeferredQueue, enqueue, reset_queue
 
     video = _stored(db, store, settings, media, "goldeneye-vfr-drop3.mp4")
     job_id = enqueue(db, video.id, queue=DeferredQueue())  # the CLI without Redis: the row waits

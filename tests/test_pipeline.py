@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import ROOT, mux_clip, snapshot
+from eval.library import mux_clip
+from helpers import ROOT, snapshot
 from heimdex.pipeline import IndexingFailed, index_video
 from heimdex.pipeline.index import VideoIndex
 from heimdex.pipeline.restore import export_index, restore_index

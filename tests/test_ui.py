@@ -11,7 +11,6 @@ import uuid
 import pytest
 
 from helpers import ROOT
-from test_app import server  # noqa: F401  (the launched app)
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -35,7 +34,7 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_register_upload_search_and_play(browser, server, media):  # noqa: F811
+def test_register_upload_search_and_play(browser, server, media):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/")
     page.get_by_label("Email").fill(f"ui-{uuid.uuid4().hex[:8]}@example.com")
