@@ -210,7 +210,7 @@ def cmd_people_add(args: argparse.Namespace) -> int:
     missing = [str(p) for p in photos if not p.is_file()]
     if missing:
         raise BadInput("file_not_found", f"No such file: {', '.join(missing)}")
-    person = enroll(_db(), _user(args.user).id, args.name, photos, get_model("faces"))
+    person = enroll(_db(), _store(), _user(args.user).id, args.name, photos, get_model("faces"))
     print(f"{person.name}: {person.photos} photo(s), seen in {person.scenes} scene(s)")
     return 0
 
@@ -218,12 +218,30 @@ def cmd_people_add(args: argparse.Namespace) -> int:
 def cmd_people_list(args: argparse.Namespace) -> int:
     from heimdex.people import list_people
 
-    people = list_people(_db(), _user(args.user).id)
+    people = list_people(_db(), _user(args.user).id, suggested=args.suggested)
     if args.json:
         _print_json([person.summary() for person in people])
         return 0
     for person in people:
-        print(f"{person.id:>5}  {person.name:<24} {person.photos} photo(s), {person.scenes} scene(s)")
+        print(f"{person.id:>5}  {person.name or '(unnamed)':<24} {person.photos} face(s) kept, {person.scenes} scene(s)")
+    return 0
+
+
+def cmd_people_edit(args: argparse.Namespace) -> int:
+    from heimdex import people
+
+    db, user_id = _db(), _user(args.user).id
+    if args.people_command == "rename":
+        changed = [people.rename_person(db, user_id, args.person_id, args.name)]
+    elif args.people_command == "merge":
+        changed = [people.merge_people(db, user_id, args.person_id, args.other_id)]
+    elif args.people_command == "split":
+        changed = list(people.split_person(db, user_id, args.person_id))
+    else:
+        people.delete_person(db, _store(), user_id, args.person_id)
+        changed = []
+    for person in changed:
+        print(f"{person.id:>5}  {person.name or '(unnamed)':<24} {person.photos} face(s) kept, {person.scenes} scene(s)")
     return 0
 
 
@@ -313,14 +331,25 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--channel", action="append", choices=("transcript", "ocr", "visual", "person"), help="only these channels (repeatable)")
     find.add_argument("--json", action="store_true")
 
-    people = commands.add_parser("people", help="a user's enrolled people").add_subparsers(dest="people_command", required=True)
+    people = commands.add_parser("people", help="a user's people: enrolled, and suggested from faces seen").add_subparsers(dest="people_command", required=True)
     add_person = command(people, "add", cmd_people_add, "enroll a person from photos (one face each)")
     add_person.add_argument("name")
     add_person.add_argument("--user", required=True, metavar="EMAIL")
     add_person.add_argument("photos", nargs="+", metavar="PHOTO")
     list_persons = command(people, "list", cmd_people_list, "list a user's people")
     list_persons.add_argument("--user", required=True, metavar="EMAIL")
+    list_persons.add_argument("--suggested", action="store_true", help="the unnamed people suggested from faces seen")
     list_persons.add_argument("--json", action="store_true")
+    for name, text in (("rename", "name or rename a person (a name already used merges the two)"),
+                       ("merge", "merge OTHER_ID into PERSON_ID"), ("split", "split a person into the two most distinct groups"),
+                       ("delete", "forget a person (faces seen in videos stay, unnamed)")):
+        edit = command(people, name, cmd_people_edit, text)
+        edit.add_argument("person_id", type=int)
+        if name == "rename":
+            edit.add_argument("name")
+        if name == "merge":
+            edit.add_argument("other_id", type=int)
+        edit.add_argument("--user", required=True, metavar="EMAIL")
 
     videos = commands.add_parser("videos", help="a user's videos").add_subparsers(dest="videos_command", required=True)
     listing = command(videos, "list", cmd_videos_list, "list a user's videos")

@@ -48,7 +48,8 @@ class Settings:
     job_stale_s: float = 30.0  # a running job silent this long is taken to have lost its worker
     job_concurrency: int = 1  # in-process executor (no REDIS_URL): jobs run at once
     feature_faces: bool = True  # find and recognise faces while indexing
-    face_match_distance: float = 0.55  # descriptors closer than this are the same person (dlib suggests 0.6)
+    face_match_distance: float = 0.58  # descriptors closer than this are the same person (chosen by eval/faces.py)
+    face_cluster_distance: float = 0.5  # unknown faces this close are suggested as one person (eval/faces.py)
     quota_free_videos: int = 20
     quota_free_minutes: float = 60.0
     quota_pro_videos: int = 1000

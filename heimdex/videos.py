@@ -8,6 +8,7 @@ from datetime import datetime
 
 from heimdex.db import Database
 from heimdex.errors import NotFound
+from heimdex.people.matching import refresh
 from heimdex.storage import BlobStore, video_prefix
 
 
@@ -110,6 +111,8 @@ def delete_video(db: Database, store: BlobStore, user_id: uuid.UUID, video_id: u
             "DELETE FROM videos WHERE id = %s AND user_id = %s RETURNING blob_key, sha256",
             (video_id, user_id),
         ).fetchone()
+        if row is not None:
+            refresh(conn, user_id)  # people suggested only from this video go too
     if row is None:
         raise NotFound("video", video_id)
     store.delete(row["blob_key"])

@@ -35,17 +35,6 @@ def snapshot(db, store) -> dict:
     return {"rows": counts, "blobs": set(store.keys())}
 
 
-def frame_at(path: Path, seconds: float):
-    """The RGB frame shown at ``seconds``."""
-    import av
-
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        container.seek(int(seconds / stream.time_base), stream=stream)
-        for frame in container.decode(stream):
-            if frame.time >= seconds - 0.05:
-                return frame.to_ndarray(format="rgb24")
-    raise ValueError(f"{path.name} has no frame at {seconds} s")
 
 
 

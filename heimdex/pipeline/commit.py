@@ -16,8 +16,8 @@ import numpy as np
 from psycopg.types.json import Jsonb
 
 from heimdex.db import Database
-from heimdex.people import match_faces
 from heimdex.errors import NotFound
+from heimdex.people.matching import refresh
 from heimdex.pipeline.index import Vectors, VideoIndex
 from heimdex.storage import BlobStore, run_prefix
 
@@ -68,16 +68,16 @@ def commit_index(db: Database, video_id: uuid.UUID, index: VideoIndex) -> str | 
                 ),
             ).fetchone()["id"]
         faces = [
-            (row["user_id"], scene_ids[scene.idx], list(face.box), np.array(face.descriptor, dtype=np.float32), face.quality, face.t)
+            (row["user_id"], scene_ids[scene.idx], list(face.box), np.array(face.descriptor, dtype=np.float32), face.quality,
+             face.t, face.crop)
             for scene in index.scenes
             for face in scene.faces
         ]
-        if faces:
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO faces (user_id, scene_id, box, descriptor, quality, t) VALUES (%s, %s, %s, %s, %s, %s)", faces
-                )
-            match_faces(conn, row["user_id"], list(scene_ids.values()))
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO faces (user_id, scene_id, box, descriptor, quality, t, crop) VALUES (%s, %s, %s, %s, %s, %s, %s)", faces
+            )
+        refresh(conn, row["user_id"])  # the new faces meet the user's people; strangers are clustered
         for vectors in index.vectors:
             model_id = _model_id(conn, vectors)
             with conn.cursor() as cursor:

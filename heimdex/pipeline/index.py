@@ -58,6 +58,7 @@ class FaceSeen:
     box: tuple[int, int, int, int]  # left, top, right, bottom on the keyframe
     descriptor: list[float]  # 128-d, Euclidean distance < ~0.5 means the same person
     quality: float
+    crop: str | None = None  # blob key of the face's picture
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ class VideoIndex:
                     ocr=[OcrLine(**{**line, "box": tuple(line["box"])}) for line in s["ocr"]],
                     tags=s["tags"],
                     keyframes=[Keyframe(**k) for k in s["keyframes"]],
-                    faces=[FaceSeen(f["t"], tuple(f["box"]), f["descriptor"], f["quality"]) for f in s.get("faces", [])],
+                    faces=[FaceSeen(**{**f, "box": tuple(f["box"])}) for f in s.get("faces", [])],
                 )
                 for s in document["scenes"]
             ],

@@ -11,6 +11,8 @@ it was; running the video again starts over cleanly.
 
 from __future__ import annotations
 
+import io
+import itertools
 import logging
 import os
 import socket
@@ -33,7 +35,7 @@ from heimdex.pipeline.align import align_words
 from heimdex.pipeline.audio import decode_audio
 from heimdex.pipeline.commit import commit_index, write_sidecar
 from heimdex.pipeline.embed import embed_scenes
-from heimdex.pipeline.faces import faces_in_scene
+from heimdex.pipeline.faces import faces_in_scene, people_tagged
 from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
 from heimdex.pipeline.keyframes import Candidate, choose_keyframes, thumbnail, unlikeness
@@ -238,7 +240,7 @@ class _Run:
             with self.stage("faces"):
                 analyzer = self.registry.get("faces")
                 for scene, keyframes in zip(scenes, chosen):
-                    scene.faces = faces_in_scene(keyframes, analyzer)
+                    scene.faces = faces_in_scene(keyframes, analyzer, self._keeper(f"faces/{scene.idx:04d}-"), people_tagged(scene.tags))
                     self.progress.advance("faces", (scene.idx + 1) / len(scenes))
         with self.stage("embed"):
             vectors = embed_scenes(scenes, self.registry.get("text")) + ([visual] if visual else [])
@@ -275,11 +277,18 @@ class _Run:
                 log.warning("heartbeat of job %s failed: %s", self.job_id, exc)
 
     def _store_thumbnail(self, scene_idx: int, n: int, keyframe: Candidate) -> str:
-        import io
+        return self._keeper(f"kf/{scene_idx:04d}-")(thumbnail(keyframe), n)
 
-        key = f"{self.prefix}kf/{scene_idx:04d}-{n}.jpg"
-        self.store.put(key, io.BytesIO(thumbnail(keyframe)))
-        return key
+    def _keeper(self, stem: str) -> Callable[..., str]:
+        """Stores JPEGs of this run as ``<stem><n>.jpg`` (n counts up unless given); returns each key."""
+        count = itertools.count()
+
+        def keep(jpeg: bytes, n: int | None = None) -> str:
+            key = f"{self.prefix}{stem}{next(count) if n is None else n}.jpg"
+            self.store.put(key, io.BytesIO(jpeg))
+            return key
+
+        return keep
 
     def _models(self) -> dict[str, dict]:
         used = [role for role in self.registry.specs if role != "asr" or self.video.has_audio]

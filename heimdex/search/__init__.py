@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 
@@ -60,6 +60,8 @@ def search(
     config = config or FusionConfig.load()
     with db.transaction() as conn:  # one connection and one snapshot for the whole query
         parsed = parse_query(query, person_names(conn, user_id))
+        if filters.person and filters.person.casefold() not in {name.casefold() for name in parsed.people}:
+            parsed = replace(parsed, people=(*parsed.people, filters.person))  # the filter alone finds the person's scenes
         if parsed.empty:
             return SearchPage(parsed, [], 0, page, page_size)
         raw = raw_scores(conn, user_id, parsed, filters, registry)

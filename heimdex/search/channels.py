@@ -137,7 +137,9 @@ def phrase_scenes(conn: psycopg.Connection, user_id: uuid.UUID, phrases: tuple[s
 
 
 def person_names(conn: psycopg.Connection, user_id: uuid.UUID) -> list[str]:
-    return [row["name"] for row in conn.execute("SELECT name FROM people WHERE user_id = %s", (user_id,)).fetchall()]
+    """The names of the user's people (suggested, unnamed people have none)."""
+    rows = conn.execute("SELECT name FROM people WHERE user_id = %s AND name IS NOT NULL", (user_id,)).fetchall()
+    return [row["name"] for row in rows]
 
 
 def _escape_like(text: str) -> str:

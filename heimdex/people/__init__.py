@@ -1,0 +1,21 @@
+"""People: who appears in a user's videos (enrolled, suggested by clustering) and where."""
+
+from heimdex.people.manage import (
+    FaceShown,
+    Person,
+    delete_person,
+    enroll,
+    enroll_faces,
+    get_person,
+    list_people,
+    merge_people,
+    person_faces,
+    rename_person,
+    split_person,
+)
+from heimdex.people.matching import refresh
+
+__all__ = [
+    "FaceShown", "Person", "delete_person", "enroll", "enroll_faces", "get_person", "list_people", "merge_people",
+    "person_faces", "refresh", "rename_person", "split_person",
+]

@@ -1,0 +1,250 @@
+"""A user's people: enroll from photos or from faces in scenes, name, merge, split, delete.
+
+A person is a name (or none yet: a suggestion from clustering) with reference faces.
+Every change runs :func:`heimdex.people.matching.refresh` in the same transaction, so
+the scenes that show each person follow at once, without indexing any video again.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+from heimdex.db import Database
+from heimdex.errors import BadInput, NotFound
+from heimdex.models.faces import crop
+from heimdex.people.identity import matrix, representatives, two_groups
+from heimdex.people.matching import SUGGESTION_REFERENCES, copy_references, refresh
+from heimdex.storage import BlobStore
+
+MAX_NAME = 80
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str | None  # None: suggested by clustering, not named yet
+    photos: int  # reference faces
+    scenes: int  # scenes that show this person
+    videos: int  # videos with such scenes
+    cover: str | None  # blob key of a face picture
+
+    def summary(self) -> dict:
+        return {"person_id": self.id, "name": self.name, "photos": self.photos, "scenes": self.scenes,
+                "videos": self.videos, "suggested": self.name is None}
+
+
+@dataclass(frozen=True)
+class FaceShown:
+    id: int
+    video_id: uuid.UUID | None  # None for a photo
+    title: str | None
+    t: float | None  # seconds into the video
+    crop: str | None  # blob key of its picture
+    reference: bool  # one of the faces that define the person
+
+
+def _name(name: str) -> str:
+    name = " ".join((name or "").split())[:MAX_NAME]
+    if not name:
+        raise BadInput("bad_name", "Give the person a name.")
+    return name
+
+
+def read_photo(path: Path) -> np.ndarray:
+    """An RGB photo; :class:`BadInput` if the file is not an image."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    except (UnidentifiedImageError, OSError):
+        raise BadInput("not_image", f"{path.name} is not a photo Heimdex can read (use JPEG or PNG).") from None
+
+
+def the_face(image: np.ndarray, analyzer, label: str):
+    """The one face on a photo; :class:`BadInput` for none or several."""
+    faces = analyzer.faces(image, upsample=1)
+    if not faces:
+        raise BadInput("no_face", f"No face was found on {label}; use a photo where the face is clear and in front.")
+    if len(faces) > 1:
+        raise BadInput("several_faces", f"{label} shows {len(faces)} faces; use a photo of this person alone.")
+    return faces[0]
+
+
+def _person_named(conn: psycopg.Connection, user_id: uuid.UUID, name: str) -> int:
+    """The id of the user's person called ``name`` (any case), created if new."""
+    row = conn.execute("SELECT id FROM people WHERE user_id = %s AND lower(name) = lower(%s)", (user_id, name)).fetchone()
+    if row:
+        return row["id"]
+    try:
+        return conn.execute("INSERT INTO people (user_id, name) VALUES (%s, %s) RETURNING id", (user_id, name)).fetchone()["id"]
+    except psycopg.errors.ForeignKeyViolation:
+        raise NotFound("user", user_id) from None
+
+
+def enroll(db: Database, store: BlobStore, user_id: uuid.UUID, name: str, photos: list[Path], analyzer) -> Person:
+    """Add photos of ``name`` (creating the person if new); every photo is checked before anything is kept."""
+    if not photos:
+        raise BadInput("no_photo", "Add at least one photo of the person.")
+    name = _name(name)
+    faces = []
+    for path in photos:
+        image = read_photo(path)
+        face = the_face(image, analyzer, path.name)
+        faces.append((face, crop(image, face.box)))
+    keys = [f"u/{user_id}/people/{uuid.uuid4().hex}.jpg" for _ in faces]
+    with db.transaction() as conn:
+        person_id = _person_named(conn, user_id, name)
+        for key, (face, picture) in zip(keys, faces):
+            store.put(key, io.BytesIO(picture))  # blobs before rows: a rollback leaves a stray file, never a broken row
+            conn.execute(
+                "INSERT INTO faces (user_id, person_id, box, descriptor, quality, crop) VALUES (%s, %s, %s, %s, %s, %s)",
+                (user_id, person_id, list(face.box), face.descriptor, face.quality, key),
+            )
+        refresh(conn, user_id)
+    return get_person(db, user_id, person_id)
+
+
+def enroll_faces(db: Database, user_id: uuid.UUID, name: str, face_ids: list[int]) -> Person:
+    """Add faces picked from the user's scenes to ``name`` (creating the person if new)."""
+    name = _name(name)
+    with db.transaction() as conn:
+        person_id = _person_named(conn, user_id, name)
+        if copy_references(conn, user_id, person_id, face_ids) != len(set(face_ids)) or not face_ids:
+            raise BadInput("face_not_found", "Pick faces from your own scenes.")
+        refresh(conn, user_id)
+    return get_person(db, user_id, person_id)
+
+
+def list_people(db: Database, user_id: uuid.UUID, suggested: bool = False) -> list[Person]:
+    """The user's named people by name, or (``suggested``) the unnamed suggestions, most seen first."""
+    with db.transaction() as conn:
+        rows = conn.execute(
+            f"""SELECT p.id, p.name,
+                      (SELECT count(*) FROM faces f WHERE f.person_id = p.id AND f.scene_id IS NULL) AS photos,
+                      (SELECT count(*) FROM scene_people sp WHERE sp.person_id = p.id) AS scenes,
+                      (SELECT count(DISTINCT s.video_id) FROM scene_people sp JOIN scenes s ON s.id = sp.scene_id
+                        WHERE sp.person_id = p.id) AS videos,
+                      (SELECT f.crop FROM faces f WHERE f.person_id = p.id AND f.crop IS NOT NULL
+                        ORDER BY f.scene_id IS NULL, f.quality DESC LIMIT 1) AS cover
+               FROM people p WHERE p.user_id = %s AND p.name IS {'' if suggested else 'NOT'} NULL
+               ORDER BY {'scenes DESC, p.id' if suggested else 'lower(p.name), p.id'}""",
+            (user_id,),
+        ).fetchall()
+    return [Person(r["id"], r["name"], r["photos"], r["scenes"], r["videos"], r["cover"]) for r in rows]
+
+
+def get_person(db: Database, user_id: uuid.UUID, person_id: int) -> Person:
+    for suggested in (False, True):
+        for person in list_people(db, user_id, suggested):
+            if person.id == person_id:
+                return person
+    raise NotFound("person", person_id)
+
+
+def person_faces(db: Database, user_id: uuid.UUID, person_id: int, limit: int = 48) -> list[FaceShown]:
+    """The person's faces, clearest first: reference photos, then faces seen in videos."""
+    get_person(db, user_id, person_id)
+    with db.transaction() as conn:
+        rows = conn.execute(
+            """SELECT f.id, coalesce(s.video_id, f.video_id) AS video_id, v.title, f.t, f.crop, f.scene_id IS NULL AS reference
+               FROM faces f LEFT JOIN scenes s ON s.id = f.scene_id LEFT JOIN videos v ON v.id = coalesce(s.video_id, f.video_id)
+               WHERE f.person_id = %s AND f.user_id = %s AND f.crop IS NOT NULL
+               ORDER BY f.scene_id IS NOT NULL, f.quality DESC, f.id LIMIT %s""",
+            (person_id, user_id, limit),
+        ).fetchall()
+    return [FaceShown(r["id"], r["video_id"], r["title"], r["t"], r["crop"], r["reference"]) for r in rows]
+
+
+def rename_person(db: Database, user_id: uuid.UUID, person_id: int, name: str) -> Person:
+    """Name (or rename) a person; a name another of the user's people has merges the two."""
+    name = _name(name)
+    with db.transaction() as conn:
+        _own(conn, user_id, person_id)
+        other = conn.execute(
+            "SELECT id FROM people WHERE user_id = %s AND lower(name) = lower(%s) AND id <> %s", (user_id, name, person_id)
+        ).fetchone()
+        if other:
+            _merge(conn, user_id, other["id"], person_id)
+            refresh(conn, user_id)
+            return_id = other["id"]
+        else:
+            conn.execute("UPDATE people SET name = %s WHERE id = %s", (name, person_id))
+            return_id = person_id
+    return get_person(db, user_id, return_id)
+
+
+def merge_people(db: Database, user_id: uuid.UUID, keep_id: int, other_id: int) -> Person:
+    """One person from two: ``other``'s faces join ``keep`` (whose name stays, or other's if keep has none)."""
+    if keep_id == other_id:
+        raise BadInput("same_person", "Pick two different people to merge.")
+    with db.transaction() as conn:
+        keep, other = _own(conn, user_id, keep_id), _own(conn, user_id, other_id)
+        _merge(conn, user_id, keep_id, other_id)
+        if keep["name"] is None and other["name"] is not None:
+            conn.execute("UPDATE people SET name = %s WHERE id = %s", (other["name"], keep_id))
+        refresh(conn, user_id)
+    return get_person(db, user_id, keep_id)
+
+
+def split_person(db: Database, user_id: uuid.UUID, person_id: int) -> tuple[Person, Person]:
+    """Split a person whose faces are two people (siblings, say) into the two most distinct groups.
+
+    The group holding more of the person's reference faces keeps the person (and its
+    name); the other becomes a new unnamed person with its own reference faces, so
+    each face seen goes to whichever of the two it is closer to from now on.
+    """
+    with db.transaction() as conn:
+        _own(conn, user_id, person_id)
+        rows = conn.execute(
+            "SELECT id, scene_id IS NULL AS reference, descriptor, quality FROM faces WHERE person_id = %s ORDER BY id", (person_id,)
+        ).fetchall()
+        if len(rows) < 2:
+            raise BadInput("too_few_faces", "This person has only one face; there is nothing to split.")
+        descriptors = matrix([r["descriptor"] for r in rows])
+        groups = two_groups(descriptors)
+        reference = np.array([r["reference"] for r in rows])
+        kept = max((0, 1), key=lambda g: ((reference & (groups == g)).sum(), (groups == g).sum()))
+        moved = np.flatnonzero(groups != kept)
+        new_id = conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone()["id"]
+        conn.execute("UPDATE faces SET person_id = %s WHERE id = ANY(%s) AND scene_id IS NULL",
+                     (new_id, [rows[i]["id"] for i in moved if rows[i]["reference"]]))
+        seen = np.array([i for i in moved if not rows[i]["reference"]], dtype=np.int64)
+        if len(seen):
+            quality = np.array([rows[i]["quality"] for i in seen], dtype=np.float32)
+            chosen = seen[representatives(descriptors[seen], quality, SUGGESTION_REFERENCES)]
+            copy_references(conn, user_id, new_id, [rows[i]["id"] for i in chosen])
+        refresh(conn, user_id)
+    return get_person(db, user_id, person_id), get_person(db, user_id, new_id)
+
+
+def delete_person(db: Database, store: BlobStore, user_id: uuid.UUID, person_id: int) -> None:
+    """Forget a person: their reference faces, photos and scene links go; faces seen in videos stay, unnamed."""
+    with db.transaction() as conn:
+        _own(conn, user_id, person_id)
+        photos = [r["crop"] for r in conn.execute(
+            "SELECT crop FROM faces WHERE person_id = %s AND scene_id IS NULL AND crop IS NOT NULL", (person_id,)).fetchall()]
+        conn.execute("UPDATE faces SET person_id = NULL WHERE person_id = %s AND scene_id IS NOT NULL", (person_id,))
+        conn.execute("DELETE FROM people WHERE id = %s", (person_id,))  # its reference faces go with it
+        refresh(conn, user_id)
+    for key in photos:
+        store.delete(key)
+
+
+def _own(conn: psycopg.Connection, user_id: uuid.UUID, person_id: int) -> dict:
+    """The person's row, locked; :class:`NotFound` unless it is the user's."""
+    row = conn.execute("SELECT id, name FROM people WHERE id = %s AND user_id = %s FOR UPDATE", (person_id, user_id)).fetchone()
+    if row is None:
+        raise NotFound("person", person_id)
+    return row
+
+
+def _merge(conn: psycopg.Connection, user_id: uuid.UUID, keep_id: int, other_id: int) -> None:
+    conn.execute("UPDATE faces SET person_id = %s WHERE person_id = %s AND user_id = %s", (keep_id, other_id, user_id))
+    conn.execute("DELETE FROM people WHERE id = %s AND user_id = %s", (other_id, user_id))
