@@ -70,8 +70,8 @@ def api_videos(token: str) -> list:
 
 
 @friendly
-def api_search(token: str, query: str, limit: int = 10) -> list:
-    return service.search(token, query, int(limit))
+def api_search(token: str, query: str, limit: int = 10, person: str = "") -> list:
+    return service.search(token, query, int(limit), person=person or None)
 
 
 @friendly
@@ -82,6 +82,52 @@ def api_preview(token: str, video_id: str, start_s: float = 0.0) -> str:
 @friendly
 def api_delete_video(token: str, video_id: str) -> str:
     return service.delete_video(token, video_id)
+
+
+@friendly
+def api_people(token: str) -> dict:
+    return service.people(token)
+
+
+@friendly
+def api_add_person(token: str, name: str, photos: list[gr.FileData]) -> dict:
+    return service.add_person(token, name, [p["path"] if isinstance(p, dict) else p.path for p in photos])
+
+
+@friendly
+def api_name_face(token: str, face_id: int, name: str) -> dict:
+    return service.name_face(token, face_id, name)
+
+
+@friendly
+def api_scene_faces(token: str, scene_ids: list[int]) -> list:
+    return service.scene_faces(token, scene_ids)
+
+
+@friendly
+def api_rename_person(token: str, person_id: int, name: str) -> dict:
+    return service.rename_person(token, person_id, name)
+
+
+@friendly
+def api_merge_people(token: str, keep_id: int, other_id: int) -> dict:
+    return service.merge_people(token, keep_id, other_id)
+
+
+@friendly
+def api_split_person(token: str, person_id: int) -> list:
+    return service.split_person(token, person_id)
+
+
+@friendly
+def api_delete_person(token: str, person_id: int) -> str:
+    service.delete_person(token, person_id)
+    return "deleted"
+
+
+
+API = (api_register, api_login, api_upload, api_videos, api_search, api_preview, api_delete_video, api_people, api_add_person,
+       api_scene_faces, api_name_face, api_rename_person, api_merge_people, api_split_person, api_delete_person)  # served as /register, /login, ...
 
 
 # ---- UI handlers ----
@@ -171,8 +217,8 @@ def ui_video_action(token, video_id, action):
     return ui_library(token)
 
 
-def _picture(data: bytes | None) -> Image.Image:
-    return Image.open(io.BytesIO(data)).convert("RGB") if data else Image.new("RGB", (480, 270), (32, 32, 40))
+def _picture(data: bytes | None, size: tuple[int, int] = (480, 270)) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB") if data else Image.new("RGB", size, (32, 32, 40))
 
 
 @friendly
@@ -182,8 +228,9 @@ def ui_rename(token, display_name):
 
 
 @friendly
-def ui_search(token, query, video_id, channels, since_days):
-    results = service.search(token, query, 24, video_id or None, tuple(channels or ()), since_days=since_days or None)
+def ui_search(token, query, video_id, channels, since_days, person):
+    results = service.search(token, query, 24, video_id or None, tuple(channels or ()), person=person or None,
+                             since_days=since_days or None)
     gallery = []
     for r, picture in zip(results, service.thumbnails(token, [r["thumbnail"] for r in results])):
         why = ", ".join(f"{c} {s:.2f}" for c, s in r["channels"].items())
@@ -204,21 +251,125 @@ def _player_html(token, result):
         f"<div class='why'>Why it matched: {why}</div>"
         + (f"<p><b>Said:</b> {said}</p>" if said else "")
         + (f"<p><b>On screen:</b> {shown}</p>" if shown else "")
+        + (f"<p><b>With:</b> {html.escape(', '.join(result['people']))}</p>" if result["people"] else "")
         + (f"<p><b>Tags:</b> {html.escape(', '.join(result['tags']))}</p>" if result["tags"] else "")
         + f"<p><a href='{clip}' download>Download this clip</a></p>"
     )
 
 
 @friendly
+def _scene_people(token, result):
+    """The faces seen in a moment's scenes, named or asking who they are, and the listing behind them."""
+    faces = service.scene_faces(token, result["scene_ids"]) if result else []
+    pictures = service.thumbnails(token, [f["picture"] for f in faces])
+    shown = [(_picture(picture, (160, 160)), f["name"] or "Who is this?") for f, picture in zip(faces, pictures)]
+    return shown, faces, None
+
+
 def ui_open(token, results, index):
     if not results:
-        return "<p>Search, then pick a result to play it here.</p>", 0, gr.update(selected="player")
+        return "<p>Search, then pick a result to play it here.</p>", 0, gr.update(selected="player"), [], [], None
     index = max(0, min(int(index), len(results) - 1))
-    return _player_html(token, results[index]), index, gr.update(selected="player")
+    return _player_html(token, results[index]), index, gr.update(selected="player"), *_scene_people(token, results[index])
+
+
+def ui_pick_face(faces, evt: gr.SelectData):
+    face = faces[evt.index]
+    return face["face_id"], face["name"] or ""
+
+
+@friendly
+def ui_name_face(token, results, index, face_id, name):
+    if face_id is None:
+        raise BadInput("no_face", "Pick a face first.")
+    person = service.name_face(token, face_id, name)
+    gr.Info(f"{person['name']}: seen in {person['scenes']} scene(s).")
+    return _scene_people(token, results[int(index)] if results else None)
 
 
 def ui_select(token, results, evt: gr.SelectData):
     return ui_open(token, results, evt.index)
+
+
+# ---- People ----
+
+def _who_label(person: dict) -> str:
+    seen = f"{person['scenes']} scene(s) in {person['videos']} video(s)"
+    return f"{person['name']} · {seen}" if person["name"] else f"Someone · {seen}"
+
+
+def _people_view(token):
+    """Galleries of people and suggestions, the listing behind them, and the name choices for other widgets."""
+    listing = service.people(token)
+    shown = []
+    for kind in ("people", "suggested"):
+        pictures = service.thumbnails(token, [p["cover"] for p in listing[kind]])
+        shown.append([(_picture(picture, (160, 160)), _who_label(p)) for p, picture in zip(listing[kind], pictures)])
+    everyone = [(_who_label(p), p["person_id"]) for p in listing["people"] + listing["suggested"]]
+    names = [("Anyone", "")] + [(p["name"], p["name"]) for p in listing["people"]]
+    note = (f"**{len(listing['people'])} named, {len(listing['suggested'])} suggested.** "
+            "Suggestions group faces seen in your videos; name one to search for them.")
+    return shown[0], shown[1], listing, gr.update(choices=everyone, value=None), gr.update(choices=names), note
+
+
+def ui_people(token):
+    if not token:
+        return [], [], {"people": [], "suggested": []}, gr.update(choices=[]), gr.update(choices=[("Anyone", "")]), \
+            "Sign in to see the people in your videos."
+    try:
+        return _people_view(token)
+    except BadInput:
+        return [], [], {"people": [], "suggested": []}, gr.update(choices=[]), gr.update(choices=[("Anyone", "")]), \
+            "Your session ended; please sign in again."
+
+
+def _person_panel(token, person_id):
+    """The picked person's heading, faces and name box."""
+    if person_id is None:
+        return None, "Pick a person or a suggestion to see their faces.", [], ""
+    listing = service.people(token)
+    person = next((p for p in listing["people"] + listing["suggested"] if p["person_id"] == person_id), None)
+    if person is None:
+        return None, "Pick a person or a suggestion to see their faces.", [], ""
+    faces = service.person_faces(token, person_id)
+    pictures = service.thumbnails(token, [f["picture"] for f in faces])
+    shown = [(_picture(picture, (160, 160)), "photo" if f["reference"] and not f["title"] else f"{f['title']} · {f['t'] or 0:.1f} s")
+             for f, picture in zip(faces, pictures)]
+    title = html.escape(person["name"] or "Someone not named yet")
+    return person_id, f"### {title}\n{_who_label(person)}", shown, person["name"] or ""
+
+
+@friendly
+def ui_pick_person(token, listing, kind, evt: gr.SelectData):
+    return _person_panel(token, listing[kind][evt.index]["person_id"])
+
+
+@friendly
+def ui_add_person(token, name, photos):
+    if not photos:
+        raise BadInput("no_photo", "Add at least one photo of the person.")
+    person = service.add_person(token, name, photos)
+    gr.Info(f"{person['name']}: seen in {person['scenes']} scene(s).")
+    return (*_people_view(token), *_person_panel(token, person["person_id"]), "", None)
+
+
+@friendly
+def ui_person_action(token, person_id, action, name, other):
+    if person_id is None:
+        raise BadInput("no_person", "Pick a person first.")
+    if action == "name":
+        person_id = service.rename_person(token, person_id, name)["person_id"]
+    elif action == "merge":
+        if other in (None, ""):
+            raise BadInput("no_person", "Pick the person to merge with.")
+        person_id = service.merge_people(token, person_id, other)["person_id"]
+    elif action == "split":
+        kept, new = service.split_person(token, person_id)
+        gr.Info(f"Split: {new['scenes']} scene(s) moved to a new suggestion.")
+    else:
+        service.delete_person(token, person_id)
+        person_id = None
+    return (*_people_view(token), *_person_panel(token, person_id))
 
 
 def build() -> gr.Blocks:
@@ -227,7 +378,7 @@ def build() -> gr.Blocks:
         results = gr.State([])
         current = gr.State(0)
         with gr.Row(elem_id="brand"):
-            gr.Markdown("# Heimdex\nFind the exact moment in your videos: what was said, shown, or written on screen.")
+            gr.Markdown("# Heimdex\nFind the exact moment in your videos: what was said, shown, written on screen, or who was there.")
         who = gr.Markdown(_who(""))
         with gr.Tabs() as tabs:
             with gr.Tab("Account", id="account"):
@@ -282,6 +433,7 @@ def build() -> gr.Blocks:
                     channels = gr.CheckboxGroup(["transcript", "ocr", "visual"], label="Only these channels", scale=2)
                     since = gr.Dropdown([("Any time", 0), ("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365)],
                                         value=0, label="Uploaded", scale=1)
+                    with_person = gr.Dropdown([("Anyone", "")], value="", label="With", scale=1, elem_id="with-person")
                 found_note = gr.Markdown()
                 gallery = gr.Gallery(label="Moments", columns=4, rows=2, height=460, allow_preview=False, object_fit="cover", fit_columns=False,
                                      elem_id="moments")
@@ -290,6 +442,43 @@ def build() -> gr.Blocks:
                 with gr.Row():
                     previous_btn = gr.Button("Previous result")
                     next_btn = gr.Button("Next result")
+                scene_faces = gr.State([])
+                picked_face = gr.State(None)
+                with gr.Row(equal_height=True):
+                    faces_here = gr.Gallery(label="People in this scene (pick a face to name it)", columns=8, height=180, scale=3,
+                                            allow_preview=False, object_fit="cover", fit_columns=False, elem_id="scene-faces")
+                    with gr.Column(scale=1):
+                        face_name = gr.Textbox(label="This is", elem_id="face-name")
+                        name_face_btn = gr.Button("Name this face")
+            with gr.Tab("People", id="people") as people_tab:
+                listing = gr.State({"people": [], "suggested": []})
+                chosen = gr.State(None)
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        people_note = gr.Markdown()
+                        people_gallery = gr.Gallery(label="Your people", columns=6, height=230, allow_preview=False,
+                                                    object_fit="cover", fit_columns=False, elem_id="people")
+                        suggested_gallery = gr.Gallery(label="Suggested: the same face seen more than once, not named yet", columns=6,
+                                                       height=230, allow_preview=False, object_fit="cover", fit_columns=False,
+                                                       elem_id="suggested")
+                    with gr.Column(scale=1):
+                        gr.Markdown("### Add a person")
+                        person_new = gr.Textbox(label="Name", elem_id="person-new")
+                        person_photos = gr.File(label="Photos (one face each)", file_count="multiple", file_types=["image"],
+                                                type="filepath", elem_id="person-photos")
+                        add_person_btn = gr.Button("Add person", variant="primary")
+                person_title = gr.Markdown("Pick a person or a suggestion to see their faces.", elem_id="person-title")
+                person_gallery = gr.Gallery(label="Their faces", columns=8, height=200, allow_preview=False, object_fit="cover",
+                                            fit_columns=False, elem_id="person-faces")
+                with gr.Row(equal_height=True):
+                    person_name = gr.Textbox(label="Name", scale=2, elem_id="person-name")
+                    name_btn = gr.Button("Save name", scale=1)
+                    merge_with = gr.Dropdown(label="Merge with", choices=[], scale=2)
+                    merge_btn = gr.Button("Merge", scale=1)
+                with gr.Row():
+                    scenes_btn = gr.Button("Show their scenes", variant="primary")
+                    split_btn = gr.Button("Split in two (two people grouped as one)")
+                    forget_btn = gr.Button("Forget this person", variant="stop")
 
         outs = [token, who]
         login_btn.click(ui_login, [email, password], [token, who, password], api_visibility="private")
@@ -306,18 +495,32 @@ def build() -> gr.Blocks:
         for button, action in ((reindex_btn, "reindex"), (cancel_btn, "cancel"), (delete_btn, "delete")):
             button.click(ui_video_action, [token, picked, gr.State(action)], [library, picked, in_video], api_visibility="private")
         for trigger in (query.submit, search_btn.click):
-            trigger(ui_search, [token, query, in_video, channels, since], [gallery, results, found_note], api_visibility="private")
-        gallery.select(ui_select, [token, results], [player, current, tabs], api_visibility="private")
-        previous_btn.click(lambda t, r, i: ui_open(t, r, i - 1), [token, results, current], [player, current, tabs], api_visibility="private")
-        next_btn.click(lambda t, r, i: ui_open(t, r, i + 1), [token, results, current], [player, current, tabs], api_visibility="private")
+            trigger(ui_search, [token, query, in_video, channels, since, with_person], [gallery, results, found_note],
+                    api_visibility="private")
+        people_outs = [people_gallery, suggested_gallery, listing, merge_with, with_person, people_note]
+        panel = [chosen, person_title, person_gallery, person_name]
+        demo.load(ui_people, [token], people_outs, api_visibility="private")
+        people_tab.select(ui_people, [token], people_outs, api_visibility="private")
+        people_gallery.select(ui_pick_person, [token, listing, gr.State("people")], panel, api_visibility="private")
+        suggested_gallery.select(ui_pick_person, [token, listing, gr.State("suggested")], panel, api_visibility="private")
+        add_person_btn.click(ui_add_person, [token, person_new, person_photos], people_outs + panel + [person_new, person_photos],
+                             api_visibility="private")
+        for button, action in ((name_btn, "name"), (merge_btn, "merge"), (split_btn, "split"), (forget_btn, "forget")):
+            button.click(ui_person_action, [token, chosen, gr.State(action), person_name, merge_with], people_outs + panel,
+                         api_visibility="private")
+        scenes_btn.click(lambda name: (gr.update(value=name), "", gr.update(selected="search")), [person_name],
+                         [with_person, query, tabs], api_visibility="private").then(
+            ui_search, [token, query, in_video, channels, since, with_person], [gallery, results, found_note], api_visibility="private")
+        opened = [player, current, tabs, faces_here, scene_faces, picked_face]
+        gallery.select(ui_select, [token, results], opened, api_visibility="private")
+        previous_btn.click(lambda t, r, i: ui_open(t, r, i - 1), [token, results, current], opened, api_visibility="private")
+        next_btn.click(lambda t, r, i: ui_open(t, r, i + 1), [token, results, current], opened, api_visibility="private")
+        faces_here.select(ui_pick_face, [scene_faces], [picked_face, face_name], api_visibility="private")
+        name_face_btn.click(ui_name_face, [token, results, current, picked_face, face_name], [faces_here, scene_faces, picked_face],
+                            api_visibility="private")
 
-        gr.api(api_register, api_name="register")
-        gr.api(api_login, api_name="login")
-        gr.api(api_upload, api_name="upload")
-        gr.api(api_videos, api_name="videos")
-        gr.api(api_search, api_name="search")
-        gr.api(api_preview, api_name="preview")
-        gr.api(api_delete_video, api_name="delete_video")
+        for endpoint in API:
+            gr.api(endpoint, api_name=endpoint.__name__.removeprefix("api_"))
     return demo
 
 

@@ -54,7 +54,6 @@ def frame_faces(truth: dict) -> list[dict]:
     import av
 
     from heimdex.models.registry import get_model
-    from heimdex.pipeline.faces import faces_on
 
     analyzer, faces = get_model("faces"), []
     for clip, bands in truth["clips"].items():
@@ -67,7 +66,7 @@ def frame_faces(truth: dict) -> list[dict]:
                     continue
                 due += step
                 image = frame.to_ndarray(format="rgb24")
-                for face in faces_on(image, analyzer, people=2):
+                for face in analyzer.find(image, people=2):
                     x = (face.box[0] + face.box[2]) / 2 / image.shape[1]
                     who = next((name for name, (left, right) in bands.items() if left <= x < right), OTHER)
                     faces.append({"id": len(faces), "scene": f"{clip}@{frame.time:.2f}", "clip": clip, "who": who,

@@ -184,3 +184,88 @@ def cancel(token: str, video_id: str) -> str:
     if job is None or not job.active:
         raise BadInput("not_running", "This video is not being indexed.")
     return request_cancel(db, job.id)
+
+
+def _person(person) -> dict:
+    return {**person.summary(), "cover": person.cover}
+
+
+def people(token: str) -> dict:
+    """The user's named people (by name) and the people suggested from faces seen (most seen first)."""
+    from heimdex.people import list_people
+
+    db = _db()
+    user = session_user(db, token)
+    return {"people": [_person(p) for p in list_people(db, user.id)],
+            "suggested": [_person(p) for p in list_people(db, user.id, suggested=True)]}
+
+
+def person_faces(token: str, person_id: int) -> list[dict]:
+    """A person's faces (pictures are blob keys for :func:`thumbnails`): photos first, then faces seen in videos."""
+    from heimdex.people import person_faces as faces_of
+
+    db = _db()
+    user = session_user(db, token)
+    return [{"face_id": f.id, "video_id": str(f.video_id) if f.video_id else None, "title": f.title, "t": f.t,
+             "picture": f.crop, "reference": f.reference} for f in faces_of(db, user.id, int(person_id))]
+
+
+def scene_faces(token: str, scene_ids: list[int]) -> list[dict]:
+    """The faces seen in the user's scenes, with the name each was given (``None``: nobody known)."""
+    from heimdex.people import scene_faces as faces_in
+
+    db = _db()
+    user = session_user(db, token)
+    return [{"face_id": f.id, "video_id": str(f.video_id), "t": f.t, "picture": f.crop, "name": f.name}
+            for f in faces_in(db, user.id, list(scene_ids or []))]
+
+
+def name_face(token: str, face_id: int, name: str) -> dict:
+    """Enroll ``name`` from a face picked in one of the user's scenes (adding to the person if the name exists)."""
+    from heimdex.people import enroll_faces
+
+    db = _db()
+    return _person(enroll_faces(db, session_user(db, token).id, name, [int(face_id)]))
+
+
+def add_person(token: str, name: str, photos: list[str | Path]) -> dict:
+    """Enroll ``name`` from photos with one face each (adding to the person if the name exists)."""
+    from heimdex.models.registry import get_model
+    from heimdex.people import enroll
+
+    db = _db()
+    user = session_user(db, token)
+    paths = [Path(p) for p in photos or []]
+    if any(not p.is_file() for p in paths):
+        raise BadInput("no_file", "Choose the photos again.")
+    return _person(enroll(db, _store(), user.id, name, paths, get_model("faces")))
+
+
+def rename_person(token: str, person_id: int, name: str) -> dict:
+    """Name a suggested person, or rename one; a name already used merges the two."""
+    from heimdex.people import rename_person as rename
+
+    db = _db()
+    return _person(rename(db, session_user(db, token).id, int(person_id), name))
+
+
+def merge_people(token: str, keep_id: int, other_id: int) -> dict:
+    from heimdex.people import merge_people as merge
+
+    db = _db()
+    return _person(merge(db, session_user(db, token).id, int(keep_id), int(other_id)))
+
+
+def split_person(token: str, person_id: int) -> list[dict]:
+    """Split a person into the two most distinct groups; the second is a new unnamed person."""
+    from heimdex.people import split_person as split
+
+    db = _db()
+    return [_person(p) for p in split(db, session_user(db, token).id, int(person_id))]
+
+
+def delete_person(token: str, person_id: int) -> None:
+    from heimdex.people import delete_person as forget
+
+    db = _db()
+    forget(db, _store(), session_user(db, token).id, int(person_id))

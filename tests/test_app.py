@@ -128,3 +128,45 @@ def test_bad_media_is_refused_with_words(client, tmp_path):
     with pytest.raises(AppError, match="not a video|could not be read|no audio or video"):
         client.predict(token, handle_file(str(fake)), "", "auto", api_name="/upload")
     assert client.predict(token, api_name="/videos") == []
+
+
+def test_people_through_the_api(client, media, tmp_path):
+    import cv2
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from heimdex.media import frame_at
+
+    token = _register(client)
+    for name in ("head-pose-face-detection-male.mp4", "head-pose-face-detection-female-and-male.mp4"):
+        _indexed(client, token, client.predict(token, handle_file(str(media / name)), "", "auto", api_name="/upload"))
+    listing = client.predict(token, api_name="/people")
+    assert listing["people"] == [] and [p["videos"] for p in listing["suggested"]] == [2]  # the man, seen twice
+    joon = client.predict(token, listing["suggested"][0]["person_id"], "Joon", api_name="/rename_person")
+    assert joon["name"] == "Joon" and not joon["suggested"]
+    found = client.predict(token, "", 10, "Joon", api_name="/search")  # the person filter alone
+    assert {r["filename"] for r in found} == {"head-pose-face-detection-male.mp4", "head-pose-face-detection-female-and-male.mp4"}
+
+    both = next(r for r in found if r["filename"] == "head-pose-face-detection-female-and-male.mp4")
+    faces = client.predict(token, both["scene_ids"], api_name="/scene_faces")
+    assert {f["name"] for f in faces} == {"Joon", None}  # and the woman, nobody yet
+    woman = next(f["face_id"] for f in faces if f["name"] is None)
+    mina = client.predict(token, woman, "Mina", api_name="/name_face")  # a face picked in a scene
+    assert (mina["photos"], mina["scenes"]) == (1, 1)
+
+    photo = tmp_path / "mina.jpg"
+    cv2.imwrite(str(photo), cv2.cvtColor(frame_at(media / "head-pose-face-detection-female.mp4", 1.0), cv2.COLOR_RGB2BGR))
+    mina = client.predict(token, "Mina", [handle_file(str(photo))], api_name="/add_person")
+    assert mina["photos"] == 2 and mina["scenes"] == 1
+    with pytest.raises(AppError, match="not a photo"):
+        client.predict(token, "Nobody", [handle_file(str(media / "ATTRIBUTION.md"))], api_name="/add_person")
+
+    stranger = _register(client)
+    with pytest.raises(AppError, match="No person"):
+        client.predict(stranger, joon["person_id"], "Mine", api_name="/rename_person")
+    with pytest.raises(AppError, match="your own scenes"):
+        client.predict(stranger, woman, "Mine", api_name="/name_face")
+    assert client.predict(stranger, both["scene_ids"], api_name="/scene_faces") == []
+    assert client.predict(stranger, api_name="/people") == {"people": [], "suggested": []}
+    client.predict(token, mina["person_id"], api_name="/delete_person")
+    assert [p["name"] for p in client.predict(token, api_name="/people")["people"]] == ["Joon"]

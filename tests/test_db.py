@@ -79,7 +79,7 @@ def _fill_derived_rows(db, store, user, video):
         )
         conn.execute("INSERT INTO jobs (video_id) VALUES (%s)", (video.id,))
         person = conn.execute(
-            "INSERT INTO people (user_id, name) VALUES (%s, 'Minji') RETURNING id", (user.id,)
+            "INSERT INTO people (user_id, name) VALUES (%s, %s) RETURNING id", (user.id, f"Minji {video.id}")  # names are unique
         ).fetchone()["id"]
         conn.execute(
             """INSERT INTO faces (user_id, scene_id, person_id, box, descriptor, quality)

@@ -11,7 +11,7 @@ import pytest
 from helpers import run_cli
 from heimdex.media import frame_at
 from heimdex.errors import BadInput, NotFound
-from heimdex.people import delete_person, enroll, get_person, list_people, merge_people, person_faces, rename_person, split_person
+from heimdex.people import delete_person, enroll, enroll_faces, get_person, list_people, merge_people, person_faces, rename_person, split_person
 from heimdex.search import SearchFilters, search
 
 BOTH = "head-pose-face-detection-female-and-male.mp4"
@@ -107,6 +107,15 @@ def test_people_are_recognised_and_rematched_after_enrollment(db, store, setting
             "SELECT count(*) AS n FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE s.video_id = %s", (alone.video.id,)
         ).fetchone()["n"]
     assert seen > 0  # the faces seen in the video stay, unnamed
+
+    with db.transaction() as conn:  # enrolling from a face picked in a scene
+        picked = conn.execute(
+            "SELECT f.id FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE s.video_id = %s LIMIT 1", (alone.video.id,)
+        ).fetchone()["id"]
+    assert enroll_faces(db, user.id, "Mina", [picked]).photos == 1
+    assert _people_in(db, alone.video.id) == {"Mina"}
+    with pytest.raises(BadInput, match="your own scenes"):
+        enroll_faces(db, user.id, "Mina", [picked + 10_000_000])
 
 
 def test_faces_are_one_users_and_go_with_the_video(db, store, settings, registry, make_user, media, photos):

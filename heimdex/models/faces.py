@@ -15,6 +15,8 @@ import numpy as np
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 
 GOOD_FACE_PX = 80  # faces at least this tall get full quality
+UPSAMPLE_UP_TO = 640  # longest side under which an image is upsampled once, to find faces of ~40 px
+TILTS = (-30.0, 30.0)  # degrees an image is turned to find leaning heads
 CROP_PX = 160  # side of the square face pictures shown to people
 
 
@@ -46,6 +48,16 @@ class FaceAnalyzer:
             rects, _, _ = self._detector.run(image, upsample, 0.0)
         return [(max(0, r.left()), max(0, r.top()), min(width, r.right()), min(height, r.bottom())) for r in rects]
 
+    def find(self, image: np.ndarray, people: int = 0) -> list[Face]:
+        """The faces on an image as Heimdex reads every picture: small images upsampled once, and,
+        when fewer than ``people`` upright faces were found, the image turned both ways for leaning heads."""
+        upsample = 1 if max(image.shape[:2]) <= UPSAMPLE_UP_TO else 0
+        faces = self.faces(image, upsample=upsample)
+        if len(faces) < people:
+            for tilt in TILTS:
+                faces += [face for face in self.faces(image, upsample=upsample, tilt=tilt) if not _among(face, faces)]
+        return faces
+
     def faces(self, image: np.ndarray, upsample: int = 1, tilt: float = 0.0) -> list[Face]:
         """Faces on an RGB image; ``upsample`` > 0 finds smaller faces at a higher cost.
 
@@ -75,6 +87,12 @@ class FaceAnalyzer:
                 points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64) @ back[:, :2].T + back[:, 2]
                 found.append(Face(box, tuple((int(x), int(y)) for x, y in points), descriptor, quality))
         return found
+
+
+def _among(face: Face, faces: list[Face]) -> bool:
+    """Whether ``face`` is one of ``faces`` already (its centre lies in one's box)."""
+    x, y = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
+    return any(left <= x <= right and top <= y <= bottom for left, top, right, bottom in (f.box for f in faces))
 
 
 def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:

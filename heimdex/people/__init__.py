@@ -11,11 +11,12 @@ from heimdex.people.manage import (
     merge_people,
     person_faces,
     rename_person,
+    scene_faces,
     split_person,
 )
 from heimdex.people.matching import refresh
 
 __all__ = [
     "FaceShown", "Person", "delete_person", "enroll", "enroll_faces", "get_person", "list_people", "merge_people",
-    "person_faces", "refresh", "rename_person", "split_person",
+    "person_faces", "refresh", "rename_person", "scene_faces", "split_person",
 ]

@@ -23,6 +23,7 @@ from heimdex.people.matching import SUGGESTION_REFERENCES, copy_references, refr
 from heimdex.storage import BlobStore
 
 MAX_NAME = 80
+PHOTO_SIDE = 1280  # photos are read at most this large (a face in a portrait stays well over 80 px)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class FaceShown:
     t: float | None  # seconds into the video
     crop: str | None  # blob key of its picture
     reference: bool  # one of the faces that define the person
+    name: str | None = None  # the person it was named after, if any
 
 
 def _name(name: str) -> str:
@@ -57,19 +59,21 @@ def _name(name: str) -> str:
 
 
 def read_photo(path: Path) -> np.ndarray:
-    """An RGB photo; :class:`BadInput` if the file is not an image."""
+    """An RGB photo, upright and at most ``PHOTO_SIDE`` px; :class:`BadInput` if the file is not an image."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+            photo = ImageOps.exif_transpose(image).convert("RGB")
+            photo.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+            return np.asarray(photo)
     except (UnidentifiedImageError, OSError):
         raise BadInput("not_image", f"{path.name} is not a photo Heimdex can read (use JPEG or PNG).") from None
 
 
 def the_face(image: np.ndarray, analyzer, label: str):
     """The one face on a photo; :class:`BadInput` for none or several."""
-    faces = analyzer.faces(image, upsample=1)
+    faces = analyzer.find(image, people=1)
     if not faces:
         raise BadInput("no_face", f"No face was found on {label}; use a photo where the face is clear and in front.")
     if len(faces) > 1:
@@ -160,6 +164,19 @@ def person_faces(db: Database, user_id: uuid.UUID, person_id: int, limit: int = 
             (person_id, user_id, limit),
         ).fetchall()
     return [FaceShown(r["id"], r["video_id"], r["title"], r["t"], r["crop"], r["reference"]) for r in rows]
+
+
+def scene_faces(db: Database, user_id: uuid.UUID, scene_ids: list[int]) -> list[FaceShown]:
+    """The faces seen in the user's scenes ``scene_ids``, each with the name it was given (if any)."""
+    with db.transaction() as conn:
+        rows = conn.execute(
+            """SELECT f.id, s.video_id, v.title, f.t, f.crop, p.name
+               FROM faces f JOIN scenes s ON s.id = f.scene_id JOIN videos v ON v.id = s.video_id
+               LEFT JOIN people p ON p.id = f.person_id
+               WHERE f.user_id = %s AND f.scene_id = ANY(%s) ORDER BY f.t, f.box[1], f.id""",
+            (user_id, [int(i) for i in scene_ids]),
+        ).fetchall()
+    return [FaceShown(r["id"], r["video_id"], r["title"], r["t"], r["crop"], False, r["name"]) for r in rows]
 
 
 def rename_person(db: Database, user_id: uuid.UUID, person_id: int, name: str) -> Person:
