@@ -190,3 +190,20 @@ def test_cli_people_add_and_list(make_user, photos):
     assert refused.returncode == 2 and "No face" in refused.stderr
     listed = json.loads(run_cli("people", "list", "--user", user.email, "--json").stdout)
     assert [(p["name"], p["photos"]) for p in listed] == [("Joon", 1)]
+
+
+def test_feature_faces_off_skips_the_stage(db, store, settings, make_user, media):
+    from dataclasses import replace
+
+    from heimdex.ingest import ingest
+    from heimdex.pipeline import index_video
+
+    user = make_user("no-faces")
+    with (media / BOTH).open("rb") as source:
+        video = ingest(db, store, settings, user.id, source, BOTH).video
+    stages = []
+    report = index_video(db, store, video.id, settings=replace(settings, feature_faces=False), on_stage=stages.append)
+    assert "faces" not in stages and "ocr" in stages
+    assert not any(scene.faces for scene in report.index.scenes)
+    with db.transaction() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM faces WHERE user_id = %s", (user.id,)).fetchone()["n"] == 0
