@@ -298,6 +298,9 @@ def _who_label(person: dict) -> str:
     return f"{person['name']} · {seen}" if person["name"] else f"Someone · {seen}"
 
 
+NO_PERSON = "Pick a person or a suggestion to see their faces."
+
+
 def _people_view(token):
     """Galleries of people and suggestions, the listing behind them, and the name choices for other widgets."""
     listing = service.people(token)
@@ -312,25 +315,24 @@ def _people_view(token):
     return shown[0], shown[1], listing, gr.update(choices=everyone, value=None), gr.update(choices=names), note
 
 
+def _no_people(note: str):
+    return [], [], {"people": [], "suggested": []}, gr.update(choices=[]), gr.update(choices=[("Anyone", "")]), note
+
+
 def ui_people(token):
     if not token:
-        return [], [], {"people": [], "suggested": []}, gr.update(choices=[]), gr.update(choices=[("Anyone", "")]), \
-            "Sign in to see the people in your videos."
+        return _no_people("Sign in to see the people in your videos.")
     try:
         return _people_view(token)
     except BadInput:
-        return [], [], {"people": [], "suggested": []}, gr.update(choices=[]), gr.update(choices=[("Anyone", "")]), \
-            "Your session ended; please sign in again."
+        return _no_people("Your session ended; please sign in again.")
 
 
-def _person_panel(token, person_id):
-    """The picked person's heading, faces and name box."""
-    if person_id is None:
-        return None, "Pick a person or a suggestion to see their faces.", [], ""
-    listing = service.people(token)
+def _person_panel(token, person_id, listing):
+    """The picked person's heading, faces and name box (``listing``: what :func:`service.people` returned)."""
     person = next((p for p in listing["people"] + listing["suggested"] if p["person_id"] == person_id), None)
     if person is None:
-        return None, "Pick a person or a suggestion to see their faces.", [], ""
+        return None, NO_PERSON, [], ""
     faces = service.person_faces(token, person_id)
     pictures = service.thumbnails(token, [f["picture"] for f in faces])
     shown = [(_picture(picture, (160, 160)), "photo" if f["reference"] and not f["title"] else f"{f['title']} · {f['t'] or 0:.1f} s")
@@ -339,9 +341,15 @@ def _person_panel(token, person_id):
     return person_id, f"### {title}\n{_who_label(person)}", shown, person["name"] or ""
 
 
+def _people_and_panel(token, person_id):
+    """Everything the People tab shows after a change, with ``person_id`` picked."""
+    view = _people_view(token)
+    return (*view, *_person_panel(token, person_id, view[2]))
+
+
 @friendly
 def ui_pick_person(token, listing, kind, evt: gr.SelectData):
-    return _person_panel(token, listing[kind][evt.index]["person_id"])
+    return _person_panel(token, listing[kind][evt.index]["person_id"], listing)
 
 
 @friendly
@@ -350,7 +358,7 @@ def ui_add_person(token, name, photos):
         raise BadInput("no_photo", "Add at least one photo of the person.")
     person = service.add_person(token, name, photos)
     gr.Info(f"{person['name']}: seen in {person['scenes']} scene(s).")
-    return (*_people_view(token), *_person_panel(token, person["person_id"]), "", None)
+    return (*_people_and_panel(token, person["person_id"]), "", None)
 
 
 @friendly
@@ -364,12 +372,12 @@ def ui_person_action(token, person_id, action, name, other):
             raise BadInput("no_person", "Pick the person to merge with.")
         person_id = service.merge_people(token, person_id, other)["person_id"]
     elif action == "split":
-        kept, new = service.split_person(token, person_id)
+        _, new = service.split_person(token, person_id)
         gr.Info(f"Split: {new['scenes']} scene(s) moved to a new suggestion.")
     else:
         service.delete_person(token, person_id)
         person_id = None
-    return (*_people_view(token), *_person_panel(token, person_id))
+    return _people_and_panel(token, person_id)
 
 
 def build() -> gr.Blocks:
@@ -467,7 +475,7 @@ def build() -> gr.Blocks:
                         person_photos = gr.File(label="Photos (one face each)", file_count="multiple", file_types=["image"],
                                                 type="filepath", elem_id="person-photos")
                         add_person_btn = gr.Button("Add person", variant="primary")
-                person_title = gr.Markdown("Pick a person or a suggestion to see their faces.", elem_id="person-title")
+                person_title = gr.Markdown(NO_PERSON, elem_id="person-title")
                 person_gallery = gr.Gallery(label="Their faces", columns=8, height=200, allow_preview=False, object_fit="cover",
                                             fit_columns=False, elem_id="person-faces")
                 with gr.Row(equal_height=True):

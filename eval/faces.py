@@ -49,6 +49,12 @@ def photos(truth: dict, folder: Path) -> dict[str, Path]:
     return found
 
 
+def identity(bands: dict, box, width: float) -> str:
+    """Who a face is, by the band of the frame's width its centre lies in (see the set's 'about')."""
+    x = (box[0] + box[2]) / 2 / width
+    return next((name for name, (left, right) in bands.items() if left <= x < right), OTHER)
+
+
 def frame_faces(truth: dict) -> list[dict]:
     """Faces on frames every 0.25 s (1 s past 30 s clips) of each clip, found as the pipeline finds them."""
     import av
@@ -67,8 +73,7 @@ def frame_faces(truth: dict) -> list[dict]:
                 due += step
                 image = frame.to_ndarray(format="rgb24")
                 for face in analyzer.find(image, people=2):
-                    x = (face.box[0] + face.box[2]) / 2 / image.shape[1]
-                    who = next((name for name, (left, right) in bands.items() if left <= x < right), OTHER)
+                    who = identity(bands, face.box, image.shape[1])
                     faces.append({"id": len(faces), "scene": f"{clip}@{frame.time:.2f}", "clip": clip, "who": who,
                                   "descriptor": face.descriptor})
     return faces
@@ -88,9 +93,7 @@ def seen_faces(db, user_id, truth: dict) -> list[dict]:
     faces = []
     for row in rows:
         width = row["width"] * min(1.0, ANALYSIS_SIDE / max(row["width"], row["height"]))  # the keyframe's width
-        x = (row["box"][0] + row["box"][2]) / 2 / width
-        bands = truth["clips"].get(row["filename"], {})
-        who = next((name for name, (left, right) in bands.items() if left <= x < right), OTHER)
+        who = identity(truth["clips"].get(row["filename"], {}), row["box"], width)
         faces.append({"id": row["id"], "scene": row["scene_id"], "clip": row["filename"], "who": who, "named": row["name"],
                       "descriptor": row["descriptor"]})
     return faces

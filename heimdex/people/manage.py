@@ -118,9 +118,11 @@ def enroll(db: Database, store: BlobStore, user_id: uuid.UUID, name: str, photos
 def enroll_faces(db: Database, user_id: uuid.UUID, name: str, face_ids: list[int]) -> Person:
     """Add faces picked from the user's scenes to ``name`` (creating the person if new)."""
     name = _name(name)
+    if not face_ids:
+        raise BadInput("no_face", "Pick at least one face.")
     with db.transaction() as conn:
         person_id = _person_named(conn, user_id, name)
-        if copy_references(conn, user_id, person_id, face_ids) != len(set(face_ids)) or not face_ids:
+        if copy_references(conn, user_id, person_id, face_ids) != len(set(face_ids)):  # some are not the user's
             raise BadInput("face_not_found", "Pick faces from your own scenes.")
         refresh(conn, user_id)
     return get_person(db, user_id, person_id)
@@ -128,6 +130,19 @@ def enroll_faces(db: Database, user_id: uuid.UUID, name: str, face_ids: list[int
 
 def list_people(db: Database, user_id: uuid.UUID, suggested: bool = False) -> list[Person]:
     """The user's named people by name, or (``suggested``) the unnamed suggestions, most seen first."""
+    if suggested:
+        return _people(db, user_id, "p.name IS NULL", "scenes DESC, p.id")
+    return _people(db, user_id, "p.name IS NOT NULL", "lower(p.name), p.id")
+
+
+def get_person(db: Database, user_id: uuid.UUID, person_id: int) -> Person:
+    found = _people(db, user_id, "p.id = %(person)s", "p.id", person=person_id)
+    if not found:
+        raise NotFound("person", person_id)
+    return found[0]
+
+
+def _people(db: Database, user_id: uuid.UUID, condition: str, order: str, **params) -> list[Person]:
     with db.transaction() as conn:
         rows = conn.execute(
             f"""SELECT p.id, p.name,
@@ -137,19 +152,10 @@ def list_people(db: Database, user_id: uuid.UUID, suggested: bool = False) -> li
                         WHERE sp.person_id = p.id) AS videos,
                       (SELECT f.crop FROM faces f WHERE f.person_id = p.id AND f.crop IS NOT NULL
                         ORDER BY f.scene_id IS NULL, f.quality DESC LIMIT 1) AS cover
-               FROM people p WHERE p.user_id = %s AND p.name IS {'' if suggested else 'NOT'} NULL
-               ORDER BY {'scenes DESC, p.id' if suggested else 'lower(p.name), p.id'}""",
-            (user_id,),
+               FROM people p WHERE p.user_id = %(user)s AND {condition} ORDER BY {order}""",
+            {"user": user_id, **params},
         ).fetchall()
     return [Person(r["id"], r["name"], r["photos"], r["scenes"], r["videos"], r["cover"]) for r in rows]
-
-
-def get_person(db: Database, user_id: uuid.UUID, person_id: int) -> Person:
-    for suggested in (False, True):
-        for person in list_people(db, user_id, suggested):
-            if person.id == person_id:
-                return person
-    raise NotFound("person", person_id)
 
 
 def person_faces(db: Database, user_id: uuid.UUID, person_id: int, limit: int = 48) -> list[FaceShown]:

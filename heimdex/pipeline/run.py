@@ -38,7 +38,7 @@ from heimdex.pipeline.embed import embed_scenes
 from heimdex.pipeline.faces import faces_in_scene, people_tagged
 from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
-from heimdex.pipeline.keyframes import Candidate, choose_keyframes, thumbnail, unlikeness
+from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
 from heimdex.pipeline.ocr import read_scene_text
 from heimdex.pipeline.progress import JobCancelled, Progress
 from heimdex.pipeline.scenes import build_scenes
@@ -225,7 +225,8 @@ class _Run:
             cuts = [shot.start_s for shot in scan.shots[1:]]
             chosen = [choose_keyframes(span, scan.candidates, cuts) for span in spans]
             for scene, keyframes in zip(scenes, chosen):
-                scene.keyframes = [Keyframe(k.t, self._store_thumbnail(scene.idx, n, k)) for n, k in enumerate(keyframes)]
+                keep = self._keeper(f"kf/{scene.idx:04d}-")
+                scene.keyframes = [Keyframe(k.t, keep(thumbnail(k))) for k in keyframes]
         with self.stage("ocr"):
             reader = self.registry.get("ocr")
             for scene, keyframes in zip(scenes, chosen):
@@ -276,15 +277,12 @@ class _Run:
             except Exception as exc:  # the database is away: the run finds out on its own
                 log.warning("heartbeat of job %s failed: %s", self.job_id, exc)
 
-    def _store_thumbnail(self, scene_idx: int, n: int, keyframe: Candidate) -> str:
-        return self._keeper(f"kf/{scene_idx:04d}-")(thumbnail(keyframe), n)
-
-    def _keeper(self, stem: str) -> Callable[..., str]:
-        """Stores JPEGs of this run as ``<stem><n>.jpg`` (n counts up unless given); returns each key."""
+    def _keeper(self, stem: str) -> Callable[[bytes], str]:
+        """Stores JPEGs of this run as ``<stem>0.jpg``, ``<stem>1.jpg``, ...; returns each key."""
         count = itertools.count()
 
-        def keep(jpeg: bytes, n: int | None = None) -> str:
-            key = f"{self.prefix}{stem}{next(count) if n is None else n}.jpg"
+        def keep(jpeg: bytes) -> str:
+            key = f"{self.prefix}{stem}{next(count)}.jpg"
             self.store.put(key, io.BytesIO(jpeg))
             return key
 
