@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import html
-import io
+import logging
 import os
+import uuid
 from functools import wraps
 
 import gradio as gr
@@ -15,8 +16,10 @@ from fastapi import FastAPI
 from PIL import Image
 
 from heimdex import service
-from heimdex.auth import accounts
+from heimdex.config import get_settings
 from heimdex.errors import BadInput, HeimdexError
+
+log = logging.getLogger("heimdex.app")
 
 CSS = """
 .gradio-container {max-width: 1180px !important; width: 100% !important; margin: auto}
@@ -31,37 +34,50 @@ CSS = """
 
 
 def friendly(fn):
-    """Show a person a sentence, never a traceback."""
+    """Show a person a sentence, never a traceback; log an unexpected error with its cause and a short id the sentence gives."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except (BadInput, HeimdexError) as exc:
-            raise gr.Error(getattr(exc, "message", str(exc)), print_exception=False) from None
+            raise gr.Error(str(exc), print_exception=False) from None
         except gr.Error:
             raise
-        except Exception:
-            raise gr.Error("Something went wrong on our side; please try again.", print_exception=True) from None
+        except Exception as exc:
+            error_id = uuid.uuid4().hex[:8]
+            log.error("error %s in %s", error_id, fn.__name__, exc_info=exc)
+            raise gr.Error(f"Something went wrong on our side (error {error_id}); please try again.",
+                           print_exception=False) from None
 
     return wrapper
+
+
+def _client(request: gr.Request | None) -> str | None:
+    """The caller's address (rate limits count per address)."""
+    return request.client.host if request is not None and request.client else None
+
+
+def _path(file) -> object:
+    """What a client sent for a file: only the path it names, which the service checks against its own uploads."""
+    return file.get("path") if isinstance(file, dict) else getattr(file, "path", file)
 
 
 # ---- API endpoints (gradio_client): the same operations, authenticated by a token ----
 
 @friendly
-def api_register(email: str, password: str) -> str:
-    return accounts.register(service._db(), email, password)
+def api_register(email: str, password: str, request: gr.Request) -> str:
+    return service.register(email, password, client=_client(request))
 
 
 @friendly
-def api_login(email: str, password: str) -> str:
-    return accounts.login(service._db(), email, password)
+def api_login(email: str, password: str, request: gr.Request) -> str:
+    return service.login(email, password, client=_client(request))
 
 
 @friendly
 def api_upload(token: str, file: gr.FileData, title: str = "", language: str = "auto") -> str:
-    return service.upload(token, file["path"] if isinstance(file, dict) else file.path, title or None, language)
+    return service.upload(token, _path(file), title or None, language)
 
 
 @friendly
@@ -91,7 +107,7 @@ def api_people(token: str) -> dict:
 
 @friendly
 def api_add_person(token: str, name: str, photos: list[gr.FileData]) -> dict:
-    return service.add_person(token, name, [p["path"] if isinstance(p, dict) else p.path for p in photos])
+    return service.add_person(token, name, [_path(p) for p in photos] if isinstance(photos, list) else photos)
 
 
 @friendly
@@ -143,34 +159,34 @@ def _who(token: str) -> str:
 
 
 @friendly
-def ui_register(email, password, name):
-    token = accounts.register(service._db(), email, password, name or "")
+def ui_register(email, password, name, request: gr.Request):
+    token = service.register(email, password, name or "", client=_client(request))
     return token, _who(token), gr.update(value="")
 
 
 @friendly
-def ui_login(email, password):
-    token = accounts.login(service._db(), email, password)
+def ui_login(email, password, request: gr.Request):
+    token = service.login(email, password, client=_client(request))
     return token, _who(token), gr.update(value="")
 
 
 @friendly
 def ui_logout(token):
     if token:
-        accounts.logout(service._db(), token)
+        service.logout(token)
     return "", _who("")
 
 
 @friendly
 def ui_change_password(token, current, new):
-    token = accounts.change_password(service._db(), token, current, new)
+    token = service.change_password(token, current, new)
     gr.Info("Password changed; other sessions were signed out.")
     return token, "", ""
 
 
 @friendly
 def ui_delete_account(token, password):
-    accounts.delete_account(service._db(), service._store(), token, password)
+    service.delete_account(token, password)
     gr.Info("Your account and all your videos were deleted.")
     return "", _who("")
 
@@ -217,8 +233,8 @@ def ui_video_action(token, video_id, action):
     return ui_library(token)
 
 
-def _picture(data: bytes | None, size: tuple[int, int] = (480, 270)) -> Image.Image:
-    return Image.open(io.BytesIO(data)).convert("RGB") if data else Image.new("RGB", size, (32, 32, 40))
+def _picture(path: str | None, size: tuple[int, int] = (480, 270)) -> str | Image.Image:
+    return path or Image.new("RGB", size, (32, 32, 40))
 
 
 @friendly
@@ -232,7 +248,7 @@ def ui_search(token, query, video_id, channels, since_days, person):
     results = service.search(token, query, 24, video_id or None, tuple(channels or ()), person=person or None,
                              since_days=since_days or None)
     gallery = []
-    for r, picture in zip(results, service.thumbnails(token, [r["thumbnail"] for r in results])):
+    for r, picture in zip(results, service.pictures(token, [r["thumbnail"] for r in results])):
         why = ", ".join(f"{c} {s:.2f}" for c, s in r["channels"].items())
         gallery.append((_picture(picture), f"{r['title']} · {r['start_s']:.1f}–{r['end_s']:.1f} s · {why}"))
     note = f"**{len(results)} moment(s)**" if results else "No moment matches. Try other words, or another language."
@@ -261,7 +277,7 @@ def _player_html(token, result):
 def _scene_people(token, result):
     """The faces seen in a moment's scenes, named or asking who they are, and the listing behind them."""
     faces = service.scene_faces(token, result["scene_ids"]) if result else []
-    pictures = service.thumbnails(token, [f["picture"] for f in faces])
+    pictures = service.face_pictures(token, [f["face_id"] for f in faces])
     shown = [(_picture(picture, (160, 160)), f["name"] or "Who is this?") for f, picture in zip(faces, pictures)]
     return shown, faces, None
 
@@ -306,7 +322,7 @@ def _people_view(token):
     listing = service.people(token)
     shown = []
     for kind in ("people", "suggested"):
-        pictures = service.thumbnails(token, [p["cover"] for p in listing[kind]])
+        pictures = service.face_pictures(token, [p["cover_face_id"] for p in listing[kind]])
         shown.append([(_picture(picture, (160, 160)), _who_label(p)) for p, picture in zip(listing[kind], pictures)])
     everyone = [(_who_label(p), p["person_id"]) for p in listing["people"] + listing["suggested"]]
     names = [("Anyone", "")] + [(p["name"], p["name"]) for p in listing["people"]]
@@ -334,7 +350,7 @@ def _person_panel(token, person_id, listing):
     if person is None:
         return None, NO_PERSON, [], ""
     faces = service.person_faces(token, person_id)
-    pictures = service.thumbnails(token, [f["picture"] for f in faces])
+    pictures = service.face_pictures(token, [f["face_id"] for f in faces])
     shown = [(_picture(picture, (160, 160)), "photo" if f["reference"] and not f["title"] else f"{f['title']} · {f['t'] or 0:.1f} s")
              for f, picture in zip(faces, pictures)]
     title = html.escape(person["name"] or "Someone not named yet")
@@ -378,6 +394,15 @@ def ui_person_action(token, person_id, action, name, other):
         service.delete_person(token, person_id)
         person_id = None
     return _people_and_panel(token, person_id)
+
+
+# The session token also travels as a same-site cookie, so the browser's uploads to Gradio's
+# upload route carry it (heimdex.web.FileGate lets only signed-in requests upload).
+SESSION_COOKIE_JS = """(token) => {
+  document.cookie = "heimdex_session=" + encodeURIComponent(token || "") + "; path=/; SameSite=Strict"
+                    + (token ? "" : "; max-age=0");
+  return [];
+}"""
 
 
 def build() -> gr.Blocks:
@@ -489,6 +514,8 @@ def build() -> gr.Blocks:
                     forget_btn = gr.Button("Forget this person", variant="stop")
 
         outs = [token, who]
+        token.change(None, [token], None, js=SESSION_COOKIE_JS)
+        demo.load(None, [token], None, js=SESSION_COOKIE_JS)
         login_btn.click(ui_login, [email, password], [token, who, password], api_visibility="private")
         register_btn.click(ui_register, [email, password, name], [token, who, password], api_visibility="private")
         logout_btn.click(ui_logout, [token], outs, api_visibility="private")
@@ -502,9 +529,10 @@ def build() -> gr.Blocks:
         demo.load(_who, [token], [who], api_visibility="private")
         for button, action in ((reindex_btn, "reindex"), (cancel_btn, "cancel"), (delete_btn, "delete")):
             button.click(ui_video_action, [token, picked, gr.State(action)], [library, picked, in_video], api_visibility="private")
+        searches = get_settings().search_concurrency
         for trigger in (query.submit, search_btn.click):
             trigger(ui_search, [token, query, in_video, channels, since, with_person], [gallery, results, found_note],
-                    api_visibility="private")
+                    api_visibility="private", concurrency_limit=searches, concurrency_id="search")
         people_outs = [people_gallery, suggested_gallery, listing, merge_with, with_person, people_note]
         panel = [chosen, person_title, person_gallery, person_name]
         demo.load(ui_people, [token], people_outs, api_visibility="private")
@@ -528,23 +556,35 @@ def build() -> gr.Blocks:
                             api_visibility="private")
 
         for endpoint in API:
-            gr.api(endpoint, api_name=endpoint.__name__.removeprefix("api_"))
+            name = endpoint.__name__.removeprefix("api_")
+            if name == "search":
+                gr.api(endpoint, api_name=name, concurrency_limit=searches, concurrency_id="search")
+            else:
+                gr.api(endpoint, api_name=name)
     return demo
 
 
 def create_app() -> FastAPI:
-    """The web app: signed media routes, then the Gradio UI and API at /."""
-    from heimdex.web import add_routes
+    """The web app: the gate on Gradio's file routes, signed media routes, then the Gradio UI and API at /.
 
+    Gradio keeps its uploads and pictures in ``$HEIMDEX_DATA_DIR/gradio`` (swept by the upkeep loop).
+    """
+    from heimdex.web import FileGate, add_routes
+
+    settings = get_settings()
+    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_dir)  # read by Gradio as its blocks are built
     app = add_routes(FastAPI(title="Heimdex"))
-    return gr.mount_gradio_app(app, build(), path="/", theme=gr.themes.Soft(primary_hue="indigo"), css=CSS,
-                               max_file_size="1gb", footer_links=["api"])
+    app.add_middleware(FileGate)
+    demo = build().queue(default_concurrency_limit=4)
+    return gr.mount_gradio_app(app, demo, path="/", theme=gr.themes.Soft(primary_hue="indigo"), css=CSS,
+                               max_file_size=settings.max_upload_bytes, footer_links=["api"])
 
 
 if __name__ == "__main__":
     import uvicorn
 
-    from heimdex.jobs import resume
+    from heimdex import upkeep
 
-    resume()  # queued jobs (and jobs whose worker died) run again
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    upkeep.start(app=True)  # queued jobs and jobs whose worker died run again, now and every few seconds
     uvicorn.run(create_app(), host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "7860")))

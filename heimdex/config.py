@@ -40,6 +40,10 @@ class Settings:
     max_duration_s: float = 600.0
     max_upload_bytes: int = 1 * GIB
     probe_timeout_s: float = 30.0
+    read_timeout_s: float = 300.0  # longest time spent copying one upload into staging
+    upload_ttl_s: float = 1800.0  # files in Gradio's folder untouched this long are deleted
+    search_concurrency: int = 8  # searches the app runs at once (other events: 4)
+    job_nice: int = 10  # how much lower the in-process indexing child runs than the app
     db_pool_size: int = 4
     model_dir: Path | None = None  # default: <data_dir>/models
     model_threads: int = 2
@@ -107,6 +111,11 @@ class Settings:
     def blob_dir(self) -> Path:
         """Root of the local blob store."""
         return self.data_dir / "blobs"
+
+    @property
+    def gradio_dir(self) -> Path:
+        """Gradio's upload and picture folder (``GRADIO_TEMP_DIR``), swept by :mod:`heimdex.handoff`."""
+        return self.data_dir / "gradio"
 
     @property
     def tmp_dir(self) -> Path:

@@ -9,8 +9,11 @@ user returns the video it already is.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import re
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -25,6 +28,8 @@ from heimdex.errors import BadInput, NotFound
 from heimdex.media import MediaInfo, format_bytes, media_error, probe, validate
 from heimdex.storage import CHUNK, BlobStore, source_key
 from heimdex.videos import Video
+
+log = logging.getLogger(__name__)
 
 MAX_FILENAME = 255
 MAX_TITLE = 200
@@ -54,30 +59,54 @@ def clean_filename(filename: str) -> str:
 
 
 def clean_language(language: str | None) -> str | None:
-    """An ISO 639 code, or None for automatic detection."""
+    """A language the speech model knows (ISO 639-1 code), or None for automatic detection."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
     if language is None or language.strip().lower() in {"", "auto"}:
         return None
     code = language.strip().lower()
-    if not LANGUAGE_PATTERN.match(code):
-        raise BadInput("bad_language", f"Unknown language {language!r}; use a code such as 'en' or 'ko', or 'auto'.")
+    if not LANGUAGE_PATTERN.match(code) or code not in _LANGUAGE_CODES:
+        raise BadInput("bad_language", "Unknown spoken language; use a code such as 'en' or 'ko', or 'auto' to detect it.")
     return code
 
 
+class StorageUnavailable(BadInput):
+    def __init__(self) -> None:
+        super().__init__("storage_unavailable", "The server cannot store files right now (its disk is full or read-only); "
+                                                "please try again later.")
+
+
 @contextmanager
-def staged_upload(source: BinaryIO, tmp_dir: Path, max_bytes: int) -> Iterator[Staged]:
-    """Stream ``source`` into a staging file, hashing it and enforcing ``max_bytes``; removed afterwards."""
-    tmp_dir.mkdir(parents=True, exist_ok=True)
+def storage_errors() -> Iterator[None]:
+    """Turn a full or read-only disk into a sentence (the cause logged), never an errno or a path."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        log.error("storing an upload failed", exc_info=exc)
+        raise StorageUnavailable() from None
+
+
+@contextmanager
+def staged_upload(source: BinaryIO, tmp_dir: Path, max_bytes: int, timeout_s: float = 300.0) -> Iterator[Staged]:
+    """Stream ``source`` into a staging file, hashing it and enforcing ``max_bytes`` and ``timeout_s``; removed afterwards."""
     path = tmp_dir / f"upload-{uuid.uuid4().hex}"
     digest = hashlib.sha256()
     size = 0
+    deadline = time.monotonic() + timeout_s
     try:
-        with path.open("wb") as out:
-            while chunk := source.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise media_error("too_large", detail=f"over {format_bytes(max_bytes)}", limit=format_bytes(max_bytes))
-                digest.update(chunk)
-                out.write(chunk)
+        with storage_errors():
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as out:
+                while chunk := source.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise media_error("too_large", detail=f"over {format_bytes(max_bytes)}", limit=format_bytes(max_bytes))
+                    if time.monotonic() > deadline:
+                        raise media_error("probe_timeout", limit=f"{timeout_s:g} s")
+                    digest.update(chunk)
+                    out.write(chunk)
         yield Staged(path, digest.hexdigest(), size)
     finally:
         path.unlink(missing_ok=True)
@@ -101,7 +130,7 @@ def ingest(
     filename = clean_filename(filename)
     language = clean_language(language)
     title = (title or "").strip()[:MAX_TITLE] or Path(filename).stem or filename
-    with staged_upload(source, settings.tmp_dir, settings.max_upload_bytes) as staged:
+    with staged_upload(source, settings.tmp_dir, settings.max_upload_bytes, settings.read_timeout_s) as staged:
         if staged.size_bytes == 0:
             raise media_error("empty_file")
         existing = _find_by_hash(db, user_id, staged.sha256)
@@ -157,7 +186,7 @@ def _store(
                 "SELECT * FROM videos WHERE user_id = %s AND sha256 = %s", (user_id, staged.sha256)
             ).fetchone()
             return IngestResult(Video.from_row(row), created=False)
-        with staged.path.open("rb") as blob:
+        with staged.path.open("rb") as blob, storage_errors():
             store.put(key, blob)
     return IngestResult(Video.from_row(row), created=True)
 

@@ -8,14 +8,36 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode
 
+from heimdex.config import Settings, get_settings
 from heimdex.errors import BadInput
 
 LINK_SECONDS = 15 * 60
+
+
+def secret() -> bytes:
+    """The signing key: ``HEIMDEX_SECRET_KEY``, else one kept in the data folder (read once)."""
+    return _secret(get_settings())
+
+
+@lru_cache(maxsize=2)
+def _secret(settings: Settings) -> bytes:
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{uuid.uuid4().hex}")
+        partial.write_text(secrets.token_hex(32))
+        partial.chmod(0o600)
+        partial.replace(path)
+    return path.read_text().strip().encode()
 
 
 class LinkRefused(BadInput):

@@ -9,6 +9,7 @@ time limit, so a hostile file can neither crash nor hang the caller.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -17,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from heimdex.errors import BadInput
+
+log = logging.getLogger(__name__)
 
 # How close to the container's duration the last packet must end for a file to count as whole.
 TRUNCATION_TOLERANCE_S = 1.5
@@ -38,7 +41,27 @@ CODES = {
     "too_large": "The file is {detail}; the limit is {limit}.",
     "probe_timeout": "Reading the file took longer than {limit}; it may be damaged.",
     "bad_filename": "The file name {detail} is not allowed.",
+    "picture_file": "This is a picture, not a video; upload a video file.",
+    "too_many_pixels": "The video's picture is {detail}; the largest Heimdex reads is {limit}.",
 }
+
+MAX_SIDE = 8192  # pixels
+MAX_PIXELS = 7680 * 4320  # 8K UHD
+PICTURE_FORMATS = ("image2", "image2pipe", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif_pipe",
+                   "jpegxl_pipe", "heif", "ico")
+# Containers (as PyAV names them) and the type a browser is told.
+MIME_TYPES = {"mov": "video/mp4", "matroska": "video/webm", "avi": "video/x-msvideo", "mpegts": "video/mp2t",
+              "gif": "image/gif", "flv": "video/x-flv", "mpeg": "video/mpeg", "ogg": "video/ogg"}
+
+
+def mime_type(container: str) -> str:
+    """The media type of a container as :func:`probe` names it (``mov`` is the MP4 family)."""
+    return MIME_TYPES.get(container, "application/octet-stream")
+
+
+def plays_in_browsers(container: str, video_codec: str, audio_codec: str | None) -> bool:
+    """Whether every common browser plays the file as it is: H.264 in MP4 with AAC or MP3 sound (or none)."""
+    return container == "mov" and video_codec == "h264" and audio_codec in (None, "aac", "mp3")
 
 
 def frame_at(path: Path, seconds: float):
@@ -94,7 +117,8 @@ def probe(path: Path, timeout_s: float = 30.0) -> MediaInfo:
     except subprocess.TimeoutExpired:
         raise media_error("probe_timeout", limit=f"{timeout_s:g} s") from None
     if done.returncode != 0 or not done.stdout.strip():
-        raise media_error("unreadable", detail=f"the reader stopped with status {done.returncode}")
+        log.warning("the probe of an upload stopped with status %s: %s", done.returncode, done.stderr[-2000:])
+        raise media_error("unreadable", detail="reading it stopped the reader")
     answer = json.loads(done.stdout)
     if "error" in answer:
         raise MediaError(answer["error"], answer["message"])
@@ -107,6 +131,8 @@ def validate(info: MediaInfo, max_duration_s: float, max_bytes: int) -> None:
         raise media_error("too_large", detail=format_bytes(info.size_bytes), limit=format_bytes(max_bytes))
     if info.duration_s > max_duration_s:
         raise media_error("too_long", detail=format_duration(info.duration_s), limit=format_duration(max_duration_s))
+    if max(info.width, info.height) > MAX_SIDE or info.width * info.height > MAX_PIXELS:
+        raise media_error("too_many_pixels", detail=f"{info.width}x{info.height}", limit="7680x4320 (8K)")
 
 
 def format_duration(seconds: float) -> str:
@@ -135,9 +161,11 @@ def read_info(path: Path) -> MediaInfo:
         if _has_container_signature(path):
             raise media_error("unreadable", detail="its index is missing") from None
         raise media_error("not_media") from None
-    except av.error.FFmpegError as exc:
-        raise media_error("unreadable", detail=exc.strerror or type(exc).__name__) from None
+    except av.error.FFmpegError:
+        raise media_error("unreadable", detail="its format is damaged") from None
     with container:
+        if container.format.name in PICTURE_FORMATS:
+            raise media_error("picture_file")
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams})
             if not kinds:
@@ -158,8 +186,8 @@ def read_info(path: Path) -> MediaInfo:
             fps=float(video.average_rate or video.guessed_rate or 0) or None,
             is_vfr=_is_vfr(container, video),
             rotation=rotation,
-            video_codec=video.codec_context.name,
-            audio_codec=audio.codec_context.name if audio else None,
+            video_codec=_codec_name(video),
+            audio_codec=_codec_name(audio) if audio else None,
             has_audio=audio is not None,
             size_bytes=path.stat().st_size,
         )
@@ -173,6 +201,12 @@ CONTAINER_SIGNATURES = (
     (0, b"FLV"),
     (0, b"\x00\x00\x01\xba"),  # MPEG-PS
 )
+
+
+def _codec_name(stream) -> str:
+    """The format's name (``av1``), not the decoder's (``libdav1d``)."""
+    codec = stream.codec_context.codec
+    return getattr(codec, "canonical_name", None) or codec.name
 
 
 def _has_container_signature(path: Path) -> bool:
@@ -197,8 +231,8 @@ def _check_decodes(container, video) -> int:
     try:
         for frame in container.decode(video):
             return int(frame.rotation or 0) % 360
-    except av.error.FFmpegError as exc:
-        raise media_error("unreadable", detail=exc.strerror or "decoding failed") from None
+    except av.error.FFmpegError:
+        raise media_error("unreadable", detail="its first picture is damaged") from None
     raise media_error("unreadable", detail="no picture could be decoded")
 
 
@@ -214,8 +248,8 @@ def _check_whole(container, video, duration_s: float) -> None:
             if packet.pts is not None:
                 end = float((packet.pts + (packet.duration or 0)) * video.time_base)
                 last_end = end if last_end is None else max(last_end, end)
-    except av.error.FFmpegError as exc:
-        raise media_error("unreadable", detail=exc.strerror or "demuxing failed") from None
+    except av.error.FFmpegError:
+        raise media_error("unreadable", detail="its end is damaged") from None
     start = float(video.start_time * video.time_base) if video.start_time else 0.0
     if last_end is None:
         raise media_error("unreadable", detail="the end of the video is missing")

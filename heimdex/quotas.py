@@ -18,7 +18,8 @@ from heimdex.errors import BadInput
 LIMITS = {  # action: (allowed per window, window seconds)
     "upload": (30, 3600),
     "search": (120, 60),
-    "login_failed": (10, 900),
+    "sign_in": (30, 900),  # per client address, any outcome
+    "register": (10, 3600),  # per client address
 }
 
 

@@ -7,19 +7,20 @@ the API behave the same. Results are plain JSON-ready dicts.
 
 from __future__ import annotations
 
-import uuid
-from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from heimdex.auth import accounts
 from heimdex.auth.sessions import session_user
-from heimdex.config import Settings, get_settings
+from heimdex.config import get_settings
 from heimdex.db import Database, get_database
 from heimdex.errors import BadInput
+from heimdex.handoff import get_handoff
 from heimdex.ingest import ingest
+from heimdex.inputs import clean_text, seconds, whole_number
 from heimdex.jobs import latest_job, request_cancel
 from heimdex.jobs.queue import enqueue
-from heimdex.links import sign
+from heimdex.links import secret, sign
 from heimdex.quotas import check_room, hit, usage
 from heimdex.search import SearchFilters
 from heimdex.search import search as search_moments
@@ -36,31 +37,37 @@ def _store() -> BlobStore:
     return get_blob_store(get_settings())
 
 
-def secret() -> bytes:
-    """The key of signed links: ``HEIMDEX_SECRET_KEY``, else one kept in the data folder (read once)."""
-    return _secret(get_settings())
+# ---- accounts ----
+
+def register(email: str, password: str, display_name: str = "", client: str | None = None) -> str:
+    """A new local account, signed in: its session token (``client``: the caller's address, for rate limits)."""
+    return accounts.register(_db(), clean_text(email, 254), clean_text(password, 1000), clean_text(display_name, 100), client)
 
 
-@lru_cache(maxsize=2)
-def _secret(settings: Settings) -> bytes:
-    if settings.secret_key:
-        return settings.secret_key.encode()
-    path = settings.data_dir / "secret.key"
-    if not path.is_file():
-        import secrets
+def login(email: str, password: str, client: str | None = None) -> str:
+    """A new session token for the account (see :func:`heimdex.auth.accounts.login` for lockout and limits)."""
+    return accounts.login(_db(), clean_text(email, 254), clean_text(password, 1000), client)
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{uuid.uuid4().hex}")
-        partial.write_text(secrets.token_hex(32))
-        partial.chmod(0o600)
-        partial.replace(path)
-    return path.read_text().strip().encode()
+
+def logout(token: str) -> None:
+    accounts.logout(_db(), clean_text(token, 200))
+
+
+def change_password(token: str, current: str, new: str) -> str:
+    return accounts.change_password(_db(), clean_text(token, 200), clean_text(current, 1000), clean_text(new, 1000))
+
+
+def delete_account(token: str, password: str) -> None:
+    """Delete the signed-in user, everything they own, and every file of theirs the app still holds."""
+    user = session_user(_db(), clean_text(token, 200))
+    accounts.delete_account(_db(), _store(), clean_text(token, 200), clean_text(password, 1000))
+    get_handoff().forget_user(user.id)
 
 
 def rename(token: str, display_name: str) -> str:
     from heimdex.auth.accounts import rename as rename_user
 
-    return rename_user(_db(), token, display_name).display_name
+    return rename_user(_db(), clean_text(token, 200), clean_text(display_name, 100)).display_name
 
 
 def profile(token: str) -> dict:
@@ -70,19 +77,25 @@ def profile(token: str) -> dict:
             "provider": user.auth_provider}
 
 
-def upload(token: str, path: str | Path, title: str | None = None, language: str | None = None) -> str:
-    """Validate, store and queue a video; return its id (the same file again returns the same id)."""
+def upload(token: str, path: object, title: str | None = None, language: str | None = None) -> str:
+    """Validate, store and queue a video the caller uploaded at ``path``; return its id (the same file again: the same id).
+
+    The session is checked first; ``path`` must be a file this user uploaded through the app
+    (:meth:`heimdex.handoff.Handoff.claim`), and it is deleted afterwards, stored or refused.
+    """
     db, settings = _db(), get_settings()
-    user = session_user(db, token)
-    hit(db, "upload", str(user.id), user.id)
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput("no_file", "Choose a video file to upload.")
-    with path.open("rb") as source:
-        video = ingest(
-            db, _store(), settings, user.id, source, path.name, title, language,
-            admit=lambda info: check_room(db, user.id, user.tier, info.duration_s),
-        ).video
+    user = session_user(db, clean_text(token, 200))
+    handoff = get_handoff()
+    staged = handoff.claim(user.id, path)
+    try:
+        hit(db, "upload", str(user.id), user.id)
+        with staged.open("rb") as source:
+            video = ingest(
+                db, _store(), settings, user.id, source, staged.name, clean_text(title, 500) or None, clean_text(language, 20) or None,
+                admit=lambda info: check_room(db, user.id, user.tier, info.duration_s),
+            ).video
+    finally:
+        handoff.release(staged)
     if video.state in ("uploaded", "failed"):
         enqueue(db, video.id)
     return str(video.id)
@@ -116,12 +129,15 @@ def search(token: str, query: str, limit: int = 10, video_id: str | None = None,
            person: str | None = None, page: int = 1, since_days: int | None = None) -> list[dict]:
     """The user's moments for ``query``, as the CLI prints them (``since_days``: uploaded in the last days)."""
     db = _db()
-    user = session_user(db, token)
+    user = session_user(db, clean_text(token, 200))
     hit(db, "search", str(user.id), user.id)
-    since = datetime.now(timezone.utc) - timedelta(days=since_days) if since_days else None
-    filters = SearchFilters(video_id=parse_video_id(video_id) if video_id else None, channels=tuple(channels),
-                            person=person or None, since=since)
-    found = search_moments(db, user.id, query, filters, page=page, page_size=max(1, min(int(limit), 100)))
+    days = whole_number(since_days or 0, "number of days")
+    since = datetime.now(timezone.utc) - timedelta(days=min(max(days, 0), 36500)) if days else None
+    filters = SearchFilters(video_id=parse_video_id(clean_text(video_id, 64)) if video_id else None,
+                            channels=tuple(clean_text(c, 20) for c in channels or ()), person=clean_text(person, 80) or None,
+                            since=since)
+    found = search_moments(db, user.id, clean_text(query, 500), filters, page=max(1, whole_number(page, "page")),
+                           page_size=max(1, min(whole_number(limit, "limit"), 100)))
     return [moment.as_dict() for moment in found.moments]
 
 
@@ -130,7 +146,7 @@ def preview(token: str, video_id: str, start_s: float = 0.0) -> str:
     db = _db()
     user = session_user(db, token)
     video = get_video(db, user.id, parse_video_id(video_id))
-    start = min(max(0.0, float(start_s)), video.duration_s)
+    start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
     return f"/media/{video.id}?{sign(secret(), user.id, video.id)}#t={start:.2f}"
 
 
@@ -139,22 +155,40 @@ def clip_link(token: str, video_id: str, start_s: float, end_s: float) -> str:
     db = _db()
     user = session_user(db, token)
     video = get_video(db, user.id, parse_video_id(video_id))
-    return f"/clip/{video.id}?{sign(secret(), user.id, video.id)}&start={float(start_s):.2f}&end={float(end_s):.2f}"
+    start, end = seconds(start_s, "start"), seconds(end_s, "end")
+    return f"/clip/{video.id}?{sign(secret(), user.id, video.id)}&start={start:.2f}&end={end:.2f}"
 
 
-def thumbnails(token: str, keys: list[str | None]) -> list[bytes | None]:
-    """Keyframe JPEGs of the user's (each key is checked to be under the user's prefix)."""
-    user = session_user(_db(), token)
-    store, pictures = _store(), []
+def pictures(token: str, keys: list[str | None]) -> list[str | None]:
+    """Files of the user's keyframe JPEGs for the app to show (each key checked to be under the user's prefix)."""
+    user = session_user(_db(), clean_text(token, 200))
+    return _pictures(user.id, keys)
+
+
+def _pictures(user_id, keys: list[str | None]) -> list[str | None]:
+    store, handoff, shown = _store(), get_handoff(), []
     for key in keys:
-        if key and not key.startswith(f"u/{user.id}/"):
+        if key and not key.startswith(f"u/{user_id}/"):
             raise BadInput("not_found", "No such picture.")
-        if key:
+        if not key:
+            shown.append(None)
+            continue
+        try:
             with store.open(key) as blob:
-                pictures.append(blob.read())
-        else:
-            pictures.append(None)
-    return pictures
+                shown.append(handoff.picture(user_id, key, blob.read()))
+        except FileNotFoundError:  # deleted meanwhile
+            shown.append(None)
+    return shown
+
+
+def face_pictures(token: str, face_ids: list[int | None]) -> list[str | None]:
+    """Files of the pictures of the user's faces ``face_ids`` (None where a face has none or is not the user's)."""
+    from heimdex.people import face_crops
+
+    db = _db()
+    user = session_user(db, clean_text(token, 200))
+    crops = face_crops(db, user.id, [whole_number(i, "face id") for i in face_ids if i is not None])
+    return _pictures(user.id, [crops.get(i) if i is not None else None for i in face_ids])
 
 
 def delete_video(token: str, video_id: str) -> str:
@@ -187,7 +221,7 @@ def cancel(token: str, video_id: str) -> str:
 
 
 def _person(person) -> dict:
-    return {**person.summary(), "cover": person.cover}
+    return {**person.summary(), "cover_face_id": person.cover}
 
 
 def people(token: str) -> dict:
@@ -207,7 +241,7 @@ def person_faces(token: str, person_id: int) -> list[dict]:
     db = _db()
     user = session_user(db, token)
     return [{"face_id": f.id, "video_id": str(f.video_id) if f.video_id else None, "title": f.title, "t": f.t,
-             "picture": f.crop, "reference": f.reference} for f in faces_of(db, user.id, int(person_id))]
+             "reference": f.reference} for f in faces_of(db, user.id, whole_number(person_id, "person id"))]
 
 
 def scene_faces(token: str, scene_ids: list[int]) -> list[dict]:
@@ -216,8 +250,8 @@ def scene_faces(token: str, scene_ids: list[int]) -> list[dict]:
 
     db = _db()
     user = session_user(db, token)
-    return [{"face_id": f.id, "video_id": str(f.video_id), "t": f.t, "picture": f.crop, "name": f.name}
-            for f in faces_in(db, user.id, list(scene_ids or []))]
+    return [{"face_id": f.id, "video_id": str(f.video_id), "t": f.t, "name": f.name}
+            for f in faces_in(db, user.id, [whole_number(i, "scene id") for i in (scene_ids or [])][:500])]
 
 
 def name_face(token: str, face_id: int, name: str) -> dict:
@@ -225,20 +259,30 @@ def name_face(token: str, face_id: int, name: str) -> dict:
     from heimdex.people import enroll_faces
 
     db = _db()
-    return _person(enroll_faces(db, session_user(db, token).id, name, [int(face_id)]))
+    return _person(enroll_faces(db, session_user(db, token).id, clean_text(name, 200), [whole_number(face_id, "face id")]))
 
 
-def add_person(token: str, name: str, photos: list[str | Path]) -> dict:
-    """Enroll ``name`` from photos with one face each (adding to the person if the name exists)."""
+def add_person(token: str, name: str, photos: list[object]) -> dict:
+    """Enroll ``name`` from photos with one face each (adding to the person if the name exists).
+
+    Like :func:`upload`: the session first, then only files this user uploaded, deleted afterwards.
+    """
     from heimdex.models.registry import get_model
     from heimdex.people import enroll
 
     db = _db()
-    user = session_user(db, token)
-    paths = [Path(p) for p in photos or []]
-    if any(not p.is_file() for p in paths):
-        raise BadInput("no_file", "Choose the photos again.")
-    return _person(enroll(db, _store(), user.id, name, paths, get_model("faces")))
+    user = session_user(db, clean_text(token, 200))
+    handoff = get_handoff()
+    if not isinstance(photos, list) or len(photos) > 20:
+        raise BadInput("no_photo", "Add between 1 and 20 photos of the person.")
+    claimed: list[Path] = []
+    try:
+        for photo in photos:
+            claimed.append(handoff.claim(user.id, photo))
+        return _person(enroll(db, _store(), user.id, clean_text(name, 200), claimed, get_model("faces")))
+    finally:
+        for path in claimed:
+            handoff.release(path)
 
 
 def rename_person(token: str, person_id: int, name: str) -> dict:
@@ -246,14 +290,14 @@ def rename_person(token: str, person_id: int, name: str) -> dict:
     from heimdex.people import rename_person as rename
 
     db = _db()
-    return _person(rename(db, session_user(db, token).id, int(person_id), name))
+    return _person(rename(db, session_user(db, token).id, whole_number(person_id, "person id"), clean_text(name, 200)))
 
 
 def merge_people(token: str, keep_id: int, other_id: int) -> dict:
     from heimdex.people import merge_people as merge
 
     db = _db()
-    return _person(merge(db, session_user(db, token).id, int(keep_id), int(other_id)))
+    return _person(merge(db, session_user(db, token).id, whole_number(keep_id, "person id"), whole_number(other_id, "person id")))
 
 
 def split_person(token: str, person_id: int) -> list[dict]:
@@ -261,11 +305,11 @@ def split_person(token: str, person_id: int) -> list[dict]:
     from heimdex.people import split_person as split
 
     db = _db()
-    return [_person(p) for p in split(db, session_user(db, token).id, int(person_id))]
+    return [_person(p) for p in split(db, session_user(db, token).id, whole_number(person_id, "person id"))]
 
 
 def delete_person(token: str, person_id: int) -> None:
     from heimdex.people import delete_person as forget
 
     db = _db()
-    forget(db, _store(), session_user(db, token).id, int(person_id))
+    forget(db, _store(), session_user(db, token).id, whole_number(person_id, "person id"))

@@ -6,6 +6,7 @@ layout puts everything of a user under ``u/<user id>/`` so deleting a user or a
 video removes its blobs by prefix:
 
     u/<user id>/src/<sha256>            the uploaded file (one per content per user)
+    u/<user id>/v/<video id>/proxy.mp4  a copy browsers play, for a video they cannot play as uploaded
     u/<user id>/v/<video id>/r/<run>/   what one indexing run derived (keyframes, sidecar)
 """
 
@@ -34,6 +35,11 @@ def source_key(user_id: uuid.UUID, sha256: str) -> str:
 def video_prefix(user_id: uuid.UUID, video_id: uuid.UUID) -> str:
     """Prefix of every blob derived from one video."""
     return _checked(f"u/{user_id}/v/{video_id}/")
+
+
+def proxy_key(user_id: uuid.UUID, video_id: uuid.UUID) -> str:
+    """Key of a video's browser-playable copy (made once, kept beside the original until the video goes)."""
+    return _checked(f"{video_prefix(user_id, video_id)}proxy.mp4")
 
 
 def run_prefix(user_id: uuid.UUID, video_id: uuid.UUID, run: str) -> str:

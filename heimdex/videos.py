@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from heimdex.db import Database
-from heimdex.errors import NotFound
+from heimdex.errors import BadInput, NotFound
+from heimdex.orphans import delete_blobs
 from heimdex.people.matching import refresh
 from heimdex.storage import BlobStore, video_prefix
 
@@ -37,6 +38,7 @@ class Video:
     error_message: str | None
     error_stage: str | None
     index_run: str | None
+    proxy_key: str | None
     spoken_language: str | None
     created_at: datetime
     updated_at: datetime
@@ -70,7 +72,7 @@ def parse_video_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(text))
     except ValueError:
-        raise NotFound("video", text) from None
+        raise BadInput("video_not_found", "No such video.") from None
 
 
 def get_video(db: Database, user_id: uuid.UUID, video_id: uuid.UUID) -> Video:
@@ -91,6 +93,12 @@ def list_videos(db: Database, user_id: uuid.UUID) -> list[Video]:
     return [Video.from_row(row) for row in rows]
 
 
+def set_proxy(db: Database, video_id: uuid.UUID, key: str) -> None:
+    """Point the video at its browser-playable copy."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE videos SET proxy_key = %s WHERE id = %s", (key, video_id))
+
+
 def owner_of(db: Database, video_id: uuid.UUID) -> uuid.UUID:
     """Who owns a video (for operator commands that name a video by id alone)."""
     with db.transaction() as conn:
@@ -101,10 +109,11 @@ def owner_of(db: Database, video_id: uuid.UUID) -> uuid.UUID:
 
 
 def delete_video(db: Database, store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID) -> None:
-    """Delete a video with its scenes, vectors, jobs and faces, then its blobs.
+    """Delete a video with its scenes, vectors, jobs and faces, then its blobs (the original, its proxy, every run).
 
     Rows go first, in one transaction: a crash after it leaves at most unreferenced
-    blobs, never rows that point at missing files.
+    blobs, never rows that point at missing files; blobs the store refuses now are
+    deleted later (:mod:`heimdex.orphans`).
     """
     with db.transaction() as conn:
         row = conn.execute(
@@ -115,5 +124,4 @@ def delete_video(db: Database, store: BlobStore, user_id: uuid.UUID, video_id: u
             refresh(conn, user_id)  # people suggested only from this video go too
     if row is None:
         raise NotFound("video", video_id)
-    store.delete(row["blob_key"])
-    store.delete_prefix(video_prefix(user_id, video_id))
+    delete_blobs(db, store, [row["blob_key"], video_prefix(user_id, video_id)])

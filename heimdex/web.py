@@ -1,27 +1,121 @@
-"""HTTP routes beside the Gradio app: the video behind a signed link, and a clip cut on request.
+"""HTTP around the Gradio app: a gate on Gradio's file routes, the video behind a signed link, a clip cut on request.
 
-A ``<video>`` element cannot send a session, so these routes trust only the link's
-signature (:mod:`heimdex.links`): a tampered or expired link is 403, a video that is not
-the signer's is 404. Local files are served with byte ranges (seeking works).
+- :class:`FileGate` sits in front of Gradio. Its upload route takes files only from a
+  signed-in request (session cookie ``heimdex_session`` or ``Authorization: Bearer``),
+  no larger than the upload limit, and records them as that user's
+  (:mod:`heimdex.handoff`); its file route never sends an upload back and sends a
+  picture only to its owner while its source exists.
+- ``/media`` and ``/clip``: a ``<video>`` element cannot send a session, so these trust
+  only the link's signature (:mod:`heimdex.links`): tampered or expired is 403, not the
+  signer's video 404. Local files are served with byte ranges (seeking works).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import tempfile
+import uuid
+from http.cookies import SimpleCookie
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.responses import PlainTextResponse
 
-from heimdex.clips import cut
+from heimdex.clips import ClipFailed, cut
 from heimdex.config import get_settings
 from heimdex.db import get_database
 from heimdex.errors import NotFound
-from heimdex.links import Grant, LinkRefused, verify
-from heimdex.service import secret
+from heimdex.handoff import get_handoff
+from heimdex.links import Grant, LinkRefused, secret, verify
+from heimdex.media import mime_type
 from heimdex.storage import get_blob_store, local_copy
 from heimdex.videos import Video, get_video
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "heimdex_session"
+UPLOAD_ROUTE = "/gradio_api/upload"
+FILE_ROUTE = "/gradio_api/file="
+MULTIPART_SLACK = 1 << 20  # form fields and boundaries around the file
+
+
+def request_token(headers: dict[str, str]) -> str | None:
+    """The session token a request carries: ``Authorization: Bearer`` first, else the session cookie."""
+    bearer = headers.get("authorization", "")
+    if bearer.lower().startswith("bearer "):
+        return bearer[7:].strip() or None
+    cookie = SimpleCookie()
+    try:
+        cookie.load(headers.get("cookie", ""))
+    except Exception:  # a malformed cookie header carries no session
+        return None
+    morsel = cookie.get(SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+def _user_id(token: str | None) -> uuid.UUID | None:
+    from heimdex.auth.sessions import Unauthorized, session_user
+
+    if not token:
+        return None
+    try:
+        return session_user(get_database(), token).id
+    except Unauthorized:
+        return None
+
+
+class FileGate:
+    """ASGI middleware over Gradio's upload and file routes (see the module docstring)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(("/gradio_api/upload", FILE_ROUTE)):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        user_id = await to_thread.run_sync(_user_id, request_token(headers))
+        if scope["path"] == UPLOAD_ROUTE:
+            return await self._upload(scope, receive, send, headers, user_id)
+        if scope["path"].startswith(FILE_ROUTE):
+            path = scope["path"][len(FILE_ROUTE):]
+            store = get_blob_store(get_settings())
+            allowed = await to_thread.run_sync(get_handoff().may_serve, user_id, path, store.exists)
+            if not allowed:
+                return await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    async def _upload(self, scope, receive, send, headers, user_id):
+        if user_id is None:
+            return await PlainTextResponse("Sign in to upload files.", status_code=401)(scope, receive, send)
+        limit = get_settings().max_upload_bytes + MULTIPART_SLACK
+        try:
+            length = int(headers.get("content-length", "0"))
+        except ValueError:
+            length = limit + 1
+        if length > limit:
+            return await PlainTextResponse("The file is larger than the upload limit.", status_code=413)(scope, receive, send)
+        answer = {"status": 0, "body": b""}
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+            elif message["type"] == "http.response.body" and answer["status"] == 200:
+                answer["body"] += message.get("body", b"")
+                if not message.get("more_body"):
+                    try:
+                        paths = json.loads(answer["body"])
+                    except ValueError:
+                        paths = []
+                    get_handoff().record_upload(user_id, [p for p in paths if isinstance(p, str)])
+            await send(message)
+
+        await self.app(scope, receive, capture)
 
 
 def _granted(video_id: str, u: str, e: str, s: str) -> tuple[Grant, Video]:
@@ -42,22 +136,39 @@ def add_routes(app: FastAPI) -> FastAPI:
     def media(video_id: str, u: str = "", e: str = "", s: str = ""):
         _, video = _granted(video_id, u, e, s)
         store = get_blob_store(get_settings())
-        path = store.local_path(video.blob_key)
+        key, kind = (video.proxy_key, "video/mp4") if video.proxy_key else (video.blob_key, mime_type(video.container))
+        path = store.local_path(key)
         if path is not None:
-            return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=600"})
-        return StreamingResponse(store.open(video.blob_key), media_type="video/mp4")
+            return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=600"})
+        return StreamingResponse(store.open(key), media_type=kind)
 
     @app.get("/clip/{video_id}")
-    def clip(video_id: str, u: str = "", e: str = "", s: str = "", start: float = 0.0, end: float = 0.0):
+    def clip(video_id: str, u: str = "", e: str = "", s: str = "", start: str = "0", end: str = "0"):
         _, video = _granted(video_id, u, e, s)
-        if not 0 <= start < end:
+        try:
+            start_s, end_s = float(start), float(end)
+        except ValueError:
+            raise HTTPException(status_code=400, detail="The clip's start and end must be numbers of seconds.") from None
+        if not (math.isfinite(start_s) and math.isfinite(end_s)) or not 0 <= start_s < end_s:
             raise HTTPException(status_code=400, detail="The clip needs a start before its end.")
+        if start_s >= video.duration_s:
+            raise HTTPException(status_code=400, detail=f"The video is only {video.duration_s:.1f} s long.")
+        end_s = min(end_s, video.duration_s)
+        if not video.proxy_key and mime_type(video.container) != "video/mp4":
+            raise HTTPException(status_code=409, detail="Clips of this video can be downloaded once it is indexed.")
         settings = get_settings()
         settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         target = Path(tempfile.mkstemp(dir=settings.tmp_dir, prefix="clip-", suffix=".mp4")[1])
-        with local_copy(get_blob_store(settings), video.blob_key, settings.tmp_dir) as source:
-            cut(source, start, end, target)
-        name = f"{Path(video.filename).stem}-{start:.0f}-{end:.0f}s.mp4"
+        try:
+            with local_copy(get_blob_store(settings), video.proxy_key or video.blob_key, settings.tmp_dir) as source:
+                cut(source, start_s, end_s, target)
+        except ClipFailed as failed:
+            target.unlink(missing_ok=True)
+            raise HTTPException(status_code=422, detail=failed.message) from None
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        name = f"{Path(video.filename).stem}-{start_s:.0f}-{end_s:.0f}s.mp4"
         return FileResponse(target, media_type="video/mp4", filename=name, background=BackgroundTask(target.unlink, missing_ok=True))
 
     return app

@@ -34,6 +34,18 @@ def _register(client) -> str:
     return client.predict(f"app-{uuid.uuid4().hex[:8]}@example.com", PASSWORD, api_name="/register")
 
 
+_signed_in: dict = {}
+
+
+def _as(server, token):
+    """A client whose requests carry the session (uploads need it; heimdex.web.FileGate)."""
+    from gradio_client import Client
+
+    if token not in _signed_in:
+        _signed_in[token] = Client(server + "/", verbose=False, headers={"Authorization": f"Bearer {token}"})
+    return _signed_in[token]
+
+
 def _indexed(client, token, video_id, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -46,11 +58,11 @@ def _indexed(client, token, video_id, timeout=120):
 
 
 @pytest.fixture(scope="module")
-def alice(client, media):
+def alice(client, server, media):
     from gradio_client import handle_file
 
     token = _register(client)
-    video_id = client.predict(token, handle_file(str(media / "goldeneye-vfr-drop3.mp4")), "", "auto", api_name="/upload")
+    video_id = _as(server, token).predict(token, handle_file(str(media / "goldeneye-vfr-drop3.mp4")), "", "auto", api_name="/upload")
     return {"token": token, "video_id": video_id, "video": _indexed(client, token, video_id)}
 
 
@@ -103,22 +115,22 @@ def test_sign_in_does_not_reveal_whether_an_email_exists(client):
     assert messages[0] == messages[1]
 
 
-def test_quota_refuses_a_third_video_and_delete_makes_room(client, media):
+def test_quota_refuses_a_third_video_and_delete_makes_room(client, server, media):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
     token = _register(client)
-    first = client.predict(token, handle_file(str(media / "classroom.mp4")), "", "auto", api_name="/upload")
-    client.predict(token, handle_file(str(media / "people-detection.mp4")), "", "auto", api_name="/upload")
+    first = _as(server, token).predict(token, handle_file(str(media / "classroom.mp4")), "", "auto", api_name="/upload")
+    _as(server, token).predict(token, handle_file(str(media / "people-detection.mp4")), "", "auto", api_name="/upload")
     with pytest.raises(AppError, match="keeps 2 videos"):
-        client.predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
+        _as(server, token).predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
     assert len(client.predict(token, api_name="/videos")) == 2
     client.predict(token, first, api_name="/delete_video")
-    client.predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
+    _as(server, token).predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
     assert len(client.predict(token, api_name="/videos")) == 2
 
 
-def test_bad_media_is_refused_with_words(client, tmp_path):
+def test_bad_media_is_refused_with_words(client, server, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
@@ -126,11 +138,11 @@ def test_bad_media_is_refused_with_words(client, tmp_path):
     fake = tmp_path / "notes.mp4"
     fake.write_text("this is not a video")
     with pytest.raises(AppError, match="not a video|could not be read|no audio or video"):
-        client.predict(token, handle_file(str(fake)), "", "auto", api_name="/upload")
+        _as(server, token).predict(token, handle_file(str(fake)), "", "auto", api_name="/upload")
     assert client.predict(token, api_name="/videos") == []
 
 
-def test_people_through_the_api(client, media, tmp_path):
+def test_people_through_the_api(client, server, media, tmp_path):
     import cv2
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
@@ -139,7 +151,7 @@ def test_people_through_the_api(client, media, tmp_path):
 
     token = _register(client)
     for name in ("head-pose-face-detection-male.mp4", "head-pose-face-detection-female-and-male.mp4"):
-        _indexed(client, token, client.predict(token, handle_file(str(media / name)), "", "auto", api_name="/upload"))
+        _indexed(client, token, _as(server, token).predict(token, handle_file(str(media / name)), "", "auto", api_name="/upload"))
     listing = client.predict(token, api_name="/people")
     assert listing["people"] == [] and [p["videos"] for p in listing["suggested"]] == [2]  # the man, seen twice
     joon = client.predict(token, listing["suggested"][0]["person_id"], "Joon", api_name="/rename_person")
@@ -156,10 +168,10 @@ def test_people_through_the_api(client, media, tmp_path):
 
     photo = tmp_path / "mina.jpg"
     cv2.imwrite(str(photo), cv2.cvtColor(frame_at(media / "head-pose-face-detection-female.mp4", 1.0), cv2.COLOR_RGB2BGR))
-    mina = client.predict(token, "Mina", [handle_file(str(photo))], api_name="/add_person")
+    mina = _as(server, token).predict(token, "Mina", [handle_file(str(photo))], api_name="/add_person")
     assert mina["photos"] == 2 and mina["scenes"] == 1
     with pytest.raises(AppError, match="not a photo"):
-        client.predict(token, "Nobody", [handle_file(str(media / "ATTRIBUTION.md"))], api_name="/add_person")
+        _as(server, token).predict(token, "Nobody", [handle_file(str(media / "ATTRIBUTION.md"))], api_name="/add_person")
 
     stranger = _register(client)
     with pytest.raises(AppError, match="No person"):

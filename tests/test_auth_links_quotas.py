@@ -71,11 +71,11 @@ def test_quota_counts_videos_and_minutes(db, store, settings, make_user, media):
 def test_rate_limits_count_per_key_and_window(db):
     key = uuid.uuid4().hex
     for _ in range(10):
-        hit(db, "login_failed", key)
+        hit(db, "register", key)
     with pytest.raises(QuotaExceeded) as limited:
-        hit(db, "login_failed", key)
+        hit(db, "register", key)
     assert limited.value.code == "rate_limited" and "try again" in limited.value.message
-    hit(db, "login_failed", uuid.uuid4().hex)  # another key is not affected
+    hit(db, "register", uuid.uuid4().hex)  # another key is not affected
 
 
 def test_accounts_register_sign_in_change_password_and_delete(db, store, settings, media):

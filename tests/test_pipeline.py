@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -191,7 +192,7 @@ def _inject(stage):
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_failure_at_any_stage_keeps_the_previous_index(stage, indexed_clip, db, store):
+def test_failure_at_any_stage_keeps_the_previous_index(stage, indexed_clip, db, store, caplog):
     video = indexed_clip
     scenes_before = [(r["id"], r["transcript"]) for r in _scene_rows(db, video.id)]
     before = snapshot(db, store)
@@ -200,7 +201,10 @@ def test_failure_at_any_stage_keeps_the_previous_index(stage, indexed_clip, db, 
     assert failed.value.stage == stage
     after = get_video(db, video.user_id, video.id)
     assert after.state == "failed" and after.error_stage == stage and after.error_code == "index_failed"
-    assert "injected failure" in after.error_message and after.error_message.startswith("Indexing failed while")
+    assert after.error_message.startswith("Indexing failed while")  # a sentence for people, with an id for the log
+    error_id = re.search(r"\(error ([0-9a-f]{8})\)\.$", after.error_message).group(1)
+    assert "injected failure" not in after.error_message
+    assert any(error_id in r.getMessage() and r.exc_info and "injected failure" in str(r.exc_info[1]) for r in caplog.records)
     assert after.index_run == video.index_run
     assert [(r["id"], r["transcript"]) for r in _scene_rows(db, video.id)] == scenes_before
     now = snapshot(db, store)

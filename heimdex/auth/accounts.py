@@ -34,32 +34,75 @@ def _email_key(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
-def register(db: Database, email: str, password: str, display_name: str = "") -> str:
-    """Create a local account and sign it in; return the session token."""
+LOCK_AFTER = 5  # failed sign-ins in a row before an account key locks
+LOCK_FIRST_S = 30.0  # the first lock; each further failure doubles it
+LOCK_LONGEST_S = 3600.0
+
+
+class SignInLocked(BadInput):
+    def __init__(self, seconds: float):
+        wait = f"{int(seconds // 60) + 1} minute(s)" if seconds >= 60 else f"{int(seconds) + 1} seconds"
+        super().__init__("sign_in_locked", f"Too many failed sign-ins for this account; try again in {wait}.")
+
+
+def register(db: Database, email: str, password: str, display_name: str = "", client: str | None = None) -> str:
+    """Create a local account and sign it in; return the session token (``client``: the caller's address, rate limited)."""
     if get_settings().supabase_url:
         raise BadInput("use_supabase", "Accounts are managed by Supabase here: sign up through the project's sign-up page.")
+    if client:
+        hit(db, "register", client)
     user = create_user(db, email, password, display_name)
     audit(db, user.id, "register")
     return start_session(db, user.id)
 
 
-def login(db: Database, email: str, password: str) -> str:
-    """Sign in; return a new session token (:class:`BadInput` with one message for any failure)."""
+def login(db: Database, email: str, password: str, client: str | None = None) -> str:
+    """Sign in; return a new session token (:class:`BadInput` with one message for any failure).
+
+    Failures lock the account key (a hash of the e-mail, whether or not it has an account)
+    with backoff; ``client`` (the caller's address) is rate limited; an unknown e-mail costs
+    the same password hashing as a known one.
+    """
     if get_settings().supabase_url:
         from heimdex.auth.supabase import supabase_login
 
         return supabase_login(db, email, password)
+    if client:
+        hit(db, "sign_in", client)
     key = _email_key(email)
+    with db.transaction() as conn:
+        locked = conn.execute(
+            "SELECT extract(epoch FROM locked_until - now()) AS wait FROM sign_in_failures WHERE key = %s AND locked_until > now()",
+            (key,),
+        ).fetchone()
+    if locked:
+        raise SignInLocked(float(locked["wait"]))
     with db.transaction() as conn:
         row = conn.execute(
             "SELECT id, password_hash FROM users WHERE email = %s AND auth_provider = 'local'", (email.strip().lower(),)
         ).fetchone()
-    if row is None or not row["password_hash"] or not verify_password(row["password_hash"], password):
-        hit(db, "login_failed", key)
+    if not verify_password(row["password_hash"] if row else None, password):
+        _failed(db, key)
         audit(db, row["id"] if row else None, "login_failed", email_hash=key)
         raise BadInput("sign_in_failed", SIGN_IN_FAILED)
+    with db.transaction() as conn:
+        conn.execute("DELETE FROM sign_in_failures WHERE key = %s", (key,))
     audit(db, row["id"], "login")
     return start_session(db, row["id"])
+
+
+def _failed(db: Database, key: str) -> None:
+    """Count a failed sign-in; from the ``LOCK_AFTER``-th in a row the key locks, twice as long each time."""
+    with db.transaction() as conn:
+        conn.execute(
+            """INSERT INTO sign_in_failures (key, failures) VALUES (%(key)s, 1)
+               ON CONFLICT (key) DO UPDATE SET failures = sign_in_failures.failures + 1, last_at = now(),
+                   locked_until = CASE WHEN sign_in_failures.failures + 1 >= %(after)s
+                       THEN now() + make_interval(secs => least(%(longest)s,
+                            %(first)s * power(2, sign_in_failures.failures + 1 - %(after)s)))
+                       ELSE sign_in_failures.locked_until END""",
+            {"key": key, "after": LOCK_AFTER, "first": LOCK_FIRST_S, "longest": LOCK_LONGEST_S},
+        )
 
 
 def logout(db: Database, token: str) -> None:
@@ -73,7 +116,7 @@ def change_password(db: Database, token: str, current: str, new: str) -> str:
         row = conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone()
     if not row["password_hash"] or not verify_password(row["password_hash"], current):
         raise BadInput("sign_in_failed", "The current password is not right.")
-    check_strength(new)
+    check_strength(new, user.email)
     with db.transaction() as conn:
         conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (hash_password(new), user.id))
     end_all_sessions(db, user.id)
@@ -102,5 +145,5 @@ def delete_account(db: Database, store: BlobStore, token: str, password: str) ->
     delete_user(db, store, user.id)
 
 
-__all__ = ["SIGN_IN_FAILED", "Unauthorized", "change_password", "delete_account", "login", "logout", "register", "rename",
+__all__ = ["SIGN_IN_FAILED", "SignInLocked", "Unauthorized", "change_password", "delete_account", "login", "logout", "register", "rename",
            "normalize_email"]

@@ -1,6 +1,14 @@
-"""Password hashing with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile)."""
+"""Passwords: what sign-up accepts (NIST SP 800-63B style) and argon2id hashing.
+
+Accepted: 8 to 256 characters, not only spaces, not one of the 30,000 most common
+passwords (zxcvbn's list, from leaked password sets), not the e-mail address or its
+name part, not one character repeated. No composition rules: length beats symbols.
+"""
 
 from __future__ import annotations
+
+import secrets
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -8,13 +16,33 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from heimdex.errors import BadInput
 
 MIN_LENGTH = 8
+MAX_LENGTH = 256
 _hasher = PasswordHasher()
 
 
-def check_strength(password: str) -> None:
-    """Raise :class:`BadInput` for a password too weak to accept."""
+@lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_strength(password: str, email: str = "") -> None:
+    """Raise :class:`BadInput` with the reason for a password too weak to accept."""
     if len(password) < MIN_LENGTH:
         raise BadInput("weak_password", f"Use a password of at least {MIN_LENGTH} characters.")
+    if len(password) > MAX_LENGTH:
+        raise BadInput("weak_password", f"Use a password of at most {MAX_LENGTH} characters.")
+    lowered = password.strip().lower()
+    if not lowered:
+        raise BadInput("weak_password", "A password of spaces only is too easy to guess; use words or characters.")
+    if len(set(lowered)) == 1:
+        raise BadInput("weak_password", "A password of one character repeated is too easy to guess.")
+    if lowered in _common() or lowered.replace(" ", "") in _common():
+        raise BadInput("weak_password", "This password is one of the most common ones and is guessed first; choose another.")
+    email = email.strip().lower()
+    if email and lowered in {email, email.split("@")[0]}:
+        raise BadInput("weak_password", "Don't use your email address as your password.")
 
 
 def hash_password(password: str) -> str:
@@ -22,9 +50,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
-    """Whether ``password`` matches ``password_hash``."""
+@lru_cache(maxsize=1)
+def _decoy() -> str:
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash``; with no hash (an unknown account) the same work is done."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash or _decoy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -24,7 +24,7 @@ class Unauthorized(BadInput):
 
 
 def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+    return hashlib.sha256(str(token).encode("utf-8", "replace")).digest()
 
 
 def start_session(db: Database, user_id: uuid.UUID) -> str:
@@ -40,7 +40,7 @@ def start_session(db: Database, user_id: uuid.UUID) -> str:
 
 def session_user(db: Database, token: str | None) -> User:
     """The user a live token belongs to; :class:`Unauthorized` otherwise."""
-    if not token or len(token) > 200:
+    if not isinstance(token, str) or not token or len(token) > 200:
         raise Unauthorized()
     with db.transaction() as conn:
         row = conn.execute(

@@ -12,8 +12,10 @@ import psycopg
 from heimdex.auth.passwords import check_strength, hash_password
 from heimdex.db import Database
 from heimdex.errors import BadInput, NotFound
+from heimdex.orphans import delete_blobs
 from heimdex.storage import BlobStore, user_prefix
 
+REGISTER_FAILED = "An account could not be made with this email; if you already have one, sign in."
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -42,7 +44,7 @@ def normalize_email(email: str) -> str:
 def create_user(db: Database, email: str, password: str, display_name: str = "") -> User:
     """Create a local account; :class:`BadInput` if the email is taken or the password weak."""
     email = normalize_email(email)
-    check_strength(password)
+    check_strength(password, email)
     try:
         with db.transaction() as conn:
             row = conn.execute(
@@ -51,7 +53,7 @@ def create_user(db: Database, email: str, password: str, display_name: str = "")
                 (uuid.uuid4(), email, display_name.strip() or email.split("@")[0], hash_password(password)),
             ).fetchone()
     except psycopg.errors.UniqueViolation:
-        raise BadInput("email_taken", "An account with this email already exists.") from None
+        raise BadInput("register_failed", REGISTER_FAILED) from None
     return User.from_row(row)
 
 
@@ -71,4 +73,4 @@ def delete_user(db: Database, store: BlobStore, user_id: uuid.UUID) -> None:
         deleted = conn.execute("DELETE FROM users WHERE id = %s RETURNING id", (user_id,)).fetchone()
     if deleted is None:
         raise NotFound("user", user_id)
-    store.delete_prefix(user_prefix(user_id))
+    delete_blobs(db, store, [user_prefix(user_id)])

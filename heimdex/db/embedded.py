@@ -1,13 +1,17 @@
 """The embedded PostgreSQL 16 + pgvector server (the ``pgserver`` package).
 
 Used when no ``DATABASE_URL`` is set. pgserver keeps one server per data folder
-and counts the processes that use it (app, CLI, workers), stopping it when the
-last one exits.
+and lists the processes that use it (app, CLI, workers, job children), stopping it
+when the last one exits. A process killed without running its exit handlers would
+stay on that list and keep the server up forever, so every process, as it exits,
+first strikes the processes that are no longer alive.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -36,8 +40,20 @@ def embedded_url(pg_dir: Path, database: str = DATABASE_NAME) -> str:
             pg_dir.parent.mkdir(parents=True, exist_ok=True)
             log.info("starting embedded PostgreSQL in %s", pg_dir)
             server = _servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode="stop")
+            atexit.register(_forget_dead_handles, server)  # runs before pgserver's own exit handler
     create_database(server.get_uri(), database)
     return server.get_uri(database)
+
+
+def _forget_dead_handles(server) -> None:
+    """Remove processes that died without exiting cleanly from pgserver's list of the server's users."""
+    import psutil
+
+    try:
+        handles = server.global_process_id_list  # pgserver's DiskList of pids
+        handles.put([pid for pid in handles.get() if pid == os.getpid() or psutil.pid_exists(pid)])
+    except Exception as exc:  # never stop an exit for this
+        log.warning("could not tidy the embedded server's process list: %s", exc)
 
 
 def create_database(admin_url: str, database: str) -> None:

@@ -5,10 +5,15 @@ Both run the same function, :func:`heimdex.jobs.task.run_job`, with the job row'
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
+import os
+import signal
+import sys
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import timedelta
 from typing import Protocol
 
@@ -68,10 +73,14 @@ class RqQueue:
 
 
 class LocalQueue:
-    """A bounded executor in this process: the app indexes on its own when there is no Redis."""
+    """Jobs in child processes of this one, at a lower CPU priority: the app indexes on its own when
+    there is no Redis, and its searches keep the processor first. The children live as long as the
+    pool and keep their models loaded between jobs; each dies with this process."""
 
-    def __init__(self, workers: int = 1):
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heimdex-job")
+    def __init__(self, workers: int = 1, nice: int = 10):
+        context = multiprocessing.get_context("spawn")
+        self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_child_start,
+                                             initargs=(nice,))
         self._held: set[str] = set()
         self._lock = threading.Lock()
 
@@ -88,22 +97,37 @@ class LocalQueue:
         return queue_id
 
     def _start(self, queue_id: str, job_id: int) -> None:
-        self._executor.submit(self._run, queue_id, job_id)
+        future = self._executor.submit(_run_in_child, job_id)
+        future.add_done_callback(lambda done: self._ended(queue_id, job_id, done))
 
-    def _run(self, queue_id: str, job_id: int) -> None:
-        from heimdex.jobs.task import run_job
-
-        try:
-            run_job(job_id)
-        except Exception:  # logged; the job row says what happened
-            log.exception("job %s failed", job_id)
-        finally:
-            with self._lock:
-                self._held.discard(queue_id)
+    def _ended(self, queue_id: str, job_id: int, done: Future) -> None:
+        with self._lock:
+            self._held.discard(queue_id)
+        if done.exception() is not None:  # the child died or the job raised: the row says what happened
+            log.error("job %s ended with an error", job_id, exc_info=done.exception())
 
     def holds(self, queue_id: str | None) -> bool:
         with self._lock:
             return queue_id in self._held
+
+
+def _child_start(nice: int) -> None:
+    """In each child: run below the app's priority, and die with the app (Linux)."""
+    os.nice(nice)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # exit handlers run (the embedded database's among them)
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    from heimdex.config import get_settings
+
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _run_in_child(job_id: int) -> str:
+    from heimdex.jobs.task import run_job
+
+    return run_job(job_id)
 
 
 class DeferredQueue:
@@ -126,7 +150,7 @@ def get_queue(settings: Settings | None = None) -> JobQueue:
     with _queue_lock:
         if _queue is None:
             settings = settings or get_settings()
-            _queue = RqQueue(settings.redis_url) if settings.redis_url else LocalQueue(settings.job_concurrency)
+            _queue = RqQueue(settings.redis_url) if settings.redis_url else LocalQueue(settings.job_concurrency, settings.job_nice)
         return _queue
 
 

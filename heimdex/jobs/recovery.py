@@ -5,7 +5,9 @@ A running job writes a heartbeat every two seconds; one silent for
 queued again (and its video with it) until its attempts are spent, then failed with
 that reason, so no video stays ``processing`` forever. A queued job whose queue entry
 is gone (Redis restarted empty, the app restarted with the in-process executor) is
-submitted again. Workers run this every few seconds; the app runs it at start.
+submitted again. A job cancelled while its worker was gone ends as cancelled and its
+video returns to what it was. The upkeep loop of every worker and of the app runs this
+every few seconds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from heimdex.config import Settings
 from heimdex.db import Database
 from heimdex.jobs.queue import JobQueue, submit
-from heimdex.jobs.rows import requeue_job, stale_jobs
+from heimdex.jobs.rows import cancel_job, requeue_job, stale_jobs
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,10 @@ def recover(db: Database, queue: JobQueue, settings: Settings) -> list[int]:
     """Requeue or fail abandoned jobs; resubmit forgotten queued ones. Returns the job ids touched."""
     touched = []
     for job in stale_jobs(db, settings.job_stale_s):
+        if job.cancel_requested:  # cancelled while its worker was gone: nothing is left to stop
+            cancel_job(db, job.id)
+            touched.append(job.id)
+            continue
         if job.state == "queued":
             if queue.holds(job.queue_id):
                 continue

@@ -108,12 +108,29 @@ def request_cancel(db: Database, job_id: int) -> str:
         if row is None:
             raise NotFound("job", job_id)
         if row["state"] == "cancelled":  # nothing ran: the video goes back to what it was
-            conn.execute(
-                """UPDATE videos SET state = CASE WHEN index_run IS NULL THEN 'uploaded' ELSE 'indexed' END,
-                       updated_at = now() WHERE id = %s AND state IN ('queued', 'processing')""",
-                (row["video_id"],),
-            )
+            restore_video(conn, row["video_id"])
     return row["state"]
+
+
+def restore_video(conn, video_id: uuid.UUID) -> None:
+    """A video whose run ended without an index goes back to what it was: indexed if it has an index, else uploaded."""
+    conn.execute(
+        """UPDATE videos SET state = CASE WHEN index_run IS NULL THEN 'uploaded' ELSE 'indexed' END,
+               updated_at = now() WHERE id = %s AND state IN ('queued', 'processing')""",
+        (video_id,),
+    )
+
+
+def cancel_job(db: Database, job_id: int, reason: str = "cancelled") -> None:
+    """End a job that was told to stop but whose run is gone (or never started), and restore its video."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            """UPDATE jobs SET state = 'cancelled', error = %s, finished_at = now()
+               WHERE id = %s AND state IN ('queued', 'running') RETURNING video_id""",
+            (reason, job_id),
+        ).fetchone()
+        if row is not None:
+            restore_video(conn, row["video_id"])
 
 
 def requeue_job(db: Database, job_id: int, reason: str) -> None:

@@ -19,7 +19,7 @@ from heimdex.config import get_settings
 from heimdex.db import get_database
 from heimdex.errors import BadInput, NotFound
 from heimdex.jobs.queue import submit
-from heimdex.jobs.rows import end_job, get_job, requeue_job
+from heimdex.jobs.rows import cancel_job, end_job, get_job, requeue_job
 from heimdex.pipeline import IndexingFailed, JobCancelled, index_video
 from heimdex.storage import get_blob_store
 from heimdex.videos import get_video, owner_of
@@ -49,7 +49,10 @@ def run_job(job_id: int) -> str:
         job = get_job(db, job_id)
     except NotFound:
         return "skipped"  # its video was deleted
-    if job.state != "queued" or job.cancel_requested:
+    if job.state == "queued" and job.cancel_requested:  # cancelled while it waited for another try
+        cancel_job(db, job_id)
+        return "cancelled"
+    if job.state != "queued":
         return "skipped"
     try:
         index_video(db, get_blob_store(settings), job.video_id, job_id=job_id)

@@ -2,7 +2,7 @@
 
 One process loads every model once, then takes jobs from the RQ queue ``heimdex``
 one at a time, in the same process (RQ's SimpleWorker: no fork, so the loaded models
-serve every job). Beside it, a thread runs recovery every few seconds. Any number of
+serve every job). Beside it, the upkeep thread runs recovery every few seconds. Any number of
 workers on any number of machines can share one Redis, one Postgres and one S3 store.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 
@@ -19,23 +18,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from heimdex.config import get_settings
-from heimdex.db import get_database
+from heimdex import upkeep
 from heimdex.jobs.queue import get_queue
-from heimdex.jobs.recovery import recover
 from heimdex.models.registry import get_registry
 
 log = logging.getLogger("heimdex.worker")
-
-RECOVER_EVERY_S = 5.0
-
-
-def _recover_forever(stop: threading.Event) -> None:
-    settings, db, queue = get_settings(), get_database(), get_queue()
-    while not stop.wait(RECOVER_EVERY_S):
-        try:
-            recover(db, queue, settings)
-        except Exception as exc:  # Redis or Postgres away: try again next round
-            log.warning("recovery round failed: %s", exc)
 
 
 def main(burst: bool = False) -> int:
@@ -53,9 +40,7 @@ def main(burst: bool = False) -> int:
         registry.get(role)
     log.info("models loaded in %.1f s", time.perf_counter() - started)
     queue = get_queue()
-    recover(get_database(), queue, settings)
-    stop = threading.Event()
-    threading.Thread(target=_recover_forever, args=(stop,), name="recovery", daemon=True).start()
+    stop = upkeep.start(app=False)  # recovery and orphaned blobs, now and every few seconds
     try:
         while True:  # RQ's worker gives up when Redis vanishes mid-job; this process keeps its models and starts again
             worker = SimpleWorker([queue.queue], connection=queue.redis, name=f"heimdex-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")

@@ -48,15 +48,16 @@ class FaceAnalyzer:
             rects, _, _ = self._detector.run(image, upsample, 0.0)
         return [(max(0, r.left()), max(0, r.top()), min(width, r.right()), min(height, r.bottom())) for r in rects]
 
-    def find(self, image: np.ndarray, people: int = 0) -> list[Face]:
-        """The faces on an image as Heimdex reads every picture: small images upsampled once, and,
-        when fewer than ``people`` upright faces were found, the image turned both ways for leaning heads."""
+    def find(self, image: np.ndarray, people: int = 0, every: bool = False) -> list[Face]:
+        """The faces on an image as Heimdex reads every picture: small images upsampled once, and the image
+        turned both ways for leaning heads when fewer than ``people`` upright faces were found (always with
+        ``every``). A face found by several passes counts once (:func:`distinct_faces`)."""
         upsample = 1 if max(image.shape[:2]) <= UPSAMPLE_UP_TO else 0
         faces = self.faces(image, upsample=upsample)
-        if len(faces) < people:
+        if every or len(faces) < people:
             for tilt in TILTS:
-                faces += [face for face in self.faces(image, upsample=upsample, tilt=tilt) if not _among(face, faces)]
-        return faces
+                faces += self.faces(image, upsample=upsample, tilt=tilt)
+        return distinct_faces(faces)
 
     def faces(self, image: np.ndarray, upsample: int = 1, tilt: float = 0.0) -> list[Face]:
         """Faces on an RGB image; ``upsample`` > 0 finds smaller faces at a higher cost.
@@ -89,10 +90,26 @@ class FaceAnalyzer:
         return found
 
 
-def _among(face: Face, faces: list[Face]) -> bool:
-    """Whether ``face`` is one of ``faces`` already (its centre lies in one's box)."""
-    x, y = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
-    return any(left <= x <= right and top <= y <= bottom for left, top, right, bottom in (f.box for f in faces))
+SAME_FACE_OVERLAP = 0.3  # boxes sharing this much of the smaller one are one face seen twice
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Shared area over the smaller box's area."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return width * height / smaller if smaller > 0 else 0.0
+
+
+def distinct_faces(faces: list[Face]) -> list[Face]:
+    """One face per person on a picture: detections that overlap keep the clearest (non-maximum suppression)."""
+    kept: list[Face] = []
+    for face in sorted(faces, key=lambda f: f.quality, reverse=True):
+        if all(_overlap(face.box, other.box) < SAME_FACE_OVERLAP for other in kept):
+            kept.append(face)
+    return sorted(kept, key=lambda f: (f.box[0], f.box[1]))
 
 
 def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:

@@ -6,6 +6,7 @@ from heimdex.people.manage import (
     delete_person,
     enroll,
     enroll_faces,
+    face_crops,
     get_person,
     list_people,
     merge_people,
@@ -17,6 +18,6 @@ from heimdex.people.manage import (
 from heimdex.people.matching import refresh
 
 __all__ = [
-    "FaceShown", "Person", "delete_person", "enroll", "enroll_faces", "get_person", "list_people", "merge_people",
+    "FaceShown", "Person", "delete_person", "enroll", "enroll_faces", "face_crops", "get_person", "list_people", "merge_people",
     "person_faces", "refresh", "rename_person", "scene_faces", "split_person",
 ]

@@ -18,6 +18,7 @@ import psycopg
 from heimdex.db import Database
 from heimdex.errors import BadInput, NotFound
 from heimdex.models.faces import crop
+from heimdex.orphans import delete_blobs
 from heimdex.people.identity import matrix, representatives, two_groups
 from heimdex.people.matching import SUGGESTION_REFERENCES, copy_references, refresh
 from heimdex.storage import BlobStore
@@ -33,7 +34,7 @@ class Person:
     photos: int  # reference faces
     scenes: int  # scenes that show this person
     videos: int  # videos with such scenes
-    cover: str | None  # blob key of a face picture
+    cover: int | None  # the face shown for the person (its clearest)
 
     def summary(self) -> dict:
         return {"person_id": self.id, "name": self.name, "photos": self.photos, "scenes": self.scenes,
@@ -73,7 +74,7 @@ def read_photo(path: Path) -> np.ndarray:
 
 def the_face(image: np.ndarray, analyzer, label: str):
     """The one face on a photo; :class:`BadInput` for none or several."""
-    faces = analyzer.find(image, people=1)
+    faces = analyzer.find(image, every=True)  # every pass: a second, leaning face must be counted too
     if not faces:
         raise BadInput("no_face", f"No face was found on {label}; use a photo where the face is clear and in front.")
     if len(faces) > 1:
@@ -150,7 +151,7 @@ def _people(db: Database, user_id: uuid.UUID, condition: str, order: str, **para
                       (SELECT count(*) FROM scene_people sp WHERE sp.person_id = p.id) AS scenes,
                       (SELECT count(DISTINCT s.video_id) FROM scene_people sp JOIN scenes s ON s.id = sp.scene_id
                         WHERE sp.person_id = p.id) AS videos,
-                      (SELECT f.crop FROM faces f WHERE f.person_id = p.id AND f.crop IS NOT NULL
+                      (SELECT f.id FROM faces f WHERE f.person_id = p.id AND f.crop IS NOT NULL
                         ORDER BY f.scene_id IS NULL, f.quality DESC LIMIT 1) AS cover
                FROM people p WHERE p.user_id = %(user)s AND {condition} ORDER BY {order}""",
             {"user": user_id, **params},
@@ -170,6 +171,15 @@ def person_faces(db: Database, user_id: uuid.UUID, person_id: int, limit: int = 
             (person_id, user_id, limit),
         ).fetchall()
     return [FaceShown(r["id"], r["video_id"], r["title"], r["t"], r["crop"], r["reference"]) for r in rows]
+
+
+def face_crops(db: Database, user_id: uuid.UUID, face_ids: list[int]) -> dict[int, str]:
+    """The picture (blob key) of each of the user's faces in ``face_ids`` that has one."""
+    with db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT id, crop FROM faces WHERE user_id = %s AND id = ANY(%s) AND crop IS NOT NULL", (user_id, list(face_ids))
+        ).fetchall()
+    return {r["id"]: r["crop"] for r in rows}
 
 
 def scene_faces(db: Database, user_id: uuid.UUID, scene_ids: list[int]) -> list[FaceShown]:
@@ -256,8 +266,7 @@ def delete_person(db: Database, store: BlobStore, user_id: uuid.UUID, person_id:
         conn.execute("UPDATE faces SET person_id = NULL WHERE person_id = %s AND scene_id IS NOT NULL", (person_id,))
         conn.execute("DELETE FROM people WHERE id = %s", (person_id,))  # its reference faces go with it
         refresh(conn, user_id)
-    for key in photos:
-        store.delete(key)
+    delete_blobs(db, store, photos)
 
 
 def _own(conn: psycopg.Connection, user_id: uuid.UUID, person_id: int) -> dict:

@@ -75,9 +75,20 @@ def _decoded(container: av.container.InputContainer, stream: av.video.stream.Vid
     stop = threading.Event()
     end = object()
 
+    def frames_that_decode() -> Iterator[av.VideoFrame]:
+        """Every frame that decodes: a damaged packet is skipped, and damage the demuxer cannot pass ends the video there."""
+        try:
+            for packet in container.demux(stream):
+                try:
+                    yield from packet.decode()
+                except av.error.InvalidDataError:
+                    continue
+        except av.error.FFmpegError:
+            return
+
     def decode() -> None:
         try:
-            for frame in container.decode(stream):
+            for frame in frames_that_decode():
                 while not stop.is_set():
                     try:
                         frames.put(frame, timeout=0.1)

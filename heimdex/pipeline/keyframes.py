@@ -98,15 +98,15 @@ class KeyframeSampler:
         t, score, frame, gray = self._best
         width, height = self._size
         image = frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
-        image = _rotated(image, self._rotation)
+        image = upright(image, self._rotation)
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
         if ok:
-            signature = _rotated(cv2.resize(gray, SIGNATURE_SIZE, interpolation=cv2.INTER_AREA), self._rotation)
+            signature = upright(cv2.resize(gray, SIGNATURE_SIZE, interpolation=cv2.INTER_AREA), self._rotation)
             self.candidates.append(Candidate(round(t, 3), score, jpeg.tobytes(), signature))
         self._best = None
 
 
-def _rotated(image: np.ndarray, rotation: int) -> np.ndarray:
+def upright(image: np.ndarray, rotation: int) -> np.ndarray:
     """The frame as it should be shown (``rotation``: the display matrix's counter-clockwise degrees)."""
     turns = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
     return cv2.rotate(image, turns[rotation % 360]) if rotation % 360 in turns else image

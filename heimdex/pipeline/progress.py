@@ -26,6 +26,7 @@ STAGE_COST: dict[str, tuple[float, float]] = {
     "audio": (0.1, 0.0015),
     "transcribe": (1.0, 0.08),
     "frames": (0.2, 0.076),
+    "proxy": (0.5, 0.25),
     "scenes": (0.0, 0.0001),
     "keyframes": (0.05, 0.001),
     "ocr": (0.5, 0.03),

@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -29,6 +30,7 @@ from heimdex.config import Settings, get_settings
 from heimdex.db import Database
 from heimdex.errors import BadInput, HeimdexError, NotFound
 from heimdex.jobs import beat, create_job, finish_job
+from heimdex.jobs.rows import restore_video
 from heimdex.models.registry import Registry, get_registry
 from heimdex.models.vision.tags import merge
 from heimdex.pipeline.align import align_words
@@ -39,21 +41,24 @@ from heimdex.pipeline.faces import faces_in_scene, people_tagged
 from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
 from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
+from heimdex.media import plays_in_browsers
 from heimdex.pipeline.ocr import read_scene_text
+from heimdex.pipeline.proxy import make_proxy
 from heimdex.pipeline.progress import JobCancelled, Progress
 from heimdex.pipeline.scenes import build_scenes
 from heimdex.pipeline.transcribe import transcribe
 from heimdex.pipeline.visual import clip_scenes, tag_scene
-from heimdex.storage import BlobStore, local_copy, run_prefix, video_prefix
-from heimdex.videos import Video, get_video, owner_of
+from heimdex.storage import BlobStore, local_copy, proxy_key, run_prefix, video_prefix
+from heimdex.videos import Video, get_video, owner_of, set_proxy
 
 log = logging.getLogger(__name__)
 
-STAGES = ("audio", "transcribe", "frames", "scenes", "keyframes", "ocr", "visual", "faces", "embed", "commit")
+STAGES = ("audio", "transcribe", "frames", "proxy", "scenes", "keyframes", "ocr", "visual", "faces", "embed", "commit")
 DOING = {
     "audio": "decoding the audio",
     "transcribe": "transcribing the speech",
     "frames": "decoding the video",
+    "proxy": "making a copy browsers can play",
     "scenes": "building scenes",
     "keyframes": "saving keyframes",
     "ocr": "reading on-screen text",
@@ -63,6 +68,23 @@ DOING = {
     "commit": "saving the index",
 }
 HEARTBEAT_S = 2.0  # how often a run reports it is alive and asks whether to stop
+
+
+def _reason(exc: BaseException) -> tuple[str, str]:
+    """A code and a sentence for an unexpected failure: never a path, an errno or a traceback."""
+    import errno
+
+    import av
+
+    if isinstance(exc, av.error.FFmpegError):
+        return "unreadable", "the file is damaged or uses a format Heimdex cannot read"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "index_failed", "the server's disk is full; try again later"
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "index_failed", "the server could not store the index; try again later"
+    if isinstance(exc, MemoryError):
+        return "index_failed", "the server ran out of memory; try again later"
+    return "index_failed", "something went wrong on our side; try again"
 
 
 class IndexingFailed(HeimdexError):
@@ -159,7 +181,9 @@ class _Run:
         self.run = uuid.uuid4().hex[:12]
         self.prefix = run_prefix(video.user_id, video.id, self.run)
         self.with_faces = settings.feature_faces and registry.has("faces")
-        stages = [s for s in STAGES if (video.has_audio or s not in ("audio", "transcribe")) and (self.with_faces or s != "faces")]
+        self.needs_proxy = not video.proxy_key and not plays_in_browsers(video.container, video.video_codec, video.audio_codec)
+        stages = [s for s in STAGES if (video.has_audio or s not in ("audio", "transcribe")) and (self.with_faces or s != "faces")
+                  and (self.needs_proxy or s != "proxy")]
         self.stop = threading.Event()  # set when the job is cancelled or its video deleted
         self.progress = Progress(db, job_id, video.duration_s, stages, echo, self.stop)
         self.timings: dict[str, float] = {}
@@ -216,6 +240,9 @@ class _Run:
                 except BaseException:
                     self._cancel.set()
                     raise
+                if self.needs_proxy:
+                    with self.stage("proxy"):
+                        self._proxy(path)
                 language, segments = speech.result() if speech else (None, [])
         words = [word for segment in segments for word in segment.words]
         with self.stage("scenes"):
@@ -256,6 +283,16 @@ class _Run:
             scenes=scenes,
             vectors=vectors,
         )
+
+    def _proxy(self, path: Path) -> None:
+        """Transcode the browser-playable copy once; the video row points at it as soon as it is stored."""
+        key = proxy_key(self.video.user_id, self.video.id)
+        self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, prefix="proxy-", suffix=".mp4") as copy:
+            make_proxy(path, Path(copy.name), self.video.rotation, lambda f: self.progress.advance("proxy", f))
+            with open(copy.name, "rb") as made:
+                self.store.put(key, made)
+        set_proxy(self.db, self.video.id, key)
 
     def _speech(self, path: Path) -> tuple[str | None, list[Segment]]:
         with self.stage("audio"):
@@ -312,10 +349,12 @@ class _Run:
             return exc if isinstance(exc, JobCancelled) else JobCancelled("The job was cancelled.")
         if isinstance(exc, BadInput):
             code, message = exc.code, exc.message
+            log.error("video %s failed in %s: %s", self.video.id, stage, message)
         else:
-            reason = str(exc) or type(exc).__name__
-            code, message = "index_failed", f"Indexing failed while {DOING[stage]}: {reason}"
-        log.error("video %s failed in %s: %s", self.video.id, stage, message)
+            code, reason = _reason(exc)
+            error_id = uuid.uuid4().hex[:8]
+            message = f"Indexing failed while {DOING[stage]}: {reason} (error {error_id})."
+            log.error("video %s failed in %s (error %s)", self.video.id, stage, error_id, exc_info=exc)
         self._record("failed", code, message, stage)
         return IndexingFailed(stage, code, message)
 
@@ -323,11 +362,7 @@ class _Run:
         try:
             with self.db.transaction() as conn:
                 if outcome == "cancelled":  # the video goes back to what it was before this run
-                    conn.execute(
-                        """UPDATE videos SET state = CASE WHEN index_run IS NULL THEN 'uploaded' ELSE 'indexed' END,
-                               updated_at = now() WHERE id = %s""",
-                        (self.video.id,),
-                    )
+                    restore_video(conn, self.video.id)
                 else:
                     conn.execute(
                         """UPDATE videos SET state = 'failed', error_code = %s, error_message = %s, error_stage = %s,

@@ -1,0 +1,86 @@
+"""Stage 3b, proxy: a copy every browser plays, for a video that browsers cannot play as uploaded.
+
+HEVC from phones, VP9/AV1, MPEG-2 ``.ts``, MJPEG ``.avi``, GIF: transcoded once to H.264
+(at most 1280 px, upright) with AAC stereo sound in an MP4 that starts playing before it
+is whole. The original stays the source of truth; ``/media`` and ``/clip`` use the copy.
+Damaged packets are skipped, so a copy holds whatever could be decoded.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import av
+import numpy as np
+
+from heimdex.media import media_error
+from heimdex.pipeline.keyframes import upright
+
+LONGEST_SIDE = 1280
+MAX_FPS = 30
+TIME_BASE = Fraction(1, 1000)
+
+
+def _size(width: int, height: int, rotation: int) -> tuple[int, int]:
+    if rotation % 180 == 90:
+        width, height = height, width
+    scale = min(1.0, LONGEST_SIDE / max(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def make_proxy(source: Path, target: Path, rotation: int = 0, on_progress: Callable[[float], None] | None = None) -> None:
+    """Write the H.264/AAC MP4 copy of ``source`` to ``target``."""
+    with av.open(str(source)) as inp, av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        ain = inp.streams.audio[0] if inp.streams.audio else None
+        width, height = _size(vin.codec_context.width, vin.codec_context.height, rotation)
+        rate = min(MAX_FPS, round(float(vin.average_rate or vin.guessed_rate or MAX_FPS)) or MAX_FPS)
+        vout = out.add_stream("libx264", rate=rate, options={"preset": "veryfast", "crf": "26"})
+        vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
+        vout.codec_context.time_base = TIME_BASE
+        aout = resampler = None
+        if ain is not None:
+            aout = out.add_stream("aac", rate=48000, layout="stereo")
+            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48000)
+        duration = float(inp.duration / av.time_base) if inp.duration else 0.0
+        last_pts, audio_pts, seen = -1, 0, 0
+        streams = [vin] + ([ain] if ain is not None else [])
+        for packet in inp.demux(*streams):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:  # a damaged packet: skip it, keep what decodes
+                continue
+            for frame in frames:
+                if packet.stream.type == "video":
+                    if frame.pts is None or frame.time is None:
+                        continue
+                    pts = int(frame.time / TIME_BASE)
+                    if last_pts >= 0 and (pts <= last_pts or pts - last_pts < 1000 // MAX_FPS - 1):
+                        continue  # keep at most MAX_FPS frames a second, in order
+                    last_pts = pts
+                    picture = frame.reformat(format="rgb24").to_ndarray() if rotation % 360 else None
+                    shown = (av.VideoFrame.from_ndarray(np.ascontiguousarray(upright(picture, rotation)), format="rgb24")
+                             if picture is not None else frame)
+                    shown = shown.reformat(width=width, height=height, format="yuv420p")
+                    shown.pts, shown.time_base = pts, TIME_BASE
+                    out.mux(vout.encode(shown))
+                    seen += 1
+                    if on_progress and duration and seen % 30 == 0:
+                        on_progress(min(1.0, frame.time / duration))
+                else:
+                    for chunk in resampler.resample(frame):
+                        chunk.pts, chunk.time_base = audio_pts, Fraction(1, 48000)
+                        audio_pts += chunk.samples
+                        out.mux(aout.encode(chunk))
+        out.mux(vout.encode(None))
+        if aout is not None:
+            for chunk in resampler.resample(None):
+                chunk.pts, chunk.time_base = audio_pts, Fraction(1, 48000)
+                audio_pts += chunk.samples
+                out.mux(aout.encode(chunk))
+            out.mux(aout.encode(None))
+    if last_pts < 0:
+        raise media_error("unreadable", detail="no picture could be decoded")

@@ -1,0 +1,52 @@
+"""Upkeep of a running app or worker, now and every few seconds, in a thread of its own.
+
+- jobs whose worker went silent, and queued jobs the queue forgot, go back in line
+  (:mod:`heimdex.jobs.recovery`): a quick restart after a crash is noticed once the
+  dead run's heartbeat is stale, not only at start;
+- blobs whose deletion failed are deleted (:mod:`heimdex.orphans`);
+- in the app, Gradio's folder is swept of uploads and pictures past their time (:mod:`heimdex.handoff`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+EVERY_S = 5.0
+
+
+def run_once(app: bool) -> None:
+    """One round of upkeep; each part fails alone (a database or Redis away is tried again next round)."""
+    from heimdex.config import get_settings
+    from heimdex.db import get_database
+    from heimdex.handoff import get_handoff
+    from heimdex.jobs.queue import get_queue
+    from heimdex.jobs.recovery import recover
+    from heimdex.orphans import sweep_orphans
+    from heimdex.storage import get_blob_store
+
+    settings = get_settings()
+    parts = [("recovery", lambda: recover(get_database(), get_queue(), settings)),
+             ("orphan blobs", lambda: sweep_orphans(get_database(), get_blob_store(settings)))]
+    if app:
+        parts.append(("gradio folder", lambda: get_handoff().sweep()))
+    for name, part in parts:
+        try:
+            part()
+        except Exception as exc:
+            log.warning("upkeep of %s failed this round: %s", name, exc)
+
+
+def start(app: bool, every_s: float = EVERY_S) -> threading.Event:
+    """Run a round now, then every ``every_s`` seconds until the returned event is set."""
+    run_once(app)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            run_once(app)
+
+    threading.Thread(target=loop, name="upkeep", daemon=True).start()
+    return stop
