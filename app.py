@@ -75,8 +75,11 @@ def api_login(email: str, password: str, request: gr.Request) -> str:
     return service.login(email, password, client=_client(request))
 
 
+# Files arrive as plain JSON (what `gradio_client.handle_file` uploads and names), never as gr.FileData:
+# Gradio would copy a FileData path into its cache before the session is checked. The service
+# reads only a path this user uploaded (heimdex.handoff).
 @friendly
-def api_upload(token: str, file: gr.FileData, title: str = "", language: str = "auto") -> str:
+def api_upload(token: str, file: dict, title: str = "", language: str = "auto") -> str:
     return service.upload(token, _path(file), title or None, language)
 
 
@@ -106,7 +109,7 @@ def api_people(token: str) -> dict:
 
 
 @friendly
-def api_add_person(token: str, name: str, photos: list[gr.FileData]) -> dict:
+def api_add_person(token: str, name: str, photos: list[dict]) -> dict:
     return service.add_person(token, name, [_path(p) for p in photos] if isinstance(photos, list) else photos)
 
 

@@ -42,6 +42,8 @@ class Settings:
     probe_timeout_s: float = 30.0
     read_timeout_s: float = 300.0  # longest time spent copying one upload into staging
     upload_ttl_s: float = 1800.0  # files in Gradio's folder untouched this long are deleted
+    sign_in_limit: int = 30  # sign-in attempts per client address per 15 minutes
+    register_limit: int = 10  # accounts made per client address per hour
     search_concurrency: int = 8  # searches the app runs at once (other events: 4)
     job_nice: int = 10  # how much lower the in-process indexing child runs than the app
     db_pool_size: int = 4

@@ -96,10 +96,12 @@ class Handoff:
             self._uploads.pop(key, None)
         _remove(Path(key), self.root)
 
-    def is_upload(self, path: str) -> bool:
-        key = self._key(path)
+    def is_upload(self, path: object, user_id: uuid.UUID | None = None) -> bool:
+        """Whether ``path`` is a waiting upload (of ``user_id``, when given); no file system access."""
+        key = self._key(path) if isinstance(path, (str, os.PathLike)) else None
         with self._lock:
-            return key in self._uploads
+            owned = self._uploads.get(key) if key else None
+        return owned is not None and (user_id is None or owned.user_id == user_id)
 
     # ---- pictures ----
     def picture(self, user_id: uuid.UUID, source: str, data: bytes) -> str:

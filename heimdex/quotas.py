@@ -18,9 +18,16 @@ from heimdex.errors import BadInput
 LIMITS = {  # action: (allowed per window, window seconds)
     "upload": (30, 3600),
     "search": (120, 60),
-    "sign_in": (30, 900),  # per client address, any outcome
-    "register": (10, 3600),  # per client address
 }
+
+
+def _limit(action: str) -> tuple[int, int]:
+    settings = get_settings()
+    if action == "sign_in":  # per client address, any outcome
+        return settings.sign_in_limit, 900
+    if action == "register":  # per client address
+        return settings.register_limit, 3600
+    return LIMITS[action]
 
 
 class QuotaExceeded(BadInput):
@@ -71,7 +78,7 @@ def check_room(db: Database, user_id: uuid.UUID, tier: str, duration_s: float) -
 
 def hit(db: Database, action: str, key: str, user_id: uuid.UUID | None = None) -> None:
     """Count one ``action`` for ``key``; :class:`QuotaExceeded` once the window's allowance is used up."""
-    allowed, window = LIMITS[action]
+    allowed, window = _limit(action)
     now = datetime.now(timezone.utc).timestamp()
     start = datetime.fromtimestamp(now - now % window, timezone.utc)
     with db.transaction() as conn:

@@ -4,7 +4,10 @@
   signed-in request (session cookie ``heimdex_session`` or ``Authorization: Bearer``),
   no larger than the upload limit, and records them as that user's
   (:mod:`heimdex.handoff`); its file route never sends an upload back and sends a
-  picture only to its owner while its source exists.
+  picture only to its owner while its source exists. Every call to an event or an
+  API endpoint may name only files the same request's user uploaded: Gradio would
+  otherwise copy any path a client names (a blob, ``/dev/zero``) into its cache before
+  the function, and so the session check, ever runs.
 - ``/media`` and ``/clip``: a ``<video>`` element cannot send a session, so these trust
   only the link's signature (:mod:`heimdex.links`): tampered or expired is 403, not the
   signer's video 404. Local files are served with byte ranges (seeking works).
@@ -19,6 +22,7 @@ import tempfile
 import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Iterator
 
 from anyio import to_thread
 from fastapi import FastAPI, HTTPException
@@ -30,7 +34,7 @@ from heimdex.clips import ClipFailed, cut
 from heimdex.config import get_settings
 from heimdex.db import get_database
 from heimdex.errors import NotFound
-from heimdex.handoff import get_handoff
+from heimdex.handoff import UploadRefused, get_handoff
 from heimdex.links import Grant, LinkRefused, secret, verify
 from heimdex.media import mime_type
 from heimdex.storage import get_blob_store, local_copy
@@ -39,6 +43,7 @@ from heimdex.videos import Video, get_video
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "heimdex_session"
+MAX_CALL_BYTES = 4 << 20  # a call's JSON: arguments, never file contents
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
 MULTIPART_SLACK = 1 << 20  # form fields and boundaries around the file
@@ -76,10 +81,15 @@ class FileGate:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(("/gradio_api/upload", FILE_ROUTE)):
+        if scope["type"] != "http" or not scope["path"].startswith("/gradio_api/"):
+            return await self.app(scope, receive, send)
+        is_call = scope["method"] == "POST" and scope["path"] != UPLOAD_ROUTE
+        if not is_call and not scope["path"].startswith((UPLOAD_ROUTE, FILE_ROUTE)):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         user_id = await to_thread.run_sync(_user_id, request_token(headers))
+        if is_call:
+            return await self._call(scope, receive, send, user_id)
         if scope["path"] == UPLOAD_ROUTE:
             return await self._upload(scope, receive, send, headers, user_id)
         if scope["path"].startswith(FILE_ROUTE):
@@ -89,6 +99,35 @@ class FileGate:
             if not allowed:
                 return await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
         return await self.app(scope, receive, send)
+
+    async def _call(self, scope, receive, send, user_id):
+        """Pass a call on only if every file it names is one this request's user uploaded."""
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_CALL_BYTES:
+                return await PlainTextResponse("The request is too large.", status_code=413)(scope, receive, send)
+        try:
+            named = list(_named_files(json.loads(body))) if body else []
+        except ValueError:
+            named = []  # not JSON: Gradio answers it
+        handoff = get_handoff()
+        if any(user_id is None or not handoff.is_upload(path, user_id) for path in named):
+            return await PlainTextResponse(UploadRefused().message, status_code=400)(scope, receive, send)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _upload(self, scope, receive, send, headers, user_id):
         if user_id is None:
@@ -116,6 +155,18 @@ class FileGate:
             await send(message)
 
         await self.app(scope, receive, capture)
+
+
+def _named_files(value) -> Iterator[object]:
+    """The path of every file object (Gradio's FileData shape) anywhere in a call's JSON."""
+    if isinstance(value, dict):
+        if "path" in value and isinstance(value.get("meta"), dict) and value["meta"].get("_type") == "gradio.FileData":
+            yield value["path"]
+        for item in value.values():
+            yield from _named_files(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _named_files(item)
 
 
 def _granted(video_id: str, u: str, e: str, s: str) -> tuple[Grant, Video]:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from helpers import free_port
+from helpers import launched_app
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("HEIMDEX_TEST_MEDIA", ROOT.parent / "shared" / "media"))
@@ -78,34 +74,10 @@ def registry(settings):
     return get_registry()
 
 
-APP_SECRET = "test-secret-key-for-signed-links"
 
 
 @pytest.fixture(scope="module")
 def server(settings, db, tmp_path_factory):
     """``python app.py`` on a free port, sharing the test database and blobs; jobs run in-process."""
-    from heimdex.db import resolve_url
-
-    port = free_port()
-    log = (tmp_path_factory.mktemp("app") / "app.log").open("w")
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DATABASE_URL": resolve_url(settings),
-           "HEIMDEX_SECRET_KEY": APP_SECRET, "HEIMDEX_QUOTA_FREE_VIDEOS": "2", "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/", timeout=2)
-            break
-        except Exception:
-            if process.poll() is not None:
-                pytest.fail("the app exited at start; see its log")
-            time.sleep(0.5)
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # an in-process job still running: it is a test server
-        process.kill()
-        process.wait()
+    with launched_app(settings, tmp_path_factory.mktemp("app") / "app.log") as base:
+        yield base

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,3 +49,50 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+APP_SECRET = "test-secret-key-for-signed-links"
+
+
+def start_app(settings, log_path: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """Start ``python app.py`` on a free port with the test data folder (``env`` overrides); wait until it answers."""
+    from heimdex.db import resolve_url
+
+    port = free_port()
+    log = log_path.open("a")
+    environ = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DATABASE_URL": resolve_url(settings),
+               "HEIMDEX_SECRET_KEY": APP_SECRET, "HEIMDEX_QUOTA_FREE_VIDEOS": "2", "GRADIO_ANALYTICS_ENABLED": "False",
+               "HEIMDEX_REGISTER_LIMIT": "1000", "HEIMDEX_SIGN_IN_LIMIT": "1000", **env}
+    environ.pop("REDIS_URL", None)
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environ, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)
+            return process, base
+        except Exception:
+            if process.poll() is not None:
+                raise RuntimeError(f"the app exited at start; see {log_path}")
+            time.sleep(0.5)
+    stop_app(process)
+    raise RuntimeError("the app did not answer in time")
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # an in-process job still running: it is a test server
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def launched_app(settings, log_path: Path, **env: str) -> Iterator[str]:
+    """The base URL of an app started for the block, stopped after it."""
+    process, base = start_app(settings, log_path, **env)
+    try:
+        yield base
+    finally:
+        stop_app(process)

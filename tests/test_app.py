@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 
-from conftest import APP_SECRET as SECRET
+from helpers import APP_SECRET as SECRET
 PASSWORD = "correct horse battery"
 
 

@@ -1,0 +1,269 @@
+"""Attacks on a launched app (raw HTTP and gradio_client), kept as regression tests.
+
+Each test names the defect of issue 13 it keeps closed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from helpers import free_port
+
+PASSWORD = "correct horse battery"
+FILE = {"meta": {"_type": "gradio.FileData"}}
+
+
+def _http(url: str, data: bytes | None = None, headers: dict | None = None, timeout: float = 30.0) -> tuple[int, bytes, dict]:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, answer.read(), dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def call(base: str, name: str, *args, headers: dict | None = None, timeout: float = 60.0) -> tuple[bool, object]:
+    """Call a named API endpoint the way any HTTP client can: (True, result) or (False, the message shown)."""
+    body = json.dumps({"data": list(args)}).encode()
+    status, answer, _ = _http(f"{base}/gradio_api/call/{name}", body, {"Content-Type": "application/json", **(headers or {})})
+    if status == 400:  # refused before Gradio saw it (heimdex.web.FileGate)
+        return False, answer.decode()
+    assert status == 200, answer
+    event_id = json.loads(answer)["event_id"]
+    _, stream, _ = _http(f"{base}/gradio_api/call/{name}/{event_id}", headers=headers, timeout=timeout)
+    event, data = None, None
+    for line in stream.decode().splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data = line.split(":", 1)[1].strip()
+    payload = json.loads(data) if data not in (None, "null") else None
+    if event == "complete":
+        return True, payload[0]
+    return False, payload.get("error") if isinstance(payload, dict) else payload
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def register(base: str) -> tuple[str, str]:
+    email = f"sec-{uuid.uuid4().hex[:8]}@example.com"
+    ok, token = call(base, "register", email, PASSWORD)
+    assert ok, token
+    return email, token
+
+
+def upload_raw(base: str, path: Path, token: str | None) -> tuple[int, bytes]:
+    """POST a file to Gradio's upload route as a browser or an API client would."""
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{path.name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    status, answer, _ = _http(f"{base}/gradio_api/upload", body, headers)
+    return status, answer
+
+
+def _videos(base: str, token: str) -> list:
+    ok, listed = call(base, "videos", token)
+    assert ok, listed
+    return listed
+
+
+@pytest.fixture(scope="module")
+def victim(server, settings, media):
+    """A user with an indexed video whose source blob lies in the data folder."""
+    email, token = register(server)
+    status, answer = upload_raw(server, media / "goldeneye-vfr-drop3.mp4", token)
+    assert status == 200, answer
+    ok, video_id = call(server, "upload", token, {"path": json.loads(answer)[0], **FILE}, "", "auto", headers=bearer(token))
+    assert ok, video_id
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _videos(server, token)[0]["state"] != "indexed":
+        time.sleep(0.5)
+    blobs = list((settings.blob_dir / "u").glob("*/src/*"))
+    return {"token": token, "video_id": video_id, "blobs": blobs}
+
+
+def test_1_api_never_reads_a_path_it_is_handed(server, settings, victim):
+    """Defect 1: a path in FileData (another user's blob, a system file, a folder) is refused, in one sentence."""
+    _, token = register(server)
+    for path in [str(b) for b in victim["blobs"]] + ["/etc/passwd", str(settings.data_dir), "/nonexistent/file.mp4",
+                                                      f"{settings.gradio_dir}/../blobs"]:
+        for headers in ({}, bearer(token)):
+            ok, shown = call(server, "upload", token, {"path": path, **FILE}, "", "auto", headers=headers)
+            assert not ok and shown == "Upload the file again: Heimdex only reads files you uploaded with this request."
+            ok, shown = call(server, "add_person", token, "Eve", [{"path": path, **FILE}], headers=headers)
+            assert not ok and "Upload the file again" in shown
+            ok, shown = call(server, "search", token, {"path": path, **FILE}, 5, headers=headers)  # any endpoint
+            assert not ok and "Upload the file again" in shown
+    assert _videos(server, token) == []
+    ok, people = call(server, "people", token)
+    assert people == {"people": [], "suggested": []}
+
+
+def test_1_a_file_uploaded_by_one_user_cannot_be_claimed_by_another(server, media, victim):
+    _, mallory = register(server)
+    status, answer = upload_raw(server, media / "counter.mp4", victim["token"])
+    path = json.loads(answer)[0]
+    for token in (mallory, victim["token"]):  # the victim's path, with either's session
+        ok, shown = call(server, "upload", mallory, {"path": path, **FILE}, "", "auto", headers=bearer(token))
+        assert not ok and "Upload the file again" in shown
+    assert _videos(server, mallory) == []
+
+
+def test_2_an_endless_file_with_a_bad_token_answers_at_once(server):
+    """Defect 2: token 'x' with /dev/zero: refused before any file is opened; the app keeps answering."""
+    for headers in ({}, bearer("x")):
+        ok, shown = call(server, "upload", "x", {"path": "/dev/zero", **FILE}, "", "auto", headers=headers, timeout=20)
+        assert not ok and "Upload the file again" in shown
+    ok, shown = call(server, "upload", "x", "/dev/zero", "", "auto", timeout=20)  # a bare string is no upload either
+    assert not ok and shown == "Please sign in again."
+    _, token = register(server)
+    ok, shown = call(server, "upload", token, "/dev/zero", "", "auto", headers=bearer(token), timeout=20)
+    assert not ok and "Upload the file again" in shown
+    assert _http(server + "/", timeout=10)[0] == 200
+
+
+def test_3_no_anonymous_upload_and_uploads_are_never_served(server, settings, media, victim, tmp_path):
+    """Defect 3: upload needs a session; uploaded bytes are never sent back and leave the folder once used."""
+    before = {p for p in settings.gradio_dir.rglob("*") if p.is_file()}
+    status, _ = upload_raw(server, media / "counter.mp4", None)
+    assert status == 401
+    status, _ = upload_raw(server, media / "counter.mp4", "not-a-token")
+    assert status == 401
+    assert {p for p in settings.gradio_dir.rglob("*") if p.is_file()} == before  # nothing was stored
+
+    status, answer = upload_raw(server, media / "counter.mp4", victim["token"])
+    path = json.loads(answer)[0]
+    assert Path(path).is_file() and Path(path).is_relative_to(settings.gradio_dir)
+    for headers in ({}, {"Authorization": f"Bearer {victim['token']}"}, {"Cookie": f"heimdex_session={victim['token']}"}):
+        assert _http(f"{server}/gradio_api/file={path}", headers=headers)[0] == 404
+    assert _http(f"{server}/gradio_api/file={victim['blobs'][0]}", headers={"Authorization": f"Bearer {victim['token']}"})[0] in (403, 404)
+    ok, shown = call(server, "upload", victim["token"], {"path": path, **FILE}, "", "auto", headers=bearer(victim["token"]))
+    assert ok
+    assert not Path(path).exists()  # ingested, then deleted from Gradio's folder
+
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video")
+    status, answer = upload_raw(server, notes, victim["token"])
+    refused = json.loads(answer)[0]
+    ok, shown = call(server, "upload", victim["token"], {"path": refused, **FILE}, "", "auto", headers=bearer(victim["token"]))
+    assert not ok and "not a video" in shown and not Path(refused).exists()  # refused, and deleted too
+
+
+def test_4_guessing_passwords_locks_the_account_and_unknown_emails_alike(server):
+    """Defect 4: after 5 failures even the right password waits; an unknown e-mail answers the same way."""
+    email, _ = register(server)
+    stranger = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+    answers = {email: [], stranger: []}
+    for address in answers:
+        for _ in range(6):
+            answers[address].append(call(server, "login", address, "wrong password!")[1])
+    assert answers[email] == answers[stranger]
+    assert answers[email][0] == "The email or password is not right."
+    assert answers[email][-1].startswith("Too many failed sign-ins for this account")
+    ok, shown = call(server, "login", email, PASSWORD)
+    assert not ok and shown.startswith("Too many failed sign-ins")
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "        ", "aaaaaaaaaa", "{email}", "Qwerty123"])
+def test_4_common_and_guessable_passwords_are_refused(server, password):
+    email = f"weak-{uuid.uuid4().hex[:8]}@example.com"
+    ok, shown = call(server, "register", email, password.format(email=email))
+    assert not ok and ("password" in shown.lower() or "characters" in shown)
+
+
+def test_5_no_event_runs_one_at_a_time(settings):
+    """Defect 5: no event keeps Gradio's default of one call at a time; searches share a larger pool."""
+    import app
+
+    demo = app.build().queue(default_concurrency_limit=4)
+    limits = {fn.api_name or fn.name: fn.concurrency_limit for fn in demo.fns.values()}
+    assert limits["search"] == settings.search_concurrency >= 4
+    assert all(limit in (None, "default") or limit >= 4 for limit in limits.values()), limits
+    assert demo._queue.default_concurrency_limit == 4
+
+
+def test_9_clip_ranges_are_checked_and_leave_nothing_behind(server, settings, victim):
+    """Defect 9: infinite, huge, reversed and past-the-end ranges get a 400 sentence; no temporary clip stays."""
+    ok, link = call(server, "preview", victim["token"], victim["video_id"], 0.0)
+    query = link.split("?", 1)[1].split("#")[0]
+    for start, end in (("1e308", "inf"), ("nan", "3"), ("5", "2"), ("9999", "10000"), ("-1", "2"), ("abc", "2")):
+        status, answer, _ = _http(f"{server}/clip/{victim['video_id']}?{query}&start={start}&end={end}")
+        assert status == 400, (start, end, answer)
+        assert b"Traceback" not in answer and b"/" not in json.loads(answer)["detail"].encode()
+    status, answer, headers = _http(f"{server}/clip/{victim['video_id']}?{query}&start=0&end=2")
+    assert status == 200 and headers["content-type"] == "video/mp4" and answer[4:8] == b"ftyp"
+    time.sleep(0.5)  # the background task deletes the served clip after the response
+    assert list(settings.tmp_dir.glob("clip-*")) == []
+
+
+def test_11_odd_characters_get_sentences(server, victim):
+    """Defect 11: NUL and lone surrogates in a query, title, name or e-mail never become internal errors."""
+    token = victim["token"]
+    for endpoint, args in (("search", (token, "red\x00car", 5)), ("search", (token, "\ud800 car", 5)),
+                           ("login", ("a\x00@example.com", "pass\x00word")), ("login", ("\ud83d@example.com", "x\udfff")),
+                           ("register", ("nul\x00@example.com", PASSWORD)), ("rename_person", (token, 1, "Mi\x00nji")),
+                           ("search", (token, "car", "ten")), ("preview", (token, victim["video_id"], "nan"))):
+        ok, shown = call(server, endpoint, *args)
+        assert ok or (isinstance(shown, str) and "Something went wrong" not in shown), (endpoint, shown)
+
+
+def test_12_people_carry_no_internal_keys(server, victim):
+    ok, listing = call(server, "people", victim["token"])
+    assert ok and "u/" not in json.dumps(listing)
+
+
+def test_ids_links_and_names_of_other_users_are_refused(server, victim):
+    """Already held before issue 13: another user's ids, forged links, HTML and hostile file names."""
+    _, bob = register(server)
+    for endpoint, args in (("preview", (bob, victim["video_id"], 0.0)), ("delete_video", (bob, victim["video_id"])),
+                           ("scene_faces", (bob, [1, 2, 3])), ("rename_person", (bob, 1, "x")), ("merge_people", (bob, 1, 2))):
+        ok, shown = call(server, endpoint, *args)
+        assert (not ok and shown.startswith("No ")) or shown == [], (endpoint, shown)
+    ok, link = call(server, "preview", victim["token"], victim["video_id"], 0.0)
+    signed = link.split("#")[0]
+    assert _http(server + signed)[0] == 200
+    assert _http(server + signed[:-1] + ("0" if signed[-1] != "0" else "1"))[0] == 403
+    other = signed.replace(victim["video_id"], str(uuid.uuid4()), 1)
+    assert _http(server + other)[0] == 403
+
+
+def test_6_a_quick_restart_after_a_crash_finishes_the_job(settings, db, media, tmp_path):
+    """Defect 6: kill -9 of the app while it indexes, restart before the heartbeat is stale: the job still finishes."""
+    from helpers import start_app, stop_app
+
+    env = {"HEIMDEX_JOB_STALE_S": "6"}
+    process, base = start_app(settings, tmp_path / "app.log", **env)
+    try:
+        _, token = register(base)
+        status, answer = upload_raw(base, media / "walkthrough_en.mp4", token)
+        ok, video_id = call(base, "upload", token, {"path": json.loads(answer)[0], **FILE}, "", "auto", headers=bearer(token))
+        assert ok, video_id
+        deadline = time.monotonic() + 60
+        while _videos(base, token)[0]["state"] != "processing" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        process.kill()  # kill -9: the job's child goes with it, its heartbeat stops
+        process.wait()
+        process, base = start_app(settings, tmp_path / "app.log", **env)  # within seconds
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            state = _videos(base, token)[0]["state"]
+            if state in ("indexed", "failed"):
+                break
+            time.sleep(1)
+        assert state == "indexed"
+    finally:
+        stop_app(process)
