@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 TRUNCATION_TOLERANCE_S = 1.5
 # Relative spread of frame intervals above which a video counts as variable frame rate.
 VFR_SPREAD = 0.10
+# Share of intervals off the typical one above which it is variable (not a lone glitch).
+VFR_SHARE = 0.02
 
 
 class MediaError(BadInput):
@@ -274,7 +276,8 @@ def _is_vfr(container, video) -> bool:
     if len(deltas) < 2:
         return False
     typical = statistics.median(deltas)
-    return (max(deltas) - min(deltas)) / typical > VFR_SPREAD
+    uneven = sum(1 for d in deltas if abs(d - typical) / typical > VFR_SPREAD)
+    return uneven > max(1, VFR_SHARE * len(deltas))  # a lone odd interval (a stream's start, a splice) is not VFR
 
 
 def _main(argv: list[str]) -> int:

@@ -1,0 +1,80 @@
+"""Media made for tests with PyAV (no ffmpeg binary): the formats people upload, and damaged files."""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+SECONDS = 3.0
+FPS = 25
+
+
+def _picture(i: int, width: int, height: int) -> np.ndarray:
+    """A moving bright square on a gradient that changes colour halfway (a cut)."""
+    y, x = np.mgrid[0:height, 0:width]
+    shade = 90 if i < FPS * SECONDS / 2 else 170
+    image = np.stack([(x * 255 // max(1, width - 1)), np.full_like(x, shade), (y * 255 // max(1, height - 1))], -1)
+    side = max(2, min(width, height) // 4)
+    left = (i * 3) % max(1, width - side)
+    image[height // 3 : height // 3 + side, left : left + side] = 250
+    return image.astype(np.uint8)
+
+
+def make(path: Path, codec: str = "libx264", container: str | None = None, size: tuple[int, int] = (320, 240),
+         frames: int = int(FPS * SECONDS), pix_fmt: str = "yuv420p", audio: str | None = "aac", channels: str = "stereo",
+         video_streams: int = 1, audio_streams: int = 1, options: dict | None = None, b_frames: int = 0,
+         container_options: dict | None = None) -> Path:
+    """Write a clip: ``video_streams`` pictures and ``audio_streams`` tones (audio codec ``audio``, None for silence)."""
+    width, height = size
+    with av.open(str(path), "w", format=container, options=container_options or {}) as out:
+        videos = []
+        for _ in range(video_streams):
+            stream = out.add_stream(codec, rate=FPS, options=options or {})
+            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+            if b_frames:
+                stream.codec_context.max_b_frames = b_frames
+            videos.append(stream)
+        sounds = []
+        for n in range(audio_streams if audio else 0):
+            sound = out.add_stream(audio, rate=48000, layout=channels)
+            sounds.append((sound, 220.0 * (n + 1)))
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(_picture(i, width, height), format="rgb24")
+            for stream in videos:
+                frame.pts, frame.time_base = i, Fraction(1, FPS)
+                out.mux(stream.encode(frame.reformat(format=pix_fmt)))
+        for stream in videos:
+            out.mux(stream.encode(None))
+        for sound, pitch in sounds:
+            samples = sound.codec_context.frame_size or 1024
+            layout = av.AudioLayout(channels)
+            total = int(48000 * frames / FPS)
+            for start in range(0, total, samples):
+                t = (np.arange(start, start + samples) / 48000.0).astype(np.float32)
+                tone = np.tile(0.2 * np.sin(2 * np.pi * pitch * t), (len(layout.channels), 1)).astype(np.float32)
+                frame = av.AudioFrame.from_ndarray(tone, format="fltp", layout=channels)
+                frame.sample_rate, frame.pts, frame.time_base = 48000, start, Fraction(1, 48000)
+                out.mux(sound.encode(frame))
+            out.mux(sound.encode(None))
+    return path
+
+
+def cut(source: Path, target: Path, fraction: float) -> Path:
+    """The first ``fraction`` of a file's bytes (an interrupted copy)."""
+    data = source.read_bytes()
+    target.write_bytes(data[: int(len(data) * fraction)])
+    return target
+
+
+def scramble(source: Path, target: Path, start: float = 0.35, share: float = 0.3, seed: int = 7) -> Path:
+    """A copy with ``share`` of its bytes from ``start`` on replaced by noise (a damaged disk)."""
+    data = bytearray(source.read_bytes())
+    rng = random.Random(seed)
+    first, last = int(len(data) * start), int(len(data) * (start + share))
+    data[first:last] = bytes(rng.getrandbits(8) for _ in range(last - first))
+    target.write_bytes(bytes(data))
+    return target
