@@ -406,3 +406,32 @@ def test_jobs_queued_without_a_queue_run_when_the_app_starts(db, store, settings
     finally:
         reset_queue()
     assert _scene_count(db, video.id) == 2
+
+
+def test_cancelling_a_job_whose_worker_died_ends_it(db, store, settings, media):
+    """Issue 13, defect 7: a job orphaned mid-run and then cancelled ends as cancelled; its video is not left queued."""
+    from heimdex.jobs import request_cancel
+    from heimdex.jobs.queue import DeferredQueue, enqueue
+    from heimdex.jobs.recovery import recover
+
+    video = _stored(db, store, settings, media, "goldeneye-vfr-drop3.mp4")
+    job_id = enqueue(db, video.id, queue=DeferredQueue())
+    with db.transaction() as conn:  # a worker claimed it, then died: its heartbeat is long silent
+        conn.execute("UPDATE jobs SET state = 'running', heartbeat_at = now() - interval '1 hour' WHERE id = %s", (job_id,))
+        conn.execute("UPDATE videos SET state = 'processing' WHERE id = %s", (video.id,))
+    assert request_cancel(db, job_id) == "running"  # the request waits for a heartbeat that never comes
+    assert job_id in recover(db, DeferredQueue(), settings)
+    assert _job(db, job_id)["state"] == "cancelled" and _video(db, video.id)["state"] == "uploaded"
+    assert recover(db, DeferredQueue(), settings) == []  # and nothing is queued again
+
+
+def test_a_queued_job_cancelled_between_tries_is_not_skipped_forever(db, store, settings, media):
+    from heimdex.jobs.queue import DeferredQueue, enqueue
+    from heimdex.jobs.task import run_job
+
+    video = _stored(db, store, settings, media, "goldeneye-vfr-drop3.mp4")
+    job_id = enqueue(db, video.id, queue=DeferredQueue())
+    with db.transaction() as conn:  # requeued for a retry, with a cancel request that arrived meanwhile
+        conn.execute("UPDATE jobs SET cancel_requested = true WHERE id = %s", (job_id,))
+    assert run_job(job_id) == "cancelled"
+    assert _job(db, job_id)["state"] == "cancelled" and _video(db, video.id)["state"] == "uploaded"

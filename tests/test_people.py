@@ -207,3 +207,19 @@ def test_feature_faces_off_skips_the_stage(db, store, settings, make_user, media
     assert not any(scene.faces for scene in report.index.scenes)
     with db.transaction() as conn:
         assert conn.execute("SELECT count(*) AS n FROM faces WHERE user_id = %s", (user.id,)).fetchone()["n"] == 0
+
+
+def test_enrollment_counts_every_face_once(db, store, make_user, registry, media, tmp_path):
+    """Issue 13, defect 13: one leaning face found by two turned passes counts once; two people on a frame count twice."""
+    import av
+
+    with av.open(str(media / "head-pose-face-detection-female.mp4")) as clip:
+        third = next(f for i, f in enumerate(clip.decode(video=0)) if i == 2).to_ndarray(format="rgb24")
+    alone, pair = tmp_path / "alone.jpg", tmp_path / "pair.jpg"
+    cv2.imwrite(str(alone), cv2.cvtColor(third, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(pair), cv2.cvtColor(frame_at(media / "head-pose-face-detection-female-and-male.mp4", 2.0), cv2.COLOR_RGB2BGR))
+    user = make_user("faces-count")
+    assert enroll(db, store, user.id, "Mina", [alone], registry.get("faces")).photos == 1
+    with pytest.raises(BadInput) as refused:
+        enroll(db, store, user.id, "Both", [pair], registry.get("faces"))
+    assert refused.value.code == "several_faces" and "2 faces" in refused.value.message
