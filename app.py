@@ -560,8 +560,8 @@ def build() -> gr.Blocks:
 
         for endpoint in API:
             name = endpoint.__name__.removeprefix("api_")
-            if name == "search":
-                gr.api(endpoint, api_name=name, concurrency_limit=searches, concurrency_id="search")
+            if name == "search":  # answered directly too (POST /gradio_api/run/search), without the queue's overhead
+                gr.api(endpoint, api_name=name, concurrency_limit=searches, concurrency_id="search", queue=False)
             else:
                 gr.api(endpoint, api_name=name)
     return demo
@@ -589,5 +589,10 @@ if __name__ == "__main__":
     from heimdex import upkeep
 
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from heimdex.jobs.queue import reset_queue
+
     upkeep.start(app=True)  # queued jobs and jobs whose worker died run again, now and every few seconds
-    uvicorn.run(create_app(), host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "7860")))
+    try:
+        uvicorn.run(create_app(), host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "7860")))
+    finally:
+        reset_queue()  # stop the indexing children; a job they were running is recovered at the next start

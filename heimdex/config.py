@@ -44,8 +44,9 @@ class Settings:
     upload_ttl_s: float = 1800.0  # files in Gradio's folder untouched this long are deleted
     sign_in_limit: int = 30  # sign-in attempts per client address per 15 minutes
     register_limit: int = 10  # accounts made per client address per hour
-    search_concurrency: int = 8  # searches the app runs at once (other events: 4)
-    job_nice: int = 10  # how much lower the in-process indexing child runs than the app
+    search_limit: int = 120  # searches per user per minute
+    search_concurrency: int = 4  # searches run at once, the others wait in line (chosen by eval/bench_load.py)
+    job_nice: int = 19  # how much lower the in-process indexing child runs than the app (19: the lowest)
     db_pool_size: int = 4
     model_dir: Path | None = None  # default: <data_dir>/models
     model_threads: int = 2

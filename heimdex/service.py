@@ -7,6 +7,8 @@ the API behave the same. Results are plain JSON-ready dicts.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -125,9 +127,54 @@ def videos(token: str) -> list[dict]:
     return listed
 
 
+class _Line:
+    """``slots`` holders at a time, the others served strictly in the order they came (no barging in)."""
+
+    def __init__(self, slots: int):
+        self._free, self._waiting, self._lock = slots, deque(), threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # the slot is handed over by the one leaving
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1
+
+
+_search_line: _Line | None = None
+_line_lock = threading.Lock()
+
+
+def _searches() -> _Line:
+    """``HEIMDEX_SEARCH_CONCURRENCY`` searches at once, the others waiting first come, first served.
+
+    A search is CPU work; on a few cores more of them at once only share the processor and the
+    interpreter, and the unluckiest wait longest. Waiting in line keeps every answer near the mean.
+    """
+    global _search_line
+    with _line_lock:
+        if _search_line is None:
+            _search_line = _Line(get_settings().search_concurrency)
+        return _search_line
+
+
 def search(token: str, query: str, limit: int = 10, video_id: str | None = None, channels: tuple[str, ...] = (),
            person: str | None = None, page: int = 1, since_days: int | None = None) -> list[dict]:
     """The user's moments for ``query``, as the CLI prints them (``since_days``: uploaded in the last days)."""
+    with _searches():
+        return _search(token, query, limit, video_id, channels, person, page, since_days)
+
+
+def _search(token, query, limit, video_id, channels, person, page, since_days) -> list[dict]:
     db = _db()
     user = session_user(db, clean_text(token, 200))
     hit(db, "search", str(user.id), user.id)

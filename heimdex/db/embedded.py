@@ -56,6 +56,15 @@ def _forget_dead_handles(server) -> None:
         log.warning("could not tidy the embedded server's process list: %s", exc)
 
 
+def release() -> None:
+    """Give up this process's use of every embedded server now (a process about to ``os._exit``)."""
+    with _lock:
+        for server in list(_servers.values()):
+            _forget_dead_handles(server)
+            server.cleanup()  # pgserver: stops the server when this was its last user
+        _servers.clear()
+
+
 def create_database(admin_url: str, database: str) -> None:
     """Create ``database`` on the server at ``admin_url`` unless it exists (safe under races)."""
     with psycopg.connect(admin_url, autocommit=True) as conn:

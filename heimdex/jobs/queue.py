@@ -5,15 +5,14 @@ Both run the same function, :func:`heimdex.jobs.task.run_job`, with the job row'
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
-import signal
-import sys
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Protocol
 
@@ -75,14 +74,19 @@ class RqQueue:
 class LocalQueue:
     """Jobs in child processes of this one, at a lower CPU priority: the app indexes on its own when
     there is no Redis, and its searches keep the processor first. The children live as long as the
-    pool and keep their models loaded between jobs; each dies with this process."""
+    pool and keep their models loaded between jobs; each ends when this process does (:meth:`close`
+    on a clean stop, a watch on its parent otherwise). A child that dies is replaced; its job's
+    silent heartbeat brings it back through recovery."""
 
-    def __init__(self, workers: int = 1, nice: int = 10):
-        context = multiprocessing.get_context("spawn")
-        self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_child_start,
-                                             initargs=(nice,))
+    def __init__(self, workers: int = 1, nice: int = 19):
+        self._workers, self._nice = workers, nice
+        self._executor = self._pool()
         self._held: set[str] = set()
         self._lock = threading.Lock()
+
+    def _pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_child_start, initargs=(self._nice, os.getpid()))
 
     def submit(self, job_id: int, timeout_s: int, delay_s: float = 0.0) -> str:
         queue_id = f"local-{job_id}-{uuid.uuid4().hex[:8]}"
@@ -97,31 +101,51 @@ class LocalQueue:
         return queue_id
 
     def _start(self, queue_id: str, job_id: int) -> None:
-        future = self._executor.submit(_run_in_child, job_id)
+        with self._lock:
+            try:
+                future = self._executor.submit(_run_in_child, job_id)
+            except BrokenProcessPool:  # a child died (killed, out of memory): start a fresh pool
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._pool()
+                future = self._executor.submit(_run_in_child, job_id)
         future.add_done_callback(lambda done: self._ended(queue_id, job_id, done))
 
     def _ended(self, queue_id: str, job_id: int, done: Future) -> None:
         with self._lock:
             self._held.discard(queue_id)
-        if done.exception() is not None:  # the child died or the job raised: the row says what happened
+        if not done.cancelled() and done.exception() is not None:  # the row says what happened to the job
             log.error("job %s ended with an error", job_id, exc_info=done.exception())
 
     def holds(self, queue_id: str | None) -> bool:
         with self._lock:
             return queue_id in self._held
 
+    def close(self) -> None:
+        """Stop the children now, a running job with them (its heartbeat stops; the next start recovers it)."""
+        with self._lock:
+            executor = self._executor
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.kill()
+        executor.shutdown(wait=True, cancel_futures=True)
 
-def _child_start(nice: int) -> None:
-    """In each child: run below the app's priority, and die with the app (Linux)."""
+
+def _child_start(nice: int, parent: int) -> None:
+    """In each child: run below the app's priority, log like it, and end when the app has gone."""
     os.nice(nice)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # exit handlers run (the embedded database's among them)
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
     from heimdex.config import get_settings
 
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    threading.Thread(target=_end_with, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """Exit at once when the parent is gone (killed, so it could not stop this child)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    from heimdex.db.embedded import release
+
+    release()  # hand back the embedded database (stopping it if this was its last user)
+    os._exit(0)
 
 
 def _run_in_child(job_id: int) -> str:
@@ -155,9 +179,11 @@ def get_queue(settings: Settings | None = None) -> JobQueue:
 
 
 def reset_queue() -> None:
-    """Forget the process-wide queue (tests switch between modes)."""
+    """Forget the process-wide queue, stopping its child processes (tests switch between modes; the app stops)."""
     global _queue
     with _queue_lock:
+        if isinstance(_queue, LocalQueue):
+            _queue.close()
         _queue = None
 
 
