@@ -96,12 +96,13 @@ class Handoff:
             self._uploads.pop(key, None)
         _remove(Path(key), self.root)
 
-    def is_upload(self, path: object, user_id: uuid.UUID | None = None) -> bool:
-        """Whether ``path`` is a waiting upload (of ``user_id``, when given); no file system access."""
+    def may_name(self, path: object, user_id: uuid.UUID | None) -> bool:
+        """Whether a request of ``user_id`` may name ``path``: its own waiting upload, or a picture it was shown
+        (a gallery's selection carries it back). No file system access."""
         key = self._key(path) if isinstance(path, (str, os.PathLike)) else None
         with self._lock:
-            owned = self._uploads.get(key) if key else None
-        return owned is not None and (user_id is None or owned.user_id == user_id)
+            owned = (self._uploads.get(key) or self._pictures.get(key)) if key else None
+        return owned is not None and user_id is not None and owned.user_id == user_id
 
     # ---- pictures ----
     def picture(self, user_id: uuid.UUID, source: str, data: bytes) -> str:

@@ -72,7 +72,7 @@ def parse_video_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(text))
     except ValueError:
-        raise BadInput("video_not_found", "No such video.") from None
+        raise BadInput("video_not_found", "No video with that id.") from None
 
 
 def get_video(db: Database, user_id: uuid.UUID, video_id: uuid.UUID) -> Video:

@@ -101,7 +101,7 @@ class FileGate:
         return await self.app(scope, receive, send)
 
     async def _call(self, scope, receive, send, user_id):
-        """Pass a call on only if every file it names is one this request's user uploaded."""
+        """Pass a call on only if every file it names is this request's user's: an upload, or a picture it was shown."""
         body, more = b"", True
         while more:
             message = await receive()
@@ -116,7 +116,7 @@ class FileGate:
         except ValueError:
             named = []  # not JSON: Gradio answers it
         handoff = get_handoff()
-        if any(user_id is None or not handoff.is_upload(path, user_id) for path in named):
+        if not all(handoff.may_name(path, user_id) for path in named):
             return await PlainTextResponse(UploadRefused().message, status_code=400)(scope, receive, send)
         sent = False
 

@@ -154,6 +154,8 @@ def test_gradio_files_are_the_owners_and_swept(tmp_path):
     picture = handoff.picture(alice, "u/a/v/b/kf/1.jpg", b"jpeg")
     exists = {"u/a/v/b/kf/1.jpg": True}
     assert handoff.may_serve(alice, picture, exists.get) and not handoff.may_serve(bob, picture, exists.get)
+    assert handoff.may_name(picture, alice) and not handoff.may_name(picture, bob)  # a gallery selection, sent back
+    assert handoff.may_name(str(upload), alice) and not handoff.may_name(str(upload), None)
     assert not handoff.may_serve(None, picture, exists.get)
     exists["u/a/v/b/kf/1.jpg"] = False  # its video was deleted
     assert not handoff.may_serve(alice, picture, exists.get)
@@ -192,3 +194,21 @@ def test_the_embedded_server_stops_after_its_last_process_even_when_one_was_kill
             break
         time.sleep(0.5)
     assert not running, "the embedded server was left running"
+
+
+def test_an_unexpected_error_is_a_sentence_with_an_id_and_logged_with_its_cause(caplog):
+    import gradio as gr
+
+    import app
+
+    @app.friendly
+    def broken():
+        raise OSError(30, "Read-only file system", "/srv/heimdex/data/blobs/u/1234/src/abcd")
+
+    with pytest.raises(gr.Error) as shown:
+        broken()
+    message = shown.value.message
+    error_id = message.split("(error ")[1].split(")")[0]
+    assert message.startswith("Something went wrong on our side") and "/srv" not in message and "Errno" not in message
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert logged and logged[0].exc_info and "/srv/heimdex" in str(logged[0].exc_info[1])

@@ -6,6 +6,8 @@ cannot play gets a playable copy (H.264/AAC MP4) at indexing.
 
 from __future__ import annotations
 
+import io
+
 import av
 import cv2
 import numpy as np
@@ -93,3 +95,33 @@ def test_every_accepted_file_indexes_and_plays(name, forged, db, store, settings
         assert indexed.proxy_key and _decodes_as_h264(store, indexed.proxy_key) >= 1
     if name == "scrambled.mp4":  # the picture after the damage is read again where it decodes
         assert report.index.scenes[-1].end_s > 5.0
+
+
+def test_media_and_clips_serve_what_browsers_play(forged, db, store, settings, make_user):
+    """/media sends the file's real type, and the playable copy once it exists; /clip cuts from that copy."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from heimdex.links import secret, sign
+    from heimdex.web import add_routes
+
+    routes = TestClient(add_routes(FastAPI()))
+    user = make_user("media")
+    phone = _ingest(db, store, settings, user, forged["phone-hevc.mov"])
+    gif = _ingest(db, store, settings, user, forged["reaction.gif"])
+    webm = _ingest(db, store, settings, user, forged["clip-vp9.webm"])
+    link = lambda video: sign(secret(), user.id, video.id)  # noqa: E731
+    assert routes.get(f"/media/{webm.id}?{link(webm)}").headers["content-type"] == "video/webm"
+    assert routes.get(f"/media/{gif.id}?{link(gif)}").headers["content-type"] == "image/gif"
+    refused = routes.get(f"/clip/{gif.id}?{link(gif)}&start=0&end=2")  # no playable copy yet
+    assert refused.status_code == 409 and "once it is indexed" in refused.json()["detail"]
+    assert not list(settings.tmp_dir.glob("clip-*"))
+    index_video(db, store, phone.id)
+    played = routes.get(f"/media/{phone.id}?{link(phone)}")
+    assert played.status_code == 200 and played.headers["content-type"] == "video/mp4"
+    with av.open(io.BytesIO(played.content)) as copy:
+        assert copy.streams.video[0].codec_context.name == "h264"
+    clip = routes.get(f"/clip/{phone.id}?{link(phone)}&start=0.5&end=2")
+    assert clip.status_code == 200 and clip.content[4:8] == b"ftyp"
+    with av.open(io.BytesIO(clip.content)) as cut_out:
+        assert cut_out.streams.video[0].codec_context.name == "h264"
