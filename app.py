@@ -587,10 +587,9 @@ if __name__ == "__main__":
     import uvicorn
 
     from heimdex import upkeep
-
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from heimdex.jobs.queue import reset_queue
 
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     upkeep.start(app=True)  # queued jobs and jobs whose worker died run again, now and every few seconds
     try:
         uvicorn.run(create_app(), host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "7860")))
