@@ -51,6 +51,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def restart_embedded_postgres(pg_dir: Path) -> None:
+    """``pg_ctl restart`` of the embedded server, as its owner."""
+    import pgserver
+
+    pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+    user = "pgserver" if os.geteuid() == 0 else None
+    subprocess.run([str(pg_ctl), "-D", str(pg_dir), "restart", "-m", "fast", "-w"], check=True, user=user,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
 APP_SECRET = "test-secret-key-for-signed-links"
 
 

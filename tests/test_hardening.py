@@ -168,15 +168,39 @@ def test_gradio_files_are_the_owners_and_swept(tmp_path):
     assert handoff.sweep() == 1 and not old.exists() and os.path.exists(picture)
 
 
-def test_the_embedded_server_stops_after_its_last_process_even_when_one_was_killed(tmp_path):
-    """Issue 13, defect 12: a process killed with -9 does not keep the embedded PostgreSQL running."""
+def _postgres_running(pg_dir) -> list:
     import psutil
+
+    return [p for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "postgres" and str(pg_dir) in " ".join(p.info["cmdline"] or [])]
+
+
+def _stopped(pg_dir, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while _postgres_running(pg_dir) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return not _postgres_running(pg_dir)
+
+
+def test_the_embedded_server_stops_after_a_restart_and_after_a_killed_process(tmp_path):
+    """Issue 13, defect 12: neither a restart of the server (as the jobs tests do) nor a process killed with -9
+    keeps the embedded PostgreSQL running after its last user exits."""
+    from helpers import restart_embedded_postgres
 
     env = {**os.environ, "HEIMDEX_DATA_DIR": str(tmp_path / "data")}
     env.pop("DATABASE_URL", None)
-    holder = subprocess.Popen([sys.executable, "-c", "from heimdex.db import get_database; get_database(); "
-                               "print('up', flush=True); import time; time.sleep(600)"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    pg_dir = tmp_path / "data" / "pg"
+    holder_code = ("from heimdex.db import get_database; get_database(); print('up', flush=True); input()")
+
+    holder = subprocess.Popen([sys.executable, "-c", holder_code], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "up"
+    restart_embedded_postgres(pg_dir)  # pgserver in the holder still knows the old postmaster
+    holder.communicate("\n", timeout=60)  # a clean exit of the last user
+    assert _stopped(pg_dir), "the restarted server was left running"
+
+    holder = subprocess.Popen([sys.executable, "-c", holder_code], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "up"
     finally:
@@ -185,15 +209,7 @@ def test_the_embedded_server_stops_after_its_last_process_even_when_one_was_kill
     done = subprocess.run([sys.executable, "-m", "heimdex", "db", "migrate"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    pg_dir = str(tmp_path / "data" / "pg")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        running = [p for p in psutil.process_iter(["name", "cmdline"])
-                   if p.info["name"] == "postgres" and pg_dir in " ".join(p.info["cmdline"] or [])]
-        if not running:
-            break
-        time.sleep(0.5)
-    assert not running, "the embedded server was left running"
+    assert _stopped(pg_dir), "the server was left running after a killed user"
 
 
 def test_an_unexpected_error_is_a_sentence_with_an_id_and_logged_with_its_cause(caplog):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, free_port, run_cli
+from helpers import ROOT, free_port, restart_embedded_postgres as _restart_embedded_postgres, run_cli
 
 STALE_S = "3"
 
@@ -301,15 +301,6 @@ def _reachable(check) -> bool:
         return check()
     except Exception:
         return False
-
-
-def _restart_embedded_postgres(pg_dir: Path) -> None:
-    import pgserver
-
-    pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
-    user = "pgserver" if os.geteuid() == 0 else None
-    subprocess.run([str(pg_ctl), "-D", str(pg_dir), "restart", "-m", "fast", "-w"], check=True, user=user,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 
 
 def test_in_process_mode_runs_the_same_job(db, store, settings, media):

@@ -3,8 +3,9 @@
 Used when no ``DATABASE_URL`` is set. pgserver keeps one server per data folder
 and lists the processes that use it (app, CLI, workers, job children), stopping it
 when the last one exits. A process killed without running its exit handlers would
-stay on that list and keep the server up forever, so every process, as it exits,
-first strikes the processes that are no longer alive.
+stay on that list and keep the server up forever, and a server restarted meanwhile
+would not be the one pgserver stops; so every process, as it exits, first strikes
+the processes that are no longer alive and points pgserver at the running server.
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ def embedded_url(pg_dir: Path, database: str = DATABASE_NAME) -> str:
 
 
 def _forget_dead_handles(server) -> None:
-    """Remove processes that died without exiting cleanly from pgserver's list of the server's users."""
+    """Before pgserver's exit handler: strike users that died without exiting cleanly from its list, and
+    point it at the server running now (it remembers the one it started, gone after a restart)."""
     import psutil
+    from pgserver.utils import PostmasterInfo
 
     try:
         handles = server.global_process_id_list  # pgserver's DiskList of pids
         handles.put([pid for pid in handles.get() if pid == os.getpid() or psutil.pid_exists(pid)])
+        server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata) or server._postmaster_info
     except Exception as exc:  # never stop an exit for this
         log.warning("could not tidy the embedded server's process list: %s", exc)
 
