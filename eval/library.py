@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MEDIA = ROOT.parent / "shared" / "media"
+MEDIA = Path(os.environ.get("HEIMDEX_TEST_MEDIA", ROOT.parent / "shared" / "media"))
 CACHE = Path(__file__).resolve().parent / ".cache"
 EMAIL = "eval@example.com"
 COMPOSED = {"multilingual_en_fr.mp4": ("one-by-one-person-detection.mp4", "multilingual.mp3", 60.0)}

@@ -87,9 +87,9 @@ class FileGate:
         if not is_call and not scope["path"].startswith((UPLOAD_ROUTE, FILE_ROUTE)):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        user_id = await to_thread.run_sync(_user_id, request_token(headers))
         if is_call:
-            return await self._call(scope, receive, send, user_id)
+            return await self._call(scope, receive, send, headers)
+        user_id = await to_thread.run_sync(_user_id, request_token(headers))
         if scope["path"] == UPLOAD_ROUTE:
             return await self._upload(scope, receive, send, headers, user_id)
         if scope["path"].startswith(FILE_ROUTE):
@@ -100,8 +100,10 @@ class FileGate:
                 return await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
         return await self.app(scope, receive, send)
 
-    async def _call(self, scope, receive, send, user_id):
-        """Pass a call on only if every file it names is this request's user's: an upload, or a picture it was shown."""
+    async def _call(self, scope, receive, send, headers):
+        """Pass a call on only if every file it names is this request's user's: an upload, or a picture it was shown.
+
+        Most calls name none (a search): then no session is looked up here."""
         body, more = b"", True
         while more:
             message = await receive()
@@ -116,6 +118,7 @@ class FileGate:
         except ValueError:
             named = []  # not JSON: Gradio answers it
         handoff = get_handoff()
+        user_id = await to_thread.run_sync(_user_id, request_token(headers)) if named else None
         if not all(handoff.may_name(path, user_id) for path in named):
             return await PlainTextResponse(UploadRefused().message, status_code=400)(scope, receive, send)
         sent = False

@@ -6,7 +6,6 @@ Each test names the defect of issue 13 it keeps closed.
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.parse
@@ -16,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers import free_port
 
 PASSWORD = "correct horse battery"
 FILE = {"meta": {"_type": "gradio.FileData"}}
