@@ -1,12 +1,13 @@
 """One indexing run: the stages in order, each timed and reported, the result committed all at once.
 
     audio → transcribe          (a thread of its own: speech runs beside the frame work)
-    frames (decode once: shots + keyframe candidates)
-    → scenes → keyframes → ocr → visual → embed → commit
+    frames (decode once: shots + keyframe candidates) → proxy (only for what browsers cannot play)
+    → scenes → keyframes → ocr → visual → faces → embed → commit
 
 A failure in any stage marks the video ``failed`` with that stage and a readable
-reason, removes what the run stored, and leaves the previous index (or none) as
-it was; running the video again starts over cleanly.
+reason (the cause logged with an id the reason gives), removes what the run stored,
+and leaves the previous index (or none) as it was; running the video again starts
+over cleanly. A proxy, once made, is kept: it depends on the upload alone.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from heimdex.db import Database
 from heimdex.errors import BadInput, HeimdexError, NotFound
 from heimdex.jobs import beat, create_job, finish_job
 from heimdex.jobs.rows import restore_video
+from heimdex.media import plays_in_browsers
 from heimdex.models.registry import Registry, get_registry
 from heimdex.models.vision.tags import merge
 from heimdex.pipeline.align import align_words
@@ -41,7 +43,6 @@ from heimdex.pipeline.faces import faces_in_scene, people_tagged
 from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
 from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
-from heimdex.media import plays_in_browsers
 from heimdex.pipeline.ocr import read_scene_text
 from heimdex.pipeline.proxy import make_proxy
 from heimdex.pipeline.progress import JobCancelled, Progress
@@ -117,7 +118,7 @@ class IndexReport:
 
 
 class _Cancelled(Exception):
-    """The frame work failed, so the speech thread stops early."""
+    """The picture work (frames, proxy) failed, so the speech thread stops early."""
 
 
 def index_video(
@@ -237,12 +238,12 @@ class _Run:
                 try:
                     with self.stage("frames"):
                         scan = scan_frames(path, self.video.rotation, lambda f: self.progress.advance("frames", f))
+                    if self.needs_proxy:
+                        with self.stage("proxy"):
+                            self._proxy(path)
                 except BaseException:
                     self._cancel.set()
                     raise
-                if self.needs_proxy:
-                    with self.stage("proxy"):
-                        self._proxy(path)
                 language, segments = speech.result() if speech else (None, [])
         words = [word for segment in segments for word in segment.words]
         with self.stage("scenes"):
