@@ -52,24 +52,24 @@ def login(email: str, password: str, client: str | None = None) -> str:
 
 
 def logout(token: str) -> None:
-    accounts.logout(_db(), clean_text(token, 200))
+    accounts.logout(_db(), token)
 
 
 def change_password(token: str, current: str, new: str) -> str:
-    return accounts.change_password(_db(), clean_text(token, 200), clean_text(current, 1000), clean_text(new, 1000))
+    return accounts.change_password(_db(), token, clean_text(current, 1000), clean_text(new, 1000))
 
 
 def delete_account(token: str, password: str) -> None:
     """Delete the signed-in user, everything they own, and every file of theirs the app still holds."""
-    user = session_user(_db(), clean_text(token, 200))
-    accounts.delete_account(_db(), _store(), clean_text(token, 200), clean_text(password, 1000))
+    user = session_user(_db(), token)
+    accounts.delete_account(_db(), _store(), token, clean_text(password, 1000))
     get_handoff().forget_user(user.id)
 
 
 def rename(token: str, display_name: str) -> str:
     from heimdex.auth.accounts import rename as rename_user
 
-    return rename_user(_db(), clean_text(token, 200), clean_text(display_name, 100)).display_name
+    return rename_user(_db(), token, clean_text(display_name, 100)).display_name
 
 
 def profile(token: str) -> dict:
@@ -86,7 +86,7 @@ def upload(token: str, path: object, title: str | None = None, language: str | N
     (:meth:`heimdex.handoff.Handoff.claim`), and it is deleted afterwards, stored or refused.
     """
     db, settings = _db(), get_settings()
-    user = session_user(db, clean_text(token, 200))
+    user = session_user(db, token)
     handoff = get_handoff()
     staged = handoff.claim(user.id, path)
     try:
@@ -176,7 +176,7 @@ def search(token: str, query: str, limit: int = 10, video_id: str | None = None,
 
 def _search(token, query, limit, video_id, channels, person, page, since_days) -> list[dict]:
     db = _db()
-    user = session_user(db, clean_text(token, 200))
+    user = session_user(db, token)
     hit(db, "search", str(user.id), user.id)
     days = whole_number(since_days or 0, "number of days")
     since = datetime.now(timezone.utc) - timedelta(days=min(max(days, 0), 36500)) if days else None
@@ -208,7 +208,7 @@ def clip_link(token: str, video_id: str, start_s: float, end_s: float) -> str:
 
 def pictures(token: str, keys: list[str | None]) -> list[str | None]:
     """Files of the user's keyframe JPEGs for the app to show (each key checked to be under the user's prefix)."""
-    user = session_user(_db(), clean_text(token, 200))
+    user = session_user(_db(), token)
     return _pictures(user.id, keys)
 
 
@@ -233,7 +233,7 @@ def face_pictures(token: str, face_ids: list[int | None]) -> list[str | None]:
     from heimdex.people import face_crops
 
     db = _db()
-    user = session_user(db, clean_text(token, 200))
+    user = session_user(db, token)
     crops = face_crops(db, user.id, [whole_number(i, "face id") for i in face_ids if i is not None])
     return _pictures(user.id, [crops.get(i) if i is not None else None for i in face_ids])
 
@@ -318,7 +318,7 @@ def add_person(token: str, name: str, photos: list[object]) -> dict:
     from heimdex.people import enroll
 
     db = _db()
-    user = session_user(db, clean_text(token, 200))
+    user = session_user(db, token)
     handoff = get_handoff()
     if not isinstance(photos, list) or len(photos) > 20:
         raise BadInput("no_photo", "Add between 1 and 20 photos of the person.")
