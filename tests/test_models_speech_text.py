@@ -71,3 +71,49 @@ def test_bilingual_set_ranks_the_right_pair_first(model):
 
 def test_the_default_text_model_is_the_one_the_eval_chose(registry):
     assert registry.info("text").name == "use-multilingual-v3"
+
+
+def test_concurrent_queries_share_model_calls_and_get_their_own_rows(registry):
+    """Queries that arrive while the model is busy are embedded together, each caller getting its own text's row."""
+    import threading
+
+    from heimdex.models.batching import Coalescer
+
+    embedder = registry.get("text")
+    texts = [f"query number {n}: {word}" for n, word in enumerate(["red car", "비상구", "a person walking", "keyboard"] * 5)]
+    alone = embedder.embed_passages(texts)
+    calls, busy = [], threading.Event()
+
+    def encode(batch: list[str]):
+        calls.append(len(batch))
+        busy.set()
+        release.wait(5)  # the first call holds the model while the others arrive
+        return embedder.embed_passages(batch)
+
+    release = threading.Event()
+    coalesce = Coalescer(encode)
+    answers: dict[int, np.ndarray] = {}
+    threads = [threading.Thread(target=lambda n=n: answers.__setitem__(n, coalesce([texts[n]]))) for n in range(len(texts))]
+    threads[0].start()
+    busy.wait(5)
+    for thread in threads[1:]:
+        thread.start()
+    while len(coalesce._waiting) < len(texts) - 1 and all(t.is_alive() for t in threads[1:]):
+        threading.Event().wait(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(answers) == list(range(len(texts)))
+    for n, row in answers.items():
+        assert row.shape == (1, embedder.info.dim) and np.allclose(row[0], alone[n], atol=1e-5), n
+    assert calls[0] == 1 and sum(calls) == len(texts) and len(calls) == 2  # the 19 who waited shared one call
+
+
+def test_a_failed_model_call_reaches_every_caller_it_carried():
+    from heimdex.models.batching import Coalescer
+
+    def encode(batch: list[str]):
+        raise ValueError("the model broke")
+
+    with pytest.raises(ValueError, match="the model broke"):
+        Coalescer(encode)(["one", "two"])

@@ -15,6 +15,7 @@ import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
+from heimdex.models.batching import Coalescer
 
 BATCH = 64
 
@@ -52,13 +53,14 @@ class UseEmbedder:
         self.info = info
         self._model = USE(threads=threads)
         self._lock = threading.Lock()
+        self._queries = Coalescer(lambda texts: _batched(self._encode, texts, info.dim))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return self._model.encode(texts)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return _batched(self._encode, texts, self.info.dim)
+        return self._queries(texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return _batched(self._encode, texts, self.info.dim)
@@ -73,10 +75,14 @@ class E5Embedder:
         self.info = info
         self._model = E5(num_threads=threads)
         self._lock = threading.Lock()
+        self._queries = Coalescer(self._embed_queries)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def _embed_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return _batched(self._model.query, texts, self.info.dim)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._queries(texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
