@@ -3,13 +3,20 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test clean
+.PHONY: run test test-fast lint install install-test clean
 
 run: install
 	$(BIN)/python app.py
 
-test: install-test
+test: install-test lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+lint: install-test  # ruff: lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-fast: install-test  # the unit tier only: no database, media or launched process
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m unit
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

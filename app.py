@@ -1,6 +1,6 @@
 """Heimdex: the Gradio app (Hugging Face Spaces style). UI only: every action calls heimdex.service.
 
-    python app.py        # http://127.0.0.1:7860 (PORT / HOST override); the API is at /gradio_api
+python app.py        # http://127.0.0.1:7860 (PORT / HOST override); the API is at /gradio_api
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def friendly(fn):
         except Exception as exc:
             error_id = uuid.uuid4().hex[:8]
             log.error("error %s in %s", error_id, fn.__name__, exc_info=exc)
-            raise gr.Error(f"Something went wrong on our side (error {error_id}); please try again.",
-                           print_exception=False) from None
+            raise gr.Error(
+                f"Something went wrong on our side (error {error_id}); please try again.", print_exception=False
+            ) from None
 
     return wrapper
 
@@ -64,6 +65,7 @@ def _path(file) -> object:
 
 
 # ---- API endpoints (gradio_client): the same operations, authenticated by a token ----
+
 
 @friendly
 def api_register(email: str, password: str, request: gr.Request) -> str:
@@ -144,12 +146,27 @@ def api_delete_person(token: str, person_id: int) -> str:
     return "deleted"
 
 
-
-API = (api_register, api_login, api_upload, api_videos, api_search, api_preview, api_delete_video, api_people, api_add_person,
-       api_scene_faces, api_name_face, api_rename_person, api_merge_people, api_split_person, api_delete_person)  # served as /register, /login, ...
+API = (
+    api_register,
+    api_login,
+    api_upload,
+    api_videos,
+    api_search,
+    api_preview,
+    api_delete_video,
+    api_people,
+    api_add_person,
+    api_scene_faces,
+    api_name_face,
+    api_rename_person,
+    api_merge_people,
+    api_split_person,
+    api_delete_person,
+)  # served as /register, /login, ...
 
 
 # ---- UI handlers ----
+
 
 def _who(token: str) -> str:
     if not token:
@@ -204,7 +221,7 @@ def ui_upload(token, file, title, language):
 
 def _bar(fraction: float) -> str:
     percent = round(100 * max(0.0, min(1.0, fraction)))
-    return (f"<div class='bar'><div style='width:{percent}%'></div></div> {percent}%")
+    return f"<div class='bar'><div style='width:{percent}%'></div></div> {percent}%"
 
 
 def _library_rows(token):
@@ -216,8 +233,20 @@ def _library_rows(token):
         return [], gr.update(choices=[])
     rows = []
     for v in listed:
-        progress = _bar(v["progress"] if v["state"] in ("queued", "processing") else (1.0 if v["state"] == "indexed" else 0.0))
-        rows.append([v["title"], v["state"], v["stage"] or "", progress, f"{v['duration_s']:.0f} s", v["scene_count"], v["error"] or ""])
+        progress = _bar(
+            v["progress"] if v["state"] in ("queued", "processing") else (1.0 if v["state"] == "indexed" else 0.0)
+        )
+        rows.append(
+            [
+                v["title"],
+                v["state"],
+                v["stage"] or "",
+                progress,
+                f"{v['duration_s']:.0f} s",
+                v["scene_count"],
+                v["error"] or "",
+            ]
+        )
     choices = [(f"{v['title']} ({v['state']})", v["video_id"]) for v in listed]
     return rows, gr.update(choices=choices)
 
@@ -248,8 +277,9 @@ def ui_rename(token, display_name):
 
 @friendly
 def ui_search(token, query, video_id, channels, since_days, person):
-    results = service.search(token, query, 24, video_id or None, tuple(channels or ()), person=person or None,
-                             since_days=since_days or None)
+    results = service.search(
+        token, query, 24, video_id or None, tuple(channels or ()), person=person or None, since_days=since_days or None
+    )
     gallery = []
     for r, picture in zip(results, service.pictures(token, [r["thumbnail"] for r in results])):
         why = ", ".join(f"{c} {s:.2f}" for c, s in r["channels"].items())
@@ -258,38 +288,43 @@ def ui_search(token, query, video_id, channels, since_days, person):
     return gallery, results, note
 
 
-def _player_html(token, result):
-    src = service.preview(token, result["video_id"], result["start_s"])
-    clip = service.clip_link(token, result["video_id"], result["scene_start_s"], result["end_s"])
+def _player_html(result, opened):
     why = "".join(f"<span>{html.escape(c)} {s:.2f}</span>" for c, s in result["channels"].items())
     said = html.escape(result["transcript_snippet"]).replace("**", "")
     shown = html.escape(result["ocr_snippet"]).replace("**", "")
     return (
-        f"<div class='player'><video src='{src}' controls autoplay playsinline></video></div>"
+        f"<div class='player'><video src='{opened['src']}' controls autoplay playsinline></video></div>"
         f"<h3>{html.escape(result['title'])} · {result['start_s']:.1f}–{result['end_s']:.1f} s</h3>"
         f"<div class='why'>Why it matched: {why}</div>"
         + (f"<p><b>Said:</b> {said}</p>" if said else "")
         + (f"<p><b>On screen:</b> {shown}</p>" if shown else "")
         + (f"<p><b>With:</b> {html.escape(', '.join(result['people']))}</p>" if result["people"] else "")
         + (f"<p><b>Tags:</b> {html.escape(', '.join(result['tags']))}</p>" if result["tags"] else "")
-        + f"<p><a href='{clip}' download>Download this clip</a></p>"
+        + f"<p><a href='{opened['clip']}' download>Download this clip</a></p>"
     )
 
 
-@friendly
-def _scene_people(token, result):
+def _open(token, result) -> dict:
+    """The moment as the Player shows it: one call, one session check."""
+    return service.open_moment(
+        token, result["video_id"], result["start_s"], result["scene_start_s"], result["end_s"], result["scene_ids"]
+    )
+
+
+def _scene_people(opened):
     """The faces seen in a moment's scenes, named or asking who they are, and the listing behind them."""
-    faces = service.scene_faces(token, result["scene_ids"]) if result else []
-    pictures = service.face_pictures(token, [f["face_id"] for f in faces])
-    shown = [(_picture(picture, (160, 160)), f["name"] or "Who is this?") for f, picture in zip(faces, pictures)]
+    faces = opened["faces"] if opened else []
+    shown = [(_picture(f["picture"], (160, 160)), f["name"] or "Who is this?") for f in faces]
     return shown, faces, None
 
 
+@friendly
 def ui_open(token, results, index):
     if not results:
         return "<p>Search, then pick a result to play it here.</p>", 0, gr.update(selected="player"), [], [], None
     index = max(0, min(int(index), len(results) - 1))
-    return _player_html(token, results[index]), index, gr.update(selected="player"), *_scene_people(token, results[index])
+    opened = _open(token, results[index])
+    return _player_html(results[index], opened), index, gr.update(selected="player"), *_scene_people(opened)
 
 
 def ui_pick_face(faces, evt: gr.SelectData):
@@ -303,7 +338,7 @@ def ui_name_face(token, results, index, face_id, name):
         raise BadInput("no_face", "Pick a face first.")
     person = service.name_face(token, face_id, name)
     gr.Info(f"{person['name']}: seen in {person['scenes']} scene(s).")
-    return _scene_people(token, results[int(index)] if results else None)
+    return _scene_people(_open(token, results[int(index)]) if results else None)
 
 
 def ui_select(token, results, evt: gr.SelectData):
@@ -311,6 +346,7 @@ def ui_select(token, results, evt: gr.SelectData):
 
 
 # ---- People ----
+
 
 def _who_label(person: dict) -> str:
     seen = f"{person['scenes']} scene(s) in {person['videos']} video(s)"
@@ -329,8 +365,10 @@ def _people_view(token):
         shown.append([(_picture(picture, (160, 160)), _who_label(p)) for p, picture in zip(listing[kind], pictures)])
     everyone = [(_who_label(p), p["person_id"]) for p in listing["people"] + listing["suggested"]]
     names = [("Anyone", "")] + [(p["name"], p["name"]) for p in listing["people"]]
-    note = (f"**{len(listing['people'])} named, {len(listing['suggested'])} suggested.** "
-            "Suggestions group faces seen in your videos; name one to search for them.")
+    note = (
+        f"**{len(listing['people'])} named, {len(listing['suggested'])} suggested.** "
+        "Suggestions group faces seen in your videos; name one to search for them."
+    )
     return shown[0], shown[1], listing, gr.update(choices=everyone, value=None), gr.update(choices=names), note
 
 
@@ -354,8 +392,13 @@ def _person_panel(token, person_id, listing):
         return None, NO_PERSON, [], ""
     faces = service.person_faces(token, person_id)
     pictures = service.face_pictures(token, [f["face_id"] for f in faces])
-    shown = [(_picture(picture, (160, 160)), "photo" if f["reference"] and not f["title"] else f"{f['title']} · {f['t'] or 0:.1f} s")
-             for f, picture in zip(faces, pictures)]
+    shown = [
+        (
+            _picture(picture, (160, 160)),
+            "photo" if f["reference"] and not f["title"] else f"{f['title']} · {f['t'] or 0:.1f} s",
+        )
+        for f, picture in zip(faces, pictures)
+    ]
     title = html.escape(person["name"] or "Someone not named yet")
     return person_id, f"### {title}\n{_who_label(person)}", shown, person["name"] or ""
 
@@ -414,7 +457,9 @@ def build() -> gr.Blocks:
         results = gr.State([])
         current = gr.State(0)
         with gr.Row(elem_id="brand"):
-            gr.Markdown("# Heimdex\nFind the exact moment in your videos: what was said, shown, written on screen, or who was there.")
+            gr.Markdown(
+                "# Heimdex\nFind the exact moment in your videos: what was said, shown, written on screen, or who was there."
+            )
         who = gr.Markdown(_who(""))
         with gr.Tabs() as tabs:
             with gr.Tab("Account", id="account"):
@@ -426,7 +471,9 @@ def build() -> gr.Blocks:
                         with gr.Row():
                             login_btn = gr.Button("Sign in", variant="primary")
                             register_btn = gr.Button("Register")
-                        gr.Markdown("Password reset and email verification need Supabase Auth; local accounts cannot reset a password.")
+                        gr.Markdown(
+                            "Password reset and email verification need Supabase Auth; local accounts cannot reset a password."
+                        )
                     with gr.Column():
                         with gr.Accordion("Profile", open=False):
                             new_name = gr.Textbox(label="Display name")
@@ -442,16 +489,24 @@ def build() -> gr.Blocks:
             with gr.Tab("Upload", id="upload"):
                 with gr.Row():
                     with gr.Column(scale=2):
-                        upload_file = gr.File(label="Video (up to 10 minutes, 1 GB)", file_types=["video"], type="filepath")
+                        upload_file = gr.File(
+                            label="Video (up to 10 minutes, 1 GB)", file_types=["video"], type="filepath"
+                        )
                     with gr.Column(scale=1):
                         upload_title = gr.Textbox(label="Title (optional)")
-                        upload_lang = gr.Dropdown([("Detect", "auto"), ("English", "en"), ("Korean", "ko")], value="auto", label="Spoken language")
+                        upload_lang = gr.Dropdown(
+                            [("Detect", "auto"), ("English", "en"), ("Korean", "ko")],
+                            value="auto",
+                            label="Spoken language",
+                        )
                         upload_btn = gr.Button("Upload and index", variant="primary")
                 upload_msg = gr.Markdown()
             with gr.Tab("Library", id="library"):
                 library = gr.Dataframe(
                     headers=["Title", "State", "Stage", "Progress", "Length", "Scenes", "Error"],
-                    datatype=["str", "str", "str", "html", "str", "number", "str"], interactive=False, wrap=True,
+                    datatype=["str", "str", "str", "html", "str", "number", "str"],
+                    interactive=False,
+                    wrap=True,
                     elem_id="library",
                 )
                 with gr.Row():
@@ -462,17 +517,33 @@ def build() -> gr.Blocks:
                 timer = gr.Timer(2.0)
             with gr.Tab("Search", id="search"):
                 with gr.Row():
-                    query = gr.Textbox(label="What do you remember?", placeholder="ask not what your country · red car · 비상구", scale=4)
+                    query = gr.Textbox(
+                        label="What do you remember?",
+                        placeholder="ask not what your country · red car · 비상구",
+                        scale=4,
+                    )
                     search_btn = gr.Button("Search", variant="primary", scale=1)
                 with gr.Row():
                     in_video = gr.Dropdown(label="In video", choices=[], scale=2)
                     channels = gr.CheckboxGroup(["transcript", "ocr", "visual"], label="Only these channels", scale=2)
-                    since = gr.Dropdown([("Any time", 0), ("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365)],
-                                        value=0, label="Uploaded", scale=1)
+                    since = gr.Dropdown(
+                        [("Any time", 0), ("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365)],
+                        value=0,
+                        label="Uploaded",
+                        scale=1,
+                    )
                     with_person = gr.Dropdown([("Anyone", "")], value="", label="With", scale=1, elem_id="with-person")
                 found_note = gr.Markdown()
-                gallery = gr.Gallery(label="Moments", columns=4, rows=2, height=460, allow_preview=False, object_fit="cover", fit_columns=False,
-                                     elem_id="moments")
+                gallery = gr.Gallery(
+                    label="Moments",
+                    columns=4,
+                    rows=2,
+                    height=460,
+                    allow_preview=False,
+                    object_fit="cover",
+                    fit_columns=False,
+                    elem_id="moments",
+                )
             with gr.Tab("Player", id="player"):
                 player = gr.HTML("<p>Search, then pick a result to play it here.</p>", elem_id="player")
                 with gr.Row():
@@ -481,8 +552,16 @@ def build() -> gr.Blocks:
                 scene_faces = gr.State([])
                 picked_face = gr.State(None)
                 with gr.Row(equal_height=True):
-                    faces_here = gr.Gallery(label="People in this scene (pick a face to name it)", columns=8, height=180, scale=3,
-                                            allow_preview=False, object_fit="cover", fit_columns=False, elem_id="scene-faces")
+                    faces_here = gr.Gallery(
+                        label="People in this scene (pick a face to name it)",
+                        columns=8,
+                        height=180,
+                        scale=3,
+                        allow_preview=False,
+                        object_fit="cover",
+                        fit_columns=False,
+                        elem_id="scene-faces",
+                    )
                     with gr.Column(scale=1):
                         face_name = gr.Textbox(label="This is", elem_id="face-name")
                         name_face_btn = gr.Button("Name this face")
@@ -492,20 +571,45 @@ def build() -> gr.Blocks:
                 with gr.Row():
                     with gr.Column(scale=3):
                         people_note = gr.Markdown()
-                        people_gallery = gr.Gallery(label="Your people", columns=6, height=230, allow_preview=False,
-                                                    object_fit="cover", fit_columns=False, elem_id="people")
-                        suggested_gallery = gr.Gallery(label="Suggested: the same face seen more than once, not named yet", columns=6,
-                                                       height=230, allow_preview=False, object_fit="cover", fit_columns=False,
-                                                       elem_id="suggested")
+                        people_gallery = gr.Gallery(
+                            label="Your people",
+                            columns=6,
+                            height=230,
+                            allow_preview=False,
+                            object_fit="cover",
+                            fit_columns=False,
+                            elem_id="people",
+                        )
+                        suggested_gallery = gr.Gallery(
+                            label="Suggested: the same face seen more than once, not named yet",
+                            columns=6,
+                            height=230,
+                            allow_preview=False,
+                            object_fit="cover",
+                            fit_columns=False,
+                            elem_id="suggested",
+                        )
                     with gr.Column(scale=1):
                         gr.Markdown("### Add a person")
                         person_new = gr.Textbox(label="Name", elem_id="person-new")
-                        person_photos = gr.File(label="Photos (one face each)", file_count="multiple", file_types=["image"],
-                                                type="filepath", elem_id="person-photos")
+                        person_photos = gr.File(
+                            label="Photos (one face each)",
+                            file_count="multiple",
+                            file_types=["image"],
+                            type="filepath",
+                            elem_id="person-photos",
+                        )
                         add_person_btn = gr.Button("Add person", variant="primary")
                 person_title = gr.Markdown(NO_PERSON, elem_id="person-title")
-                person_gallery = gr.Gallery(label="Their faces", columns=8, height=200, allow_preview=False, object_fit="cover",
-                                            fit_columns=False, elem_id="person-faces")
+                person_gallery = gr.Gallery(
+                    label="Their faces",
+                    columns=8,
+                    height=200,
+                    allow_preview=False,
+                    object_fit="cover",
+                    fit_columns=False,
+                    elem_id="person-faces",
+                )
                 with gr.Row(equal_height=True):
                     person_name = gr.Textbox(label="Name", scale=2, elem_id="person-name")
                     name_btn = gr.Button("Save name", scale=1)
@@ -523,40 +627,80 @@ def build() -> gr.Blocks:
         register_btn.click(ui_register, [email, password, name], [token, who, password], api_visibility="private")
         logout_btn.click(ui_logout, [token], outs, api_visibility="private")
         rename_btn.click(ui_rename, [token, new_name], [who], api_visibility="private")
-        change_btn.click(ui_change_password, [token, current_pw, new_pw], [token, current_pw, new_pw], api_visibility="private")
+        change_btn.click(
+            ui_change_password, [token, current_pw, new_pw], [token, current_pw, new_pw], api_visibility="private"
+        )
         delete_me.click(ui_delete_account, [token, gone_pw], outs, api_visibility="private")
-        upload_btn.click(ui_upload, [token, upload_file, upload_title, upload_lang], [upload_msg], api_visibility="private").then(
-            _who, [token], [who], api_visibility="private")
+        upload_btn.click(
+            ui_upload, [token, upload_file, upload_title, upload_lang], [upload_msg], api_visibility="private"
+        ).then(_who, [token], [who], api_visibility="private")
         timer.tick(ui_library, [token], [library, picked, in_video], api_visibility="private", show_progress="hidden")
         demo.load(ui_library, [token], [library, picked, in_video], api_visibility="private")
         demo.load(_who, [token], [who], api_visibility="private")
         for button, action in ((reindex_btn, "reindex"), (cancel_btn, "cancel"), (delete_btn, "delete")):
-            button.click(ui_video_action, [token, picked, gr.State(action)], [library, picked, in_video], api_visibility="private")
+            button.click(
+                ui_video_action,
+                [token, picked, gr.State(action)],
+                [library, picked, in_video],
+                api_visibility="private",
+            )
         searches = get_settings().search_concurrency
         for trigger in (query.submit, search_btn.click):
-            trigger(ui_search, [token, query, in_video, channels, since, with_person], [gallery, results, found_note],
-                    api_visibility="private", concurrency_limit=searches, concurrency_id="search")
+            trigger(
+                ui_search,
+                [token, query, in_video, channels, since, with_person],
+                [gallery, results, found_note],
+                api_visibility="private",
+                concurrency_limit=searches,
+                concurrency_id="search",
+            )
         people_outs = [people_gallery, suggested_gallery, listing, merge_with, with_person, people_note]
         panel = [chosen, person_title, person_gallery, person_name]
         demo.load(ui_people, [token], people_outs, api_visibility="private")
         people_tab.select(ui_people, [token], people_outs, api_visibility="private")
         people_gallery.select(ui_pick_person, [token, listing, gr.State("people")], panel, api_visibility="private")
-        suggested_gallery.select(ui_pick_person, [token, listing, gr.State("suggested")], panel, api_visibility="private")
-        add_person_btn.click(ui_add_person, [token, person_new, person_photos], people_outs + panel + [person_new, person_photos],
-                             api_visibility="private")
+        suggested_gallery.select(
+            ui_pick_person, [token, listing, gr.State("suggested")], panel, api_visibility="private"
+        )
+        add_person_btn.click(
+            ui_add_person,
+            [token, person_new, person_photos],
+            people_outs + panel + [person_new, person_photos],
+            api_visibility="private",
+        )
         for button, action in ((name_btn, "name"), (merge_btn, "merge"), (split_btn, "split"), (forget_btn, "forget")):
-            button.click(ui_person_action, [token, chosen, gr.State(action), person_name, merge_with], people_outs + panel,
-                         api_visibility="private")
-        scenes_btn.click(lambda name: (gr.update(value=name), "", gr.update(selected="search")), [person_name],
-                         [with_person, query, tabs], api_visibility="private").then(
-            ui_search, [token, query, in_video, channels, since, with_person], [gallery, results, found_note], api_visibility="private")
+            button.click(
+                ui_person_action,
+                [token, chosen, gr.State(action), person_name, merge_with],
+                people_outs + panel,
+                api_visibility="private",
+            )
+        scenes_btn.click(
+            lambda name: (gr.update(value=name), "", gr.update(selected="search")),
+            [person_name],
+            [with_person, query, tabs],
+            api_visibility="private",
+        ).then(
+            ui_search,
+            [token, query, in_video, channels, since, with_person],
+            [gallery, results, found_note],
+            api_visibility="private",
+        )
         opened = [player, current, tabs, faces_here, scene_faces, picked_face]
         gallery.select(ui_select, [token, results], opened, api_visibility="private")
-        previous_btn.click(lambda t, r, i: ui_open(t, r, i - 1), [token, results, current], opened, api_visibility="private")
-        next_btn.click(lambda t, r, i: ui_open(t, r, i + 1), [token, results, current], opened, api_visibility="private")
+        previous_btn.click(
+            lambda t, r, i: ui_open(t, r, i - 1), [token, results, current], opened, api_visibility="private"
+        )
+        next_btn.click(
+            lambda t, r, i: ui_open(t, r, i + 1), [token, results, current], opened, api_visibility="private"
+        )
         faces_here.select(ui_pick_face, [scene_faces], [picked_face, face_name], api_visibility="private")
-        name_face_btn.click(ui_name_face, [token, results, current, picked_face, face_name], [faces_here, scene_faces, picked_face],
-                            api_visibility="private")
+        name_face_btn.click(
+            ui_name_face,
+            [token, results, current, picked_face, face_name],
+            [faces_here, scene_faces, picked_face],
+            api_visibility="private",
+        )
 
         for endpoint in API:
             name = endpoint.__name__.removeprefix("api_")
@@ -579,8 +723,15 @@ def create_app() -> FastAPI:
     app = add_routes(FastAPI(title="Heimdex"))
     app.add_middleware(FileGate)
     demo = build().queue(default_concurrency_limit=4)
-    return gr.mount_gradio_app(app, demo, path="/", theme=gr.themes.Soft(primary_hue="indigo"), css=CSS,
-                               max_file_size=settings.max_upload_bytes, footer_links=["api"])
+    return gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        theme=gr.themes.Soft(primary_hue="indigo"),
+        css=CSS,
+        max_file_size=settings.max_upload_bytes,
+        footer_links=["api"],
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ X264 = {"preset": "veryfast", "crf": "23", "g": "60", "profile": "high"}
 
 def build_video(media: Path, minutes: float) -> Path:
     """The benchmark video (cached by recipe)."""
-    recipe = json.dumps([SOURCE, (media / SOURCE).stat().st_size, LOOP_S, minutes, WIDTH, HEIGHT, FPS, X264], sort_keys=True)
+    recipe = json.dumps(
+        [SOURCE, (media / SOURCE).stat().st_size, LOOP_S, minutes, WIDTH, HEIGHT, FPS, X264], sort_keys=True
+    )
     target = CACHE / f"bench-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}.mp4"
     if target.is_file():
         return target
@@ -140,8 +142,8 @@ def measure_index(video: Path) -> dict:
     from heimdex.config import get_settings
     from heimdex.db import close_database, get_database
     from heimdex.ingest import ingest
+    from heimdex.jobs.runner import index_now
     from heimdex.models.registry import get_registry
-    from heimdex.pipeline import index_video
     from heimdex.storage import get_blob_store
 
     registry = get_registry()
@@ -153,7 +155,7 @@ def measure_index(video: Path) -> dict:
     user = create_user(db, "bench@example.com", "correct horse battery")
     with video.open("rb") as source:
         stored = ingest(db, store, get_settings(), user.id, source, video.name).video
-    report = index_video(db, store, stored.id)
+    report = index_now(db, store, stored.id)
     close_database()
     return {
         "wall_s": report.timings_s["total"],
@@ -170,7 +172,10 @@ MEASURES = {"decode": measure_decode, "transcribe": measure_transcribe, "index":
 def run_child(what: str, video: Path) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "eval.bench_index", "--one", what, str(video)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         raise SystemExit(f"{what} failed:\n{out.stderr[-3000:]}")
@@ -191,7 +196,9 @@ def main() -> None:
 
     started = time.perf_counter()
     video = build_video(args.media, args.minutes)
-    print(f"video: {video.name}, {video.stat().st_size / 1e6:.0f} MB ({time.perf_counter() - started:.0f} s to build or find)")
+    print(
+        f"video: {video.name}, {video.stat().st_size / 1e6:.0f} MB ({time.perf_counter() - started:.0f} s to build or find)"
+    )
     decode = run_child("decode", video)
     speech = run_child("transcribe", video)
     index = run_child("index", video)
@@ -206,8 +213,12 @@ def main() -> None:
         f"\n(a) index: {index['wall_s']:.1f} s, realtime factor {duration / index['wall_s']:.1f}x, "
         f"{index['scenes']} scenes, {index['keyframes']} keyframes, peak RSS {index['peak_rss_mb']:.0f} MB"
     )
-    print(f"(b) decode only: {decode['wall_s']:.1f} s ({decode['frames'] / decode['wall_s']:.0f} fps), peak RSS {decode['peak_rss_mb']:.0f} MB")
-    print(f"(c) transcribe only: {speech['wall_s']:.1f} s ({speech['segments']} segments), peak RSS {speech['peak_rss_mb']:.0f} MB")
+    print(
+        f"(b) decode only: {decode['wall_s']:.1f} s ({decode['frames'] / decode['wall_s']:.0f} fps), peak RSS {decode['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"(c) transcribe only: {speech['wall_s']:.1f} s ({speech['segments']} segments), peak RSS {speech['peak_rss_mb']:.0f} MB"
+    )
     print(f"ratio total / (b + c): {ratio:.2f}   targets: total <= 150 s, ratio <= 1.2")
 
 

@@ -34,8 +34,18 @@ ROOT = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("HEIMDEX_TEST_MEDIA", ROOT.parent / "shared" / "media"))
 LIBRARY = ("walkthrough_en.mp4", "subtitles_ko.mp4", "goldeneye-vfr-drop3.mp4")
 INDEXED_DURING = ("car-detection.mp4", "person-bicycle-car-detection.mp4")
-QUERIES = ("ask not what your country", "red car", "비상구", "Initiate Search Program", "a person walking", "bottle on a table",
-           "keyboard and screen", "at night", "사람", "computer")
+QUERIES = (
+    "ask not what your country",
+    "red car",
+    "비상구",
+    "Initiate Search Program",
+    "a person walking",
+    "bottle on a table",
+    "keyboard and screen",
+    "at night",
+    "사람",
+    "computer",
+)
 PASSWORD = "correct horse battery staple"
 
 
@@ -47,8 +57,11 @@ def _http(url: str, body: bytes | None = None, headers: dict | None = None, time
 
 def call(base: str, name: str, *args, headers: dict | None = None) -> object:
     """One API call as any HTTP client makes it; raises RuntimeError with the message for an error event."""
-    posted = _http(f"{base}/gradio_api/call/{name}", json.dumps({"data": list(args)}).encode(),
-                   {"Content-Type": "application/json", **(headers or {})})
+    posted = _http(
+        f"{base}/gradio_api/call/{name}",
+        json.dumps({"data": list(args)}).encode(),
+        {"Content-Type": "application/json", **(headers or {})},
+    )
     stream = _http(f"{base}/gradio_api/call/{name}/{json.loads(posted)['event_id']}", headers=headers).decode()
     event = data = None
     for line in stream.splitlines():
@@ -88,11 +101,18 @@ class Searcher:
 
 def upload(base: str, token: str, path: Path) -> str:
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{path.name}\"\r\n\r\n").encode() \
-        + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{path.name}"\r\n\r\n').encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     auth = {"Authorization": f"Bearer {token}"}
-    staged = json.loads(_http(f"{base}/gradio_api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}", **auth}))
-    return call(base, "upload", token, {"path": staged[0], "meta": {"_type": "gradio.FileData"}}, "", "auto", headers=auth)
+    staged = json.loads(
+        _http(f"{base}/gradio_api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}", **auth})
+    )
+    return call(
+        base, "upload", token, {"path": staged[0], "meta": {"_type": "gradio.FileData"}}, "", "auto", headers=auth
+    )
 
 
 def start_app(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
@@ -101,11 +121,20 @@ def start_app(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "HEIMDEX_DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port),
-           "HEIMDEX_SEARCH_LIMIT": "100000", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "HEIMDEX_DATA_DIR": str(data_dir),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "HEIMDEX_SEARCH_LIMIT": "100000",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+    }
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -114,7 +143,7 @@ def start_app(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
             return process, base
         except Exception:
             if process.poll() is not None:
-                raise SystemExit(f"the app exited at start; see {log}")
+                raise SystemExit(f"the app exited at start; see {log}") from None
             time.sleep(0.5)
     process.kill()
     raise SystemExit("the app did not start in time")
@@ -201,14 +230,18 @@ def main(argv: list[str] | None = None) -> dict:
             process.wait()
 
     result = {
-        "searches": len(latencies), "errors": len(errors),
+        "searches": len(latencies),
+        "errors": len(errors),
         "p50_ms": round(1000 * statistics.median(latencies), 1) if latencies else None,
         "p95_ms": round(1000 * percentile(latencies, 0.95), 1) if latencies else None,
         "p99_ms": round(1000 * percentile(latencies, 0.99), 1) if latencies else None,
-        "idle_p95_ms": round(1000 * percentile(idle, 0.95), 1), "jobs_done": jobs_done,
+        "idle_p95_ms": round(1000 * percentile(idle, 0.95), 1),
+        "jobs_done": jobs_done,
     }
-    print(f"{args.searchers} searchers for {elapsed:.0f} s while {len(busy)} videos indexed "
-          f"(states when the load began: {', '.join(sorted(s or '?' for s in busy_during))})")
+    print(
+        f"{args.searchers} searchers for {elapsed:.0f} s while {len(busy)} videos indexed "
+        f"(states when the load began: {', '.join(sorted(s or '?' for s in busy_during))})"
+    )
     print(f"  searches {result['searches']} ({result['searches'] / elapsed:.1f}/s), errors {result['errors']}")
     print(f"  latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms")
     print(f"  idle (one at a time): p50 {1000 * statistics.median(idle):.1f} ms, p95 {result['idle_p95_ms']} ms")

@@ -99,10 +99,30 @@ def measure(role: str, media: Path) -> dict:
     run(model)
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"role": role, "model": name, "load_s": load_s, "peak_rss_mb": peak_mb, "rate": items / elapsed, "unit": unit}
+    return {
+        "role": role,
+        "model": name,
+        "load_s": load_s,
+        "peak_rss_mb": peak_mb,
+        "rate": items / elapsed,
+        "unit": unit,
+    }
 
 
-ROLES = ("asr", "text:use-m3", "text:e5-small", "ocr", "ocr-empty", "objects", "objects_oi", "concepts", "pose", "expression", "faces", "tags")
+ROLES = (
+    "asr",
+    "text:use-m3",
+    "text:e5-small",
+    "ocr",
+    "ocr-empty",
+    "objects",
+    "objects_oi",
+    "concepts",
+    "pose",
+    "expression",
+    "faces",
+    "tags",
+)
 
 
 def main() -> None:
@@ -118,13 +138,18 @@ def main() -> None:
     for role in ROLES:
         done = subprocess.run(
             [sys.executable, "-m", "eval.bench_models", "--one", role, "--media", str(args.media)],
-            capture_output=True, text=True, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
         if done.returncode != 0:
             print(f"| {role} | failed: {done.stderr.strip().splitlines()[-1]} | | | |")
             continue
         r = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"| {r['role']} | {r['model']} | {r['load_s']:.2f} | {r['peak_rss_mb']:.0f} | {r['rate']:.1f} {r['unit']} |", flush=True)
+        print(
+            f"| {r['role']} | {r['model']} | {r['load_s']:.2f} | {r['peak_rss_mb']:.0f} | {r['rate']:.1f} {r['unit']} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

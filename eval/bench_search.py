@@ -37,8 +37,28 @@ import numpy as np
 
 SETS = Path(__file__).resolve().parent / "sets"
 SCENES_PER_VIDEO = 100  # a 10-minute video cut into 6-second scenes
-TAGS = ["person", "car", "white car", "red car", "bottle", "table", "chair", "dark", "at night", "several people",
-        "television", "computer monitor", "footwear", "standing", "sitting", "smiling", "tree", "dog", "bicycle", "bright"]
+TAGS = [
+    "person",
+    "car",
+    "white car",
+    "red car",
+    "bottle",
+    "table",
+    "chair",
+    "dark",
+    "at night",
+    "several people",
+    "television",
+    "computer monitor",
+    "footwear",
+    "standing",
+    "sitting",
+    "smiling",
+    "tree",
+    "dog",
+    "bicycle",
+    "bright",
+]
 SPEECH = [
     "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
     "Permission is hereby granted, free of charge, to any person obtaining a copy of this software.",
@@ -99,7 +119,11 @@ class Library:
     def _vectors(self, text_index: np.ndarray) -> np.ndarray:
         """Real embeddings of ``text_index`` blended with a random other text and noise, normalised."""
         other = self.rng.integers(len(self.pool), size=len(text_index))
-        rows = self.pool[text_index] + 0.35 * self.pool[other] + self.rng.normal(0, 0.03, (len(text_index), self.pool.shape[1]))
+        rows = (
+            self.pool[text_index]
+            + 0.35 * self.pool[other]
+            + self.rng.normal(0, 0.03, (len(text_index), self.pool.shape[1]))
+        )
         return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
     def _tag_vectors(self, tag_sets: list[list[str]]) -> np.ndarray:
@@ -142,11 +166,20 @@ class Library:
                 for i, scene_id in enumerate(ids.tolist()):
                     video, user = owners[i]
                     idx = (scene_id - 1) % SCENES_PER_VIDEO
-                    copy.write_row((
-                        scene_id, video, user, idx, idx * 6.0, idx * 6.0 + 6.0,
-                        self.texts[said[i]] if speech[i] else "", self.texts[shown[i]] if screen[i] else "",
-                        json.dumps([{"tag": t, "confidence": 0.8, "source": "objects"} for t in tag_sets[i]]), ", ".join(tag_sets[i]),
-                    ))
+                    copy.write_row(
+                        (
+                            scene_id,
+                            video,
+                            user,
+                            idx,
+                            idx * 6.0,
+                            idx * 6.0 + 6.0,
+                            self.texts[said[i]] if speech[i] else "",
+                            self.texts[shown[i]] if screen[i] else "",
+                            json.dumps([{"tag": t, "confidence": 0.8, "source": "objects"} for t in tag_sets[i]]),
+                            ", ".join(tag_sets[i]),
+                        )
+                    )
             with conn.cursor().copy(
                 "COPY scene_vectors (scene_id, user_id, model_id, channel, chunk, embedding) FROM STDIN WITH (FORMAT BINARY)"
             ) as copy:
@@ -205,9 +238,14 @@ def measure(db, library: Library, registry, count: int) -> dict:
         list(pool.map(client, range(8)))
     qps = done[0] / (time.perf_counter() - started)
     return {
-        "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
-        "qps8": qps, "encode_p50": statistics.median(encode), "lookup_p50": statistics.median(lookup),
-        "encode_p95": percentile(encode, 95), "lookup_p95": percentile(lookup, 95),
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "p99": percentile(latencies, 99),
+        "qps8": qps,
+        "encode_p50": statistics.median(encode),
+        "lookup_p50": statistics.median(lookup),
+        "encode_p95": percentile(encode, 95),
+        "lookup_p95": percentile(lookup, 95),
     }
 
 
@@ -271,14 +309,19 @@ def main() -> None:
     db = get_database()
     library = Library(db, registry.get("text"), args.users)
     print(f"cpus: {os.cpu_count()}, users: {args.users}, text model: {registry.info('text').name}")
-    print("\n| scenes | build s | p50 ms | p95 ms | p99 ms | QPS (8 clients) | encode p50 ms | lookup p50 ms | p95 / 2x(encode+lookup) |")
+    print(
+        "\n| scenes | build s | p50 ms | p95 ms | p99 ms | QPS (8 clients) | encode p50 ms | lookup p50 ms | p95 / 2x(encode+lookup) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for scale in (int(s) for s in args.scales.split(",")):
         built = library.grow(scale)
         m = measure(db, library, registry, args.queries)
         budget = 2 * (m["encode_p50"] + m["lookup_p50"])
-        print(f"| {scale:,} | {built:.0f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['qps8']:.0f} | "
-              f"{m['encode_p50']:.1f} | {m['lookup_p50']:.1f} | {m['p95'] / budget:.2f} |", flush=True)
+        print(
+            f"| {scale:,} | {built:.0f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['qps8']:.0f} | "
+            f"{m['encode_p50']:.1f} | {m['lookup_p50']:.1f} | {m['p95'] / budget:.2f} |",
+            flush=True,
+        )
     if not args.no_crossover:
         print("\none user's exact vector scan as their library grows:\n\n| that user's scenes | scan ms |\n|---|---|")
         for size, ms in crossover(db, library, registry):

@@ -74,8 +74,15 @@ def frame_faces(truth: dict) -> list[dict]:
                 image = frame.to_ndarray(format="rgb24")
                 for face in analyzer.find(image, people=2):
                     who = identity(bands, face.box, image.shape[1])
-                    faces.append({"id": len(faces), "scene": f"{clip}@{frame.time:.2f}", "clip": clip, "who": who,
-                                  "descriptor": face.descriptor})
+                    faces.append(
+                        {
+                            "id": len(faces),
+                            "scene": f"{clip}@{frame.time:.2f}",
+                            "clip": clip,
+                            "who": who,
+                            "descriptor": face.descriptor,
+                        }
+                    )
     return faces
 
 
@@ -94,8 +101,16 @@ def seen_faces(db, user_id, truth: dict) -> list[dict]:
     for row in rows:
         width = row["width"] * min(1.0, ANALYSIS_SIDE / max(row["width"], row["height"]))  # the keyframe's width
         who = identity(truth["clips"].get(row["filename"], {}), row["box"], width)
-        faces.append({"id": row["id"], "scene": row["scene_id"], "clip": row["filename"], "who": who, "named": row["name"],
-                      "descriptor": row["descriptor"]})
+        faces.append(
+            {
+                "id": row["id"],
+                "scene": row["scene_id"],
+                "clip": row["filename"],
+                "who": who,
+                "named": row["name"],
+                "descriptor": row["descriptor"],
+            }
+        )
     return faces
 
 
@@ -115,13 +130,20 @@ def suggestions(db, user_id, faces: list[dict]) -> list[dict]:
     by_face = {face["id"]: face["who"] for face in faces}
     with db.transaction() as conn:
         members = conn.execute(
-            "SELECT id, person_id FROM faces WHERE user_id = %s AND scene_id IS NOT NULL AND person_id IS NOT NULL", (user_id,)
+            "SELECT id, person_id FROM faces WHERE user_id = %s AND scene_id IS NOT NULL AND person_id IS NOT NULL",
+            (user_id,),
         ).fetchall()
     report = []
     for person in list_people(db, user_id, suggested=True):
         who = Counter(by_face[m["id"]] for m in members if m["person_id"] == person.id)
-        report.append({"person_id": person.id, "scenes": person.scenes, "faces": dict(who),
-                       "purity": round(max(who.values()) / sum(who.values()), 3) if who else None})
+        report.append(
+            {
+                "person_id": person.id,
+                "scenes": person.scenes,
+                "faces": dict(who),
+                "purity": round(max(who.values()) / sum(who.values()), 3) if who else None,
+            }
+        )
     return report
 
 
@@ -131,8 +153,12 @@ def scores(predicted: dict[str, set], truth: dict[str, set]) -> dict[str, dict]:
     for name, true in truth.items():
         got = predicted.get(name, set())
         hits = len(got & true)
-        out[name] = {"precision": round(hits / len(got), 3) if got else None, "recall": round(hits / len(true), 3) if true else None,
-                     "found": len(got), "true": len(true)}
+        out[name] = {
+            "precision": round(hits / len(got), 3) if got else None,
+            "recall": round(hits / len(true), 3) if true else None,
+            "found": len(got),
+            "true": len(true),
+        }
     return out
 
 
@@ -177,6 +203,7 @@ def named_at(faces: list[dict], owners: list[str], refs: np.ndarray, threshold: 
 
 def sweep(faces: list[dict], frames: list[dict], scenes: dict[int, str], truth: dict, owners, refs) -> list[dict]:
     """Precision/recall (all enrolled people together) over indexed scenes, their faces, and frames, at each threshold."""
+
     def total(got: dict, true: dict) -> tuple[float, float]:
         hits = sum(len(got.get(n, set()) & true[n]) for n in true)
         found, wanted = sum(len(v) for v in got.values()), sum(len(v) for v in true.values())
@@ -204,12 +231,17 @@ def clustering(frames: list[dict], enrolled: list[str]) -> list[dict]:
         labels = clusters(descriptors, distance)
         groups = [Counter(f["who"] for f, label in zip(frames, labels) if label == k) for k in set(labels) - {-1}]
         clustered = sum(sum(g.values()) for g in groups)
-        table.append({
-            "distance": distance, "clusters": len(groups),
-            "purity": round(sum(max(g.values()) for g in groups) / clustered, 3) if clustered else None,
-            "clusters_per_person": {name: sum(1 for g in groups if g.most_common(1)[0][0] == name) for name in enrolled},
-            "unclustered": round(1 - clustered / len(frames), 3) if frames else None,
-        })
+        table.append(
+            {
+                "distance": distance,
+                "clusters": len(groups),
+                "purity": round(sum(max(g.values()) for g in groups) / clustered, 3) if clustered else None,
+                "clusters_per_person": {
+                    name: sum(1 for g in groups if g.most_common(1)[0][0] == name) for name in enrolled
+                },
+                "unclustered": round(1 - clustered / len(frames), 3) if frames else None,
+            }
+        )
     return table
 
 
@@ -229,7 +261,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
     truth = json.loads(SET.read_text())
-    db, user_id = open_library(data=args.data, only=set(truth["clips"]), echo=lambda line: None if args.json else print(line))
+    db, user_id = open_library(
+        data=args.data, only=set(truth["clips"]), echo=lambda line: None if args.json else print(line)
+    )
 
     from heimdex.config import get_settings
     from heimdex.models.registry import get_model
@@ -257,31 +291,49 @@ def main() -> None:
     _, got_frames = predictions(frames, named_at(frames, owners, refs, report["threshold"]))
     report["frames"] = scores(got_frames, face_truth(frames, truth["enroll"]))
     named = named_at(frames, owners, refs, report["threshold"])
-    report["frame_others_named"] = sum(1 for face, name in zip(frames, named) if face["who"] not in truth["enroll"] and name)
+    report["frame_others_named"] = sum(
+        1 for face, name in zip(frames, named) if face["who"] not in truth["enroll"] and name
+    )
     report["frame_others_seen"] = sum(1 for face in frames if face["who"] not in truth["enroll"])
     report["sweep"] = sweep(faces, frames, scenes, truth, owners, refs)
     report["clustering"] = clustering(frames, list(truth["enroll"]))
     report["chosen_threshold"] = choose(report["sweep"])
-    report["search"] = {name: sorted({m.filename for m in search(db, user_id, name).moments}) for name in truth["enroll"]}
+    report["search"] = {
+        name: sorted({m.filename for m in search(db, user_id, name).moments}) for name in truth["enroll"]
+    }
     print(json.dumps(report, indent=2) if args.json else render(report))
 
 
 def render(report: dict) -> str:
     lines = [f"suggested people before enrollment: {len(report['suggested'])}"]
-    lines += [f"  #{s['person_id']}: {s['scenes']} scene(s), faces {s['faces']}, purity {s['purity']}" for s in report["suggested"]]
+    lines += [
+        f"  #{s['person_id']}: {s['scenes']} scene(s), faces {s['faces']}, purity {s['purity']}"
+        for s in report["suggested"]
+    ]
     lines.append(f"at threshold {report['threshold']}:")
     for unit in ("scenes", "faces", "frames"):
         for name, s in report[unit].items():
-            lines.append(f"  {name:<5} {unit:<6} precision {s['precision']}  recall {s['recall']}  ({s['found']} found, {s['true']} true)")
+            lines.append(
+                f"  {name:<5} {unit:<6} precision {s['precision']}  recall {s['recall']}  ({s['found']} found, {s['true']} true)"
+            )
     lines.append(f"  faces of anybody else given an enrolled name: {report['others_named']} of {report['others_seen']}")
-    lines.append(f"  faces on frames of anybody else given an enrolled name: {report['frame_others_named']} of {report['frame_others_seen']}")
+    lines.append(
+        f"  faces on frames of anybody else given an enrolled name: {report['frame_others_named']} of {report['frame_others_seen']}"
+    )
     lines.append("threshold  " + "  ".join(f"{unit} P  {unit} R" for unit in UNITS))
-    lines += ["  " + f"{r['threshold']:.4f}   " + "  ".join(f"{r[unit + '_precision']:7.3f}  {r[unit + '_recall']:7.3f}" for unit in UNITS)
-              for r in report["sweep"]]
+    lines += [
+        "  "
+        + f"{r['threshold']:.4f}   "
+        + "  ".join(f"{r[unit + '_precision']:7.3f}  {r[unit + '_recall']:7.3f}" for unit in UNITS)
+        for r in report["sweep"]
+    ]
     lines.append(f"chosen threshold (middle of the best recall at precision >= 0.95): {report['chosen_threshold']}")
     lines.append(f"clustering of frame faces (any '{OTHER}' counts as one identity):")
-    lines += [f"  distance {c['distance']}: {c['clusters']} clusters, purity {c['purity']}, per person {c['clusters_per_person']}, "
-              f"left out {c['unclustered']}" for c in report["clustering"]]
+    lines += [
+        f"  distance {c['distance']}: {c['clusters']} clusters, purity {c['purity']}, per person {c['clusters_per_person']}, "
+        f"left out {c['unclustered']}"
+        for c in report["clustering"]
+    ]
     lines += [f"search {name!r}: {clips}" for name, clips in report["search"].items()]
     return "\n".join(lines)
 

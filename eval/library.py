@@ -75,7 +75,7 @@ def open_library(media: Path = MEDIA, data: Path | None = None, echo=print, only
     from heimdex.db import get_database
     from heimdex.errors import NotFound
     from heimdex.ingest import ingest
-    from heimdex.pipeline import index_video
+    from heimdex.jobs.runner import index_now
     from heimdex.storage import get_blob_store
 
     get_settings.cache_clear()
@@ -90,7 +90,7 @@ def open_library(media: Path = MEDIA, data: Path | None = None, echo=print, only
         with path.open("rb") as source:
             video = ingest(db, store, settings, user.id, source, path.name).video
         if video.state != "indexed":
-            index_video(db, store, video.id)
+            index_now(db, store, video.id)
             echo(f"indexed {path.name}")
     echo(f"library ready in {time.perf_counter() - started:.0f} s")
     return db, user.id

@@ -83,7 +83,12 @@ def rank(item: Collected, details: dict[int, dict], config) -> list:
 def relevant(moment, expected: list[dict], used: set[int]) -> bool:
     """Whether ``moment`` is an expected moment not yet counted (marks it counted)."""
     for i, want in enumerate(expected):
-        if i not in used and moment.filename == want["file"] and moment.scene_start_s < want["end"] and moment.end_s > want["start"]:
+        if (
+            i not in used
+            and moment.filename == want["file"]
+            and moment.scene_start_s < want["end"]
+            and moment.end_s > want["start"]
+        ):
             used.add(i)
             return True
     return False
@@ -114,7 +119,9 @@ def evaluate(collected: list[Collected], details: dict[int, dict], config) -> di
     for channel in (*CHANNELS, "overall"):
         rows = [s for c, s in scores if "mrr" in s and (channel == "overall" or c == channel)]
         if rows:
-            report[channel] = {k: statistics.fmean(r[k] for r in rows) for k in ("r@1", "r@5", "mrr", "ndcg@10")} | {"n": len(rows)}
+            report[channel] = {k: statistics.fmean(r[k] for r in rows) for k in ("r@1", "r@5", "mrr", "ndcg@10")} | {
+                "n": len(rows)
+            }
     negatives = [s["negative_pass"] for _, s in scores if "negative_pass" in s]
     report["negatives"] = {"pass_rate": statistics.fmean(negatives) if negatives else None, "n": len(negatives)}
     latencies = sorted(item.latency_s * 1000 for item in collected)
@@ -167,9 +174,14 @@ def main() -> None:
     if args.show:
         for item in collected:
             top = rank(item, details, config)[:3]
-            shown = "; ".join(f"{m.filename} {m.scene_start_s:.0f}-{m.end_s:.0f} {m.score:.2f} {m.channels}" for m in top)
+            shown = "; ".join(
+                f"{m.filename} {m.scene_start_s:.0f}-{m.end_s:.0f} {m.score:.2f} {m.channels}" for m in top
+            )
             print(f"{item.query['id']} {item.query['query'][:40]!r}: {shown or '-'}")
-    print_report(f"{len(queries)} queries ({args.split}), fusion {config.method}, floor {config.floor}", evaluate(collected, details, config))
+    print_report(
+        f"{len(queries)} queries ({args.split}), fusion {config.method}, floor {config.floor}",
+        evaluate(collected, details, config),
+    )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ def evaluate(embedder, pairs: list[dict]) -> dict[str, tuple[float, float]]:
     """(R@1, MRR) per task."""
     result = {}
     for task, (q_field, p_field) in TASKS.items():
-        r = ranks(embedder.embed_queries([p[q_field] for p in pairs]), embedder.embed_passages([p[p_field] for p in pairs]))
+        r = ranks(
+            embedder.embed_queries([p[q_field] for p in pairs]), embedder.embed_passages([p[p_field] for p in pairs])
+        )
         result[task] = (float(np.mean(r == 1)), float(np.mean(1.0 / r)))
     return result
 

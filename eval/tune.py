@@ -38,7 +38,9 @@ def candidates(config):
         if signal.endswith("_text"):
             ramps = [(0.0, high) for high in RANK_HIGHS]
         else:
-            ramps = [(low, hi) for low in COSINE_LOWS if low < hi] + [(lo, round(lo + span, 3)) for span in COSINE_SPANS]
+            ramps = [(low, hi) for low in COSINE_LOWS if low < hi] + [
+                (lo, round(lo + span, 3)) for span in COSINE_SPANS
+            ]
         for ramp in ramps:
             yield _changed(config, calibration={**config.calibration, signal: ramp})
     for floor in RRF_FLOORS if config.method == "rrf" else FLOORS:
@@ -87,7 +89,10 @@ def main() -> None:
     print_report(f"before: tuning split ({len(tuning)} queries)", evaluate(tuning, details, start))
     print_report(f"before: held-out split ({len(held_out)} queries)", evaluate(held_out, details, start))
     chosen, _ = tune(tuning, details, start, args.rounds)
-    print_report(f"after: tuning split ({len(tuning)} queries), {chosen.method}, floor {chosen.floor}", evaluate(tuning, details, chosen))
+    print_report(
+        f"after: tuning split ({len(tuning)} queries), {chosen.method}, floor {chosen.floor}",
+        evaluate(tuning, details, chosen),
+    )
     print_report(f"after: held-out split ({len(held_out)} queries)", evaluate(held_out, details, chosen))
     print(f"\nweights: {chosen.weights}\ncalibration: {chosen.calibration}")
     if not args.dry_run:

@@ -10,11 +10,12 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from heimdex.config import get_settings
 from heimdex.errors import BadInput, HeimdexError
+
 
 def _db():
     from heimdex.db import get_database
@@ -32,6 +33,20 @@ def _user(email: str):
     from heimdex.auth.users import get_user_by_email
 
     return get_user_by_email(_db(), email)
+
+
+def _owner(args: argparse.Namespace):
+    """The user a command naming a video acts for: ``--user``, or the video's owner (an operator naming it by id)."""
+    from heimdex.auth.users import get_user
+    from heimdex.videos import load_video, parse_video_id
+
+    return _user(args.user) if args.user else get_user(_db(), load_video(_db(), parse_video_id(args.video_id)).user_id)
+
+
+def _video(args: argparse.Namespace):
+    from heimdex.videos import get_video, parse_video_id
+
+    return get_video(_db(), _owner(args).id, parse_video_id(args.video_id))
 
 
 def _print_json(value: object) -> None:
@@ -79,7 +94,7 @@ def _print_index(report, as_json: bool) -> None:
         _print_json(report.summary())
         return
     for scene in report.index.scenes:
-        said = f"  \"{scene.transcript[:60]}\"" if scene.transcript else ""
+        said = f'  "{scene.transcript[:60]}"' if scene.transcript else ""
         print(f"{scene.start_s:8.2f}-{scene.end_s:8.2f}s{said}")
     took = f" in {report.timings_s['total']:.1f} s" if "total" in report.timings_s else ""
     print(f"{report.video.id}  indexed: {len(report.index.scenes)} scenes{took}")
@@ -87,7 +102,7 @@ def _print_index(report, as_json: bool) -> None:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from heimdex.ingest import ingest
-    from heimdex.pipeline import index_video
+    from heimdex.jobs.runner import index_now
     from heimdex.pipeline.restore import current_index
 
     path = Path(args.file)
@@ -107,80 +122,65 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     if video.state == "indexed" and video.index_run:
         print(f"already indexed as {video.title!r}", file=sys.stderr)
-        report = current_index(_db(), _store(), video.id)
+        report = current_index(_store(), video)
     else:
-        report = index_video(_db(), _store(), video.id, echo=_echo_progress)
+        report = index_now(_db(), _store(), video.id, echo=_echo_progress)
     _print_index(report, args.json)
     return 0
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from heimdex.pipeline import index_video
+    from heimdex.jobs.runner import index_now
     from heimdex.pipeline.restore import restore_index
-    from heimdex.videos import parse_video_id
 
-    video_id = parse_video_id(args.video_id)
+    video = _video(args)
     if args.from_sidecar:
-        report = restore_index(_db(), _store(), video_id)
+        report = restore_index(_db(), _store(), video)
     else:
-        report = index_video(_db(), _store(), video_id, echo=_echo_progress)
+        report = index_now(_db(), _store(), video.id, echo=_echo_progress)
     _print_index(report, args.json)
     return 0
 
 
 def cmd_videos_export(args: argparse.Namespace) -> int:
     from heimdex.pipeline.restore import export_index
-    from heimdex.videos import parse_video_id
 
-    sys.stdout.buffer.write(export_index(_db(), _store(), parse_video_id(args.video_id)))
+    sys.stdout.buffer.write(export_index(_store(), _video(args)))
     sys.stdout.buffer.write(b"\n")
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from heimdex.search import SearchFilters, search
-    from heimdex.videos import parse_video_id
+    from heimdex import core
 
-    filters = SearchFilters(
-        video_id=parse_video_id(args.video) if args.video else None,
-        person=args.person,
+    moments = core.search(
+        _user(args.user),
+        args.query,
+        args.limit,
+        args.video,
+        tuple(args.channel or ()),
+        args.person,
+        args.page,
         language=args.language,
-        channels=tuple(args.channel or ()),
     )
-    result = search(_db(), _user(args.user).id, args.query, filters, page=args.page, page_size=args.limit)
     if args.json:
-        _print_json([moment.as_dict() for moment in result.moments])
+        _print_json(moments)
         return 0
-    for moment in result.moments:
-        why = ", ".join(f"{channel} {score:.2f}" for channel, score in moment.channels.items())
-        print(f"{moment.score:5.2f}  {moment.title}  {moment.start_s:7.2f}-{moment.end_s:7.2f}s  ({why})")
-        for snippet in (moment.transcript_snippet, moment.ocr_snippet):
+    for moment in moments:
+        why = ", ".join(f"{channel} {score:.2f}" for channel, score in moment["channels"].items())
+        print(f"{moment['score']:5.2f}  {moment['title']}  {moment['start_s']:7.2f}-{moment['end_s']:7.2f}s  ({why})")
+        for snippet in (moment["transcript_snippet"], moment["ocr_snippet"]):
             if snippet:
                 print(f"       {snippet}")
-    if not result.moments:
+    if not moments:
         print("no matching moments", file=sys.stderr)
     return 0
 
 
 def cmd_videos_show(args: argparse.Namespace) -> int:
-    from heimdex.jobs import latest_job
-    from heimdex.videos import get_video, owner_of, parse_video_id
+    from heimdex import core
 
-    video_id = parse_video_id(args.video_id)
-    video = get_video(_db(), owner_of(_db(), video_id), video_id)
-    job = latest_job(_db(), video_id)
-    with _db().transaction() as conn:
-        scenes = conn.execute("SELECT count(*) AS n FROM scenes WHERE video_id = %s", (video_id,)).fetchone()["n"]
-    shown = {
-        **video.summary(),
-        "stage": job.stage if job else None,
-        "progress": round(job.progress, 4) if job else 0.0,
-        "job_id": job.id if job else None,
-        "job_state": job.state if job else None,
-        "attempts": job.attempts if job else 0,
-        "error": video.error_message or (job.error if job and job.state == "failed" else None),
-        "scene_count": scenes,
-    }
+    shown = core.video_status(_owner(args), args.video_id)
     if args.json:
         _print_json(shown)
     else:
@@ -190,14 +190,9 @@ def cmd_videos_show(args: argparse.Namespace) -> int:
 
 
 def cmd_videos_cancel(args: argparse.Namespace) -> int:
-    from heimdex.jobs import latest_job, request_cancel
-    from heimdex.videos import parse_video_id
+    from heimdex import core
 
-    video_id = parse_video_id(args.video_id)
-    job = latest_job(_db(), video_id)
-    if job is None or not job.active:
-        raise BadInput("not_running", f"Video {video_id} has no queued or running job.")
-    state = request_cancel(_db(), job.id)
+    state = core.cancel(_owner(args), args.video_id)
     print("cancelled" if state == "cancelled" else "cancelling: the job stops at its next heartbeat")
     return 0
 
@@ -223,7 +218,9 @@ def cmd_people_list(args: argparse.Namespace) -> int:
         _print_json([person.summary() for person in people])
         return 0
     for person in people:
-        print(f"{person.id:>5}  {person.name or '(unnamed)':<24} {person.photos} face(s) kept, {person.scenes} scene(s)")
+        print(
+            f"{person.id:>5}  {person.name or '(unnamed)':<24} {person.photos} face(s) kept, {person.scenes} scene(s)"
+        )
     return 0
 
 
@@ -241,7 +238,9 @@ def cmd_people_edit(args: argparse.Namespace) -> int:
         people.delete_person(db, _store(), user_id, args.person_id)
         changed = []
     for person in changed:
-        print(f"{person.id:>5}  {person.name or '(unnamed)':<24} {person.photos} face(s) kept, {person.scenes} scene(s)")
+        print(
+            f"{person.id:>5}  {person.name or '(unnamed)':<24} {person.photos} face(s) kept, {person.scenes} scene(s)"
+        )
     return 0
 
 
@@ -260,12 +259,9 @@ def cmd_videos_list(args: argparse.Namespace) -> int:
 
 
 def cmd_videos_delete(args: argparse.Namespace) -> int:
-    from heimdex.videos import delete_video, owner_of, parse_video_id
+    from heimdex import core
 
-    video_id = parse_video_id(args.video_id)
-    user_id = _user(args.user).id if args.user else owner_of(_db(), video_id)
-    delete_video(_db(), _store(), user_id, video_id)
-    print(f"deleted {video_id}")
+    print(f"deleted {core.delete_video(_owner(args), args.video_id)}")
     return 0
 
 
@@ -315,10 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--json", action="store_true", help="print the scenes and stage timings as JSON")
     index.add_argument("--enqueue", action="store_true", help="store and queue it, print the video id at once")
 
-    reindex = command(commands, "reindex", cmd_reindex, "index a stored video again (its previous index stays until the new one commits)")
+    reindex = command(
+        commands,
+        "reindex",
+        cmd_reindex,
+        "index a stored video again (its previous index stays until the new one commits)",
+    )
     reindex.add_argument("video_id")
-    reindex.add_argument("--from-sidecar", action="store_true", help="rebuild the rows from the stored sidecar, running no model")
+    reindex.add_argument(
+        "--from-sidecar", action="store_true", help="rebuild the rows from the stored sidecar, running no model"
+    )
     reindex.add_argument("--json", action="store_true")
+    reindex.add_argument("--user", metavar="EMAIL", help="only if the video is this user's")
 
     find = command(commands, "search", cmd_search, "find moments in a user's videos")
     find.add_argument("query")
@@ -328,10 +332,17 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--video", metavar="VIDEO_ID", help="only this video")
     find.add_argument("--person", help="only scenes with this enrolled person")
     find.add_argument("--language", help="only videos whose speech is in this language (en, ko, ...)")
-    find.add_argument("--channel", action="append", choices=("transcript", "ocr", "visual", "person"), help="only these channels (repeatable)")
+    find.add_argument(
+        "--channel",
+        action="append",
+        choices=("transcript", "ocr", "visual", "person"),
+        help="only these channels (repeatable)",
+    )
     find.add_argument("--json", action="store_true")
 
-    people = commands.add_parser("people", help="a user's people: enrolled, and suggested from faces seen").add_subparsers(dest="people_command", required=True)
+    people = commands.add_parser(
+        "people", help="a user's people: enrolled, and suggested from faces seen"
+    ).add_subparsers(dest="people_command", required=True)
     add_person = command(people, "add", cmd_people_add, "enroll a person from photos (one face each)")
     add_person.add_argument("name")
     add_person.add_argument("--user", required=True, metavar="EMAIL")
@@ -340,9 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
     list_persons.add_argument("--user", required=True, metavar="EMAIL")
     list_persons.add_argument("--suggested", action="store_true", help="the unnamed people suggested from faces seen")
     list_persons.add_argument("--json", action="store_true")
-    for name, text in (("rename", "name or rename a person (a name already used merges the two)"),
-                       ("merge", "merge OTHER_ID into PERSON_ID"), ("split", "split a person into the two most distinct groups"),
-                       ("delete", "forget a person (faces seen in videos stay, unnamed)")):
+    for name, text in (
+        ("rename", "name or rename a person (a name already used merges the two)"),
+        ("merge", "merge OTHER_ID into PERSON_ID"),
+        ("split", "split a person into the two most distinct groups"),
+        ("delete", "forget a person (faces seen in videos stay, unnamed)"),
+    ):
         edit = command(people, name, cmd_people_edit, text)
         edit.add_argument("person_id", type=int)
         if name == "rename":
@@ -361,10 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     show = command(videos, "show", cmd_videos_show, "a video's state, job stage and progress, error and scene count")
     show.add_argument("video_id")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--user", metavar="EMAIL", help="only if the video is this user's")
     cancel = command(videos, "cancel", cmd_videos_cancel, "cancel a video's queued or running indexing job")
     cancel.add_argument("video_id")
+    cancel.add_argument("--user", metavar="EMAIL", help="only if the video is this user's")
     export = command(videos, "export", cmd_videos_export, "print a video's index document (the sidecar JSON)")
     export.add_argument("video_id")
+    export.add_argument("--user", metavar="EMAIL", help="only if the video is this user's")
 
     doctor = command(commands, "doctor", cmd_doctor, "check the database, Redis, the data folder and the models")
     doctor.add_argument("--json", action="store_true")

@@ -20,7 +20,9 @@ MAX_CLIP_S = 120.0
 
 class ClipFailed(BadInput):
     def __init__(self) -> None:
-        super().__init__("clip_failed", "This clip could not be cut from the video; try a moment a little earlier or later.")
+        super().__init__(
+            "clip_failed", "This clip could not be cut from the video; try a moment a little earlier or later."
+        )
 
 
 def cut(source: Path, start_s: float, end_s: float, target: Path) -> Path:

@@ -7,10 +7,10 @@ Every module takes what it needs from :func:`get_settings`; nothing else reads
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 from heimdex.errors import BadInput
 
@@ -80,7 +80,7 @@ class Settings:
     }
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default: the process environment)."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}

@@ -15,10 +15,11 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 import psycopg
 
@@ -66,14 +67,18 @@ def clean_language(language: str | None) -> str | None:
         return None
     code = language.strip().lower()
     if not LANGUAGE_PATTERN.match(code) or code not in _LANGUAGE_CODES:
-        raise BadInput("bad_language", "Unknown spoken language; use a code such as 'en' or 'ko', or 'auto' to detect it.")
+        raise BadInput(
+            "bad_language", "Unknown spoken language; use a code such as 'en' or 'ko', or 'auto' to detect it."
+        )
     return code
 
 
 class StorageUnavailable(BadInput):
     def __init__(self) -> None:
-        super().__init__("storage_unavailable", "The server cannot store files right now (its disk is full or read-only); "
-                                                "please try again later.")
+        super().__init__(
+            "storage_unavailable",
+            "The server cannot store files right now (its disk is full or read-only); please try again later.",
+        )
 
 
 @contextmanager
@@ -102,7 +107,9 @@ def staged_upload(source: BinaryIO, tmp_dir: Path, max_bytes: int, timeout_s: fl
                 while chunk := source.read(CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise media_error("too_large", detail=f"over {format_bytes(max_bytes)}", limit=format_bytes(max_bytes))
+                        raise media_error(
+                            "too_large", detail=f"over {format_bytes(max_bytes)}", limit=format_bytes(max_bytes)
+                        )
                     if time.monotonic() > deadline:
                         raise media_error("probe_timeout", limit=f"{timeout_s:g} s")
                     digest.update(chunk)
@@ -189,4 +196,3 @@ def _store(
         with staged.path.open("rb") as blob, storage_errors():
             store.put(key, blob)
     return IngestResult(Video.from_row(row), created=True)
-

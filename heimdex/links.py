@@ -57,7 +57,9 @@ def _signature(secret: bytes, user_id: uuid.UUID, video_id: uuid.UUID, expires: 
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def sign(secret: bytes, user_id: uuid.UUID, video_id: uuid.UUID, seconds: int = LINK_SECONDS, now: float | None = None) -> str:
+def sign(
+    secret: bytes, user_id: uuid.UUID, video_id: uuid.UUID, seconds: int = LINK_SECONDS, now: float | None = None
+) -> str:
     """The query string that lets its holder play ``video_id`` for ``seconds``."""
     expires = int((now or time.time()) + seconds)
     return urlencode({"u": str(user_id), "e": expires, "s": _signature(secret, user_id, video_id, expires)})

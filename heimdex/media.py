@@ -49,11 +49,30 @@ CODES = {
 
 MAX_SIDE = 8192  # pixels
 MAX_PIXELS = 7680 * 4320  # 8K UHD
-PICTURE_FORMATS = ("image2", "image2pipe", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif_pipe",
-                   "jpegxl_pipe", "heif", "ico")
+PICTURE_FORMATS = (
+    "image2",
+    "image2pipe",
+    "png_pipe",
+    "jpeg_pipe",
+    "webp_pipe",
+    "bmp_pipe",
+    "tiff_pipe",
+    "gif_pipe",
+    "jpegxl_pipe",
+    "heif",
+    "ico",
+)
 # Containers (as PyAV names them) and the type a browser is told.
-MIME_TYPES = {"mov": "video/mp4", "matroska": "video/webm", "avi": "video/x-msvideo", "mpegts": "video/mp2t",
-              "gif": "image/gif", "flv": "video/x-flv", "mpeg": "video/mpeg", "ogg": "video/ogg"}
+MIME_TYPES = {
+    "mov": "video/mp4",
+    "matroska": "video/webm",
+    "avi": "video/x-msvideo",
+    "mpegts": "video/mp2t",
+    "gif": "image/gif",
+    "flv": "video/x-flv",
+    "mpeg": "video/mpeg",
+    "ogg": "video/ogg",
+}
 
 
 def mime_type(container: str) -> str:
@@ -114,7 +133,10 @@ def probe(path: Path, timeout_s: float = 30.0) -> MediaInfo:
             capture_output=True,
             text=True,
             timeout=timeout_s,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")])),
+            },
         )
     except subprocess.TimeoutExpired:
         raise media_error("probe_timeout", limit=f"{timeout_s:g} s") from None

@@ -37,7 +37,9 @@ def delete_blobs(db: Database, store: BlobStore, keys: list[str]) -> None:
 def sweep_orphans(db: Database, store: BlobStore, limit: int = 100) -> int:
     """Try again to delete remembered blobs; return how many went."""
     with db.transaction() as conn:
-        keys = [r["key"] for r in conn.execute("SELECT key FROM orphan_blobs ORDER BY since LIMIT %s", (limit,)).fetchall()]
+        keys = [
+            r["key"] for r in conn.execute("SELECT key FROM orphan_blobs ORDER BY since LIMIT %s", (limit,)).fetchall()
+        ]
     done = 0
     for key in keys:
         try:

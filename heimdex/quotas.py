@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from heimdex.config import get_settings
 from heimdex.db import Database
@@ -80,8 +80,8 @@ def check_room(db: Database, user_id: uuid.UUID, tier: str, duration_s: float) -
 def hit(db: Database, action: str, key: str, user_id: uuid.UUID | None = None) -> None:
     """Count one ``action`` for ``key``; :class:`QuotaExceeded` once the window's allowance is used up."""
     allowed, window = _limit(action)
-    now = datetime.now(timezone.utc).timestamp()
-    start = datetime.fromtimestamp(now - now % window, timezone.utc)
+    now = datetime.now(UTC).timestamp()
+    start = datetime.fromtimestamp(now - now % window, UTC)
     with db.transaction() as conn:
         conn.execute("SET LOCAL synchronous_commit TO OFF")  # a count lost in a crash does not matter; the wait does
         hits = conn.execute(

@@ -17,9 +17,10 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 from heimdex.config import Settings
 
@@ -146,7 +147,6 @@ class LocalBlobStore:
             if path.is_file() and self._staging not in path.parents:
                 yield path.relative_to(self.root).as_posix()
 
-
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
@@ -189,7 +189,7 @@ class S3BlobStore:
         self.bucket, self.prefix, self.client = bucket, prefix, client
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "S3BlobStore":
+    def from_settings(cls, settings: Settings) -> S3BlobStore:
         import boto3
         from botocore.config import Config
 

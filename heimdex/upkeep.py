@@ -28,8 +28,10 @@ def run_once(app: bool) -> None:
     from heimdex.storage import get_blob_store
 
     settings = get_settings()
-    parts = [("recovery", lambda: recover(get_database(), get_queue(), settings)),
-             ("orphan blobs", lambda: sweep_orphans(get_database(), get_blob_store(settings)))]
+    parts = [
+        ("recovery", lambda: recover(get_database(), get_queue(), settings)),
+        ("orphan blobs", lambda: sweep_orphans(get_database(), get_blob_store(settings))),
+    ]
     if app:
         parts.append(("gradio folder", lambda: get_handoff().sweep()))
     for name, part in parts:

@@ -10,6 +10,7 @@ from heimdex.db import Database
 from heimdex.errors import BadInput, NotFound
 from heimdex.orphans import delete_blobs
 from heimdex.people.matching import refresh
+from heimdex.states import VideoState
 from heimdex.storage import BlobStore, video_prefix
 
 
@@ -33,7 +34,7 @@ class Video:
     audio_codec: str | None
     has_audio: bool
     language: str | None
-    state: str
+    state: VideoState
     error_code: str | None
     error_message: str | None
     error_stage: str | None
@@ -45,8 +46,8 @@ class Video:
     indexed_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: dict) -> "Video":
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+    def from_row(cls, row: dict) -> Video:
+        return cls(**{**{name: row[name] for name in cls.__dataclass_fields__}, "state": VideoState(row["state"])})
 
     def summary(self) -> dict:
         """The JSON-ready fields a listing shows."""
@@ -99,13 +100,13 @@ def set_proxy(db: Database, video_id: uuid.UUID, key: str) -> None:
         conn.execute("UPDATE videos SET proxy_key = %s WHERE id = %s", (key, video_id))
 
 
-def owner_of(db: Database, video_id: uuid.UUID) -> uuid.UUID:
-    """Who owns a video (for operator commands that name a video by id alone)."""
+def load_video(db: Database, video_id: uuid.UUID) -> Video:
+    """Any user's video by its id alone: for jobs and operator commands, never for a request."""
     with db.transaction() as conn:
-        row = conn.execute("SELECT user_id FROM videos WHERE id = %s", (video_id,)).fetchone()
+        row = conn.execute("SELECT * FROM videos WHERE id = %s", (video_id,)).fetchone()
     if row is None:
         raise NotFound("video", video_id)
-    return row["user_id"]
+    return Video.from_row(row)
 
 
 def delete_video(db: Database, store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID) -> None:

@@ -20,9 +20,9 @@ import logging
 import math
 import tempfile
 import uuid
+from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Iterator
 
 from anyio import to_thread
 from fastapi import FastAPI, HTTPException
@@ -93,7 +93,7 @@ class FileGate:
         if scope["path"] == UPLOAD_ROUTE:
             return await self._upload(scope, receive, send, headers, user_id)
         if scope["path"].startswith(FILE_ROUTE):
-            path = scope["path"][len(FILE_ROUTE):]
+            path = scope["path"][len(FILE_ROUTE) :]
             store = get_blob_store(get_settings())
             allowed = await to_thread.run_sync(get_handoff().may_serve, user_id, path, store.exists)
             if not allowed:
@@ -141,7 +141,9 @@ class FileGate:
         except ValueError:
             length = limit + 1
         if length > limit:
-            return await PlainTextResponse("The file is larger than the upload limit.", status_code=413)(scope, receive, send)
+            return await PlainTextResponse("The file is larger than the upload limit.", status_code=413)(
+                scope, receive, send
+            )
         answer = {"status": 0, "body": b""}
 
         async def capture(message):
@@ -202,7 +204,9 @@ def add_routes(app: FastAPI) -> FastAPI:
         try:
             start_s, end_s = float(start), float(end)
         except ValueError:
-            raise HTTPException(status_code=400, detail="The clip's start and end must be numbers of seconds.") from None
+            raise HTTPException(
+                status_code=400, detail="The clip's start and end must be numbers of seconds."
+            ) from None
         if not (math.isfinite(start_s) and math.isfinite(end_s)) or not 0 <= start_s < end_s:
             raise HTTPException(status_code=400, detail="The clip needs a start before its end.")
         if start_s >= video.duration_s:
@@ -223,6 +227,8 @@ def add_routes(app: FastAPI) -> FastAPI:
             target.unlink(missing_ok=True)
             raise
         name = f"{Path(video.filename).stem}-{start_s:.0f}-{end_s:.0f}s.mp4"
-        return FileResponse(target, media_type="video/mp4", filename=name, background=BackgroundTask(target.unlink, missing_ok=True))
+        return FileResponse(
+            target, media_type="video/mp4", filename=name, background=BackgroundTask(target.unlink, missing_ok=True)
+        )
 
     return app

@@ -74,10 +74,21 @@ def registry(settings):
     return get_registry()
 
 
-
-
 @pytest.fixture(scope="module")
 def server(settings, db, tmp_path_factory):
     """``python app.py`` on a free port, sharing the test database and blobs; jobs run in-process."""
     with launched_app(settings, tmp_path_factory.mktemp("app") / "app.log") as base:
         yield base
+
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test belongs to exactly one tier (its module's ``pytestmark``): ``pytest -m unit`` is the fast set."""
+    for item in items:
+        tiers = {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+        if len(tiers) != 1:
+            raise pytest.UsageError(
+                f"{item.nodeid} must be marked with exactly one of {', '.join(TIERS)}, not {sorted(tiers)}"
+            )

@@ -24,10 +24,21 @@ def _picture(i: int, width: int, height: int) -> np.ndarray:
     return image.astype(np.uint8)
 
 
-def make(path: Path, codec: str = "libx264", container: str | None = None, size: tuple[int, int] = (320, 240),
-         frames: int = int(FPS * SECONDS), pix_fmt: str = "yuv420p", audio: str | None = "aac", channels: str = "stereo",
-         video_streams: int = 1, audio_streams: int = 1, options: dict | None = None, b_frames: int = 0,
-         container_options: dict | None = None) -> Path:
+def make(
+    path: Path,
+    codec: str = "libx264",
+    container: str | None = None,
+    size: tuple[int, int] = (320, 240),
+    frames: int = int(FPS * SECONDS),
+    pix_fmt: str = "yuv420p",
+    audio: str | None = "aac",
+    channels: str = "stereo",
+    video_streams: int = 1,
+    audio_streams: int = 1,
+    options: dict | None = None,
+    b_frames: int = 0,
+    container_options: dict | None = None,
+) -> Path:
     """Write a clip: ``video_streams`` pictures and ``audio_streams`` tones (audio codec ``audio``, None for silence)."""
     width, height = size
     with av.open(str(path), "w", format=container, options=container_options or {}) as out:

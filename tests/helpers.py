@@ -7,9 +7,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,8 +27,19 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 TABLES = (
-    "users", "sessions", "videos", "shots", "scenes", "embedding_models", "scene_vectors", "jobs",
-    "people", "faces", "scene_people", "audit_events", "rate_limits",
+    "users",
+    "sessions",
+    "videos",
+    "shots",
+    "scenes",
+    "embedding_models",
+    "scene_vectors",
+    "jobs",
+    "people",
+    "faces",
+    "scene_people",
+    "audit_events",
+    "rate_limits",
 )
 
 
@@ -37,9 +48,6 @@ def snapshot(db, store) -> dict:
     with db.transaction() as conn:
         counts = {t: conn.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}
     return {"rows": counts, "blobs": set(store.keys())}
-
-
-
 
 
 def free_port() -> int:
@@ -57,8 +65,14 @@ def restart_embedded_postgres(pg_dir: Path) -> None:
 
     pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
     user = "pgserver" if os.geteuid() == 0 else None
-    subprocess.run([str(pg_ctl), "-D", str(pg_dir), "restart", "-m", "fast", "-w"], check=True, user=user,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    subprocess.run(
+        [str(pg_ctl), "-D", str(pg_dir), "restart", "-m", "fast", "-w"],
+        check=True,
+        user=user,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+    )
 
 
 APP_SECRET = "test-secret-key-for-signed-links"
@@ -70,9 +84,18 @@ def start_app(settings, log_path: Path, **env: str) -> tuple[subprocess.Popen, s
 
     port = free_port()
     log = log_path.open("a")
-    environ = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DATABASE_URL": resolve_url(settings),
-               "HEIMDEX_SECRET_KEY": APP_SECRET, "HEIMDEX_QUOTA_FREE_VIDEOS": "2", "GRADIO_ANALYTICS_ENABLED": "False",
-               "HEIMDEX_REGISTER_LIMIT": "1000", "HEIMDEX_SIGN_IN_LIMIT": "1000", **env}
+    environ = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DATABASE_URL": resolve_url(settings),
+        "HEIMDEX_SECRET_KEY": APP_SECRET,
+        "HEIMDEX_QUOTA_FREE_VIDEOS": "2",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HEIMDEX_REGISTER_LIMIT": "1000",
+        "HEIMDEX_SIGN_IN_LIMIT": "1000",
+        **env,
+    }
     environ.pop("REDIS_URL", None)
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environ, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
@@ -83,7 +106,7 @@ def start_app(settings, log_path: Path, **env: str) -> tuple[subprocess.Popen, s
             return process, base
         except Exception:
             if process.poll() is not None:
-                raise RuntimeError(f"the app exited at start; see {log_path}")
+                raise RuntimeError(f"the app exited at start; see {log_path}") from None
             time.sleep(0.5)
     stop_app(process)
     raise RuntimeError("the app did not answer in time")

@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 
-
 from helpers import APP_SECRET as SECRET
+
+pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
 
 
@@ -62,7 +63,9 @@ def alice(client, server, media):
     from gradio_client import handle_file
 
     token = _register(client)
-    video_id = _as(server, token).predict(token, handle_file(str(media / "goldeneye-vfr-drop3.mp4")), "", "auto", api_name="/upload")
+    video_id = _as(server, token).predict(
+        token, handle_file(str(media / "goldeneye-vfr-drop3.mp4")), "", "auto", api_name="/upload"
+    )
     return {"token": token, "video_id": video_id, "video": _indexed(client, token, video_id)}
 
 
@@ -151,13 +154,20 @@ def test_people_through_the_api(client, server, media, tmp_path):
 
     token = _register(client)
     for name in ("head-pose-face-detection-male.mp4", "head-pose-face-detection-female-and-male.mp4"):
-        _indexed(client, token, _as(server, token).predict(token, handle_file(str(media / name)), "", "auto", api_name="/upload"))
+        _indexed(
+            client,
+            token,
+            _as(server, token).predict(token, handle_file(str(media / name)), "", "auto", api_name="/upload"),
+        )
     listing = client.predict(token, api_name="/people")
     assert listing["people"] == [] and [p["videos"] for p in listing["suggested"]] == [2]  # the man, seen twice
     joon = client.predict(token, listing["suggested"][0]["person_id"], "Joon", api_name="/rename_person")
     assert joon["name"] == "Joon" and not joon["suggested"]
     found = client.predict(token, "", 10, "Joon", api_name="/search")  # the person filter alone
-    assert {r["filename"] for r in found} == {"head-pose-face-detection-male.mp4", "head-pose-face-detection-female-and-male.mp4"}
+    assert {r["filename"] for r in found} == {
+        "head-pose-face-detection-male.mp4",
+        "head-pose-face-detection-female-and-male.mp4",
+    }
 
     both = next(r for r in found if r["filename"] == "head-pose-face-detection-female-and-male.mp4")
     faces = client.predict(token, both["scene_ids"], api_name="/scene_faces")
@@ -167,11 +177,15 @@ def test_people_through_the_api(client, server, media, tmp_path):
     assert (mina["photos"], mina["scenes"]) == (1, 1)
 
     photo = tmp_path / "mina.jpg"
-    cv2.imwrite(str(photo), cv2.cvtColor(frame_at(media / "head-pose-face-detection-female.mp4", 1.0), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(
+        str(photo), cv2.cvtColor(frame_at(media / "head-pose-face-detection-female.mp4", 1.0), cv2.COLOR_RGB2BGR)
+    )
     mina = _as(server, token).predict(token, "Mina", [handle_file(str(photo))], api_name="/add_person")
     assert mina["photos"] == 2 and mina["scenes"] == 1
     with pytest.raises(AppError, match="not a photo"):
-        _as(server, token).predict(token, "Nobody", [handle_file(str(media / "ATTRIBUTION.md"))], api_name="/add_person")
+        _as(server, token).predict(
+            token, "Nobody", [handle_file(str(media / "ATTRIBUTION.md"))], api_name="/add_person"
+        )
 
     stranger = _register(client)
     with pytest.raises(AppError, match="No person"):

@@ -3,7 +3,11 @@
 import json
 import uuid
 
+import pytest
+
 from helpers import run_cli
+
+pytestmark = pytest.mark.e2e
 
 
 def test_users_ingest_list_delete(data_dir, db, media):
@@ -48,7 +52,9 @@ def test_bad_input_exits_2_with_a_message(data_dir, db, media, tmp_path):
         done = run_cli(*args)
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
-    limited = run_cli("ingest", str(media / "walkthrough_en.mp4"), "--user", email, env={"HEIMDEX_MAX_DURATION_S": "30"})
+    limited = run_cli(
+        "ingest", str(media / "walkthrough_en.mp4"), "--user", email, env={"HEIMDEX_MAX_DURATION_S": "30"}
+    )
     assert limited.returncode == 2 and "1:12 long" in limited.stderr
 
 

@@ -4,6 +4,8 @@ import pytest
 
 from heimdex.config import GIB, ConfigError, Settings
 
+pytestmark = pytest.mark.unit
+
 
 def test_defaults_match_the_readme():
     settings = Settings.from_env({})

@@ -19,6 +19,8 @@ from heimdex.storage import video_prefix
 from heimdex.videos import delete_video
 from helpers import ROOT, snapshot
 
+pytestmark = pytest.mark.integration
+
 
 def fresh_database_url(db) -> str:
     """A new, empty database on the same server."""
@@ -40,7 +42,9 @@ def test_migrations_apply_once(db):
 
 def test_parallel_migrations_are_safe(db):
     url = fresh_database_url(db)
-    code = "import sys, psycopg; from heimdex.db.migrate import migrate; print(len(migrate(psycopg.connect(sys.argv[1]))))"
+    code = (
+        "import sys, psycopg; from heimdex.db.migrate import migrate; print(len(migrate(psycopg.connect(sys.argv[1]))))"
+    )
     workers = [
         subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         for _ in range(4)
@@ -79,7 +83,8 @@ def _fill_derived_rows(db, store, user, video):
         )
         conn.execute("INSERT INTO jobs (video_id) VALUES (%s)", (video.id,))
         person = conn.execute(
-            "INSERT INTO people (user_id, name) VALUES (%s, %s) RETURNING id", (user.id, f"Minji {video.id}")  # names are unique
+            "INSERT INTO people (user_id, name) VALUES (%s, %s) RETURNING id",
+            (user.id, f"Minji {video.id}"),  # names are unique
         ).fetchone()["id"]
         conn.execute(
             """INSERT INTO faces (user_id, scene_id, person_id, box, descriptor, quality)
@@ -89,7 +94,8 @@ def _fill_derived_rows(db, store, user, video):
         conn.execute("INSERT INTO scene_people (scene_id, person_id, distance) VALUES (%s, %s, 0.3)", (scene, person))
         conn.execute("INSERT INTO audit_events (user_id, event) VALUES (%s, 'upload')", (user.id,))
         conn.execute(
-            "INSERT INTO rate_limits (bucket, window_start, user_id) VALUES (%s, now(), %s)", (f"search:{user.id}", user.id)
+            "INSERT INTO rate_limits (bucket, window_start, user_id) VALUES (%s, now(), %s)",
+            (f"search:{user.id}", user.id),
         )
         conn.execute(
             "INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (%s, %s, now() + interval '1 day')",
@@ -144,7 +150,9 @@ def test_embedded_server_keeps_data_across_restarts(tmp_path):
     code_read = "from heimdex.db import get_database; from heimdex.auth.users import get_user_by_email; print(get_user_by_email(get_database(), 'keep@example.com').email)"
     env = {**os.environ, "HEIMDEX_DATA_DIR": str(env_dir)}
     subprocess.run([sys.executable, "-c", code_write], cwd=ROOT, env=env, check=True, timeout=120)
-    read = subprocess.run([sys.executable, "-c", code_read], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    read = subprocess.run(
+        [sys.executable, "-c", code_read], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert read.returncode == 0, read.stderr
     assert read.stdout.strip() == "keep@example.com"
     assert (env_dir / "pg" / "PG_VERSION").is_file()

@@ -12,8 +12,10 @@ import uuid
 
 import pytest
 
-from helpers import ROOT, snapshot
 from heimdex.errors import BadInput
+from helpers import ROOT, snapshot
+
+pytestmark = pytest.mark.e2e
 
 
 def test_sign_in_is_limited_per_address_and_registration_too(db, monkeypatch):
@@ -30,7 +32,9 @@ def test_sign_in_is_limited_per_address_and_registration_too(db, monkeypatch):
     with pytest.raises(QuotaExceeded):
         accounts.login(db, "guess-last@example.com", "wrong password!", client=address)
     for n in range(get_settings().register_limit):
-        accounts.register(db, f"new-{n}-{uuid.uuid4().hex[:6]}@example.com", "correct horse battery", client=address + "r")
+        accounts.register(
+            db, f"new-{n}-{uuid.uuid4().hex[:6]}@example.com", "correct horse battery", client=address + "r"
+        )
     with pytest.raises(QuotaExceeded):
         accounts.register(db, f"new-{uuid.uuid4().hex[:6]}@example.com", "correct horse battery", client=address + "r")
 
@@ -56,8 +60,17 @@ def test_an_unknown_email_costs_the_same_hashing(db, monkeypatch):
     assert verified == [passwords._decoy()]
 
 
-@pytest.mark.parametrize("password,reason", [("password", "most common"), ("12345678", "most common"), ("        ", "spaces"),
-                                             ("zzzzzzzzzzzz", "repeated"), ("ada@example.com", "email"), ("ada", "at least")])
+@pytest.mark.parametrize(
+    "password,reason",
+    [
+        ("password", "most common"),
+        ("12345678", "most common"),
+        ("        ", "spaces"),
+        ("zzzzzzzzzzzz", "repeated"),
+        ("ada@example.com", "email"),
+        ("ada", "at least"),
+    ],
+)
 def test_weak_passwords_are_refused_with_the_reason(password, reason):
     from heimdex.auth.passwords import check_strength
 
@@ -85,8 +98,10 @@ class RefusingStore:
     def __getattr__(self, name):
         attribute = getattr(self._store, name)
         if name in self._fail:
+
             def refuse(*args, **kwargs):
                 raise OSError(self._code, os.strerror(self._code), "/srv/heimdex/data/blobs/u/...")
+
             return refuse
         return attribute
 
@@ -98,7 +113,9 @@ def test_a_full_disk_at_upload_is_a_sentence_and_keeps_nothing(db, store, settin
     before = snapshot(db, store)
     with pytest.raises(BadInput) as refused, (media / "goldeneye-vfr-drop3.mp4").open("rb") as source:
         ingest(db, RefusingStore(store, {"put"}, errno.ENOSPC), settings, user.id, source, "clip.mp4")
-    assert refused.value.code == "storage_unavailable" and "/" not in refused.value.message.replace("full or read-only", "")
+    assert refused.value.code == "storage_unavailable" and "/" not in refused.value.message.replace(
+        "full or read-only", ""
+    )
     assert snapshot(db, store) == before
 
 
@@ -117,7 +134,12 @@ def test_a_delete_the_store_refuses_succeeds_and_the_blobs_go_later(db, store, s
     assert sweep_orphans(db, store) >= 2
     assert not store.exists(video.blob_key)
     with db.transaction() as conn:
-        assert conn.execute("SELECT count(*) AS n FROM orphan_blobs WHERE key LIKE %s", (f"u/{user.id}/%",)).fetchone()["n"] == 0
+        assert (
+            conn.execute("SELECT count(*) AS n FROM orphan_blobs WHERE key LIKE %s", (f"u/{user.id}/%",)).fetchone()[
+                "n"
+            ]
+            == 0
+        )
 
 
 def test_odd_text_is_cleaned_and_odd_numbers_are_sentences():
@@ -170,8 +192,11 @@ def test_gradio_files_are_the_owners_and_swept(tmp_path):
 def _postgres_running(pg_dir) -> list:
     import psutil
 
-    return [p for p in psutil.process_iter(["name", "cmdline"])
-            if p.info["name"] == "postgres" and str(pg_dir) in " ".join(p.info["cmdline"] or [])]
+    return [
+        p
+        for p in psutil.process_iter(["name", "cmdline"])
+        if p.info["name"] == "postgres" and str(pg_dir) in " ".join(p.info["cmdline"] or [])
+    ]
 
 
 def _stopped(pg_dir, seconds: float = 20) -> bool:
@@ -189,24 +214,32 @@ def test_the_embedded_server_stops_after_a_restart_and_after_a_killed_process(tm
     env = {**os.environ, "HEIMDEX_DATA_DIR": str(tmp_path / "data")}
     env.pop("DATABASE_URL", None)
     pg_dir = tmp_path / "data" / "pg"
-    holder_code = ("from heimdex.db import get_database; get_database(); print('up', flush=True); input()")
+    holder_code = "from heimdex.db import get_database; get_database(); print('up', flush=True); input()"
 
-    holder = subprocess.Popen([sys.executable, "-c", holder_code], cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_code], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "up"
     restart_embedded_postgres(pg_dir)  # pgserver in the holder still knows the old postmaster
     holder.communicate("\n", timeout=60)  # a clean exit of the last user
     assert _stopped(pg_dir), "the restarted server was left running"
 
-    holder = subprocess.Popen([sys.executable, "-c", holder_code], cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_code], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "up"
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    done = subprocess.run([sys.executable, "-m", "heimdex", "db", "migrate"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "heimdex", "db", "migrate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert _stopped(pg_dir), "the server was left running after a killed user"
 

@@ -5,11 +5,13 @@ from dataclasses import replace
 
 import pytest
 
-from heimdex.ingest import ingest
 from heimdex.errors import NotFound
+from heimdex.ingest import ingest
 from heimdex.media import MediaError
 from heimdex.videos import get_video, list_videos
 from helpers import snapshot
+
+pytestmark = pytest.mark.integration
 
 
 def upload(db, store, settings, user, path, filename=None, **kwargs):
@@ -22,7 +24,12 @@ def test_ingest_stores_the_file_and_a_row(db, store, settings, make_user, media)
     result = upload(db, store, settings, user, media / "car-detection.mp4", title="  Parking lot  ", language="EN")
     video = result.video
     assert result.created
-    assert (video.title, video.filename, video.language, video.state) == ("Parking lot", "car-detection.mp4", "en", "uploaded")
+    assert (video.title, video.filename, video.language, video.state) == (
+        "Parking lot",
+        "car-detection.mp4",
+        "en",
+        "uploaded",
+    )
     assert video.has_audio and video.duration_s == pytest.approx(30.16, abs=0.1)
     with store.open(video.blob_key) as blob:
         assert blob.read() == (media / "car-detection.mp4").read_bytes()
@@ -46,7 +53,9 @@ def test_identical_upload_returns_the_existing_video(db, store, settings, make_u
 def test_concurrent_identical_uploads_make_one_video(db, store, settings, make_user, media):
     user = make_user()
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: upload(db, store, settings, user, media / "worker-zone-detection.mp4"), range(4)))
+        results = list(
+            pool.map(lambda _: upload(db, store, settings, user, media / "worker-zone-detection.mp4"), range(4))
+        )
     assert len({r.video.id for r in results}) == 1
     assert sum(r.created for r in results) == 1
     assert len(list_videos(db, user.id)) == 1
@@ -62,7 +71,10 @@ BAD_INPUTS = {
     # case: (how to build it from real media, expected code)
     "truncated mp4 (index at the end)": (lambda m, t: _truncated(m, t, "bottle-detection.mp4", 300_000), "unreadable"),
     "truncated mp4 (data cut short)": (lambda m, t: _truncated(m, t, "car-detection.mp4", 1_500_000), "unreadable"),
-    "text renamed to .mp4": (lambda m, t: (t / "notes.mp4").write_text("meeting notes, not a video") and t / "notes.mp4", "not_media"),
+    "text renamed to .mp4": (
+        lambda m, t: (t / "notes.mp4").write_text("meeting notes, not a video") and t / "notes.mp4",
+        "not_media",
+    ),
     "audio only": (lambda m, t: m / "jfk.flac", "no_video_stream"),
     "zero bytes": (lambda m, t: (t / "empty.mp4").write_bytes(b"") or t / "empty.mp4", "empty_file"),
     "longer than the limit": (lambda m, t: m / "car-detection.mp4", "too_long"),

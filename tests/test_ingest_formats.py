@@ -12,25 +12,45 @@ import av
 import cv2
 import numpy as np
 import pytest
-
 from forge import cut, make, scramble
+
 from heimdex.ingest import ingest
+from heimdex.jobs.runner import index_now
 from heimdex.media import MediaError, plays_in_browsers
-from heimdex.pipeline import index_video
 from heimdex.videos import get_video
+
+pytestmark = pytest.mark.integration
 
 X265 = {"preset": "ultrafast", "x265-params": "log-level=none"}
 ACCEPTED = {  # file: (how to make it, container and codecs as stored, whether browsers play it as it is)
     "phone-hevc.mov": (dict(codec="libx265", container="mov", options=X265), ("mov", "hevc", "aac"), False),
-    "clip-vp9.webm": (dict(codec="libvpx-vp9", container="webm", audio="libopus", options={"deadline": "realtime", "cpu-used": "8"}),
-                      ("matroska", "vp9", "opus"), False),
-    "clip-av1.mp4": (dict(codec="libsvtav1", container="mp4", options={"preset": "12", "svtav1-params": "log-level=0"}),
-                     ("mov", "av1", "aac"), False),
-    "broadcast.ts": (dict(codec="mpeg2video", container="mpegts", audio="mp2", b_frames=2), ("mpegts", "mpeg2video", "mp2"), False),
-    "camera.avi": (dict(codec="mjpeg", container="avi", pix_fmt="yuvj420p", audio="pcm_s16le"), ("avi", "mjpeg", "pcm_s16le"), False),
+    "clip-vp9.webm": (
+        dict(codec="libvpx-vp9", container="webm", audio="libopus", options={"deadline": "realtime", "cpu-used": "8"}),
+        ("matroska", "vp9", "opus"),
+        False,
+    ),
+    "clip-av1.mp4": (
+        dict(codec="libsvtav1", container="mp4", options={"preset": "12", "svtav1-params": "log-level=0"}),
+        ("mov", "av1", "aac"),
+        False,
+    ),
+    "broadcast.ts": (
+        dict(codec="mpeg2video", container="mpegts", audio="mp2", b_frames=2),
+        ("mpegts", "mpeg2video", "mp2"),
+        False,
+    ),
+    "camera.avi": (
+        dict(codec="mjpeg", container="avi", pix_fmt="yuvj420p", audio="pcm_s16le"),
+        ("avi", "mjpeg", "pcm_s16le"),
+        False,
+    ),
     "reaction.gif": (dict(codec="gif", container="gif", pix_fmt="rgb8", audio=None), ("gif", "gif", None), False),
     "surround.mp4": (dict(channels="5.1"), ("mov", "h264", "aac"), True),
-    "many-streams.mkv": (dict(container="matroska", video_streams=3, audio_streams=4), ("matroska", "h264", "aac"), False),
+    "many-streams.mkv": (
+        dict(container="matroska", video_streams=3, audio_streams=4),
+        ("matroska", "h264", "aac"),
+        False,
+    ),
     "one-frame.mp4": (dict(frames=1), ("mov", "h264", "aac"), True),
     "tiny.mp4": (dict(size=(16, 16)), ("mov", "h264", "aac"), True),
 }
@@ -66,7 +86,10 @@ def test_pictures_and_huge_frames_are_refused_in_words(db, store, settings, make
     cv2.imwrite(str(photo), np.full((120, 160, 3), 128, np.uint8))
     with pytest.raises(MediaError) as refused:
         _ingest(db, store, settings, user, photo)
-    assert refused.value.code == "picture_file" and refused.value.message == "This is a picture, not a video; upload a video file."
+    assert (
+        refused.value.code == "picture_file"
+        and refused.value.message == "This is a picture, not a video; upload a video file."
+    )
     huge = make(tmp_path / "huge.mp4", size=(8000, 8000), frames=2, options={"preset": "ultrafast"})
     with pytest.raises(MediaError) as refused:
         _ingest(db, store, settings, user, huge)
@@ -80,13 +103,27 @@ def _decodes_as_h264(store, key) -> int:
         return sum(1 for _ in copy.decode(video=0))
 
 
-@pytest.mark.parametrize("name", ["phone-hevc.mov", "clip-vp9.webm", "clip-av1.mp4", "broadcast.ts", "camera.avi",
-                                  "reaction.gif", "many-streams.mkv", "one-frame.mp4", "tiny.mp4", "surround.mp4",
-                                  "cut-at-97.mp4", "scrambled.mp4"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "phone-hevc.mov",
+        "clip-vp9.webm",
+        "clip-av1.mp4",
+        "broadcast.ts",
+        "camera.avi",
+        "reaction.gif",
+        "many-streams.mkv",
+        "one-frame.mp4",
+        "tiny.mp4",
+        "surround.mp4",
+        "cut-at-97.mp4",
+        "scrambled.mp4",
+    ],
+)
 def test_every_accepted_file_indexes_and_plays(name, forged, db, store, settings, make_user):
     """Indexing reads what decodes (damaged packets skipped); what browsers cannot play gets an H.264/AAC copy."""
     video = _ingest(db, store, settings, make_user("index"), forged[name])
-    report = index_video(db, store, video.id)
+    report = index_now(db, store, video.id)
     indexed = get_video(db, video.user_id, video.id)
     assert indexed.state == "indexed" and report.index.scenes
     if plays_in_browsers(video.container, video.video_codec, video.audio_codec):
@@ -116,7 +153,7 @@ def test_media_and_clips_serve_what_browsers_play(forged, db, store, settings, m
     refused = routes.get(f"/clip/{gif.id}?{link(gif)}&start=0&end=2")  # no playable copy yet
     assert refused.status_code == 409 and "once it is indexed" in refused.json()["detail"]
     assert not list(settings.tmp_dir.glob("clip-*"))
-    index_video(db, store, phone.id)
+    index_now(db, store, phone.id)
     played = routes.get(f"/media/{phone.id}?{link(phone)}")
     assert played.status_code == 200 and played.headers["content-type"] == "video/mp4"
     with av.open(io.BytesIO(played.content)) as copy:

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, free_port, restart_embedded_postgres as _restart_embedded_postgres, run_cli
+from helpers import ROOT, free_port, run_cli
+from helpers import restart_embedded_postgres as _restart_embedded_postgres
+
+pytestmark = pytest.mark.e2e
 
 STALE_S = "3"
 
@@ -41,9 +44,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         from redis import Redis
 
@@ -91,7 +106,9 @@ class Workers:
 
     def start(self, **env) -> subprocess.Popen:
         log = (self.logs / f"worker-{len(self.processes)}.log").open("w")
-        process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=log)
+        process = subprocess.Popen(
+            [sys.executable, "worker.py"], cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=log
+        )
         self.processes.append(process)
         return process
 
@@ -164,7 +181,12 @@ def test_cli_enqueues_at_once_and_a_worker_indexes(workers, worker_env, db, medi
         return json.loads(out.stdout)
 
     first = shown()
-    assert first["state"] in ("queued", "processing", "indexed") and {"stage", "progress", "error", "scene_count"} <= set(first)
+    assert first["state"] in ("queued", "processing", "indexed") and {
+        "stage",
+        "progress",
+        "error",
+        "scene_count",
+    } <= set(first)
     done = _wait(lambda: (s := shown())["state"] == "indexed" and s, what="indexed")
     assert done["scene_count"] == 2 and done["progress"] == 1.0 and done["error"] is None
 
@@ -176,7 +198,7 @@ def test_a_worker_killed_mid_job_is_recovered_every_time(workers, queue, db, sto
     job_id = enqueue(db, video.id, queue=queue)
     current = workers.start()
     for kill in range(3):
-        _wait(lambda: _running(db, job_id, attempt=kill + 1), what=f"attempt {kill + 1} running")
+        _wait(lambda attempt=kill + 1: _running(db, job_id, attempt=attempt), what=f"attempt {kill + 1} running")
         spare = workers.start()  # ready to take over; its recovery notices the silence
         current.send_signal(signal.SIGKILL)
         current.wait()
@@ -197,14 +219,18 @@ def _running(db, job_id: int, attempt: int) -> bool:
 
 
 def test_two_workers_racing_for_one_video_index_it_once(workers, queue, db, store, settings, media):
+    from heimdex import states
     from heimdex.jobs.queue import submit
-    from heimdex.jobs.rows import create_job
 
     video = _stored(db, store, settings, media, "bottle-detection.mp4")
-    jobs = [create_job(db, video.id) for _ in range(2)]
+    with db.transaction() as conn:  # the same video delivered twice: a second row beside the queued one
+        jobs = [states.queue(conn, video.id)]
+        jobs.append(conn.execute("INSERT INTO jobs (video_id) VALUES (%s) RETURNING id", (video.id,)).fetchone()["id"])
+    from rq import Worker
+
     workers.start()
     workers.start()
-    time.sleep(8)  # both workers up and idle
+    _wait(lambda: len(Worker.all(connection=queue.redis)) == 2, what="both workers up and idle")
     for job_id in jobs:
         submit(db, job_id, video.duration_s, queue=queue)
     _wait(lambda: all(_job(db, j)["state"] in ("succeeded", "cancelled") for j in jobs), what="both jobs ended")
@@ -213,12 +239,13 @@ def test_two_workers_racing_for_one_video_index_it_once(workers, queue, db, stor
 
 
 def test_cancelling_queued_and_running_jobs(workers, queue, worker_env, db, store, settings, media):
-    from heimdex.jobs import request_cancel
+    from heimdex import states
     from heimdex.jobs.queue import enqueue
 
     waiting = _stored(db, store, settings, media, "classroom.mp4")
     waiting_job = enqueue(db, waiting.id, queue=queue)
-    assert request_cancel(db, waiting_job) == "cancelled"
+    with db.transaction() as conn:
+        assert states.request_cancel(conn, waiting_job) == "cancelled"
     assert _video(db, waiting.id)["state"] == "uploaded"
 
     video = _stored(db, store, settings, media, "car-detection.mp4")
@@ -242,8 +269,18 @@ def test_deleting_a_video_while_it_is_indexed_stops_its_job(workers, queue, db, 
     job_id = enqueue(db, video.id, queue=queue)
     workers.start()
     _wait(lambda: _job(db, job_id)["state"] == "running", what="running")
+    from rq.job import Job
+
+    queued_as = _job(db, job_id)["queue_id"]
     delete_video(db, store, video.user_id, video.id)
-    time.sleep(6)  # the run notices at its next heartbeat and removes what it wrote
+    finished = _wait(
+        lambda: (
+            Job.fetch(queued_as, connection=queue.redis).get_status(refresh=True) == "finished"
+            and Job.fetch(queued_as, connection=queue.redis)
+        ),
+        what="the run to stop",
+    )
+    assert finished.return_value() == "cancelled"  # it stopped at a heartbeat, not at the end of its work
     assert _video(db, video.id) is None
     assert list(store.keys(video_prefix(video.user_id, video.id))) == []
     with db.transaction() as conn:
@@ -258,8 +295,18 @@ def test_a_permanent_failure_is_not_retried(workers, queue, db, store, settings,
     path.write_bytes(path.read_bytes()[:2000])  # the stored file is damaged after upload
     job_id = enqueue(db, video.id, queue=queue)
     workers.start()
-    _wait(lambda: _job(db, job_id)["state"] == "failed", what="failed")
-    time.sleep(4)
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
+
+    queued_as = _job(db, job_id)["queue_id"]
+    _wait(
+        lambda: Job.fetch(queued_as, connection=queue.redis).get_status(refresh=True) == "finished",
+        what="the run to end",
+    )
+    assert Job.fetch(queued_as, connection=queue.redis).return_value() == "failed"  # not "retrying"
+    assert (
+        queue.queue.count == 0 and ScheduledJobRegistry(queue=queue.queue).count == 0
+    )  # and nothing waits for a retry
     job, row = _job(db, job_id), _video(db, video.id)
     assert job["attempts"] == 1 and job["state"] == "failed"
     assert row["state"] == "failed" and row["error_stage"] and row["error_message"]
@@ -289,7 +336,11 @@ def test_postgres_restart_during_a_job(workers, queue, db, store, settings, medi
     workers.start()
     _wait(lambda: _job(db, job_id)["state"] == "running" and _job(db, job_id)["progress"] > 0.05, what="running")
     _restart_embedded_postgres(settings.pg_dir)
-    _wait(lambda: _reachable(lambda: _video(db, video.id)["state"] == "indexed"), timeout=180, what="indexed after restart")
+    _wait(
+        lambda: _reachable(lambda: _video(db, video.id)["state"] == "indexed"),
+        timeout=180,
+        what="indexed after restart",
+    )
     with db.transaction() as conn:
         idx = [r["idx"] for r in conn.execute("SELECT idx FROM scenes WHERE video_id = %s ORDER BY idx", (video.id,))]
     assert idx == list(range(len(idx))) and idx
@@ -316,8 +367,11 @@ def test_in_process_mode_runs_the_same_job(db, store, settings, media):
 def s3_server():
     """moto's standalone S3 server on a free loopback port."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -364,7 +418,9 @@ def test_s3_store_streams_and_keeps_the_key_rules(s3_server, media):
             store.put(bad, io.BytesIO(b"x"))
 
 
-def test_a_worker_on_another_machine_reads_the_video_only_through_s3(s3_server, worker_env, workers, tmp_path, media, make_user, db):
+def test_a_worker_on_another_machine_reads_the_video_only_through_s3(
+    s3_server, worker_env, workers, tmp_path, media, make_user, db
+):
     user = make_user("s3")
     shared = {"HEIMDEX_BLOB_URL": "s3://heimdex-shared/videos", **s3_server}
     app_env = {**worker_env, **shared}
@@ -401,16 +457,19 @@ def test_jobs_queued_without_a_queue_run_when_the_app_starts(db, store, settings
 
 def test_cancelling_a_job_whose_worker_died_ends_it(db, store, settings, media):
     """Issue 13, defect 7: a job orphaned mid-run and then cancelled ends as cancelled; its video is not left queued."""
-    from heimdex.jobs import request_cancel
+    from heimdex import states
     from heimdex.jobs.queue import DeferredQueue, enqueue
     from heimdex.jobs.recovery import recover
 
     video = _stored(db, store, settings, media, "goldeneye-vfr-drop3.mp4")
     job_id = enqueue(db, video.id, queue=DeferredQueue())
     with db.transaction() as conn:  # a worker claimed it, then died: its heartbeat is long silent
-        conn.execute("UPDATE jobs SET state = 'running', heartbeat_at = now() - interval '1 hour' WHERE id = %s", (job_id,))
+        conn.execute(
+            "UPDATE jobs SET state = 'running', heartbeat_at = now() - interval '1 hour' WHERE id = %s", (job_id,)
+        )
         conn.execute("UPDATE videos SET state = 'processing' WHERE id = %s", (video.id,))
-    assert request_cancel(db, job_id) == "running"  # the request waits for a heartbeat that never comes
+    with db.transaction() as conn:
+        assert states.request_cancel(conn, job_id) == "running"  # the request waits for a heartbeat that never comes
     assert job_id in recover(db, DeferredQueue(), settings)
     assert _job(db, job_id)["state"] == "cancelled" and _video(db, video.id)["state"] == "uploaded"
     assert recover(db, DeferredQueue(), settings) == []  # and nothing is queued again
@@ -418,7 +477,7 @@ def test_cancelling_a_job_whose_worker_died_ends_it(db, store, settings, media):
 
 def test_a_queued_job_cancelled_between_tries_is_not_skipped_forever(db, store, settings, media):
     from heimdex.jobs.queue import DeferredQueue, enqueue
-    from heimdex.jobs.task import run_job
+    from heimdex.jobs.runner import run_job
 
     video = _stored(db, store, settings, media, "goldeneye-vfr-drop3.mp4")
     job_id = enqueue(db, video.id, queue=DeferredQueue())

@@ -2,6 +2,8 @@ import pytest
 
 from heimdex.media import MediaError, probe, validate
 
+pytestmark = pytest.mark.integration
+
 VIDEOS = {
     # name: (width, height, has_audio, is_vfr, approximate duration)
     "car-detection.mp4": (768, 432, True, False, 30.2),

@@ -6,11 +6,13 @@ These check shapes, normalisation, batching and prefixes; they say nothing of qu
 import numpy as np
 import pytest
 
+from heimdex.media import frame_at
 from heimdex.models.base import ModelInfo
 from heimdex.models.clip import BATCH, ZERO_SHOT_TAGS, build_clip
 from heimdex.models.profiles import PROFILES
 from heimdex.models.text import SentenceTransformerEmbedder
-from heimdex.media import frame_at
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,9 @@ def tiny_sentence_transformer(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny-st")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "query", "passage", ":", "red", "car", "night", "at"]
     BertTokenizerFast(vocab={word: i for i, word in enumerate(vocab)}).save_pretrained(folder)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
     BertModel(config).save_pretrained(folder)
     return SentenceTransformer(str(folder), device="cpu")
 
@@ -62,7 +66,9 @@ def test_sentence_transformer_prefixes_and_normalises(tiny_sentence_transformer)
     raw = tiny_sentence_transformer.encode(["query: red car at night"])
     assert np.allclose(query[0], raw[0] / np.linalg.norm(raw[0]), atol=1e-5)
     assert not np.allclose(query, passage)  # e5 models see different prefixes
-    bge = SentenceTransformerEmbedder(ModelInfo("text", "BAAI/bge-m3", "test", 32, "MIT", "test"), tiny_sentence_transformer)
+    bge = SentenceTransformerEmbedder(
+        ModelInfo("text", "BAAI/bge-m3", "test", 32, "MIT", "test"), tiny_sentence_transformer
+    )
     assert np.allclose(bge.embed_queries(["red car"]), bge.embed_passages(["red car"]))
 
 

@@ -15,6 +15,8 @@ from heimdex.models.registry import Registry
 from heimdex.models.vision.pose import MOVENET
 from helpers import ROOT
 
+pytestmark = pytest.mark.integration
+
 
 def test_models_load_lazily_once_and_can_be_freed():
     built = []

@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
+from heimdex.media import frame_at
 from heimdex.models.vision.attributes import colour_name, lighting
 from heimdex.models.vision.detect import ssd_anchors
 from heimdex.models.vision.pose import KEYPOINTS, Pose, actions
 from heimdex.models.vision.tags import tag_frame
-from heimdex.media import frame_at
+
+pytestmark = pytest.mark.integration
 
 
 def test_ocr_reads_the_typed_command(registry, media):
@@ -16,7 +18,8 @@ def test_ocr_reads_the_typed_command(registry, media):
 
 
 @pytest.mark.parametrize(
-    "seconds, subtitle", [(3.0, "오늘은 날씨가 정말 좋네요"), (9.0, "안녕하세요 여러분, 반갑습니다"), (15.0, "비상구는 오른쪽에 있습니다")]
+    "seconds, subtitle",
+    [(3.0, "오늘은 날씨가 정말 좋네요"), (9.0, "안녕하세요 여러분, 반갑습니다"), (15.0, "비상구는 오른쪽에 있습니다")],
 )
 def test_ocr_reads_korean_subtitles(registry, media, seconds, subtitle):
     lines = registry.get("ocr").read(frame_at(media / "subtitles_ko.mp4", seconds))
@@ -65,8 +68,14 @@ def _pose(**points):
 
 
 def test_pose_rules():
-    standing = _pose(left_shoulder=(0.5, 0.3), left_hip=(0.5, 0.55), left_knee=(0.5, 0.75), left_ankle=(0.5, 0.95),
-                     left_elbow=(0.45, 0.42), left_wrist=(0.45, 0.52))
+    standing = _pose(
+        left_shoulder=(0.5, 0.3),
+        left_hip=(0.5, 0.55),
+        left_knee=(0.5, 0.75),
+        left_ankle=(0.5, 0.95),
+        left_elbow=(0.45, 0.42),
+        left_wrist=(0.45, 0.52),
+    )
     assert [a for a, _ in actions(standing)] == ["standing"]
     sitting = _pose(left_shoulder=(0.5, 0.3), left_hip=(0.5, 0.6), left_knee=(0.7, 0.62))
     assert [a for a, _ in actions(sitting)] == ["sitting"]

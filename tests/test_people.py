@@ -8,11 +8,23 @@ import json
 import cv2
 import pytest
 
-from helpers import run_cli
-from heimdex.media import frame_at
 from heimdex.errors import BadInput, NotFound
-from heimdex.people import delete_person, enroll, enroll_faces, get_person, list_people, merge_people, person_faces, rename_person, split_person
+from heimdex.media import frame_at
+from heimdex.people import (
+    delete_person,
+    enroll,
+    enroll_faces,
+    get_person,
+    list_people,
+    merge_people,
+    person_faces,
+    rename_person,
+    split_person,
+)
 from heimdex.search import SearchFilters, search
+from helpers import run_cli
+
+pytestmark = pytest.mark.integration
 
 BOTH = "head-pose-face-detection-female-and-male.mp4"
 
@@ -36,11 +48,11 @@ def photos(tmp_path_factory, media):
 
 def _indexed(db, store, settings, media, user, name):
     from heimdex.ingest import ingest
-    from heimdex.pipeline import index_video
+    from heimdex.jobs.runner import index_now
 
     with (media / name).open("rb") as source:
         video = ingest(db, store, settings, user.id, source, name).video
-    return index_video(db, store, video.id)
+    return index_now(db, store, video.id)
 
 
 def _people_in(db, video_id) -> set[str]:
@@ -94,7 +106,9 @@ def test_people_are_recognised_and_rematched_after_enrollment(db, store, setting
     rename_person(db, user.id, next(p.id for p in list_people(db, user.id) if p.name == "준호"), "Joon")
 
     alone_scenes = {tuple(m.scene_ids) for m in search(db, user.id, "", SearchFilters(person="Mina")).moments}
-    assert alone_scenes and alone_scenes == {tuple(m.scene_ids) for m in search(db, user.id, "Mina").moments}  # the filter alone
+    assert alone_scenes and alone_scenes == {
+        tuple(m.scene_ids) for m in search(db, user.id, "Mina").moments
+    }  # the filter alone
 
     listed = {p.name: p for p in list_people(db, user.id)}
     assert listed["Joon"].photos == 1 and listed["Joon"].scenes >= 1
@@ -104,13 +118,15 @@ def test_people_are_recognised_and_rematched_after_enrollment(db, store, setting
     assert "Mina" not in _people_in(db, alone.video.id) and not store.exists(photo)
     with db.transaction() as conn:
         seen = conn.execute(
-            "SELECT count(*) AS n FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE s.video_id = %s", (alone.video.id,)
+            "SELECT count(*) AS n FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE s.video_id = %s",
+            (alone.video.id,),
         ).fetchone()["n"]
     assert seen > 0  # the faces seen in the video stay, unnamed
 
     with db.transaction() as conn:  # enrolling from a face picked in a scene
         picked = conn.execute(
-            "SELECT f.id FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE s.video_id = %s LIMIT 1", (alone.video.id,)
+            "SELECT f.id FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE s.video_id = %s LIMIT 1",
+            (alone.video.id,),
         ).fetchone()["id"]
     assert enroll_faces(db, user.id, "Mina", [picked]).photos == 1
     assert _people_in(db, alone.video.id) == {"Mina"}
@@ -126,8 +142,11 @@ def test_faces_are_one_users_and_go_with_the_video(db, store, settings, registry
     joon = enroll(db, store, bob.id, "Joon", [photos["joon"]], registry.get("faces"))
     assert "Joon" not in _people_in(db, report.video.id)  # Bob's Joon never matches Alice's scenes
     assert search(db, bob.id, "Joon").moments == []
-    for edit in (lambda: rename_person(db, alice.id, joon.id, "Mine"), lambda: delete_person(db, store, alice.id, joon.id),
-                 lambda: person_faces(db, alice.id, joon.id)):
+    for edit in (
+        lambda: rename_person(db, alice.id, joon.id, "Mine"),
+        lambda: delete_person(db, store, alice.id, joon.id),
+        lambda: person_faces(db, alice.id, joon.id),
+    ):
         with pytest.raises(NotFound):
             edit()
     assert get_person(db, bob.id, joon.id).name == "Joon"
@@ -139,10 +158,14 @@ def test_faces_are_one_users_and_go_with_the_video(db, store, settings, registry
 
 def test_suggested_people_can_be_named_merged_and_split(db, store, settings, registry, make_user, media, photos):
     user = make_user("clusters")
-    videos = {name: _indexed(db, store, settings, media, user, name).video.id
-              for name in ("head-pose-face-detection-male.mp4", BOTH, "head-pose-face-detection-female.mp4")}
+    videos = {
+        name: _indexed(db, store, settings, media, user, name).video.id
+        for name in ("head-pose-face-detection-male.mp4", BOTH, "head-pose-face-detection-female.mp4")
+    }
     suggested = list_people(db, user.id, suggested=True)
-    assert len(suggested) == 1 and suggested[0].videos == 2  # the man, seen in two videos, grouped before anyone is named
+    assert (
+        len(suggested) == 1 and suggested[0].videos == 2
+    )  # the man, seen in two videos, grouped before anyone is named
     joon = rename_person(db, user.id, suggested[0].id, "Joon")
     assert {m.filename for m in search(db, user.id, "Joon").moments} == {"head-pose-face-detection-male.mp4", BOTH}
     assert list_people(db, user.id, suggested=True) == []
@@ -159,7 +182,9 @@ def test_suggested_people_can_be_named_merged_and_split(db, store, settings, reg
     assert (kept.name, other.name) == ("Joon", None)
     assert (kept.scenes, other.scenes) == (seen["Joon"], seen["Mina"])
     assert {f.title for f in person_faces(db, user.id, other.id) if not f.reference} == {
-        "head-pose-face-detection-female", "head-pose-face-detection-female-and-male"}
+        "head-pose-face-detection-female",
+        "head-pose-face-detection-female-and-male",
+    }
     rename_person(db, user.id, other.id, "Mina")
     assert {m.filename for m in search(db, user.id, "Mina").moments} == {"head-pose-face-detection-female.mp4", BOTH}
     assert {m.filename for m in search(db, user.id, "Joon").moments} == {"head-pose-face-detection-male.mp4", BOTH}
@@ -178,7 +203,9 @@ def test_deleting_the_account_removes_people_and_faces(db, store, registry, make
     delete_user(db, store, user.id)
     with db.transaction() as conn:
         for table in ("people", "faces"):
-            assert conn.execute(f"SELECT count(*) AS n FROM {table} WHERE user_id = %s", (user.id,)).fetchone()["n"] == 0
+            assert (
+                conn.execute(f"SELECT count(*) AS n FROM {table} WHERE user_id = %s", (user.id,)).fetchone()["n"] == 0
+            )
     assert not list(store.keys(f"u/{user.id}/"))
 
 
@@ -196,13 +223,13 @@ def test_feature_faces_off_skips_the_stage(db, store, settings, make_user, media
     from dataclasses import replace
 
     from heimdex.ingest import ingest
-    from heimdex.pipeline import index_video
+    from heimdex.jobs.runner import index_now
 
     user = make_user("no-faces")
     with (media / BOTH).open("rb") as source:
         video = ingest(db, store, settings, user.id, source, BOTH).video
     stages = []
-    report = index_video(db, store, video.id, settings=replace(settings, feature_faces=False), on_stage=stages.append)
+    report = index_now(db, store, video.id, settings=replace(settings, feature_faces=False), on_stage=stages.append)
     assert "faces" not in stages and "ocr" in stages
     assert not any(scene.faces for scene in report.index.scenes)
     with db.transaction() as conn:
@@ -217,7 +244,10 @@ def test_enrollment_counts_every_face_once(db, store, make_user, registry, media
         third = next(f for i, f in enumerate(clip.decode(video=0)) if i == 2).to_ndarray(format="rgb24")
     alone, pair = tmp_path / "alone.jpg", tmp_path / "pair.jpg"
     cv2.imwrite(str(alone), cv2.cvtColor(third, cv2.COLOR_RGB2BGR))
-    cv2.imwrite(str(pair), cv2.cvtColor(frame_at(media / "head-pose-face-detection-female-and-male.mp4", 2.0), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(
+        str(pair),
+        cv2.cvtColor(frame_at(media / "head-pose-face-detection-female-and-male.mp4", 2.0), cv2.COLOR_RGB2BGR),
+    )
     user = make_user("faces-count")
     assert enroll(db, store, user.id, "Mina", [alone], registry.get("faces")).photos == 1
     with pytest.raises(BadInput) as refused:

@@ -15,13 +15,16 @@ import numpy as np
 import pytest
 
 from eval.library import mux_clip
-from helpers import ROOT, snapshot
-from heimdex.pipeline import IndexingFailed, index_video
+from heimdex.jobs.runner import index_now
+from heimdex.pipeline import StageFailed
 from heimdex.pipeline.index import VideoIndex
 from heimdex.pipeline.restore import export_index, restore_index
 from heimdex.pipeline.run import STAGES
 from heimdex.storage import video_prefix
-from heimdex.videos import get_video
+from heimdex.videos import get_video, load_video
+from helpers import ROOT, snapshot
+
+pytestmark = pytest.mark.integration
 
 JOINS = (30.0, 50.0, 59.9, 62.9, 67.4)
 
@@ -50,7 +53,10 @@ def walkthrough(db, media):
     user = _user(db)
     child = subprocess.Popen(
         [sys.executable, "-m", "heimdex", "index", str(media / "walkthrough_en.mp4"), "--user", user.email, "--json"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     samples = []
     while child.poll() is None:
@@ -109,7 +115,11 @@ def test_jfk_sentence_lands_with_its_word_times(walkthrough, db, registry, media
     assert "ask not what your country can do for you" in said
     norm = lambda items: [text.lower().strip(".,") for text, _, _ in items]  # noqa: E731
     matcher = difflib.SequenceMatcher(a=norm(reference), b=norm(words), autojunk=False)
-    pairs = [(reference[block.a + i], words[block.b + i]) for block in matcher.get_matching_blocks() for i in range(block.size)]
+    pairs = [
+        (reference[block.a + i], words[block.b + i])
+        for block in matcher.get_matching_blocks()
+        for i in range(block.size)
+    ]
     assert len(pairs) >= 0.9 * len(reference)
     for (_, start, end), (_, s, e) in pairs:
         assert abs(s - start) <= 0.5 and abs(e - end) <= 0.5
@@ -135,14 +145,15 @@ def test_keyframes_are_small_jpegs_and_the_sidecar_holds_everything(walkthrough,
                 image = cv2.imdecode(np.frombuffer(blob.read(), np.uint8), cv2.IMREAD_COLOR)
             assert image.shape[1] <= 480 and image.mean() > 24
             assert row["start_s"] <= keyframe["t"] < row["end_s"]
-    index = VideoIndex.from_json(export_index(db, store, video_id))
+    index = VideoIndex.from_json(export_index(store, load_video(db, video_id)))
     assert [s.transcript for s in index.scenes] == [r["transcript"] for r in rows]
     assert [s.ocr_text for s in index.scenes] == [r["ocr_text"] for r in rows]
     assert index.models["asr"]["name"] and index.models["text"]["version"]
     assert any(seg.words for seg in index.segments)
     with db.transaction() as conn:
         vectors = conn.execute(
-            "SELECT count(*) AS n FROM scene_vectors sv JOIN scenes s ON s.id = sv.scene_id WHERE s.video_id = %s", (video_id,)
+            "SELECT count(*) AS n FROM scene_vectors sv JOIN scenes s ON s.id = sv.scene_id WHERE s.video_id = %s",
+            (video_id,),
         ).fetchone()["n"]
         shots = conn.execute("SELECT count(*) AS n FROM shots WHERE video_id = %s", (video_id,)).fetchone()["n"]
     assert vectors == sum(len(v.scene_idx) for v in index.vectors) > len(rows)
@@ -154,14 +165,14 @@ def test_restore_from_sidecar_rebuilds_the_rows_without_models(walkthrough, db, 
     before = [(r["idx"], r["transcript"], r["ocr_text"], r["tags"]) for r in _scene_rows(db, video_id)]
     with db.transaction() as conn:
         conn.execute("DELETE FROM scenes WHERE video_id = %s", (video_id,))
-    report = restore_index(db, store, video_id)
+    report = restore_index(db, store, load_video(db, video_id))
     assert [(r["idx"], r["transcript"], r["ocr_text"], r["tags"]) for r in _scene_rows(db, video_id)] == before
     assert report.video.state == "indexed"
 
 
 def test_video_without_audio_indexes_its_visuals(db, store, settings, media):
     video = _ingest(db, store, settings, _user(db), media / "subtitles_ko.mp4")
-    report = index_video(db, store, video.id)
+    report = index_now(db, store, video.id)
     assert "transcribe" not in report.timings_s and "audio" not in report.timings_s
     assert report.video.state == "indexed"
     assert all(scene.transcript == "" for scene in report.index.scenes)
@@ -172,14 +183,16 @@ def test_video_without_audio_indexes_its_visuals(db, store, settings, media):
 @pytest.fixture(scope="module")
 def short_clip(tmp_path_factory, media):
     """A 3 s 1080p clip with speech (counter.mp4's picture, jfk.flac's first words)."""
-    return mux_clip(media / "counter.mp4", media / "jfk.flac", tmp_path_factory.mktemp("clips") / "counter-jfk.mp4", 3.0)
+    return mux_clip(
+        media / "counter.mp4", media / "jfk.flac", tmp_path_factory.mktemp("clips") / "counter-jfk.mp4", 3.0
+    )
 
 
 @pytest.fixture(scope="module")
 def indexed_clip(db, store, settings, short_clip):
     video = _ingest(db, store, settings, _user(db), short_clip)
     assert video.has_audio
-    index_video(db, store, video.id)
+    index_now(db, store, video.id)
     return get_video(db, video.user_id, video.id)
 
 
@@ -196,15 +209,17 @@ def test_failure_at_any_stage_keeps_the_previous_index(stage, indexed_clip, db, 
     video = indexed_clip
     scenes_before = [(r["id"], r["transcript"]) for r in _scene_rows(db, video.id)]
     before = snapshot(db, store)
-    with pytest.raises(IndexingFailed) as failed:
-        index_video(db, store, video.id, on_stage=_inject(stage))
+    with pytest.raises(StageFailed) as failed:
+        index_now(db, store, video.id, on_stage=_inject(stage))
     assert failed.value.stage == stage
     after = get_video(db, video.user_id, video.id)
     assert after.state == "failed" and after.error_stage == stage and after.error_code == "index_failed"
     assert after.error_message.startswith("Indexing failed while")  # a sentence for people, with an id for the log
     error_id = re.search(r"\(error ([0-9a-f]{8})\)\.$", after.error_message).group(1)
     assert "injected failure" not in after.error_message
-    assert any(error_id in r.getMessage() and r.exc_info and "injected failure" in str(r.exc_info[1]) for r in caplog.records)
+    assert any(
+        error_id in r.getMessage() and r.exc_info and "injected failure" in str(r.exc_info[1]) for r in caplog.records
+    )
     assert after.index_run == video.index_run
     assert [(r["id"], r["transcript"]) for r in _scene_rows(db, video.id)] == scenes_before
     now = snapshot(db, store)
@@ -218,9 +233,9 @@ def test_failure_at_any_stage_keeps_the_previous_index(stage, indexed_clip, db, 
 
 def test_failed_video_indexes_again_and_replaces_its_run(indexed_clip, db, store):
     first = indexed_clip
-    with pytest.raises(IndexingFailed):
-        index_video(db, store, first.id, on_stage=_inject("ocr"))
-    report = index_video(db, store, first.id)
+    with pytest.raises(StageFailed):
+        index_now(db, store, first.id, on_stage=_inject("ocr"))
+    report = index_now(db, store, first.id)
     assert report.video.state == "indexed" and report.video.error_stage is None
     assert report.video.index_run != first.index_run
     runs = {key.split("/r/")[1].split("/")[0] for key in store.keys(video_prefix(first.user_id, first.id))}
@@ -232,23 +247,25 @@ def test_failed_video_indexes_again_and_replaces_its_run(indexed_clip, db, store
 def test_first_run_failing_leaves_nothing_behind(db, store, settings, media):
     video = _ingest(db, store, settings, _user(db), media / "goldeneye-vfr-drop3.mp4")
     before = snapshot(db, store)
-    with pytest.raises(IndexingFailed):
-        index_video(db, store, video.id, on_stage=_inject("embed"))
+    with pytest.raises(StageFailed):
+        index_now(db, store, video.id, on_stage=_inject("embed"))
     after = get_video(db, video.user_id, video.id)
     assert after.state == "failed" and after.index_run is None and _scene_rows(db, video.id) == []
     assert snapshot(db, store)["blobs"] == before["blobs"]
 
 
 def test_a_video_being_indexed_is_not_indexed_twice(indexed_clip, db, store):
-    from heimdex.errors import BadInput
-    from heimdex.jobs import create_job, start_job
+    from heimdex import states
 
-    other = create_job(db, indexed_clip.id)
-    start_job(db, other, "elsewhere:1")
+    with db.transaction() as conn:  # another worker runs it now
+        other = states.queue(conn, indexed_clip.id)
+        states.claim(conn, other, "elsewhere:1", 60)
     try:
-        with pytest.raises(BadInput) as refused:
-            index_video(db, store, indexed_clip.id)
+        with pytest.raises(states.Busy) as refused:
+            index_now(db, store, indexed_clip.id)
         assert refused.value.code == "busy"
+        assert get_video(db, indexed_clip.user_id, indexed_clip.id).state == "processing"  # the other run's, untouched
     finally:
         with db.transaction() as conn:
-            conn.execute("UPDATE jobs SET state = 'failed' WHERE id = %s", (other,))
+            states.cancel(conn, other)
+    assert get_video(db, indexed_clip.user_id, indexed_clip.id).state == "indexed"

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from scenedetect import AdaptiveDetector, ContentDetector, ThresholdDetector, detect
 
-from heimdex.pipeline.align import align_words
 from heimdex.pipeline.frames import scan_frames
-from heimdex.pipeline.index import Shot, Span, Word
+from heimdex.pipeline.index import Shot
 from heimdex.pipeline.keyframes import choose_keyframes, frame_quality
 from heimdex.pipeline.scenes import MAX_SCENE_S, MIN_SCENE_S, build_scenes
+
+pytestmark = pytest.mark.integration
 
 
 def _reference_cuts(path, detector) -> list[float]:
@@ -64,31 +65,6 @@ def test_video_without_cuts_gets_windows(media):
     assert len(scenes) >= 7
     assert all(MIN_SCENE_S <= scene.length_s <= MAX_SCENE_S for scene in scenes)
     _covers(scenes, scan.end_s)
-
-
-def test_long_shots_split_at_speech_pauses():
-    words = [Word(f"w{i}", i * 0.5, i * 0.5 + 0.4) for i in range(100)]  # 50 s of steady speech ...
-    words = [w for w in words if not 15.0 <= w.s < 16.5]  # ... with one pause, 14.9-16.5 s, near the first window edge
-    scenes = build_scenes([Shot(0.0, 50.0, "start")], words)
-    assert len(scenes) == 3
-    assert scenes[0].end_s == pytest.approx((14.9 + 16.5) / 2)
-    for scene in scenes[1:]:  # no pause near the other window edge: the cut avoids the middle of a word
-        assert not any(w.s < scene.start_s < w.e for w in words)
-
-
-def test_short_shots_merge_and_everything_stays_covered():
-    shots = [Shot(0.0, 5.0, "start"), Shot(5.0, 5.4, "cut"), Shot(5.4, 12.0, "cut"), Shot(12.0, 13.0, "cut")]
-    scenes = build_scenes(shots, [])
-    assert [(s.start_s, s.end_s) for s in scenes] == [(0.0, 5.4), (5.4, 13.0)]
-
-
-def test_words_go_to_the_scene_holding_their_midpoint():
-    scenes = [Span(0.0, 10.0), Span(10.0, 20.0)]
-    sentence = [Word("ask", 9.0, 9.5), Word("not", 9.9, 10.4), Word("what", 10.3, 10.6), Word("you", 19.9, 20.5)]
-    first, second = align_words(scenes, sentence)
-    assert [w.w for w in first] == ["ask"]
-    assert [w.w for w in second] == ["not", "what", "you"]  # split at the cut, nothing lost, times kept
-    assert second[0].s == 9.9
 
 
 def test_keyframes_are_never_black_and_avoid_cuts(media):

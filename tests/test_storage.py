@@ -5,6 +5,8 @@ import pytest
 
 from heimdex.storage import LocalBlobStore, source_key, user_prefix, video_prefix
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def local(tmp_path):

@@ -12,6 +12,8 @@ import pytest
 
 from helpers import ROOT
 
+pytestmark = pytest.mark.e2e
+
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -67,7 +69,9 @@ def test_register_upload_search_and_play(browser, server, media):
     page.locator(".gallery-item, button.thumbnail-item").first.click()
     video = page.locator(".player video")
     video.wait_for(timeout=20_000)
-    page.wait_for_function("() => { const v = document.querySelector('.player video'); return v && v.readyState >= 1; }", timeout=20_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('.player video'); return v && v.readyState >= 1; }", timeout=20_000
+    )
     start = page.evaluate("() => document.querySelector('.player video').currentTime")
     assert 3.0 <= start <= 9.0  # the player starts at the first matching word, not at 0
     assert "ask" in page.locator("#player").inner_text().lower()
@@ -110,14 +114,21 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
     page.get_by_text("1 moment(s)").wait_for(timeout=30_000)
     _shot(page, "8-search-with-person")
 
-    page.locator("#moments .gallery-item, #moments button.thumbnail-item").first.click()  # play it, and name who else is there
+    page.locator(
+        "#moments .gallery-item, #moments button.thumbnail-item"
+    ).first.click()  # play it, and name who else is there
     page.get_by_text("Who is this?").first.wait_for(timeout=30_000)
     page.locator("#scene-faces .gallery-item, #scene-faces button.thumbnail-item").nth(
-        page.evaluate("() => [...document.querySelectorAll('#scene-faces .caption-label, #scene-faces figcaption')]"
-                      ".findIndex(e => e.innerText.includes('Who is this'))")).click()
+        page.evaluate(
+            "() => [...document.querySelectorAll('#scene-faces .caption-label, #scene-faces figcaption')]"
+            ".findIndex(e => e.innerText.includes('Who is this'))"
+        )
+    ).click()
     page.locator("#face-name input, #face-name textarea").first.fill("Mina")
     page.get_by_role("button", name="Name this face").click()
-    page.wait_for_function("() => !document.querySelector('#scene-faces').innerText.includes('Who is this')", timeout=30_000)
+    page.wait_for_function(
+        "() => !document.querySelector('#scene-faces').innerText.includes('Who is this')", timeout=30_000
+    )
     assert "Mina" in page.locator("#scene-faces").inner_text()
     _shot(page, "9-player-people")
     page.close()

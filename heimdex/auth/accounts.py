@@ -27,7 +27,9 @@ SIGN_IN_FAILED = "The email or password is not right."
 
 def audit(db: Database, user_id: uuid.UUID | None, event: str, **detail) -> None:
     with db.transaction() as conn:
-        conn.execute("INSERT INTO audit_events (user_id, event, detail) VALUES (%s, %s, %s)", (user_id, event, Jsonb(detail)))
+        conn.execute(
+            "INSERT INTO audit_events (user_id, event, detail) VALUES (%s, %s, %s)", (user_id, event, Jsonb(detail))
+        )
 
 
 def _email_key(email: str) -> str:
@@ -48,7 +50,9 @@ class SignInLocked(BadInput):
 def register(db: Database, email: str, password: str, display_name: str = "", client: str | None = None) -> str:
     """Create a local account and sign it in; return the session token (``client``: the caller's address, rate limited)."""
     if get_settings().supabase_url:
-        raise BadInput("use_supabase", "Accounts are managed by Supabase here: sign up through the project's sign-up page.")
+        raise BadInput(
+            "use_supabase", "Accounts are managed by Supabase here: sign up through the project's sign-up page."
+        )
     if client:
         hit(db, "register", client)
     user = create_user(db, email, password, display_name)
@@ -145,5 +149,15 @@ def delete_account(db: Database, store: BlobStore, token: str, password: str) ->
     delete_user(db, store, user.id)
 
 
-__all__ = ["SIGN_IN_FAILED", "SignInLocked", "Unauthorized", "change_password", "delete_account", "login", "logout", "register", "rename",
-           "normalize_email"]
+__all__ = [
+    "SIGN_IN_FAILED",
+    "SignInLocked",
+    "Unauthorized",
+    "change_password",
+    "delete_account",
+    "login",
+    "logout",
+    "register",
+    "rename",
+    "normalize_email",
+]

@@ -39,7 +39,9 @@ def check_strength(password: str, email: str = "") -> None:
     if len(set(lowered)) == 1:
         raise BadInput("weak_password", "A password of one character repeated is too easy to guess.")
     if lowered in _common() or lowered.replace(" ", "") in _common():
-        raise BadInput("weak_password", "This password is one of the most common ones and is guessed first; choose another.")
+        raise BadInput(
+            "weak_password", "This password is one of the most common ones and is guessed first; choose another."
+        )
     email = email.strip().lower()
     if email and lowered in {email, email.split("@")[0]}:
         raise BadInput("weak_password", "Don't use your email address as your password.")

@@ -56,7 +56,9 @@ def session_user(db: Database, token: str | None) -> User:
 def end_session(db: Database, token: str) -> None:
     """Revoke one token (signing out); unknown tokens are ignored."""
     with db.transaction() as conn:
-        conn.execute("UPDATE sessions SET revoked_at = now() WHERE token_hash = %s AND revoked_at IS NULL", (_digest(token),))
+        conn.execute(
+            "UPDATE sessions SET revoked_at = now() WHERE token_hash = %s AND revoked_at IS NULL", (_digest(token),)
+        )
 
 
 def end_all_sessions(db: Database, user_id: uuid.UUID) -> None:

@@ -29,7 +29,7 @@ class User:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict) -> "User":
+    def from_row(cls, row: dict) -> User:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
@@ -64,6 +64,14 @@ def get_user_by_email(db: Database, email: str) -> User:
         row = conn.execute("SELECT * FROM users WHERE email = %s", (email,)).fetchone()
     if row is None:
         raise NotFound("user", email)
+    return User.from_row(row)
+
+
+def get_user(db: Database, user_id: uuid.UUID) -> User:
+    with db.transaction() as conn:
+        row = conn.execute("SELECT * FROM users WHERE id = %s", (user_id,)).fetchone()
+    if row is None:
+        raise NotFound("user", user_id)
     return User.from_row(row)
 
 

@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from heimdex.config import Settings, get_settings
@@ -26,8 +26,9 @@ class Database:
 
     def __init__(self, url: str, max_size: int = 4):
         self.url = url
-        self.pool = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
             url,
+            connection_class=psycopg.Connection[DictRow],
             min_size=1,
             max_size=max_size,
             kwargs={"row_factory": dict_row},
@@ -38,7 +39,7 @@ class Database:
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection]:
+    def transaction(self) -> Iterator[psycopg.Connection[DictRow]]:
         """A connection inside one transaction: committed on success, rolled back on error."""
         with self.pool.connection() as conn:
             yield conn

@@ -1,22 +1,15 @@
-"""Indexing jobs: rows in Postgres (the truth), a queue that carries their ids, a task that runs them.
+"""Indexing jobs: rows in Postgres (the truth), a queue that carries their ids, a runner that runs them.
 
-    enqueue(video) ─► jobs row (queued) ─► RQ queue "heimdex" (or the in-process executor)
-                  ─► task.run_job(job id) in a worker ─► pipeline ─► jobs row (succeeded/failed/cancelled)
+    enqueue(video) ─► states.queue: jobs row (queued) ─► RQ queue "heimdex" (or the in-process children)
+                  ─► runner.run_job(job id) in a worker: claim, heartbeat, pipeline.index_video, commit
+                  ─► states.mark_indexed / fail / cancel / requeue
+
+Imports go one way: jobs → pipeline → stores; the pipeline never sees a job.
 """
 
-from heimdex.jobs.rows import (
-    Job,
-    beat,
-    create_job,
-    finish_job,
-    get_job,
-    latest_job,
-    report_progress,
-    request_cancel,
-    start_job,
-)
+from heimdex.jobs.rows import Job, beat, get_job, latest_job, report_progress
 
-__all__ = ["Job", "resume", "beat", "create_job", "finish_job", "get_job", "latest_job", "report_progress", "request_cancel", "start_job"]
+__all__ = ["Job", "resume", "beat", "get_job", "latest_job", "report_progress"]
 
 
 def resume() -> list[int]:

@@ -1,6 +1,6 @@
 """Where job ids wait for a worker: RQ on Redis when ``REDIS_URL`` is set, else an in-process executor.
 
-Both run the same function, :func:`heimdex.jobs.task.run_job`, with the job row's id.
+Both run the same function, :func:`heimdex.jobs.runner.run_job`, with the job row's id.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Protocol
 
+from heimdex import states
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database
-from heimdex.errors import BadInput
-from heimdex.jobs.rows import create_job, latest_job, set_queue_id
+from heimdex.jobs.rows import latest_job, set_queue_id
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "heimdex"
-TASK = "heimdex.jobs.task.run_job"
+TASK = "heimdex.jobs.runner.run_job"
 
 
 def job_timeout_s(duration_s: float) -> int:
@@ -85,8 +85,12 @@ class LocalQueue:
         self._lock = threading.Lock()
 
     def _pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_child_start, initargs=(self._nice, os.getpid()))
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_child_start,
+            initargs=(self._nice, os.getpid()),
+        )
 
     def submit(self, job_id: int, timeout_s: int, delay_s: float = 0.0) -> str:
         queue_id = f"local-{job_id}-{uuid.uuid4().hex[:8]}"
@@ -149,9 +153,11 @@ def _end_with(parent: int) -> None:
 
 
 def _run_in_child(job_id: int) -> str:
-    from heimdex.jobs.task import run_job
+    """The task by its name, as RQ finds it (the queue carries names, never the code it runs)."""
+    import importlib
 
-    return run_job(job_id)
+    module, _, function = TASK.rpartition(".")
+    return getattr(importlib.import_module(module), function)(job_id)
 
 
 class DeferredQueue:
@@ -174,7 +180,11 @@ def get_queue(settings: Settings | None = None) -> JobQueue:
     with _queue_lock:
         if _queue is None:
             settings = settings or get_settings()
-            _queue = RqQueue(settings.redis_url) if settings.redis_url else LocalQueue(settings.job_concurrency, settings.job_nice)
+            _queue = (
+                RqQueue(settings.redis_url)
+                if settings.redis_url
+                else LocalQueue(settings.job_concurrency, settings.job_nice)
+            )
         return _queue
 
 
@@ -189,18 +199,13 @@ def reset_queue() -> None:
 
 def enqueue(db: Database, video_id: uuid.UUID, queue: JobQueue | None = None) -> int:
     """Queue the indexing of a video; a video already queued or running keeps its job. Returns the job id."""
-    from heimdex.videos import owner_of, get_video
-
     current = latest_job(db, video_id)
     if current is not None and current.active:
         return current.id
-    video = get_video(db, owner_of(db, video_id), video_id)
-    if video.state == "deleted":
-        raise BadInput("deleted", "This video is being deleted.")
-    job_id = create_job(db, video_id)
     with db.transaction() as conn:
-        conn.execute("UPDATE videos SET state = 'queued', updated_at = now() WHERE id = %s", (video_id,))
-    submit(db, job_id, video.duration_s, queue=queue)
+        job_id = states.queue(conn, video_id)
+        duration = conn.execute("SELECT duration_s FROM videos WHERE id = %s", (video_id,)).fetchone()["duration_s"]
+    submit(db, job_id, duration, queue=queue)
     return job_id
 
 

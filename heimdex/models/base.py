@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from heimdex.errors import HeimdexError
 
@@ -83,7 +84,7 @@ class ModelSpec:
     """How to get one model: its identity, the files to verify, and a builder that loads it."""
 
     info: ModelInfo
-    build: Callable[["ModelSpec"], object]
+    build: Callable[[ModelSpec], object]
     weights: tuple[Requirement, ...] = field(default=())
 
     def check(self) -> None:

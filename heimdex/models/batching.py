@@ -9,8 +9,8 @@ waiting its own turn. Alone, a text is embedded at once, as before.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Callable, Sequence
 
 import numpy as np
 

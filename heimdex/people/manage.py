@@ -37,8 +37,14 @@ class Person:
     cover: int | None  # the face shown for the person (its clearest)
 
     def summary(self) -> dict:
-        return {"person_id": self.id, "name": self.name, "photos": self.photos, "scenes": self.scenes,
-                "videos": self.videos, "suggested": self.name is None}
+        return {
+            "person_id": self.id,
+            "name": self.name,
+            "photos": self.photos,
+            "scenes": self.scenes,
+            "videos": self.videos,
+            "suggested": self.name is None,
+        }
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,15 @@ def the_face(image: np.ndarray, analyzer, label: str):
 
 def _person_named(conn: psycopg.Connection, user_id: uuid.UUID, name: str) -> int:
     """The id of the user's person called ``name`` (any case), created if new."""
-    row = conn.execute("SELECT id FROM people WHERE user_id = %s AND lower(name) = lower(%s)", (user_id, name)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM people WHERE user_id = %s AND lower(name) = lower(%s)", (user_id, name)
+    ).fetchone()
     if row:
         return row["id"]
     try:
-        return conn.execute("INSERT INTO people (user_id, name) VALUES (%s, %s) RETURNING id", (user_id, name)).fetchone()["id"]
+        return conn.execute(
+            "INSERT INTO people (user_id, name) VALUES (%s, %s) RETURNING id", (user_id, name)
+        ).fetchone()["id"]
     except psycopg.errors.ForeignKeyViolation:
         raise NotFound("user", user_id) from None
 
@@ -177,7 +187,8 @@ def face_crops(db: Database, user_id: uuid.UUID, face_ids: list[int]) -> dict[in
     """The picture (blob key) of each of the user's faces in ``face_ids`` that has one."""
     with db.transaction() as conn:
         rows = conn.execute(
-            "SELECT id, crop FROM faces WHERE user_id = %s AND id = ANY(%s) AND crop IS NOT NULL", (user_id, list(face_ids))
+            "SELECT id, crop FROM faces WHERE user_id = %s AND id = ANY(%s) AND crop IS NOT NULL",
+            (user_id, list(face_ids)),
         ).fetchall()
     return {r["id"]: r["crop"] for r in rows}
 
@@ -201,7 +212,8 @@ def rename_person(db: Database, user_id: uuid.UUID, person_id: int, name: str) -
     with db.transaction() as conn:
         _own(conn, user_id, person_id)
         other = conn.execute(
-            "SELECT id FROM people WHERE user_id = %s AND lower(name) = lower(%s) AND id <> %s", (user_id, name, person_id)
+            "SELECT id FROM people WHERE user_id = %s AND lower(name) = lower(%s) AND id <> %s",
+            (user_id, name, person_id),
         ).fetchone()
         if other:
             _merge(conn, user_id, other["id"], person_id)
@@ -236,7 +248,8 @@ def split_person(db: Database, user_id: uuid.UUID, person_id: int) -> tuple[Pers
     with db.transaction() as conn:
         _own(conn, user_id, person_id)
         rows = conn.execute(
-            "SELECT id, scene_id IS NULL AS reference, descriptor, quality FROM faces WHERE person_id = %s ORDER BY id", (person_id,)
+            "SELECT id, scene_id IS NULL AS reference, descriptor, quality FROM faces WHERE person_id = %s ORDER BY id",
+            (person_id,),
         ).fetchall()
         if len(rows) < 2:
             raise BadInput("too_few_faces", "This person has only one face; there is nothing to split.")
@@ -246,8 +259,10 @@ def split_person(db: Database, user_id: uuid.UUID, person_id: int) -> tuple[Pers
         kept = max((0, 1), key=lambda g: ((reference & (groups == g)).sum(), (groups == g).sum()))
         moved = np.flatnonzero(groups != kept)
         new_id = conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone()["id"]
-        conn.execute("UPDATE faces SET person_id = %s WHERE id = ANY(%s) AND scene_id IS NULL",
-                     (new_id, [rows[i]["id"] for i in moved if rows[i]["reference"]]))
+        conn.execute(
+            "UPDATE faces SET person_id = %s WHERE id = ANY(%s) AND scene_id IS NULL",
+            (new_id, [rows[i]["id"] for i in moved if rows[i]["reference"]]),
+        )
         seen = np.array([i for i in moved if not rows[i]["reference"]], dtype=np.int64)
         if len(seen):
             quality = np.array([rows[i]["quality"] for i in seen], dtype=np.float32)
@@ -261,8 +276,12 @@ def delete_person(db: Database, store: BlobStore, user_id: uuid.UUID, person_id:
     """Forget a person: their reference faces, photos and scene links go; faces seen in videos stay, unnamed."""
     with db.transaction() as conn:
         _own(conn, user_id, person_id)
-        photos = [r["crop"] for r in conn.execute(
-            "SELECT crop FROM faces WHERE person_id = %s AND scene_id IS NULL AND crop IS NOT NULL", (person_id,)).fetchall()]
+        photos = [
+            r["crop"]
+            for r in conn.execute(
+                "SELECT crop FROM faces WHERE person_id = %s AND scene_id IS NULL AND crop IS NOT NULL", (person_id,)
+            ).fetchall()
+        ]
         conn.execute("UPDATE faces SET person_id = NULL WHERE person_id = %s AND scene_id IS NOT NULL", (person_id,))
         conn.execute("DELETE FROM people WHERE id = %s", (person_id,))  # its reference faces go with it
         refresh(conn, user_id)
@@ -271,7 +290,9 @@ def delete_person(db: Database, store: BlobStore, user_id: uuid.UUID, person_id:
 
 def _own(conn: psycopg.Connection, user_id: uuid.UUID, person_id: int) -> dict:
     """The person's row, locked; :class:`NotFound` unless it is the user's."""
-    row = conn.execute("SELECT id, name FROM people WHERE id = %s AND user_id = %s FOR UPDATE", (person_id, user_id)).fetchone()
+    row = conn.execute(
+        "SELECT id, name FROM people WHERE id = %s AND user_id = %s FOR UPDATE", (person_id, user_id)
+    ).fetchone()
     if row is None:
         raise NotFound("person", person_id)
     return row

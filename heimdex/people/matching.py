@@ -26,7 +26,9 @@ MIN_CLUSTER_QUALITY = 0.3  # blurred or tiny faces join people but never found o
 def refresh(conn: psycopg.Connection, user_id: uuid.UUID) -> None:
     """Re-match all the user's faces, suggest people for the unknown ones, drop empty suggestions."""
     settings = get_settings()
-    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (str(user_id),))  # one refresh per user at a time
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (str(user_id),)
+    )  # one refresh per user at a time
     seen = _scene_faces(conn, user_id)
     person, distance = _match(conn, user_id, seen["descriptor"], settings.face_match_distance)
     unknown = np.flatnonzero((person < 0) & (seen["quality"] >= MIN_CLUSTER_QUALITY))
@@ -60,10 +62,13 @@ def _scene_faces(conn: psycopg.Connection, user_id: uuid.UUID) -> dict[str, np.n
     }
 
 
-def _match(conn: psycopg.Connection, user_id: uuid.UUID, faces: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+def _match(
+    conn: psycopg.Connection, user_id: uuid.UUID, faces: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Each face's closest person under ``limit`` (``-1`` for none) and the distance."""
     rows = conn.execute(
-        "SELECT person_id, descriptor FROM faces WHERE user_id = %s AND scene_id IS NULL AND person_id IS NOT NULL", (user_id,)
+        "SELECT person_id, descriptor FROM faces WHERE user_id = %s AND scene_id IS NULL AND person_id IS NOT NULL",
+        (user_id,),
     ).fetchall()
     owners = np.array([r["person_id"] for r in rows], dtype=np.int64)
     references = matrix([r["descriptor"] for r in rows])

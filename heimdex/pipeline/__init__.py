@@ -2,10 +2,12 @@
 
 Order (see :mod:`heimdex.pipeline.run`): audio → transcribe, beside frames (shots and
 keyframe candidates from one decode) → scenes → align → keyframes → ocr → visual →
-embed → commit. :mod:`heimdex.pipeline.index` is the document they fill, which is
-also the sidecar.
+embed; the caller commits (:mod:`heimdex.pipeline.commit`). :mod:`heimdex.pipeline.index`
+is the document they fill, which is also the sidecar. Nothing here knows of jobs: a run
+reports to :class:`Events` and returns, or raises :class:`StageFailed` or :class:`Cancelled`.
 """
 
-from heimdex.pipeline.run import IndexingFailed, IndexReport, JobCancelled, index_video
+from heimdex.pipeline.progress import Cancelled, Events, Quiet
+from heimdex.pipeline.run import IndexReport, StageFailed, failure, index_video
 
-__all__ = ["IndexReport", "IndexingFailed", "JobCancelled", "index_video"]
+__all__ = ["Cancelled", "Events", "IndexReport", "Quiet", "StageFailed", "failure", "index_video"]

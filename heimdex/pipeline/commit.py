@@ -1,9 +1,10 @@
-"""Stage 10, commit: a video's index replaces the previous one in a single transaction.
+"""The last step, commit: a video's index replaces the previous one inside the caller's transaction.
 
 Blobs (keyframes, the sidecar) are written under the run's own prefix before the
-transaction; the rows that point at them appear in it, together with the switch
-of ``videos.index_run``. Readers see the old index or the new one, never a mix,
-and the previous run's blobs are removed only after the switch.
+transaction; the rows that point at them appear in it, together with the switch of
+``videos.index_run`` (:func:`heimdex.states.mark_indexed`, in the same transaction).
+Readers see the old index or the new one, never a mix, and the previous run's blobs
+are removed only after the switch.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import io
 import uuid
 
 import numpy as np
-
+import psycopg
 from psycopg.types.json import Jsonb
 
-from heimdex.db import Database
 from heimdex.errors import NotFound
 from heimdex.people.matching import refresh
 from heimdex.pipeline.index import Vectors, VideoIndex
@@ -41,60 +41,69 @@ def read_sidecar(store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID, run:
         return VideoIndex.from_json(blob.read())
 
 
-def commit_index(db: Database, video_id: uuid.UUID, index: VideoIndex) -> str | None:
-    """Replace the video's shots, scenes and vectors with ``index`` and mark it indexed; return the replaced run."""
-    with db.transaction() as conn:
-        row = conn.execute("SELECT index_run, user_id FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone()
-        if row is None:
-            raise NotFound("video", video_id)
-        conn.execute("DELETE FROM shots WHERE video_id = %s", (video_id,))
-        conn.execute("DELETE FROM scenes WHERE video_id = %s", (video_id,))
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO shots (video_id, idx, start_s, end_s, cut) VALUES (%s, %s, %s, %s, %s)",
-                [(video_id, i, shot.start_s, shot.end_s, shot.cut) for i, shot in enumerate(index.shots)],
-            )
-        scene_ids = {}
-        for scene in index.scenes:
-            scene_ids[scene.idx] = conn.execute(
-                """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript, words, ocr_text, tags, tag_text,
-                                      keyframe_key, keyframes)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-                (
-                    video_id, row["user_id"], scene.idx, scene.start_s, scene.end_s, scene.transcript,
-                    Jsonb([{"w": w.w, "s": w.s, "e": w.e} for w in scene.words]),
-                    scene.ocr_text, Jsonb(scene.tags), scene.tag_text, scene.thumbnail,
-                    Jsonb([{"t": k.t, "key": k.key} for k in scene.keyframes]),
-                ),
-            ).fetchone()["id"]
-        faces = [
-            (row["user_id"], scene_ids[scene.idx], list(face.box), np.array(face.descriptor, dtype=np.float32), face.quality,
-             face.t, face.crop)
-            for scene in index.scenes
-            for face in scene.faces
-        ]
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO faces (user_id, scene_id, box, descriptor, quality, t, crop) VALUES (%s, %s, %s, %s, %s, %s, %s)", faces
-            )
-        refresh(conn, row["user_id"])  # the new faces meet the user's people; strangers are clustered
-        for vectors in index.vectors:
-            model_id = _model_id(conn, vectors)
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    """INSERT INTO scene_vectors (scene_id, user_id, model_id, channel, chunk, embedding)
-                       VALUES (%s, %s, %s, %s, %s, %s)""",
-                    [
-                        (scene_ids[idx], row["user_id"], model_id, vectors.channel, chunk, embedding)
-                        for idx, chunk, embedding in zip(vectors.scene_idx, vectors.chunk, vectors.rows)
-                    ],
-                )
-        conn.execute(
-            """UPDATE videos SET state = 'indexed', index_run = %s, spoken_language = %s, error_code = NULL,
-                   error_message = NULL, error_stage = NULL, indexed_at = now(), updated_at = now()
-               WHERE id = %s""",
-            (index.run, index.language, video_id),
+def commit_index(conn: psycopg.Connection, video_id: uuid.UUID, index: VideoIndex) -> str | None:
+    """Replace the video's shots, scenes and vectors with ``index`` (the video row locked); return the run it had."""
+    row = conn.execute("SELECT index_run, user_id FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone()
+    if row is None:
+        raise NotFound("video", video_id)
+    conn.execute("DELETE FROM shots WHERE video_id = %s", (video_id,))
+    conn.execute("DELETE FROM scenes WHERE video_id = %s", (video_id,))
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO shots (video_id, idx, start_s, end_s, cut) VALUES (%s, %s, %s, %s, %s)",
+            [(video_id, i, shot.start_s, shot.end_s, shot.cut) for i, shot in enumerate(index.shots)],
         )
+    scene_ids = {}
+    for scene in index.scenes:
+        scene_ids[scene.idx] = conn.execute(
+            """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript, words, ocr_text, tags, tag_text,
+                                  keyframe_key, keyframes)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (
+                video_id,
+                row["user_id"],
+                scene.idx,
+                scene.start_s,
+                scene.end_s,
+                scene.transcript,
+                Jsonb([{"w": w.w, "s": w.s, "e": w.e} for w in scene.words]),
+                scene.ocr_text,
+                Jsonb(scene.tags),
+                scene.tag_text,
+                scene.thumbnail,
+                Jsonb([{"t": k.t, "key": k.key} for k in scene.keyframes]),
+            ),
+        ).fetchone()["id"]
+    faces = [
+        (
+            row["user_id"],
+            scene_ids[scene.idx],
+            list(face.box),
+            np.array(face.descriptor, dtype=np.float32),
+            face.quality,
+            face.t,
+            face.crop,
+        )
+        for scene in index.scenes
+        for face in scene.faces
+    ]
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO faces (user_id, scene_id, box, descriptor, quality, t, crop) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            faces,
+        )
+    refresh(conn, row["user_id"])  # the new faces meet the user's people; strangers are clustered
+    for vectors in index.vectors:
+        model_id = _model_id(conn, vectors)
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                """INSERT INTO scene_vectors (scene_id, user_id, model_id, channel, chunk, embedding)
+                   VALUES (%s, %s, %s, %s, %s, %s)""",
+                [
+                    (scene_ids[idx], row["user_id"], model_id, vectors.channel, chunk, embedding)
+                    for idx, chunk, embedding in zip(vectors.scene_idx, vectors.chunk, vectors.rows)
+                ],
+            )
     return row["index_run"]
 
 
@@ -108,5 +117,7 @@ def _model_id(conn, vectors: Vectors) -> int:
         "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s", (vectors.model, vectors.version)
     ).fetchone()
     if row["dim"] != vectors.dim:
-        raise ValueError(f"model {vectors.model} {vectors.version} is registered with {row['dim']} dimensions, not {vectors.dim}")
+        raise ValueError(
+            f"model {vectors.model} {vectors.version} is registered with {row['dim']} dimensions, not {vectors.dim}"
+        )
     return row["id"]

@@ -9,7 +9,7 @@ the rest of the scene. A scene with no text in a channel has no vector there.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from heimdex.models.text import TextEmbedder
 from heimdex.pipeline.index import Scene, Vectors
@@ -44,7 +44,11 @@ def tag_texts(scene: Scene) -> list[str]:
     return [scene.tag_text] if scene.tags else []
 
 
-CHANNELS: dict[str, Callable[[Scene], list[str]]] = {"transcript": transcript_texts, "ocr": ocr_texts, "tags": tag_texts}
+CHANNELS: dict[str, Callable[[Scene], list[str]]] = {
+    "transcript": transcript_texts,
+    "ocr": ocr_texts,
+    "tags": tag_texts,
+}
 
 
 def embed_scenes(scenes: list[Scene], embedder: TextEmbedder) -> list[Vectors]:

@@ -22,12 +22,20 @@ def people_tagged(tags: list[dict]) -> int:
     return 2 if "several people" in names else 1 if "person" in names else 0
 
 
-def faces_in_scene(keyframes: list[Candidate], analyzer: FaceAnalyzer, keep_picture: Callable[[bytes], str],
-                   people: int = 0) -> list[FaceSeen]:
+def faces_in_scene(
+    keyframes: list[Candidate], analyzer: FaceAnalyzer, keep_picture: Callable[[bytes], str], people: int = 0
+) -> list[FaceSeen]:
     """The faces on a scene's keyframes (``people``: how many its tags saw); ``keep_picture`` stores a face's picture."""
     found = []
     for keyframe in distinct(sorted(keyframes, key=lambda k: k.t)):
         for face in analyzer.find(keyframe.image, people):
-            found.append(FaceSeen(keyframe.t, tuple(int(v) for v in face.box), [round(float(x), 6) for x in face.descriptor],
-                                  round(face.quality, 3), keep_picture(crop(keyframe.image, face.box))))
+            found.append(
+                FaceSeen(
+                    keyframe.t,
+                    tuple(int(v) for v in face.box),
+                    [round(float(x), 6) for x in face.descriptor],
+                    round(face.quality, 3),
+                    keep_picture(crop(keyframe.image, face.box)),
+                )
+            )
     return found

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator
 
 import av
 
@@ -57,7 +57,9 @@ def scan_frames(path: Path, rotation: int = 0, on_progress: Callable[[float], No
             first_pts = frame.pts if first_pts is None else first_pts
             pts = frame.pts - first_pts
             t = float(pts * frame.time_base)
-            small = frame.reformat(width=width, height=height, format="bgr24", interpolation="FAST_BILINEAR").to_ndarray()
+            small = frame.reformat(
+                width=width, height=height, format="bgr24", interpolation="FAST_BILINEAR"
+            ).to_ndarray()
             shots.feed(pts, frame.time_base, small)
             sampler.offer(t, small, frame)
             frames += 1

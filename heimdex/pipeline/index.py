@@ -142,9 +142,17 @@ class Vectors:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Vectors":
+    def from_dict(cls, data: dict) -> Vectors:
         rows = np.frombuffer(base64.b64decode(data["rows"]), dtype="<f4").reshape(-1, data["dim"])
-        return cls(data["channel"], data["model"], data["version"], data["dim"], tuple(data["scene_idx"]), rows, tuple(data["chunk"]))
+        return cls(
+            data["channel"],
+            data["model"],
+            data["version"],
+            data["dim"],
+            tuple(data["scene_idx"]),
+            rows,
+            tuple(data["chunk"]),
+        )
 
 
 @dataclass
@@ -172,7 +180,7 @@ class VideoIndex:
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     @classmethod
-    def from_json(cls, data: bytes) -> "VideoIndex":
+    def from_json(cls, data: bytes) -> VideoIndex:
         """Read a sidecar back (``ValueError`` for anything that is not one)."""
         document = json.loads(data)
         if document.get("format") != FORMAT:

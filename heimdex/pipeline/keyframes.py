@@ -9,9 +9,9 @@ tens of megabytes; the stored thumbnails are smaller still.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
 
 import av
 import cv2
@@ -38,7 +38,7 @@ class Candidate:
     jpeg: bytes
     signature: np.ndarray
 
-    def same_picture(self, other: "Candidate") -> bool:
+    def same_picture(self, other: Candidate) -> bool:
         """Whether ``other`` shows the same thing (a still shot; a new subtitle is a change)."""
         changed = np.abs(self.signature.astype(np.int16) - other.signature) > CHANGED_LEVEL
         return float(changed.mean()) < SAME_BELOW
@@ -118,7 +118,9 @@ def choose_keyframes(scene: Span, candidates: list[Candidate], cuts: list[float]
     clean = [c for c in inside if c.score > 0 and all(abs(c.t - cut) > CUT_GUARD_S for cut in cuts)]
     if not clean:  # nothing good: the best there is, inside the scene or else nearest to it
         middle = (scene.start_s + scene.end_s) / 2
-        fallback = max(inside, key=lambda c: c.score, default=None) or min(candidates, key=lambda c: abs(c.t - middle), default=None)
+        fallback = max(inside, key=lambda c: c.score, default=None) or min(
+            candidates, key=lambda c: abs(c.t - middle), default=None
+        )
         return [fallback] if fallback else []
     count = max(1, min(MAX_KEYFRAMES, round(scene.length_s / KEYFRAME_EVERY_S)))
     part = scene.length_s / count

@@ -3,22 +3,41 @@
 Each stage weighs what it is expected to cost for this video (a fixed part plus
 a part per second of media, measured by ``eval/bench_index.py`` on a 2-core
 CPU). Stages report their own fraction; transcription runs beside the frame
-scan, so both move the total at once. The job row is written at most every
-half second, so another process can watch it.
+scan, so both move the total at once. The caller hears at most every half
+second (it may write a row each time).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Protocol
 
-from heimdex.db import Database
 from heimdex.errors import HeimdexError
-from heimdex.jobs import report_progress
 
-class JobCancelled(HeimdexError):
-    """The job was cancelled (or its video deleted) while it ran; nothing of the run was kept."""
+
+class Events(Protocol):
+    """What a run tells its caller, and asks it; the pipeline knows no more of who is watching."""
+
+    def progress(self, stage: str, fraction: float) -> None:
+        """The stages running now (comma-separated) and the run's overall fraction, 0..1."""
+
+    def stop_requested(self) -> bool:
+        """Whether the run should stop: checked between stages and inside their long loops."""
+
+
+class Quiet:
+    """Events for a run nobody watches."""
+
+    def progress(self, stage: str, fraction: float) -> None:
+        pass
+
+    def stop_requested(self) -> bool:
+        return False
+
+
+class Cancelled(HeimdexError):
+    """The run stopped because it was asked to; nothing it stored was kept."""
 
 
 # stage: (fixed seconds, seconds per second of video)
@@ -39,28 +58,19 @@ WRITE_EVERY_S = 0.5
 
 
 class Progress:
-    """Tracks the stages of one run and writes the job row; ``echo`` also gets every change."""
+    """Tracks the stages of one run and tells ``events`` (at most every half second, and at each stage's start and end)."""
 
-    def __init__(
-        self,
-        db: Database,
-        job_id: int,
-        duration_s: float,
-        stages: list[str],
-        echo: Callable[[str, float], None] | None = None,
-        stop: threading.Event | None = None,
-    ):
-        self._db = db
-        self._job_id = job_id
-        self._weights = {stage: fixed + per_s * duration_s for stage, (fixed, per_s) in STAGE_COST.items() if stage in stages}
+    def __init__(self, duration_s: float, stages: list[str], events: Events):
+        self._weights = {
+            stage: fixed + per_s * duration_s for stage, (fixed, per_s) in STAGE_COST.items() if stage in stages
+        }
         self._done = dict.fromkeys(self._weights, 0.0)
         self._running: list[str] = []
         self._last = "starting"
-        self._echo = echo
-        self._stop = stop or threading.Event()
+        self._events = events
         self._lock = threading.Lock()
-        self._written_at = 0.0
-        self._echoed: tuple[str, float] | None = None
+        self._told_at = 0.0
+        self._told: tuple[str, float] | None = None
 
     @property
     def fraction(self) -> float:
@@ -72,9 +82,9 @@ class Progress:
         return ", ".join(self._running) or self._last
 
     def check(self) -> None:
-        """Raise :class:`JobCancelled` once the job has been told to stop."""
-        if self._stop.is_set():
-            raise JobCancelled("The job was cancelled.")
+        """Raise :class:`Cancelled` once the run has been asked to stop."""
+        if self._events.stop_requested():
+            raise Cancelled("The job was cancelled.")
 
     def start(self, stage: str) -> None:
         self.check()
@@ -100,11 +110,11 @@ class Progress:
     def _publish(self, force: bool = False) -> None:
         with self._lock:
             now = time.monotonic()
-            if not force and now - self._written_at < WRITE_EVERY_S:
+            if not force and now - self._told_at < WRITE_EVERY_S:
                 return
-            self._written_at = now
-            stage, fraction = self.stage, self.fraction
-        report_progress(self._db, self._job_id, stage, fraction)
-        if self._echo and self._echoed != (stage, round(fraction, 3)):
-            self._echoed = (stage, round(fraction, 3))
-            self._echo(stage, fraction)
+            self._told_at = now
+            told = (self.stage, round(self.fraction, 3))
+            if told == self._told:
+                return
+            self._told = told
+        self._events.progress(*told)

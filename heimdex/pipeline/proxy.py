@@ -8,9 +8,9 @@ Damaged packets are skipped, so a copy holds whatever could be decoded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 import av
 import numpy as np
@@ -30,9 +30,14 @@ def _size(width: int, height: int, rotation: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def make_proxy(source: Path, target: Path, rotation: int = 0, on_progress: Callable[[float], None] | None = None) -> None:
+def make_proxy(
+    source: Path, target: Path, rotation: int = 0, on_progress: Callable[[float], None] | None = None
+) -> None:
     """Write the H.264/AAC MP4 copy of ``source`` to ``target``."""
-    with av.open(str(source)) as inp, av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+    with (
+        av.open(str(source)) as inp,
+        av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+    ):
         vin = inp.streams.video[0]
         vin.thread_type = "AUTO"
         ain = inp.streams.audio[0] if inp.streams.audio else None
@@ -62,8 +67,11 @@ def make_proxy(source: Path, target: Path, rotation: int = 0, on_progress: Calla
                         continue  # keep at most MAX_FPS frames a second, in order
                     last_pts = pts
                     picture = frame.reformat(format="rgb24").to_ndarray() if rotation % 360 else None
-                    shown = (av.VideoFrame.from_ndarray(np.ascontiguousarray(upright(picture, rotation)), format="rgb24")
-                             if picture is not None else frame)
+                    shown = (
+                        av.VideoFrame.from_ndarray(np.ascontiguousarray(upright(picture, rotation)), format="rgb24")
+                        if picture is not None
+                        else frame
+                    )
                     shown = shown.reformat(width=width, height=height, format="yuv420p")
                     shown.pts, shown.time_base = pts, TIME_BASE
                     out.mux(vout.encode(shown))

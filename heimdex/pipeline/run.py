@@ -2,12 +2,15 @@
 
     audio → transcribe          (a thread of its own: speech runs beside the frame work)
     frames (decode once: shots + keyframe candidates) → proxy (only for what browsers cannot play)
-    → scenes → keyframes → ocr → visual → faces → embed → commit
+    → scenes → keyframes → ocr → visual → faces → embed (→ the caller commits)
 
-A failure in any stage marks the video ``failed`` with that stage and a readable
-reason (the cause logged with an id the reason gives), removes what the run stored,
-and leaves the previous index (or none) as it was; running the video again starts
-over cleanly. A proxy, once made, is kept: it depends on the upload alone.
+The run knows nothing of jobs: it tells an :class:`~heimdex.pipeline.progress.Events`
+how far it is and asks it whether to stop, and returns the index (its blobs, the
+sidecar among them, stored under the run's own prefix). A failure in any stage removes
+what the run stored and raises :class:`StageFailed` with that stage and a readable
+reason (the cause logged with an id the reason gives); a stop raises
+:class:`~heimdex.pipeline.progress.Cancelled`. A proxy, once made, is kept: it depends
+on the upload alone.
 """
 
 from __future__ import annotations
@@ -15,42 +18,38 @@ from __future__ import annotations
 import io
 import itertools
 import logging
-import os
-import socket
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database
-from heimdex.errors import BadInput, HeimdexError, NotFound
-from heimdex.jobs import beat, create_job, finish_job
-from heimdex.jobs.rows import restore_video
+from heimdex.errors import BadInput, HeimdexError
 from heimdex.media import plays_in_browsers
 from heimdex.models.registry import Registry, get_registry
 from heimdex.models.vision.tags import merge
 from heimdex.pipeline.align import align_words
 from heimdex.pipeline.audio import decode_audio
-from heimdex.pipeline.commit import commit_index, write_sidecar
+from heimdex.pipeline.commit import write_sidecar
 from heimdex.pipeline.embed import embed_scenes
 from heimdex.pipeline.faces import faces_in_scene, people_tagged
 from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
 from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
 from heimdex.pipeline.ocr import read_scene_text
+from heimdex.pipeline.progress import Cancelled, Events, Progress, Quiet
 from heimdex.pipeline.proxy import make_proxy
-from heimdex.pipeline.progress import JobCancelled, Progress
 from heimdex.pipeline.scenes import build_scenes
 from heimdex.pipeline.transcribe import transcribe
 from heimdex.pipeline.visual import clip_scenes, tag_scene
 from heimdex.storage import BlobStore, local_copy, proxy_key, run_prefix, video_prefix
-from heimdex.videos import Video, get_video, owner_of, set_proxy
+from heimdex.videos import Video, set_proxy
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,6 @@ DOING = {
     "embed": "embedding the text",
     "commit": "saving the index",
 }
-HEARTBEAT_S = 2.0  # how often a run reports it is alive and asks whether to stop
 
 
 def _reason(exc: BaseException) -> tuple[str, str]:
@@ -88,8 +86,8 @@ def _reason(exc: BaseException) -> tuple[str, str]:
     return "index_failed", "something went wrong on our side; try again"
 
 
-class IndexingFailed(HeimdexError):
-    """A run failed in ``stage``; ``code`` and ``message`` are what the video row now says."""
+class StageFailed(HeimdexError):
+    """A run failed in ``stage``; ``code`` and ``message`` are what the video should say."""
 
     def __init__(self, stage: str, code: str, message: str):
         super().__init__(message)
@@ -99,11 +97,24 @@ class IndexingFailed(HeimdexError):
         self.exit_code = 2 if code != "index_failed" else 1
 
 
+def failure(stage: str, exc: BaseException) -> StageFailed:
+    """What a video says of ``exc`` raised in ``stage``: the user's own error as it is, anything else as a
+    sentence with an error id (the cause logged under that id)."""
+    if isinstance(exc, StageFailed):
+        return exc
+    if isinstance(exc, BadInput):
+        log.error("indexing failed in %s: %s", stage, exc.message)
+        return StageFailed(stage, exc.code, exc.message)
+    code, reason = _reason(exc)
+    error_id = uuid.uuid4().hex[:8]
+    log.error("indexing failed in %s (error %s)", stage, error_id, exc_info=exc)
+    return StageFailed(stage, code, f"Indexing failed while {DOING[stage]}: {reason} (error {error_id}).")
+
+
 @dataclass(frozen=True)
 class IndexReport:
     video: Video
     index: VideoIndex
-    job_id: int
     timings_s: dict[str, float]
 
     def summary(self) -> dict:
@@ -124,69 +135,49 @@ class _Cancelled(Exception):
 def index_video(
     db: Database,
     store: BlobStore,
-    video_id: uuid.UUID,
+    video: Video,
+    events: Events | None = None,
     *,
     registry: Registry | None = None,
     settings: Settings | None = None,
-    job_id: int | None = None,
-    echo: Callable[[str, float], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> IndexReport:
-    """Index one stored video end to end; raise :class:`IndexingFailed` (the video then says why).
+    """Index one stored video up to its committable index; raise :class:`StageFailed` or
+    :class:`~heimdex.pipeline.progress.Cancelled` (nothing of the run is kept then).
 
-    ``echo`` receives (stage, overall fraction) as the job row does; ``on_stage`` is
-    called as each stage begins (tests inject failures there).
+    ``on_stage`` is called as each stage begins (tests inject failures there).
     """
     settings = settings or get_settings()
-    video = get_video(db, owner_of(db, video_id), video_id)
-    job_id = job_id if job_id is not None else create_job(db, video.id)
-    _claim(db, video.id, job_id, settings.job_stale_s)
-    run = _Run(db, store, settings, registry or get_registry(), video, job_id, echo, on_stage)
-    return run.execute()
-
-
-def _claim(db: Database, video_id: uuid.UUID, job_id: int, stale_s: float) -> None:
-    """Mark the video processing and the job running, unless a live run holds the video or the job is not queued.
-
-    The video row is locked first, so two workers claiming at once are served one after the other.
-    """
-    with db.transaction() as conn:
-        if conn.execute("SELECT id FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone() is None:
-            raise NotFound("video", video_id)
-        busy = conn.execute(
-            """SELECT 1 FROM jobs WHERE video_id = %s AND id <> %s AND state = 'running'
-                  AND heartbeat_at > now() - make_interval(secs => %s)""",
-            (video_id, job_id, stale_s),
-        ).fetchone()
-        if busy:
-            raise BadInput("busy", "This video is being indexed right now; wait for that run to finish.")
-        claimed = conn.execute(
-            """UPDATE jobs SET state = 'running', worker = %s, attempts = attempts + 1, started_at = now(),
-                   heartbeat_at = now(), finished_at = NULL, progress = 0, stage = NULL
-               WHERE id = %s AND state = 'queued' AND NOT cancel_requested RETURNING id""",
-            (f"{socket.gethostname()}:{os.getpid()}", job_id),
-        ).fetchone()
-        if claimed is None:
-            raise BadInput("not_queued", f"Job {job_id} is not waiting to run (it ran, runs elsewhere, or was cancelled).")
-        conn.execute(
-            """UPDATE videos SET state = 'processing', error_code = NULL, error_message = NULL,
-                   error_stage = NULL, updated_at = now() WHERE id = %s""",
-            (video_id,),
-        )
+    return _Run(db, store, settings, registry or get_registry(), video, events or Quiet(), on_stage).execute()
 
 
 class _Run:
-    def __init__(self, db, store, settings, registry, video: Video, job_id: int, echo, on_stage):
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        settings: Settings,
+        registry: Registry,
+        video: Video,
+        events: Events,
+        on_stage: Callable[[str], None] | None,
+    ):
         self.db, self.store, self.settings, self.registry = db, store, settings, registry
-        self.video, self.job_id, self.on_stage = video, job_id, on_stage
+        self.video, self.events, self.on_stage = video, events, on_stage
         self.run = uuid.uuid4().hex[:12]
         self.prefix = run_prefix(video.user_id, video.id, self.run)
         self.with_faces = settings.feature_faces and registry.has("faces")
-        self.needs_proxy = not video.proxy_key and not plays_in_browsers(video.container, video.video_codec, video.audio_codec)
-        stages = [s for s in STAGES if (video.has_audio or s not in ("audio", "transcribe")) and (self.with_faces or s != "faces")
-                  and (self.needs_proxy or s != "proxy")]
-        self.stop = threading.Event()  # set when the job is cancelled or its video deleted
-        self.progress = Progress(db, job_id, video.duration_s, stages, echo, self.stop)
+        self.needs_proxy = not video.proxy_key and not plays_in_browsers(
+            video.container, video.video_codec, video.audio_codec
+        )
+        stages = [
+            s
+            for s in STAGES[:-1]
+            if (video.has_audio or s not in ("audio", "transcribe"))
+            and (self.with_faces or s != "faces")
+            and (self.needs_proxy or s != "proxy")
+        ]
+        self.progress = Progress(video.duration_s, stages, events)
         self.timings: dict[str, float] = {}
         self.failed_stage: str | None = None
         self._cancel = threading.Event()
@@ -210,26 +201,17 @@ class _Run:
     def execute(self) -> IndexReport:
         started = time.perf_counter()
         self._sweep_abandoned_runs()
-        done = threading.Event()
-        heart = threading.Thread(target=self._heartbeat, args=(done,), name="heartbeat", daemon=True)
-        heart.start()
         try:
             index = self._index()
-            with self.stage("commit"):
-                self.progress.check()
-                write_sidecar(self.store, self.video.user_id, index)
-                previous = commit_index(self.db, self.video.id, index)
-            finish_job(self.db, self.job_id)
+            self.progress.check()
+            write_sidecar(self.store, self.video.user_id, index)
         except BaseException as exc:
-            raise self._fail(exc) from exc
-        finally:
-            done.set()
-            heart.join()
-        if previous and previous != self.run:
-            self.store.delete_prefix(run_prefix(self.video.user_id, self.video.id, previous))
+            self.store.delete_prefix(self.prefix)
+            if isinstance(exc, Cancelled) or self.events.stop_requested():
+                raise exc if isinstance(exc, Cancelled) else Cancelled("The job was cancelled.") from exc
+            raise failure(self.failed_stage or "commit", exc) from exc
         self.timings["total"] = round(time.perf_counter() - started, 3)
-        video = get_video(self.db, self.video.user_id, self.video.id)
-        return IndexReport(video, index, self.job_id, self.timings)
+        return IndexReport(self.video, index, self.timings)
 
     def _index(self) -> VideoIndex:
         with local_copy(self.store, self.video.blob_key, self.settings.tmp_dir) as path:
@@ -248,7 +230,10 @@ class _Run:
         words = [word for segment in segments for word in segment.words]
         with self.stage("scenes"):
             spans = build_scenes(scan.shots, words, unlikeness(scan.candidates))
-            scenes = [Scene(i, span.start_s, span.end_s, words=w) for i, (span, w) in enumerate(zip(spans, align_words(spans, words)))]
+            scenes = [
+                Scene(i, span.start_s, span.end_s, words=w)
+                for i, (span, w) in enumerate(zip(spans, align_words(spans, words)))
+            ]
         with self.stage("keyframes"):
             cuts = [shot.start_s for shot in scan.shots[1:]]
             chosen = [choose_keyframes(span, scan.candidates, cuts) for span in spans]
@@ -269,7 +254,9 @@ class _Run:
             with self.stage("faces"):
                 analyzer = self.registry.get("faces")
                 for scene, keyframes in zip(scenes, chosen):
-                    scene.faces = faces_in_scene(keyframes, analyzer, self._keeper(f"faces/{scene.idx:04d}-"), people_tagged(scene.tags))
+                    scene.faces = faces_in_scene(
+                        keyframes, analyzer, self._keeper(f"faces/{scene.idx:04d}-"), people_tagged(scene.tags)
+                    )
                     self.progress.advance("faces", (scene.idx + 1) / len(scenes))
         with self.stage("embed"):
             vectors = embed_scenes(scenes, self.registry.get("text")) + ([visual] if visual else [])
@@ -306,15 +293,6 @@ class _Run:
             raise _Cancelled()
         self.progress.advance("transcribe", fraction)
 
-    def _heartbeat(self, done: threading.Event) -> None:
-        """Tell the job row the run is alive; stop the run when the row says so (or is gone)."""
-        while not done.wait(HEARTBEAT_S):
-            try:
-                if not beat(self.db, self.job_id):
-                    self.stop.set()
-            except Exception as exc:  # the database is away: the run finds out on its own
-                log.warning("heartbeat of job %s failed: %s", self.job_id, exc)
-
     def _keeper(self, stem: str) -> Callable[[bytes], str]:
         """Stores JPEGs of this run as ``<stem>0.jpg``, ``<stem>1.jpg``, ...; returns each key."""
         count = itertools.count()
@@ -328,7 +306,9 @@ class _Run:
 
     def _models(self) -> dict[str, dict]:
         used = [role for role in self.registry.specs if role != "asr" or self.video.has_audio]
-        return {role: {"name": self.registry.info(role).name, "version": self.registry.info(role).version} for role in used}
+        return {
+            role: {"name": self.registry.info(role).name, "version": self.registry.info(role).version} for role in used
+        }
 
     def _sweep_abandoned_runs(self) -> None:
         """Remove blobs of earlier runs that never committed (a crashed process leaves them)."""
@@ -336,43 +316,3 @@ class _Run:
         found = {key[len(runs) :].split("/", 1)[0] for key in self.store.keys(runs)}
         for run in found - {self.video.index_run}:
             self.store.delete_prefix(f"{runs}{run}/")
-
-    def _fail(self, exc: BaseException) -> HeimdexError:
-        """Drop this run's blobs, then record the failure (or cancellation) on the video and the job.
-
-        Best effort: with the database away the records stay as they are, and recovery
-        finds the job by its silent heartbeat.
-        """
-        stage = self.failed_stage or "commit"
-        self.store.delete_prefix(self.prefix)
-        if isinstance(exc, JobCancelled) or self.stop.is_set():
-            self._record("cancelled", None, None, stage)
-            return exc if isinstance(exc, JobCancelled) else JobCancelled("The job was cancelled.")
-        if isinstance(exc, BadInput):
-            code, message = exc.code, exc.message
-            log.error("video %s failed in %s: %s", self.video.id, stage, message)
-        else:
-            code, reason = _reason(exc)
-            error_id = uuid.uuid4().hex[:8]
-            message = f"Indexing failed while {DOING[stage]}: {reason} (error {error_id})."
-            log.error("video %s failed in %s (error %s)", self.video.id, stage, error_id, exc_info=exc)
-        self._record("failed", code, message, stage)
-        return IndexingFailed(stage, code, message)
-
-    def _record(self, outcome: str, code: str | None, message: str | None, stage: str) -> None:
-        try:
-            with self.db.transaction() as conn:
-                if outcome == "cancelled":  # the video goes back to what it was before this run
-                    restore_video(conn, self.video.id)
-                else:
-                    conn.execute(
-                        """UPDATE videos SET state = 'failed', error_code = %s, error_message = %s, error_stage = %s,
-                               updated_at = now() WHERE id = %s""",
-                        (code, message, stage, self.video.id),
-                    )
-                conn.execute(
-                    "UPDATE jobs SET state = %s, error = %s, finished_at = now() WHERE id = %s",
-                    (outcome, f"{stage}: {message}" if message else "cancelled", self.job_id),
-                )
-        except Exception as exc:
-            log.warning("could not record the end of job %s: %s", self.job_id, exc)

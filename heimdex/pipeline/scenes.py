@@ -10,7 +10,7 @@ without cuts is one long shot, so it gets windows too.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from heimdex.pipeline.index import Shot, Span, Word
 

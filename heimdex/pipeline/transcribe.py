@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,7 +26,9 @@ def transcribe(
     progress = (lambda t: on_progress(min(1.0, t / duration))) if on_progress else None
     result = model.transcribe(audio, language=language, on_progress=progress)
     segments = [
-        Segment(s.start, s.end, s.text, tuple(Word(w.text, round(w.start, 3), round(w.end, 3)) for w in s.words if w.text))
+        Segment(
+            s.start, s.end, s.text, tuple(Word(w.text, round(w.start, 3), round(w.end, 3)) for w in s.words if w.text)
+        )
         for s in result.segments
     ]
     return (result.language if segments else None), segments

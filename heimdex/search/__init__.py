@@ -1,7 +1,7 @@
 """Moment search: ``search(db, user_id, query)`` → ranked moments of that user's videos.
 
-    query understanding (query.py) → channel retrieval, one SQL query each (channels.py)
-    → calibration and fusion with a relevance floor (fusion.py) → moments (results.py)
+query understanding (query.py) → channel retrieval, one SQL query each (channels.py)
+→ calibration and fusion with a relevance floor (fusion.py) → moments (results.py)
 """
 
 from __future__ import annotations
@@ -61,7 +61,9 @@ def search(
     with db.transaction() as conn:  # one connection and one snapshot for the whole query
         parsed = parse_query(query, person_names(conn, user_id))
         if filters.person and filters.person.casefold() not in {name.casefold() for name in parsed.people}:
-            parsed = replace(parsed, people=(*parsed.people, filters.person))  # the filter alone finds the person's scenes
+            parsed = replace(
+                parsed, people=(*parsed.people, filters.person)
+            )  # the filter alone finds the person's scenes
         if parsed.empty:
             return SearchPage(parsed, [], 0, page, page_size)
         raw = raw_scores(conn, user_id, parsed, filters, registry)
@@ -74,7 +76,9 @@ def search(
     return SearchPage(parsed, moments, len(runs), page, page_size)
 
 
-def select_hits(parsed: ParsedQuery, raw: dict[str, dict[int, float]], config: FusionConfig, allowed: set[int] | None) -> list[Fused]:
+def select_hits(
+    parsed: ParsedQuery, raw: dict[str, dict[int, float]], config: FusionConfig, allowed: set[int] | None
+) -> list[Fused]:
     """The scenes that pass: fused above the floor, holding every quoted phrase (``allowed``) and every named person."""
     hits = fuse(raw, config)
     if allowed is not None:
@@ -84,7 +88,9 @@ def select_hits(parsed: ParsedQuery, raw: dict[str, dict[int, float]], config: F
     return hits
 
 
-def raw_scores(conn: psycopg.Connection, user_id: uuid.UUID, parsed: ParsedQuery, filters: SearchFilters, registry: Registry) -> dict:
+def raw_scores(
+    conn: psycopg.Connection, user_id: uuid.UUID, parsed: ParsedQuery, filters: SearchFilters, registry: Registry
+) -> dict:
     """Raw scores per signal (signal → scene id → score) from every channel the filters allow."""
     wanted = set(filters.channels or CHANNELS)
     signals = {signal for channel in wanted for signal in CHANNELS[channel]}

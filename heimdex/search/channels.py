@@ -70,34 +70,51 @@ def vector_scores(
     """
     where, params = filters.where()
     joins = "JOIN scenes s ON s.id = sv.scene_id JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
-    rows = conn.cursor(row_factory=tuple_row).execute(
-        f"""SELECT sv.scene_id, sv.channel, max(1 - (sv.embedding <=> %(query)s)) AS similarity
+    rows = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            f"""SELECT sv.scene_id, sv.channel, max(1 - (sv.embedding <=> %(query)s)) AS similarity
             FROM scene_vectors sv {joins}
             WHERE sv.user_id = %(user)s AND sv.channel = ANY(%(channels)s) AND {where}
               AND sv.model_id = (SELECT id FROM embedding_models WHERE name = %(model)s AND version = %(version)s)
             GROUP BY sv.scene_id, sv.channel""",
-        {**params, "query": query, "user": user_id, "model": model[0], "version": model[1], "channels": list(channels)},
-    ).fetchall()
+            {
+                **params,
+                "query": query,
+                "user": user_id,
+                "model": model[0],
+                "version": model[1],
+                "channels": list(channels),
+            },
+        )
+        .fetchall()
+    )
     scores: dict[str, dict[int, float]] = {signal: {} for signal in channels.values()}
     for scene_id, channel, similarity in rows:
         scores[channels[channel]][scene_id] = similarity
     return scores
 
 
-def lexical_scores(conn: psycopg.Connection, user_id: uuid.UUID, text: str, filters: SearchFilters) -> dict[str, dict[int, float]]:
+def lexical_scores(
+    conn: psycopg.Connection, user_id: uuid.UUID, text: str, filters: SearchFilters
+) -> dict[str, dict[int, float]]:
     """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean."""
     where, params = filters.where()
     joins = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
-    rows = conn.cursor(row_factory=tuple_row).execute(  # the query in FROM, not a CTE: planning stays well under a millisecond
-        f"""SELECT s.id,
+    rows = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(  # the query in FROM, not a CTE: planning stays well under a millisecond
+            f"""SELECT s.id,
                    ts_rank_cd(s.transcript_tsv, q, 32) AS transcript_text,
                    ts_rank_cd(s.ocr_tsv, q, 32) AS ocr_text,
                    ts_rank_cd(s.tags_tsv, q, 32) AS tags_text
             FROM search_query(%(text)s) AS q, scenes s {joins}
             WHERE numnode(q) > 0 AND s.user_id = %(user)s
               AND (s.transcript_tsv @@ q OR s.ocr_tsv @@ q OR s.tags_tsv @@ q) AND {where}""",
-        {**params, "text": text, "user": user_id},
-    ).fetchall()
+            {**params, "text": text, "user": user_id},
+        )
+        .fetchall()
+    )
     signals = ("transcript_text", "ocr_text", "tags_text")
     scores: dict[str, dict[int, float]] = {signal: {} for signal in signals}
     for scene_id, *ranks in rows:
@@ -107,7 +124,9 @@ def lexical_scores(conn: psycopg.Connection, user_id: uuid.UUID, text: str, filt
     return scores
 
 
-def person_scores(conn: psycopg.Connection, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters) -> dict[int, float]:
+def person_scores(
+    conn: psycopg.Connection, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters
+) -> dict[int, float]:
     """How surely each of the user's scenes shows one of the named people (1 - face distance)."""
     where, params = filters.where()
     rows = conn.execute(
@@ -121,12 +140,15 @@ def person_scores(conn: psycopg.Connection, user_id: uuid.UUID, names: tuple[str
     return {row["scene_id"]: float(row["likeness"]) for row in rows}
 
 
-def phrase_scenes(conn: psycopg.Connection, user_id: uuid.UUID, phrases: tuple[str, ...], filters: SearchFilters) -> set[int]:
+def phrase_scenes(
+    conn: psycopg.Connection, user_id: uuid.UUID, phrases: tuple[str, ...], filters: SearchFilters
+) -> set[int]:
     """The user's scenes whose speech, screen text or tags contain every phrase exactly (ignoring case)."""
     where, params = filters.where()
     patterns = {f"p{i}": "%" + _escape_like(phrase) + "%" for i, phrase in enumerate(phrases)}
     contains = " AND ".join(
-        f"(s.transcript ILIKE %({key})s OR s.ocr_text ILIKE %({key})s OR s.tag_text ILIKE %({key})s)" for key in patterns
+        f"(s.transcript ILIKE %({key})s OR s.ocr_text ILIKE %({key})s OR s.tag_text ILIKE %({key})s)"
+        for key in patterns
     )
     rows = conn.execute(
         f"""SELECT s.id FROM scenes s JOIN videos v ON v.id = s.video_id

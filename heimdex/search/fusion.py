@@ -40,7 +40,7 @@ class FusionConfig:
     rrf_k: float = 60.0
 
     @classmethod
-    def load(cls, path: Path = CONFIG_PATH) -> "FusionConfig":
+    def load(cls, path: Path = CONFIG_PATH) -> FusionConfig:
         """The settings in ``path`` (re-read only when the file changes)."""
         return _load(path, path.stat().st_mtime_ns)
 

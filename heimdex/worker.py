@@ -17,8 +17,8 @@ import uuid
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from heimdex.config import get_settings
 from heimdex import upkeep
+from heimdex.config import get_settings
 from heimdex.jobs.queue import get_queue
 from heimdex.models.registry import get_registry
 
@@ -43,7 +43,11 @@ def main(burst: bool = False) -> int:
     stop = upkeep.start(app=False)  # recovery and orphaned blobs, now and every few seconds
     try:
         while True:  # RQ's worker gives up when Redis vanishes mid-job; this process keeps its models and starts again
-            worker = SimpleWorker([queue.queue], connection=queue.redis, name=f"heimdex-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+            worker = SimpleWorker(
+                [queue.queue],
+                connection=queue.redis,
+                name=f"heimdex-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+            )
             try:
                 worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
                 return 0

@@ -1,0 +1,313 @@
+"""What a user can do with their library: every function takes the :class:`User` it acts for.
+
+Who that user is was settled before the call: by the session layer (:mod:`heimdex.service`,
+for the app and its API) or by the CLI's ``--user``. Every read and write here stays inside
+that user's rows and blobs; text and numbers from outside are made safe here (the CLI
+and the app send the same things). Results are plain JSON-ready dicts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from heimdex import people as people_store
+from heimdex import states
+from heimdex.auth.users import User
+from heimdex.config import get_settings
+from heimdex.db import Database, get_database
+from heimdex.errors import BadInput
+from heimdex.handoff import get_handoff
+from heimdex.ingest import ingest
+from heimdex.inputs import clean_text, seconds, whole_number
+from heimdex.jobs import latest_job
+from heimdex.jobs.queue import enqueue
+from heimdex.links import secret, sign
+from heimdex.media import MediaInfo
+from heimdex.quotas import usage
+from heimdex.search import SearchFilters
+from heimdex.search import search as search_moments
+from heimdex.storage import BlobStore, get_blob_store
+from heimdex.videos import Video, get_video, list_videos, parse_video_id
+from heimdex.videos import delete_video as remove_video
+
+
+def _db() -> Database:
+    return get_database()
+
+
+def _store() -> BlobStore:
+    return get_blob_store(get_settings())
+
+
+def _video(user: User, video_id: object) -> Video:
+    return get_video(_db(), user.id, parse_video_id(clean_text(str(video_id), 64)))
+
+
+# ---- videos ----
+
+
+def profile(user: User) -> dict:
+    return {
+        "email": user.email,
+        "display_name": user.display_name,
+        "tier": user.tier,
+        "usage": usage(_db(), user.id, user.tier).summary(),
+        "provider": user.auth_provider,
+    }
+
+
+def add_video(
+    user: User,
+    source: BinaryIO,
+    filename: str,
+    title: str | None = None,
+    language: str | None = None,
+    admit: Callable[[MediaInfo], None] | None = None,
+) -> Video:
+    """Store a video from ``source`` and queue its indexing (the same bytes again: the video they already are)."""
+    db = _db()
+    video = ingest(
+        db,
+        _store(),
+        get_settings(),
+        user.id,
+        source,
+        clean_text(filename, 255),
+        clean_text(title, 500) or None,
+        clean_text(language, 20) or None,
+        admit=admit,
+    ).video
+    if video.state in (states.VideoState.UPLOADED, states.VideoState.FAILED):
+        enqueue(db, video.id)
+    return video
+
+
+def _status(video: Video, scenes: int) -> dict:
+    job = latest_job(_db(), video.id)
+    return {
+        **video.summary(),
+        "stage": job.stage if job and job.active else None,
+        "progress": round(job.progress, 3) if job else 0.0,
+        "job_id": job.id if job else None,
+        "job_state": job.state.value if job else None,
+        "attempts": job.attempts if job else 0,
+        "error": video.error_message or (job.error if job and job.state == states.JobState.FAILED else None),
+        "scene_count": scenes,
+    }
+
+
+def _scene_counts(user: User) -> dict[uuid.UUID, int]:
+    with _db().transaction() as conn:
+        rows = conn.execute(
+            "SELECT video_id, count(*) AS n FROM scenes WHERE user_id = %s GROUP BY video_id", (user.id,)
+        )
+        return {row["video_id"]: row["n"] for row in rows.fetchall()}
+
+
+def videos(user: User) -> list[dict]:
+    """The user's videos with their job's stage and progress and their scene count, newest first."""
+    counts = _scene_counts(user)
+    return [_status(video, counts.get(video.id, 0)) for video in list_videos(_db(), user.id)]
+
+
+def video_status(user: User, video_id: object) -> dict:
+    """One of the user's videos as :func:`videos` lists it."""
+    video = _video(user, video_id)
+    return _status(video, _scene_counts(user).get(video.id, 0))
+
+
+def delete_video(user: User, video_id: object) -> str:
+    """Delete a video and everything derived from it (its running job stops)."""
+    video = _video(user, video_id)
+    job = latest_job(_db(), video.id)
+    if job and job.active:
+        try:
+            with _db().transaction() as conn:
+                states.request_cancel(conn, job.id)
+        except states.WrongState:
+            pass  # it ended meanwhile
+    remove_video(_db(), _store(), user.id, video.id)
+    return str(video.id)
+
+
+def reindex(user: User, video_id: object) -> int:
+    """Index the video again (a video already queued or running keeps its job); return the job id."""
+    return enqueue(_db(), _video(user, video_id).id)
+
+
+def cancel(user: User, video_id: object) -> str:
+    """Stop the video's indexing: ``cancelled`` at once if it waited, ``running`` until its next heartbeat."""
+    job = latest_job(_db(), _video(user, video_id).id)
+    try:
+        if job is None or not job.active:
+            raise states.WrongState("cancel")
+        with _db().transaction() as conn:
+            return states.request_cancel(conn, job.id).value
+    except states.WrongState:
+        raise BadInput("not_running", "This video is not being indexed.") from None
+
+
+# ---- search and the player ----
+
+
+def search(
+    user: User,
+    query: str,
+    limit: int = 10,
+    video_id: object | None = None,
+    channels: tuple[str, ...] = (),
+    person: str | None = None,
+    page: int = 1,
+    since_days: int | None = None,
+    language: str | None = None,
+) -> list[dict]:
+    """The user's moments for ``query`` (``since_days``: uploaded in the last days)."""
+    days = whole_number(since_days or 0, "number of days")
+    filters = SearchFilters(
+        video_id=parse_video_id(clean_text(str(video_id), 64)) if video_id else None,
+        channels=tuple(clean_text(c, 20) for c in channels or ()),
+        person=clean_text(person, 80) or None,
+        language=clean_text(language, 20) or None,
+        since=datetime.now(UTC) - timedelta(days=min(max(days, 0), 36500)) if days else None,
+    )
+    found = search_moments(
+        _db(),
+        user.id,
+        clean_text(query, 500),
+        filters,
+        page=max(1, whole_number(page, "page")),
+        page_size=max(1, min(whole_number(limit, "limit"), 100)),
+    )
+    return [moment.as_dict() for moment in found.moments]
+
+
+def preview(user: User, video_id: object, start_s: float = 0.0) -> str:
+    """A short-lived signed URL (path and query) that plays the video from ``start_s``."""
+    video = _video(user, video_id)
+    start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
+    return f"/media/{video.id}?{sign(secret(), user.id, video.id)}#t={start:.2f}"
+
+
+def clip_link(user: User, video_id: object, start_s: float, end_s: float) -> str:
+    """A signed URL that downloads ``start_s``..``end_s`` of the video as its own file."""
+    video = _video(user, video_id)
+    start, end = seconds(start_s, "start"), seconds(end_s, "end")
+    return f"/clip/{video.id}?{sign(secret(), user.id, video.id)}&start={start:.2f}&end={end:.2f}"
+
+
+def open_moment(
+    user: User, video_id: object, start_s: float, scene_start_s: float, end_s: float, scene_ids: list[int]
+) -> dict:
+    """Everything the Player shows for one moment: where it plays, its clip, and the faces in its scenes (with pictures)."""
+    faces = scene_faces(user, scene_ids)
+    return {
+        "src": preview(user, video_id, start_s),
+        "clip": clip_link(user, video_id, scene_start_s, end_s),
+        "faces": [
+            {**face, "picture": picture}
+            for face, picture in zip(faces, face_pictures(user, [f["face_id"] for f in faces]))
+        ],
+    }
+
+
+def pictures(user: User, keys: list[str | None]) -> list[str | None]:
+    """Files of the user's JPEGs (keyframes, faces) for the app to show; each key must be under the user's prefix."""
+    store, handoff, shown = _store(), get_handoff(), []
+    for key in keys:
+        if key and (not isinstance(key, str) or not key.startswith(f"u/{user.id}/")):
+            raise BadInput("not_found", "No such picture.")
+        if not key:
+            shown.append(None)
+            continue
+        try:
+            with store.open(key) as blob:
+                shown.append(handoff.picture(user.id, key, blob.read()))
+        except FileNotFoundError:  # deleted meanwhile
+            shown.append(None)
+    return shown
+
+
+def face_pictures(user: User, face_ids: list[int | None]) -> list[str | None]:
+    """Files of the pictures of the user's faces ``face_ids`` (None where a face has none or is not the user's)."""
+    crops = people_store.face_crops(_db(), user.id, [whole_number(i, "face id") for i in face_ids if i is not None])
+    return pictures(user, [crops.get(i) if i is not None else None for i in face_ids])
+
+
+# ---- people ----
+
+
+def _person(person: people_store.Person) -> dict:
+    return {**person.summary(), "cover_face_id": person.cover}
+
+
+def people(user: User) -> dict:
+    """The user's named people (by name) and the people suggested from faces seen (most seen first)."""
+    return {
+        "people": [_person(p) for p in people_store.list_people(_db(), user.id)],
+        "suggested": [_person(p) for p in people_store.list_people(_db(), user.id, suggested=True)],
+    }
+
+
+def person_faces(user: User, person_id: int) -> list[dict]:
+    """A person's faces (photos first, then faces seen in videos)."""
+    return [
+        {
+            "face_id": f.id,
+            "video_id": str(f.video_id) if f.video_id else None,
+            "title": f.title,
+            "t": f.t,
+            "reference": f.reference,
+        }
+        for f in people_store.person_faces(_db(), user.id, whole_number(person_id, "person id"))
+    ]
+
+
+def scene_faces(user: User, scene_ids: list[int]) -> list[dict]:
+    """The faces seen in the user's scenes, with the name each was given (``None``: nobody known)."""
+    ids = [whole_number(i, "scene id") for i in (scene_ids or [])][:500]
+    return [
+        {"face_id": f.id, "video_id": str(f.video_id), "t": f.t, "name": f.name}
+        for f in people_store.scene_faces(_db(), user.id, ids)
+    ]
+
+
+def name_face(user: User, face_id: int, name: str) -> dict:
+    """Enroll ``name`` from a face picked in one of the user's scenes (adding to the person if the name exists)."""
+    return _person(people_store.enroll_faces(_db(), user.id, clean_text(name, 200), [whole_number(face_id, "face id")]))
+
+
+def add_person(user: User, name: str, photos: list[Path]) -> dict:
+    """Enroll ``name`` from photos with one face each (adding to the person if the name exists)."""
+    from heimdex.models.registry import get_model
+
+    if not photos or len(photos) > 20:
+        raise BadInput("no_photo", "Add between 1 and 20 photos of the person.")
+    return _person(people_store.enroll(_db(), _store(), user.id, clean_text(name, 200), photos, get_model("faces")))
+
+
+def rename_person(user: User, person_id: int, name: str) -> dict:
+    """Name a suggested person, or rename one; a name already used merges the two."""
+    return _person(
+        people_store.rename_person(_db(), user.id, whole_number(person_id, "person id"), clean_text(name, 200))
+    )
+
+
+def merge_people(user: User, keep_id: int, other_id: int) -> dict:
+    return _person(
+        people_store.merge_people(
+            _db(), user.id, whole_number(keep_id, "person id"), whole_number(other_id, "person id")
+        )
+    )
+
+
+def split_person(user: User, person_id: int) -> list[dict]:
+    """Split a person into the two most distinct groups; the second is a new unnamed person."""
+    return [_person(p) for p in people_store.split_person(_db(), user.id, whole_number(person_id, "person id"))]
+
+
+def delete_person(user: User, person_id: int) -> None:
+    people_store.delete_person(_db(), _store(), user.id, whole_number(person_id, "person id"))

@@ -1,0 +1,106 @@
+"""Unit tests: pure logic, no database, no media, no launched process (``make test-fast`` runs these)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from heimdex.links import LinkRefused, sign, verify
+from heimdex.pipeline.align import align_words
+from heimdex.pipeline.index import Shot, Span, Word
+from heimdex.pipeline.scenes import build_scenes
+from heimdex.search.fusion import Fused
+from heimdex.search.query import parse_query
+from heimdex.search.results import build_moments
+
+pytestmark = pytest.mark.unit
+
+SECRET = b"k" * 32
+
+
+def test_long_shots_split_at_speech_pauses():
+    words = [Word(f"w{i}", i * 0.5, i * 0.5 + 0.4) for i in range(100)]  # 50 s of steady speech ...
+    words = [w for w in words if not 15.0 <= w.s < 16.5]  # ... with one pause, 14.9-16.5 s, near the first window edge
+    scenes = build_scenes([Shot(0.0, 50.0, "start")], words)
+    assert len(scenes) == 3
+    assert scenes[0].end_s == pytest.approx((14.9 + 16.5) / 2)
+    for scene in scenes[1:]:  # no pause near the other window edge: the cut avoids the middle of a word
+        assert not any(w.s < scene.start_s < w.e for w in words)
+
+
+def test_short_shots_merge_and_everything_stays_covered():
+    shots = [Shot(0.0, 5.0, "start"), Shot(5.0, 5.4, "cut"), Shot(5.4, 12.0, "cut"), Shot(12.0, 13.0, "cut")]
+    scenes = build_scenes(shots, [])
+    assert [(s.start_s, s.end_s) for s in scenes] == [(0.0, 5.4), (5.4, 13.0)]
+
+
+def test_words_go_to_the_scene_holding_their_midpoint():
+    scenes = [Span(0.0, 10.0), Span(10.0, 20.0)]
+    sentence = [Word("ask", 9.0, 9.5), Word("not", 9.9, 10.4), Word("what", 10.3, 10.6), Word("you", 19.9, 20.5)]
+    first, second = align_words(scenes, sentence)
+    assert [w.w for w in first] == ["ask"]
+    assert [w.w for w in second] == ["not", "what", "you"]  # split at the cut, nothing lost, times kept
+    assert second[0].s == 9.9
+
+
+def test_query_understanding_pulls_out_names_phrases_and_language():
+    parsed = parse_query('민지가 "안녕하세요" 손을 흔드는 장면', ["민지", "Jisoo"])
+    assert parsed.people == ("민지",) and parsed.phrases == ("안녕하세요",) and parsed.language == "ko"
+    assert "민지" not in parsed.text and "손을" in parsed.text
+    assert parse_query("Jisoo waving at night", ["민지", "Jisoo"]).people == ("Jisoo",)
+    assert parse_query("red car at night").language == "en"
+
+
+def test_adjacent_scenes_of_one_moment_merge():
+    video = uuid.uuid4()
+    details = {
+        i: {
+            "id": i,
+            "video_id": video,
+            "idx": i,
+            "start_s": 10.0 * i,
+            "end_s": 10.0 * (i + 1),
+            "words": [],
+            "ocr_text": "",
+            "tags": [],
+            "keyframe_key": None,
+            "title": "t",
+            "filename": "f.mp4",
+        }
+        for i in range(4)
+    }
+    hits = [Fused(0, 0.9, {"tags_vec": 0.9}), Fused(1, 0.5, {"tags_vec": 0.5}), Fused(3, 0.7, {"tags_vec": 0.7})]
+    moments = build_moments(hits, details, parse_query("car"), [])
+    assert [(m.start_s, m.end_s, m.score) for m in moments] == [(0.0, 20.0, 0.9), (30.0, 40.0, 0.7)]
+
+
+def test_signed_links_refuse_tampering_other_users_and_expiry():
+    user, video, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    query = dict(part.split("=") for part in sign(SECRET, user, video, seconds=60).split("&"))
+    grant = verify(SECRET, str(video), query["u"], query["e"], query["s"])
+    assert grant.user_id == user and grant.video_id == video
+    for video_id, u, e, s in [
+        (str(video), query["u"], query["e"], query["s"][:-1] + ("0" if query["s"][-1] != "0" else "1")),
+        (str(video), str(other), query["e"], query["s"]),
+        (str(other), query["u"], query["e"], query["s"]),
+        (str(video), query["u"], str(int(query["e"]) + 3600), query["s"]),
+        (str(video), query["u"], "soon", query["s"]),
+    ]:
+        with pytest.raises(LinkRefused):
+            verify(SECRET, video_id, u, e, s)
+    with pytest.raises(LinkRefused, match="expired"):
+        verify(SECRET, str(video), query["u"], query["e"], query["s"], now=time.time() + 120)
+    with pytest.raises(LinkRefused):
+        verify(b"another secret", str(video), query["u"], query["e"], query["s"])
+
+
+def test_a_failed_model_call_reaches_every_caller_it_carried():
+    from heimdex.models.batching import Coalescer
+
+    def encode(batch: list[str]):
+        raise ValueError("the model broke")
+
+    with pytest.raises(ValueError, match="the model broke"):
+        Coalescer(encode)(["one", "two"])
