@@ -11,9 +11,10 @@ run: install
 test: install-test lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
-lint: install-test  # ruff: lint and format check
+lint: install-test  # ruff (lint, format check) and pyright (basic; strict for search, jobs and states)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/pyright
 
 test-fast: install-test  # the unit tier only: no database, media or launched process
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m unit

@@ -705,9 +705,9 @@ def build() -> gr.Blocks:
         for endpoint in API:
             name = endpoint.__name__.removeprefix("api_")
             if name == "search":  # answered directly too (POST /gradio_api/run/search), without the queue's overhead
-                gr.api(endpoint, api_name=name, concurrency_limit=searches, concurrency_id="search", queue=False)
+                gr.api(endpoint, api_name=name, concurrency_limit=searches, concurrency_id="search", queue=False)  # pyright: ignore[reportPrivateImportUsage]
             else:
-                gr.api(endpoint, api_name=name)
+                gr.api(endpoint, api_name=name)  # pyright: ignore[reportPrivateImportUsage]
     return demo
 
 
@@ -727,7 +727,7 @@ def create_app() -> FastAPI:
         app,
         demo,
         path="/",
-        theme=gr.themes.Soft(primary_hue="indigo"),
+        theme=gr.themes.Soft(primary_hue="indigo"),  # pyright: ignore[reportPrivateImportUsage]
         css=CSS,
         max_file_size=settings.max_upload_bytes,
         footer_links=["api"],

@@ -123,11 +123,11 @@ def measure_decode(video: Path) -> dict:
 
 def measure_transcribe(video: Path) -> dict:
     """(c): the soundtrack decoded and transcribed, as the pipeline does it."""
-    from heimdex.models.registry import get_model
+    from heimdex.models.registry import get_registry
     from heimdex.pipeline.audio import decode_audio
     from heimdex.pipeline.transcribe import transcribe
 
-    model = get_model("asr")
+    model = get_registry().get("asr")
     started = time.perf_counter()
     language, segments = transcribe(decode_audio(video), model, None)
     return {"wall_s": time.perf_counter() - started, "segments": len(segments), "language": language}

@@ -59,9 +59,9 @@ def frame_faces(truth: dict) -> list[dict]:
     """Faces on frames every 0.25 s (1 s past 30 s clips) of each clip, found as the pipeline finds them."""
     import av
 
-    from heimdex.models.registry import get_model
+    from heimdex.models.registry import get_registry
 
-    analyzer, faces = get_model("faces"), []
+    analyzer, faces = get_registry().get("faces"), []
     for clip, bands in truth["clips"].items():
         with av.open(str(MEDIA / clip)) as container:
             stream = container.streams.video[0]
@@ -266,7 +266,7 @@ def main() -> None:
     )
 
     from heimdex.config import get_settings
-    from heimdex.models.registry import get_model
+    from heimdex.models.registry import get_registry
     from heimdex.people import delete_person, enroll, list_people
     from heimdex.search import search
     from heimdex.storage import get_blob_store
@@ -279,7 +279,7 @@ def main() -> None:
     report["suggested"] = suggestions(db, user_id, seen_faces(db, user_id, truth))
     with tempfile.TemporaryDirectory() as folder:
         for name, photo in photos(truth, Path(folder)).items():
-            enroll(db, store, user_id, name, [photo], get_model("faces"))
+            enroll(db, store, user_id, name, [photo], get_registry().get("faces"))
     faces = seen_faces(db, user_id, truth)
     got_scenes, got_faces = predictions(faces, [face["named"] for face in faces])
     report["scenes"] = scores(got_scenes, scene_truth(scenes, truth))

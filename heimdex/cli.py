@@ -198,14 +198,14 @@ def cmd_videos_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_people_add(args: argparse.Namespace) -> int:
-    from heimdex.models.registry import get_model
+    from heimdex.models.registry import get_registry
     from heimdex.people import enroll
 
     photos = [Path(p) for p in args.photos]
     missing = [str(p) for p in photos if not p.is_file()]
     if missing:
         raise BadInput("file_not_found", f"No such file: {', '.join(missing)}")
-    person = enroll(_db(), _store(), _user(args.user).id, args.name, photos, get_model("faces"))
+    person = enroll(_db(), _store(), _user(args.user).id, args.name, photos, get_registry().get("faces"))
     print(f"{person.name}: {person.photos} photo(s), seen in {person.scenes} scene(s)")
     return 0
 

@@ -10,8 +10,12 @@ import logging
 from pathlib import Path
 
 import av
+import av.container
+import av.error
+import av.video
 
 from heimdex.errors import BadInput
+from heimdex.media import time_base
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ def _remux(source: Path, start_s: float, end_s: float, target: Path) -> int:
         streams = [s for s in inp.streams if s.type in ("video", "audio")]
         outputs = {s.index: out.add_stream_from_template(s) for s in streams}
         video = inp.streams.video[0]
-        inp.seek(int(max(0.0, start_s) / video.time_base), stream=video, backward=True, any_frame=False)
+        inp.seek(int(max(0.0, start_s) / time_base(video)), stream=video, backward=True, any_frame=False)
         origin: dict[int, int] = {}
         for packet in inp.demux(*streams):
             if packet.dts is None or packet.pts is None:

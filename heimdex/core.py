@@ -282,11 +282,13 @@ def name_face(user: User, face_id: int, name: str) -> dict:
 
 def add_person(user: User, name: str, photos: list[Path]) -> dict:
     """Enroll ``name`` from photos with one face each (adding to the person if the name exists)."""
-    from heimdex.models.registry import get_model
+    from heimdex.models.registry import get_registry
 
     if not photos or len(photos) > 20:
         raise BadInput("no_photo", "Add between 1 and 20 photos of the person.")
-    return _person(people_store.enroll(_db(), _store(), user.id, clean_text(name, 200), photos, get_model("faces")))
+    return _person(
+        people_store.enroll(_db(), _store(), user.id, clean_text(name, 200), photos, get_registry().get("faces"))
+    )
 
 
 def rename_person(user: User, person_id: int, name: str) -> dict:

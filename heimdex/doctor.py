@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from heimdex.config import Settings
+from heimdex.db import one
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def check_database(settings: Settings) -> Check:
     where = "DATABASE_URL" if settings.database_url else f"embedded in {settings.pg_dir}"
     try:
         with get_database().transaction() as conn:
-            version = conn.execute("SHOW server_version").fetchone()["server_version"]
+            version = one(conn.execute("SHOW server_version").fetchone())["server_version"]
             vector = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
             migrations = applied(conn)
     except Exception as exc:  # doctor reports every failure instead of raising it
@@ -45,7 +46,7 @@ def check_database(settings: Settings) -> Check:
     return Check(
         "database",
         True,
-        f"PostgreSQL {version}, pgvector {vector['extversion']}, {len(migrations)} migrations ({where})",
+        f"PostgreSQL {version}, pgvector {vector['extversion'] if vector else 'missing'}, {len(migrations)} migrations ({where})",
     )
 
 

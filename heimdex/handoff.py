@@ -77,7 +77,7 @@ class Handoff:
         key = self._key(path) if isinstance(path, (str, os.PathLike)) else None
         with self._lock:
             owned = self._uploads.get(key) if key else None
-        if owned is None or owned.user_id != user_id:
+        if key is None or owned is None or owned.user_id != user_id:
             raise UploadRefused()
         try:
             info = os.lstat(key)
@@ -134,7 +134,7 @@ class Handoff:
         if upload is not None or user_id is None:
             return False
         if picture is not None:
-            return picture.user_id == user_id and exists(picture.source)
+            return picture.user_id == user_id and picture.source is not None and exists(picture.source)
         return not key.startswith(str(self.root / PICTURES) + os.sep)
 
     def forget_user(self, user_id: uuid.UUID) -> None:

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, LiteralString, cast
 
 import psycopg
 
 from heimdex.config import Settings
-from heimdex.db import Database
+from heimdex.db import Database, one
 from heimdex.errors import BadInput, NotFound
 from heimdex.media import MediaInfo, format_bytes, media_error, probe, validate
 from heimdex.storage import CHUNK, BlobStore, source_key
@@ -177,8 +177,8 @@ def _store(
         "blob_key": key,
         "language": language,
     }
-    columns = ", ".join(values)
-    placeholders = ", ".join(f"%({name})s" for name in values)
+    columns = cast(LiteralString, ", ".join(values))  # our own column names, never user text
+    placeholders = cast(LiteralString, ", ".join(f"%({name})s" for name in values))
     with db.transaction() as conn:
         try:
             row = conn.execute(
@@ -192,7 +192,7 @@ def _store(
             row = conn.execute(
                 "SELECT * FROM videos WHERE user_id = %s AND sha256 = %s", (user_id, staged.sha256)
             ).fetchone()
-            return IngestResult(Video.from_row(row), created=False)
+            return IngestResult(Video.from_row(one(row)), created=False)
         with staged.path.open("rb") as blob, storage_errors():
             store.put(key, blob)
     return IngestResult(Video.from_row(row), created=True)

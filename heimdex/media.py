@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from heimdex.errors import BadInput
@@ -85,13 +86,21 @@ def plays_in_browsers(container: str, video_codec: str, audio_codec: str | None)
     return container == "mov" and video_codec == "h264" and audio_codec in (None, "aac", "mp3")
 
 
+def time_base(stream) -> Fraction:
+    """A stream's time base (PyAV gives None only for streams it cannot time, which probing refuses)."""
+    if stream.time_base is None:
+        raise MediaError("unreadable", "The video has no timing information.")
+    return stream.time_base
+
+
 def frame_at(path: Path, seconds: float):
     """The RGB frame shown at ``seconds`` (eval and tests take photos from clips with it)."""
     import av
+    import av.error
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        container.seek(int(seconds / stream.time_base), stream=stream)
+        container.seek(int(seconds / time_base(stream)), stream=stream)
         for frame in container.decode(stream):
             if frame.time >= seconds - 0.05:
                 return frame.to_ndarray(format="rgb24")
@@ -178,6 +187,7 @@ def format_bytes(size: int) -> str:
 def read_info(path: Path) -> MediaInfo:
     """Probe ``path`` in this process (the child side of :func:`probe`)."""
     import av
+    import av.error
 
     try:
         container = av.open(str(path), metadata_errors="ignore")
@@ -251,6 +261,7 @@ def _duration(container, video) -> float:
 def _check_decodes(container, video) -> int:
     """Decode the first frame; return its display rotation in degrees."""
     import av
+    import av.error
 
     try:
         for frame in container.decode(video):
@@ -263,6 +274,7 @@ def _check_decodes(container, video) -> int:
 def _check_whole(container, video, duration_s: float) -> None:
     """Seek near the end and demux to it: a truncated file stops short of its stated duration."""
     import av
+    import av.error
 
     tail_start = max(0.0, duration_s - 5.0)
     last_end = None

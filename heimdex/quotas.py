@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from heimdex.config import get_settings
-from heimdex.db import Database
+from heimdex.db import Database, one
 from heimdex.errors import BadInput
 
 LIMITS = {  # action: (allowed per window, window seconds)
@@ -57,9 +57,12 @@ def tier_limits(tier: str) -> tuple[int, float]:
 def usage(db: Database, user_id: uuid.UUID, tier: str) -> Usage:
     """What a user keeps, against their tier's limits."""
     with db.transaction() as conn:
-        row = conn.execute(
-            "SELECT count(*) AS n, coalesce(sum(duration_s), 0) AS seconds FROM videos WHERE user_id = %s", (user_id,)
-        ).fetchone()
+        row = one(
+            conn.execute(
+                "SELECT count(*) AS n, coalesce(sum(duration_s), 0) AS seconds FROM videos WHERE user_id = %s",
+                (user_id,),
+            ).fetchone()
+        )
     max_videos, max_minutes = tier_limits(tier)
     return Usage(row["n"], row["seconds"] / 60, max_videos, max_minutes)
 
@@ -84,11 +87,13 @@ def hit(db: Database, action: str, key: str, user_id: uuid.UUID | None = None) -
     start = datetime.fromtimestamp(now - now % window, UTC)
     with db.transaction() as conn:
         conn.execute("SET LOCAL synchronous_commit TO OFF")  # a count lost in a crash does not matter; the wait does
-        hits = conn.execute(
-            """INSERT INTO rate_limits (bucket, window_start, hits, user_id) VALUES (%s, %s, 1, %s)
+        hits = one(
+            conn.execute(
+                """INSERT INTO rate_limits (bucket, window_start, hits, user_id) VALUES (%s, %s, 1, %s)
                ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits""",
-            (f"{action}:{key}", start, user_id),
-        ).fetchone()["hits"]
+                (f"{action}:{key}", start, user_id),
+            ).fetchone()
+        )["hits"]
     if hits > allowed:
         wait = int(window - now % window) + 1
         raise QuotaExceeded("rate_limited", f"Too many attempts; try again in {wait} seconds.")

@@ -19,9 +19,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, LiteralString
 
-import psycopg
-
+from heimdex.db import Conn
 from heimdex.errors import BadInput
 
 
@@ -108,13 +108,13 @@ _PREVIOUS = """CASE WHEN videos.state IN ('queued', 'processing')
 
 
 def _move(
-    conn: psycopg.Connection,
+    conn: Conn,
     name: str,
     job_id: int,
-    job_set: str,
-    video_set: str,
-    params: dict | None = None,
-    job_guard: str = "true",
+    job_set: LiteralString,
+    video_set: LiteralString,
+    params: dict[str, Any] | None = None,
+    job_guard: LiteralString = "true",
 ) -> uuid.UUID:
     """Apply transition ``name`` to a job and its video in one statement; return the video's id."""
     rule = TRANSITIONS[name]
@@ -141,7 +141,7 @@ def _move(
     return row["id"]
 
 
-def queue(conn: psycopg.Connection, video_id: uuid.UUID) -> int:
+def queue(conn: Conn, video_id: uuid.UUID) -> int:
     """A new queued job for the video, which becomes queued; return the job's id."""
     row = conn.execute(
         """WITH moved AS (UPDATE videos SET state = 'queued', updated_at = now() WHERE id = %s AND state = ANY(%s) RETURNING id)
@@ -153,7 +153,7 @@ def queue(conn: psycopg.Connection, video_id: uuid.UUID) -> int:
     return row["id"]
 
 
-def claim(conn: psycopg.Connection, job_id: int, worker: str, stale_s: float) -> uuid.UUID:
+def claim(conn: Conn, job_id: int, worker: str, stale_s: float) -> uuid.UUID:
     """Start a queued job (the video is processing); :class:`Busy` if another live run holds the video,
     :class:`NotQueued` if the job is not waiting to run. The video row is locked first, so two
     workers claiming at once are served one after the other."""
@@ -180,7 +180,7 @@ def claim(conn: psycopg.Connection, job_id: int, worker: str, stale_s: float) ->
         raise NotQueued("claim", job_id) from None
 
 
-def mark_indexed(conn: psycopg.Connection, job_id: int, run: str, language: str | None) -> uuid.UUID:
+def mark_indexed(conn: Conn, job_id: int, run: str, language: str | None) -> uuid.UUID:
     """The run committed: the job succeeded and the video is indexed with ``run``."""
     return _move(
         conn,
@@ -193,7 +193,7 @@ def mark_indexed(conn: psycopg.Connection, job_id: int, run: str, language: str 
     )
 
 
-def fail(conn: psycopg.Connection, job_id: int, stage: str, code: str, message: str) -> uuid.UUID:
+def fail(conn: Conn, job_id: int, stage: str, code: str, message: str) -> uuid.UUID:
     """The run failed in ``stage``: the job and the video say why."""
     return _move(
         conn,
@@ -205,7 +205,7 @@ def fail(conn: psycopg.Connection, job_id: int, stage: str, code: str, message: 
     )
 
 
-def cancel(conn: psycopg.Connection, job_id: int, reason: str = "cancelled") -> uuid.UUID:
+def cancel(conn: Conn, job_id: int, reason: str = "cancelled") -> uuid.UUID:
     """End a queued or running job as cancelled; its video goes back to what it was before the run."""
     return _move(
         conn,
@@ -217,7 +217,7 @@ def cancel(conn: psycopg.Connection, job_id: int, reason: str = "cancelled") -> 
     )
 
 
-def supersede(conn: psycopg.Connection, job_id: int) -> uuid.UUID:
+def supersede(conn: Conn, job_id: int) -> uuid.UUID:
     """End a queued job that another live run made unnecessary; the video is that run's and stays as it is."""
     return _move(
         conn,
@@ -228,7 +228,7 @@ def supersede(conn: psycopg.Connection, job_id: int) -> uuid.UUID:
     )
 
 
-def requeue(conn: psycopg.Connection, job_id: int, reason: str) -> uuid.UUID:
+def requeue(conn: Conn, job_id: int, reason: str) -> uuid.UUID:
     """Put a job back in line (a retry after a failure, or a job whose worker died), its video with it."""
     return _move(
         conn,
@@ -240,7 +240,7 @@ def requeue(conn: psycopg.Connection, job_id: int, reason: str) -> uuid.UUID:
     )
 
 
-def give_up(conn: psycopg.Connection, job_id: int, message: str) -> uuid.UUID:
+def give_up(conn: Conn, job_id: int, message: str) -> uuid.UUID:
     """Stop trying a job whose workers kept dying: the job fails, and so does a video still waiting on it."""
     return _move(
         conn,
@@ -254,7 +254,7 @@ def give_up(conn: psycopg.Connection, job_id: int, message: str) -> uuid.UUID:
     )
 
 
-def restore_previous(conn: psycopg.Connection, video_id: uuid.UUID) -> None:
+def restore_previous(conn: Conn, video_id: uuid.UUID) -> None:
     """A queued or processing video with no run left goes back to what it was (indexed if it has an index)."""
     row = conn.execute(
         f"UPDATE videos SET state = {_PREVIOUS}, updated_at = now() WHERE id = %s AND state = ANY(%s) RETURNING id",
@@ -264,7 +264,7 @@ def restore_previous(conn: psycopg.Connection, video_id: uuid.UUID) -> None:
         raise WrongState("restore_previous")
 
 
-def request_cancel(conn: psycopg.Connection, job_id: int) -> JobState:
+def request_cancel(conn: Conn, job_id: int) -> JobState:
     """Ask a job to stop: a queued one is cancelled at once, a running one stops at its next heartbeat. Returns its state."""
     row = conn.execute(
         "UPDATE jobs SET cancel_requested = true WHERE id = %s AND state = ANY(%s) RETURNING state",

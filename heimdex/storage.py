@@ -64,24 +64,31 @@ class BlobStore(Protocol):
 
     def put(self, key: str, stream: BinaryIO) -> int:
         """Store the stream's bytes under ``key`` (replacing any); return the size."""
+        ...
 
     def open(self, key: str) -> BinaryIO:
         """Open a blob for reading; ``FileNotFoundError`` if absent."""
+        ...
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a blob."""
+        ...
 
     def delete(self, key: str) -> None:
         """Remove one blob; absent keys are ignored."""
+        ...
 
     def delete_prefix(self, prefix: str) -> int:
         """Remove every blob under ``prefix``; return how many."""
+        ...
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix``."""
+        ...
 
     def local_path(self, key: str) -> Path | None:
         """The blob as a file on this machine, if the store keeps it as one."""
+        ...
 
 
 class LocalBlobStore:
@@ -193,7 +200,7 @@ class S3BlobStore:
         import boto3
         from botocore.config import Config
 
-        bucket, _, prefix = settings.blob_url.removeprefix("s3://").partition("/")
+        bucket, _, prefix = (settings.blob_url or "").removeprefix("s3://").partition("/")
         client = boto3.client(
             "s3",
             endpoint_url=settings.s3_endpoint or None,

@@ -19,7 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from heimdex import upkeep
 from heimdex.config import get_settings
-from heimdex.jobs.queue import get_queue
+from heimdex.jobs.queue import RqQueue, get_queue
 from heimdex.models.registry import get_registry
 
 log = logging.getLogger("heimdex.worker")
@@ -40,6 +40,7 @@ def main(burst: bool = False) -> int:
         registry.get(role)
     log.info("models loaded in %.1f s", time.perf_counter() - started)
     queue = get_queue()
+    assert isinstance(queue, RqQueue)  # REDIS_URL is set (checked above)
     stop = upkeep.start(app=False)  # recovery and orphaned blobs, now and every few seconds
     try:
         while True:  # RQ's worker gives up when Redis vanishes mid-job; this process keeps its models and starts again

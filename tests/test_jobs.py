@@ -230,7 +230,7 @@ def test_two_workers_racing_for_one_video_index_it_once(workers, queue, db, stor
 
     workers.start()
     workers.start()
-    _wait(lambda: len(Worker.all(connection=queue.redis)) == 2, what="both workers up and idle")
+    _wait(lambda: len(Worker.all(connection=queue.redis)) == 2, timeout=300, what="both workers up and idle")
     for job_id in jobs:
         submit(db, job_id, video.duration_s, queue=queue)
     _wait(lambda: all(_job(db, j)["state"] in ("succeeded", "cancelled") for j in jobs), what="both jobs ended")

@@ -107,7 +107,7 @@ def test_jfk_sentence_lands_with_its_word_times(walkthrough, db, registry, media
     from heimdex.pipeline.transcribe import transcribe
 
     _, segments = transcribe(decode_audio(media / "jfk.flac"), registry.get("asr"), "en")
-    reference = [(w.w, w.s + 2.0, w.e + 2.0) for s in segments for w in s.words]  # jfk.flac starts at 2.0 s
+    reference = [(w.text, w.start + 2.0, w.end + 2.0) for s in segments for w in s.words]  # jfk.flac starts at 2.0 s
     scenes = [s for s in _scene_rows(db, uuid.UUID(walkthrough["summary"]["video_id"])) if s["start_s"] < 13.0]
     words = [(w["w"], w["s"], w["e"]) for scene in scenes for w in scene["words"] if w["s"] < 14.0]
     assert all(scene["start_s"] < 13.0 and scene["end_s"] > 2.0 for scene in scenes)

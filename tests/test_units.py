@@ -8,8 +8,9 @@ import uuid
 import pytest
 
 from heimdex.links import LinkRefused, sign, verify
+from heimdex.models.asr import Word
 from heimdex.pipeline.align import align_words
-from heimdex.pipeline.index import Shot, Span, Word
+from heimdex.pipeline.index import Shot, Span
 from heimdex.pipeline.scenes import build_scenes
 from heimdex.search.fusion import Fused
 from heimdex.search.query import parse_query
@@ -22,12 +23,14 @@ SECRET = b"k" * 32
 
 def test_long_shots_split_at_speech_pauses():
     words = [Word(f"w{i}", i * 0.5, i * 0.5 + 0.4) for i in range(100)]  # 50 s of steady speech ...
-    words = [w for w in words if not 15.0 <= w.s < 16.5]  # ... with one pause, 14.9-16.5 s, near the first window edge
+    words = [
+        w for w in words if not 15.0 <= w.start < 16.5
+    ]  # ... with one pause, 14.9-16.5 s, near the first window edge
     scenes = build_scenes([Shot(0.0, 50.0, "start")], words)
     assert len(scenes) == 3
     assert scenes[0].end_s == pytest.approx((14.9 + 16.5) / 2)
     for scene in scenes[1:]:  # no pause near the other window edge: the cut avoids the middle of a word
-        assert not any(w.s < scene.start_s < w.e for w in words)
+        assert not any(w.start < scene.start_s < w.end for w in words)
 
 
 def test_short_shots_merge_and_everything_stays_covered():
@@ -40,9 +43,9 @@ def test_words_go_to_the_scene_holding_their_midpoint():
     scenes = [Span(0.0, 10.0), Span(10.0, 20.0)]
     sentence = [Word("ask", 9.0, 9.5), Word("not", 9.9, 10.4), Word("what", 10.3, 10.6), Word("you", 19.9, 20.5)]
     first, second = align_words(scenes, sentence)
-    assert [w.w for w in first] == ["ask"]
-    assert [w.w for w in second] == ["not", "what", "you"]  # split at the cut, nothing lost, times kept
-    assert second[0].s == 9.9
+    assert [w.text for w in first] == ["ask"]
+    assert [w.text for w in second] == ["not", "what", "you"]  # split at the cut, nothing lost, times kept
+    assert second[0].start == 9.9
 
 
 def test_query_understanding_pulls_out_names_phrases_and_language():

@@ -17,7 +17,7 @@ from heimdex.auth.passwords import check_strength, hash_password, verify_passwor
 from heimdex.auth.sessions import Unauthorized, end_all_sessions, end_session, session_user, start_session
 from heimdex.auth.users import User, create_user, delete_user, normalize_email
 from heimdex.config import get_settings
-from heimdex.db import Database
+from heimdex.db import Database, one
 from heimdex.errors import BadInput
 from heimdex.quotas import hit
 from heimdex.storage import BlobStore
@@ -89,6 +89,7 @@ def login(db: Database, email: str, password: str, client: str | None = None) ->
         _failed(db, key)
         audit(db, row["id"] if row else None, "login_failed", email_hash=key)
         raise BadInput("sign_in_failed", SIGN_IN_FAILED)
+    assert row is not None  # a missing row failed the check above (after the same hashing work)
     with db.transaction() as conn:
         conn.execute("DELETE FROM sign_in_failures WHERE key = %s", (key,))
     audit(db, row["id"], "login")
@@ -117,7 +118,7 @@ def change_password(db: Database, token: str, current: str, new: str) -> str:
     """Set a new password, sign out everywhere, and return a fresh token."""
     user = session_user(db, token)
     with db.transaction() as conn:
-        row = conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone()
+        row = one(conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone())
     if not row["password_hash"] or not verify_password(row["password_hash"], current):
         raise BadInput("sign_in_failed", "The current password is not right.")
     check_strength(new, user.email)
@@ -134,7 +135,9 @@ def rename(db: Database, token: str, display_name: str) -> User:
     if not name:
         raise BadInput("bad_name", "Enter a display name.")
     with db.transaction() as conn:
-        row = conn.execute("UPDATE users SET display_name = %s WHERE id = %s RETURNING *", (name, user.id)).fetchone()
+        row = one(
+            conn.execute("UPDATE users SET display_name = %s WHERE id = %s RETURNING *", (name, user.id)).fetchone()
+        )
     return User.from_row(row)
 
 
@@ -143,7 +146,7 @@ def delete_account(db: Database, store: BlobStore, token: str, password: str) ->
     user = session_user(db, token)
     if user.auth_provider == "local":
         with db.transaction() as conn:
-            row = conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone()
+            row = one(conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone())
         if not verify_password(row["password_hash"], password):
             raise BadInput("sign_in_failed", "The password is not right.")
     delete_user(db, store, user.id)

@@ -14,7 +14,7 @@ import jwt
 
 from heimdex.auth.sessions import start_session
 from heimdex.config import get_settings
-from heimdex.db import Database
+from heimdex.db import Database, one
 from heimdex.errors import BadInput
 
 AUDIENCE = "authenticated"
@@ -39,7 +39,7 @@ def user_for_claims(db: Database, claims: dict) -> uuid.UUID:
                DO UPDATE SET email = EXCLUDED.email RETURNING id""",
             (uuid.uuid4(), email, claims["sub"], email.split("@")[0]),
         ).fetchone()
-    return row["id"]
+    return one(row)["id"]
 
 
 def supabase_login(db: Database, email: str, password: str) -> str:
@@ -47,12 +47,14 @@ def supabase_login(db: Database, email: str, password: str) -> str:
     from supabase import create_client
 
     settings = get_settings()
-    if not (settings.supabase_anon_key and settings.supabase_jwt_secret):
+    if not (settings.supabase_url and settings.supabase_anon_key and settings.supabase_jwt_secret):
         raise BadInput("bad_setting", "SUPABASE_ANON_KEY and SUPABASE_JWT_SECRET must be set with SUPABASE_URL.")
     client = create_client(settings.supabase_url, settings.supabase_anon_key)
     try:
         answer = client.auth.sign_in_with_password({"email": email, "password": password})
     except Exception:
         raise BadInput("sign_in_failed", "The email or password is not right.") from None
+    if answer.session is None:
+        raise BadInput("sign_in_failed", "The email or password is not right.")
     claims = verify_access_token(answer.session.access_token, settings.supabase_jwt_secret)
     return start_session(db, user_for_claims(db, claims))

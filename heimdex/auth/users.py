@@ -10,7 +10,7 @@ from datetime import datetime
 import psycopg
 
 from heimdex.auth.passwords import check_strength, hash_password
-from heimdex.db import Database
+from heimdex.db import Database, one
 from heimdex.errors import BadInput, NotFound
 from heimdex.orphans import delete_blobs
 from heimdex.storage import BlobStore, user_prefix
@@ -54,7 +54,7 @@ def create_user(db: Database, email: str, password: str, display_name: str = "")
             ).fetchone()
     except psycopg.errors.UniqueViolation:
         raise BadInput("register_failed", REGISTER_FAILED) from None
-    return User.from_row(row)
+    return User.from_row(one(row))
 
 
 def get_user_by_email(db: Database, email: str) -> User:

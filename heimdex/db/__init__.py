@@ -20,26 +20,35 @@ from heimdex.config import Settings, get_settings
 from heimdex.db.embedded import embedded_url
 from heimdex.db.migrate import migrate
 
+Conn = psycopg.Connection[DictRow]  # what every query gets: a connection whose rows are dicts
+
+
+def one(row: DictRow | None) -> DictRow:
+    """The row a statement always returns (a count, an INSERT ... RETURNING); ``LookupError`` if it returned none."""
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row
+
 
 class Database:
     """A pool of connections to a migrated Heimdex database."""
 
     def __init__(self, url: str, max_size: int = 4):
         self.url = url
-        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
+        self.pool: ConnectionPool[Conn] = ConnectionPool(
             url,
-            connection_class=psycopg.Connection[DictRow],
+            connection_class=Conn,
             min_size=1,
             max_size=max_size,
             kwargs={"row_factory": dict_row},
             configure=register_vector,
-            check=ConnectionPool.check_connection,
+            check=ConnectionPool.check_connection,  # pyright: ignore[reportArgumentType] (typed for tuple rows; works on any)
             open=True,
             name="heimdex",
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[DictRow]]:
+    def transaction(self) -> Iterator[Conn]:
         """A connection inside one transaction: committed on success, rolled back on error."""
         with self.pool.connection() as conn:
             yield conn

@@ -16,6 +16,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 DATABASE_NAME = "heimdex"
 
-_servers: dict[Path, object] = {}
+_servers: dict[Path, Any] = {}  # pgserver.PostgresServer handles (the package ships no types)
 _lock = threading.Lock()
 
 
@@ -40,7 +41,7 @@ def embedded_url(pg_dir: Path, database: str = DATABASE_NAME) -> str:
         if server is None:
             pg_dir.parent.mkdir(parents=True, exist_ok=True)
             log.info("starting embedded PostgreSQL in %s", pg_dir)
-            server = _servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode="stop")
+            server = _servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode="stop")  # pyright: ignore[reportPrivateImportUsage]
             atexit.register(_forget_dead_handles, server)  # runs before pgserver's own exit handler
     create_database(server.get_uri(), database)
     return server.get_uri(database)

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from heimdex import states
 from heimdex.config import Settings, get_settings
-from heimdex.db import Database
+from heimdex.db import Database, one
 from heimdex.jobs.rows import latest_job, set_queue_id
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,11 @@ def job_timeout_s(duration_s: float) -> int:
 class JobQueue(Protocol):
     def submit(self, job_id: int, timeout_s: int, delay_s: float = 0.0) -> str | None:
         """Hand a job to the workers (after ``delay_s``); return the queue's id for it."""
+        ...
 
     def holds(self, queue_id: str | None) -> bool:
         """Whether the queue still has this job waiting or running."""
+        ...
 
 
 class RqQueue:
@@ -47,16 +49,16 @@ class RqQueue:
         from redis import Redis
         from rq import Queue
 
-        self.redis = Redis.from_url(redis_url, socket_connect_timeout=5, health_check_interval=10)
+        self.redis = Redis.from_url(redis_url, socket_connect_timeout=5, health_check_interval=10)  # pyright: ignore[reportUnknownMemberType] (redis and rq leave some parameters untyped)
         self.queue = Queue(QUEUE_NAME, connection=self.redis)
 
     def submit(self, job_id: int, timeout_s: int, delay_s: float = 0.0) -> str:
         queue_id = f"heimdex-job-{job_id}-{uuid.uuid4().hex[:8]}"
         options = {"job_id": queue_id, "job_timeout": timeout_s, "result_ttl": 3600, "failure_ttl": 7 * 86400}
         if delay_s > 0:
-            self.queue.enqueue_in(timedelta(seconds=delay_s), TASK, job_id, **options)
+            self.queue.enqueue_in(timedelta(seconds=delay_s), TASK, job_id, **options)  # pyright: ignore[reportUnknownMemberType] (redis and rq leave some parameters untyped)
         else:
-            self.queue.enqueue(TASK, job_id, **options)
+            self.queue.enqueue(TASK, job_id, **options)  # pyright: ignore[reportUnknownMemberType] (redis and rq leave some parameters untyped)
         return queue_id
 
     def holds(self, queue_id: str | None) -> bool:
@@ -65,7 +67,7 @@ class RqQueue:
         if not queue_id:
             return False
         try:
-            status = Job.fetch(queue_id, connection=self.redis).get_status(refresh=True)
+            status = Job.fetch(queue_id, connection=self.redis).get_status(refresh=True)  # pyright: ignore[reportUnknownMemberType] (redis and rq leave some parameters untyped)
         except Exception:  # gone (Redis lost it, or it expired)
             return False
         return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
@@ -114,7 +116,7 @@ class LocalQueue:
                 future = self._executor.submit(_run_in_child, job_id)
         future.add_done_callback(lambda done: self._ended(queue_id, job_id, done))
 
-    def _ended(self, queue_id: str, job_id: int, done: Future) -> None:
+    def _ended(self, queue_id: str, job_id: int, done: Future[str]) -> None:
         with self._lock:
             self._held.discard(queue_id)
         if not done.cancelled() and done.exception() is not None:  # the row says what happened to the job
@@ -204,7 +206,9 @@ def enqueue(db: Database, video_id: uuid.UUID, queue: JobQueue | None = None) ->
         return current.id
     with db.transaction() as conn:
         job_id = states.queue(conn, video_id)
-        duration = conn.execute("SELECT duration_s FROM videos WHERE id = %s", (video_id,)).fetchone()["duration_s"]
+        duration = one(conn.execute("SELECT duration_s FROM videos WHERE id = %s", (video_id,)).fetchone())[
+            "duration_s"
+        ]
     submit(db, job_id, duration, queue=queue)
     return job_id
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def recover(db: Database, queue: JobQueue, settings: Settings) -> list[int]:
     """Requeue or fail abandoned jobs; resubmit forgotten queued ones. Returns the job ids touched."""
-    touched = []
+    touched: list[int] = []
     for job in stale_jobs(db, settings.job_stale_s):
         try:
             with db.transaction() as conn:

@@ -8,8 +8,10 @@ running job's own notes (progress, heartbeat) are here; every change of state is
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from heimdex.db import Database
 from heimdex.errors import NotFound
@@ -38,8 +40,10 @@ class Job:
         return self.state in ACTIVE
 
     @classmethod
-    def from_row(cls, row: dict) -> Job:
-        return cls(**{**{name: row[name] for name in cls.__dataclass_fields__}, "state": JobState(row["state"])})
+    def from_row(cls, row: Mapping[str, Any]) -> Job:
+        values: dict[str, Any] = {name: row[name] for name in cls.__dataclass_fields__}
+        values["state"] = JobState(row["state"])
+        return cls(**values)
 
 
 def get_job(db: Database, job_id: int) -> Job:

@@ -21,7 +21,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -29,7 +30,7 @@ import psycopg
 
 from heimdex import states
 from heimdex.config import Settings, get_settings
-from heimdex.db import Database, get_database
+from heimdex.db import Conn, Database, get_database
 from heimdex.errors import NotFound
 from heimdex.jobs.queue import submit
 from heimdex.jobs.rows import beat, get_job, latest_job, report_progress
@@ -63,7 +64,7 @@ class JobEvents:
 
 def is_transient(exc: BaseException | None) -> bool:
     """Whether trying again later may succeed."""
-    import redis
+    import redis.exceptions
 
     while exc is not None:
         if isinstance(
@@ -85,7 +86,7 @@ def is_transient(exc: BaseException | None) -> bool:
 def index_now(
     db: Database,
     store: BlobStore,
-    video_id,
+    video_id: uuid.UUID,
     *,
     echo: Callable[[str, float], None] | None = None,
     registry: Registry | None = None,
@@ -141,6 +142,9 @@ def run(
         _record(db, job_id, lambda conn: states.cancel(conn, job_id))
         raise
     except StageFailed as failed:
+        if _told_to_stop(db, job_id):  # cancelled or its video deleted meanwhile: the stop is what happened
+            _record(db, job_id, lambda conn: states.cancel(conn, job_id))
+            raise Cancelled("The job was cancelled.") from failed
         stage, code, message = failed.stage, failed.code, failed.message
         _record(db, job_id, lambda conn: states.fail(conn, job_id, stage, code, message))
         raise
@@ -170,7 +174,15 @@ def _commit(
     return previous
 
 
-def _record(db: Database, job_id: int, transition: Callable[[psycopg.Connection], object]) -> None:
+def _told_to_stop(db: Database, job_id: int) -> bool:
+    """Whether the job row asks the run to stop (or is gone); False when the database cannot say."""
+    try:
+        return not beat(db, job_id)
+    except Exception:
+        return False
+
+
+def _record(db: Database, job_id: int, transition: Callable[[Conn], object]) -> None:
     """Best effort: with the database away the rows stay as they are, and recovery finds the job by its silent heartbeat."""
     try:
         with db.transaction() as conn:
@@ -182,7 +194,7 @@ def _record(db: Database, job_id: int, transition: Callable[[psycopg.Connection]
 
 
 @contextmanager
-def _heartbeat(db: Database, job_id: int, stop: threading.Event) -> Iterator[None]:
+def _heartbeat(db: Database, job_id: int, stop: threading.Event) -> Generator[None]:
     """Tell the job row the run is alive every few seconds; set ``stop`` when the row says so (or is gone)."""
     done = threading.Event()
 

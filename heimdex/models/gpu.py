@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 F = TypeVar("F", bound=Callable)
 
@@ -14,4 +14,4 @@ def on_gpu(fn: F) -> F:
         import spaces
     except ImportError:
         return fn
-    return spaces.GPU(fn)
+    return cast(F, spaces.GPU(fn))

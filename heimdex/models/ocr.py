@@ -13,6 +13,7 @@ import re
 import shutil
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,9 +81,12 @@ class ScreenTextReader:
         exactly the ones Tesseract must see.
         """
         with self._lock:
-            if self._glance(image, use_det=True, use_cls=False, use_rec=False).boxes is None:
+            glance: Any = self._glance(
+                image, use_det=True, use_cls=False, use_rec=False
+            )  # RapidOCR's output types vary by step
+            if glance.boxes is None:
                 return []
-            found = self._engine(image, use_det=True, use_cls=False, use_rec=False)
+            found: Any = self._engine(image, use_det=True, use_cls=False, use_rec=False)
             if found.boxes is None:
                 return []
             lines = []
@@ -91,7 +95,7 @@ class ScreenTextReader:
                 left, top, right, bottom = box
                 if bottom - top > MAX_LINE_HEIGHT * image.shape[0]:  # a region, not a line of text
                     continue
-                read = self._engine(
+                read: Any = self._engine(
                     image[top:bottom, left:right], use_det=False, use_cls=False, use_rec=True
                 )  # screen text is upright
                 text, score = (read.txts[0].strip(), float(read.scores[0])) if read.txts else ("", 0.0)

@@ -11,10 +11,23 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec
+
+if TYPE_CHECKING:
+    from heimdex.models.roles import (
+        ClipModel,
+        ConceptModel,
+        ExpressionModel,
+        FaceModel,
+        ObjectModel,
+        PoseModel,
+        ScreenTextModel,
+        SpeechModel,
+        TextEmbedder,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +48,30 @@ class Registry:
         self._models: dict[str, Any] = {}
         self._locks = {role: threading.Lock() for role in specs}
 
+    @overload
+    def get(self, role: Literal["asr"]) -> SpeechModel: ...
+    @overload
+    def get(self, role: Literal["text"]) -> TextEmbedder: ...
+    @overload
+    def get(self, role: Literal["ocr"]) -> ScreenTextModel: ...
+    @overload
+    def get(self, role: Literal["objects", "objects_oi"]) -> ObjectModel: ...
+    @overload
+    def get(self, role: Literal["concepts"]) -> ConceptModel: ...
+    @overload
+    def get(self, role: Literal["pose"]) -> PoseModel: ...
+    @overload
+    def get(self, role: Literal["expression"]) -> ExpressionModel: ...
+    @overload
+    def get(self, role: Literal["faces"]) -> FaceModel: ...
+    @overload
+    def get(self, role: Literal["clip"]) -> ClipModel: ...
+    @overload
+    def get(self, role: str) -> Any: ...
+
     def get(self, role: str) -> Any:
-        """The loaded model for ``role`` (``KeyError`` if this profile has none)."""
+        """The loaded model for ``role``, typed by its Protocol in :mod:`heimdex.models.roles` (``KeyError`` if
+        this profile has none)."""
         spec = self.specs[role]
         model = self._models.get(role)
         if model is not None:
@@ -88,8 +123,3 @@ def get_registry() -> Registry:
             profile = get_settings().models
             _registry = Registry(profile, PROFILES[profile]())
         return _registry
-
-
-def get_model(role: str) -> Any:
-    """Shorthand for ``get_registry().get(role)``."""
-    return get_registry().get(role)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,9 +26,11 @@ class TextEmbedder(Protocol):
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Rows for search queries."""
+        ...
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Rows for indexed text (transcripts, OCR, tags)."""
+        ...
 
 
 def normalize(rows: np.ndarray) -> np.ndarray:
@@ -54,7 +56,7 @@ class UseEmbedder:
         self.info = info
         self._model = USE(threads=threads)
         self._lock = threading.Lock()
-        self._queries = Coalescer(lambda texts: _batched(self._encode, texts, info.dim))
+        self._queries = Coalescer(lambda texts: _batched(self._encode, texts, info.width))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
@@ -64,7 +66,7 @@ class UseEmbedder:
         return self._queries(texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return _batched(self._encode, texts, self.info.dim)
+        return _batched(self._encode, texts, self.info.width)
 
 
 class E5Embedder:
@@ -80,14 +82,14 @@ class E5Embedder:
 
     def _embed_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return _batched(self._model.query, texts, self.info.dim)
+            return _batched(self._model.query, texts, self.info.width)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._queries(texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            return _batched(self._model.passage, texts, self.info.dim)
+            return _batched(self._model.passage, texts, self.info.width)
 
 
 class SentenceTransformerEmbedder:
@@ -99,7 +101,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             model = SentenceTransformer(info.name, cache_folder=str(get_settings().models_path / "hub"))
-        self._model = model
+        self._model: Any = model
         prefixed = "e5" in info.name.lower()
         self._query_prefix = "query: " if prefixed else ""
         self._passage_prefix = "passage: " if prefixed else ""
@@ -108,7 +110,7 @@ class SentenceTransformerEmbedder:
         return _batched(
             lambda batch: self._model.encode([prefix + t for t in batch], batch_size=BATCH, convert_to_numpy=True),
             texts,
-            self.info.dim,
+            self.info.width,
         )
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

@@ -45,7 +45,7 @@ def two_groups(faces: np.ndarray) -> np.ndarray:
     """Labels 0/1 that split the faces into the two most distinct groups (2-means)."""
     from sklearn.cluster import KMeans
 
-    return KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(faces)
+    return KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(faces)  # pyright: ignore[reportArgumentType]
 
 
 def representatives(faces: np.ndarray, quality: np.ndarray, count: int) -> np.ndarray:

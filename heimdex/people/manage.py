@@ -11,11 +11,12 @@ import io
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import LiteralString
 
 import numpy as np
 import psycopg
 
-from heimdex.db import Database
+from heimdex.db import Conn, Database, one
 from heimdex.errors import BadInput, NotFound
 from heimdex.models.faces import crop
 from heimdex.orphans import delete_blobs
@@ -88,7 +89,7 @@ def the_face(image: np.ndarray, analyzer, label: str):
     return faces[0]
 
 
-def _person_named(conn: psycopg.Connection, user_id: uuid.UUID, name: str) -> int:
+def _person_named(conn: Conn, user_id: uuid.UUID, name: str) -> int:
     """The id of the user's person called ``name`` (any case), created if new."""
     row = conn.execute(
         "SELECT id FROM people WHERE user_id = %s AND lower(name) = lower(%s)", (user_id, name)
@@ -96,9 +97,9 @@ def _person_named(conn: psycopg.Connection, user_id: uuid.UUID, name: str) -> in
     if row:
         return row["id"]
     try:
-        return conn.execute(
-            "INSERT INTO people (user_id, name) VALUES (%s, %s) RETURNING id", (user_id, name)
-        ).fetchone()["id"]
+        return one(
+            conn.execute("INSERT INTO people (user_id, name) VALUES (%s, %s) RETURNING id", (user_id, name)).fetchone()
+        )["id"]
     except psycopg.errors.ForeignKeyViolation:
         raise NotFound("user", user_id) from None
 
@@ -153,7 +154,7 @@ def get_person(db: Database, user_id: uuid.UUID, person_id: int) -> Person:
     return found[0]
 
 
-def _people(db: Database, user_id: uuid.UUID, condition: str, order: str, **params) -> list[Person]:
+def _people(db: Database, user_id: uuid.UUID, condition: LiteralString, order: LiteralString, **params) -> list[Person]:
     with db.transaction() as conn:
         rows = conn.execute(
             f"""SELECT p.id, p.name,
@@ -258,7 +259,7 @@ def split_person(db: Database, user_id: uuid.UUID, person_id: int) -> tuple[Pers
         reference = np.array([r["reference"] for r in rows])
         kept = max((0, 1), key=lambda g: ((reference & (groups == g)).sum(), (groups == g).sum()))
         moved = np.flatnonzero(groups != kept)
-        new_id = conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone()["id"]
+        new_id = one(conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone())["id"]
         conn.execute(
             "UPDATE faces SET person_id = %s WHERE id = ANY(%s) AND scene_id IS NULL",
             (new_id, [rows[i]["id"] for i in moved if rows[i]["reference"]]),
@@ -288,7 +289,7 @@ def delete_person(db: Database, store: BlobStore, user_id: uuid.UUID, person_id:
     delete_blobs(db, store, photos)
 
 
-def _own(conn: psycopg.Connection, user_id: uuid.UUID, person_id: int) -> dict:
+def _own(conn: Conn, user_id: uuid.UUID, person_id: int) -> dict:
     """The person's row, locked; :class:`NotFound` unless it is the user's."""
     row = conn.execute(
         "SELECT id, name FROM people WHERE id = %s AND user_id = %s FOR UPDATE", (person_id, user_id)
@@ -298,6 +299,6 @@ def _own(conn: psycopg.Connection, user_id: uuid.UUID, person_id: int) -> dict:
     return row
 
 
-def _merge(conn: psycopg.Connection, user_id: uuid.UUID, keep_id: int, other_id: int) -> None:
+def _merge(conn: Conn, user_id: uuid.UUID, keep_id: int, other_id: int) -> None:
     conn.execute("UPDATE faces SET person_id = %s WHERE person_id = %s AND user_id = %s", (keep_id, other_id, user_id))
     conn.execute("DELETE FROM people WHERE id = %s AND user_id = %s", (other_id, user_id))

@@ -12,18 +12,19 @@ video pipeline.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import numpy as np
-import psycopg
 
 from heimdex.config import get_settings
+from heimdex.db import Conn, one
 from heimdex.people.identity import clusters, matrix, nearest, representatives
 
 SUGGESTION_REFERENCES = 8  # faces kept to stand for a suggested person
 MIN_CLUSTER_QUALITY = 0.3  # blurred or tiny faces join people but never found one
 
 
-def refresh(conn: psycopg.Connection, user_id: uuid.UUID) -> None:
+def refresh(conn: Conn, user_id: uuid.UUID) -> None:
     """Re-match all the user's faces, suggest people for the unknown ones, drop empty suggestions."""
     settings = get_settings()
     conn.execute(
@@ -45,7 +46,7 @@ def refresh(conn: psycopg.Connection, user_id: uuid.UUID) -> None:
     )
 
 
-def _scene_faces(conn: psycopg.Connection, user_id: uuid.UUID) -> dict[str, np.ndarray]:
+def _scene_faces(conn: Conn, user_id: uuid.UUID) -> dict[str, Any]:
     rows = conn.execute(
         """SELECT f.id, f.scene_id, s.video_id, f.box, f.t, f.quality, f.descriptor
            FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE f.user_id = %s ORDER BY f.id""",
@@ -62,9 +63,7 @@ def _scene_faces(conn: psycopg.Connection, user_id: uuid.UUID) -> dict[str, np.n
     }
 
 
-def _match(
-    conn: psycopg.Connection, user_id: uuid.UUID, faces: np.ndarray, limit: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _match(conn: Conn, user_id: uuid.UUID, faces: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
     """Each face's closest person under ``limit`` (``-1`` for none) and the distance."""
     rows = conn.execute(
         "SELECT person_id, descriptor FROM faces WHERE user_id = %s AND scene_id IS NULL AND person_id IS NOT NULL",
@@ -77,15 +76,15 @@ def _match(
     return person.astype(np.int64), distance
 
 
-def _suggest(conn: psycopg.Connection, user_id: uuid.UUID, seen: dict, members: np.ndarray) -> int:
+def _suggest(conn: Conn, user_id: uuid.UUID, seen: dict, members: np.ndarray) -> int:
     """A new unnamed person standing for ``members`` (indexes into ``seen``); return its id."""
-    person_id = conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone()["id"]
+    person_id = one(conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone())["id"]
     chosen = members[representatives(seen["descriptor"][members], seen["quality"][members], SUGGESTION_REFERENCES)]
     copy_references(conn, user_id, person_id, [int(seen["id"][i]) for i in chosen])
     return person_id
 
 
-def copy_references(conn: psycopg.Connection, user_id: uuid.UUID, person_id: int, face_ids: list[int]) -> int:
+def copy_references(conn: Conn, user_id: uuid.UUID, person_id: int, face_ids: list[int]) -> int:
     """Make the user's scene faces ``face_ids`` reference faces of the person (they go with their video)."""
     return conn.execute(
         """INSERT INTO faces (user_id, person_id, video_id, box, descriptor, quality, t)
@@ -95,7 +94,7 @@ def copy_references(conn: psycopg.Connection, user_id: uuid.UUID, person_id: int
     ).rowcount
 
 
-def _write(conn: psycopg.Connection, user_id: uuid.UUID, seen: dict, person: np.ndarray, distance: np.ndarray) -> None:
+def _write(conn: Conn, user_id: uuid.UUID, seen: dict, person: np.ndarray, distance: np.ndarray) -> None:
     named = person >= 0
     conn.execute(
         """UPDATE faces f SET person_id = m.person_id

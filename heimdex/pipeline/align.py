@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import bisect
 
-from heimdex.pipeline.index import Span, Word
+from heimdex.models.asr import Word
+from heimdex.pipeline.index import Span
 
 
 def align_words(scenes: list[Span], words: list[Word]) -> list[list[Word]]:
@@ -17,7 +18,7 @@ def align_words(scenes: list[Span], words: list[Word]) -> list[list[Word]]:
     starts = [scene.start_s for scene in scenes]
     aligned: list[list[Word]] = [[] for _ in scenes]
     for word in words:
-        middle = (word.s + word.e) / 2
+        middle = (word.start + word.end) / 2
         index = min(max(bisect.bisect_right(starts, middle) - 1, 0), len(scenes) - 1)
         aligned[index].append(word)
     return aligned

@@ -13,4 +13,6 @@ def decode_audio(path: Path) -> np.ndarray:
     """All samples of the first audio stream, resampled to 16 kHz mono."""
     from faster_whisper.audio import decode_audio as whisper_decode
 
-    return whisper_decode(str(path), sampling_rate=SAMPLE_RATE)
+    samples = whisper_decode(str(path), sampling_rate=SAMPLE_RATE)  # mono: one array, not a (left, right) pair
+    assert isinstance(samples, np.ndarray)
+    return samples

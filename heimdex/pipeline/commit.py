@@ -13,9 +13,9 @@ import io
 import uuid
 
 import numpy as np
-import psycopg
 from psycopg.types.json import Jsonb
 
+from heimdex.db import Conn, one
 from heimdex.errors import NotFound
 from heimdex.people.matching import refresh
 from heimdex.pipeline.index import Vectors, VideoIndex
@@ -41,7 +41,7 @@ def read_sidecar(store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID, run:
         return VideoIndex.from_json(blob.read())
 
 
-def commit_index(conn: psycopg.Connection, video_id: uuid.UUID, index: VideoIndex) -> str | None:
+def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | None:
     """Replace the video's shots, scenes and vectors with ``index`` (the video row locked); return the run it had."""
     row = conn.execute("SELECT index_run, user_id FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone()
     if row is None:
@@ -55,25 +55,27 @@ def commit_index(conn: psycopg.Connection, video_id: uuid.UUID, index: VideoInde
         )
     scene_ids = {}
     for scene in index.scenes:
-        scene_ids[scene.idx] = conn.execute(
-            """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript, words, ocr_text, tags, tag_text,
+        scene_ids[scene.idx] = one(
+            conn.execute(
+                """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript, words, ocr_text, tags, tag_text,
                                   keyframe_key, keyframes)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            (
-                video_id,
-                row["user_id"],
-                scene.idx,
-                scene.start_s,
-                scene.end_s,
-                scene.transcript,
-                Jsonb([{"w": w.w, "s": w.s, "e": w.e} for w in scene.words]),
-                scene.ocr_text,
-                Jsonb(scene.tags),
-                scene.tag_text,
-                scene.thumbnail,
-                Jsonb([{"t": k.t, "key": k.key} for k in scene.keyframes]),
-            ),
-        ).fetchone()["id"]
+                (
+                    video_id,
+                    row["user_id"],
+                    scene.idx,
+                    scene.start_s,
+                    scene.end_s,
+                    scene.transcript,
+                    Jsonb([{"w": w.text, "s": w.start, "e": w.end} for w in scene.words]),
+                    scene.ocr_text,
+                    Jsonb([tag.as_dict() for tag in scene.tags]),
+                    scene.tag_text,
+                    scene.thumbnail,
+                    Jsonb([{"t": k.t, "key": k.key} for k in scene.keyframes]),
+                ),
+            ).fetchone()
+        )["id"]
     faces = [
         (
             row["user_id"],

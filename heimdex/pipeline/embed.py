@@ -21,7 +21,7 @@ SENTENCE_END = re.compile(r"[.!?。！？]$")
 
 def transcript_texts(scene: Scene) -> list[str]:
     """The scene's speech whole, then in pieces that end at a sentence end where one is near."""
-    words = [word.w for word in scene.words]
+    words = [word.text for word in scene.words]
     if not words:
         return []
     pieces, current = [], []
@@ -68,5 +68,5 @@ def embed_scenes(scenes: list[Scene], embedder: TextEmbedder) -> list[Vectors]:
         if picked:
             scene_idx = tuple(owners[i][1] for i in picked)
             chunks = tuple(owners[i][2] for i in picked)
-            result.append(Vectors(channel, info.name, info.version, info.dim, scene_idx, rows[picked], chunks))
+            result.append(Vectors(channel, info.name, info.version, info.width, scene_idx, rows[picked], chunks))
     return result

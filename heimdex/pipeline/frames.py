@@ -19,8 +19,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.container
+import av.error
+import av.video
 
-from heimdex.media import media_error
+from heimdex.media import media_error, time_base
 from heimdex.pipeline.index import Shot
 from heimdex.pipeline.keyframes import Candidate, KeyframeSampler
 from heimdex.pipeline.shots import DETECTION_WIDTH, ShotDetector
@@ -56,11 +59,11 @@ def scan_frames(path: Path, rotation: int = 0, on_progress: Callable[[float], No
                 continue
             first_pts = frame.pts if first_pts is None else first_pts
             pts = frame.pts - first_pts
-            t = float(pts * frame.time_base)
+            t = float(pts * time_base(frame))
             small = frame.reformat(
                 width=width, height=height, format="bgr24", interpolation="FAST_BILINEAR"
             ).to_ndarray()
-            shots.feed(pts, frame.time_base, small)
+            shots.feed(pts, time_base(frame), small)
             sampler.offer(t, small, frame)
             frames += 1
             end_s = max(end_s, t + float(1 / frame_rate))

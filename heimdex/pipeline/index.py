@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from heimdex.models.asr import Segment, Word
+from heimdex.models.vision.tags import Tag
+
 FORMAT = "heimdex-index/1"
 
 
@@ -34,13 +37,6 @@ class Span:
     @property
     def length_s(self) -> float:
         return self.end_s - self.start_s
-
-
-@dataclass(frozen=True)
-class Word:
-    w: str
-    s: float
-    e: float
 
 
 @dataclass(frozen=True)
@@ -74,13 +70,13 @@ class Scene:
     end_s: float
     words: list[Word] = field(default_factory=list)
     ocr: list[OcrLine] = field(default_factory=list)
-    tags: list[dict] = field(default_factory=list)  # {"tag", "confidence", "source"}
+    tags: list[Tag] = field(default_factory=list[Tag])
     keyframes: list[Keyframe] = field(default_factory=list)  # the first is the thumbnail
     faces: list[FaceSeen] = field(default_factory=list)
 
     @property
     def transcript(self) -> str:
-        return " ".join(word.w for word in self.words)
+        return " ".join(word.text for word in self.words)
 
     @property
     def ocr_text(self) -> str:
@@ -88,7 +84,7 @@ class Scene:
 
     @property
     def tag_text(self) -> str:
-        return ", ".join(tag["tag"] for tag in self.tags)
+        return ", ".join(tag.tag for tag in self.tags)
 
     @property
     def thumbnail(self) -> str | None:
@@ -101,16 +97,8 @@ class Scene:
             "end_s": round(self.end_s, 3),
             "transcript": self.transcript,
             "ocr_text": self.ocr_text,
-            "tags": self.tags,
+            "tags": [tag.as_dict() for tag in self.tags],
         }
-
-
-@dataclass(frozen=True)
-class Segment:
-    start: float
-    end: float
-    text: str
-    words: tuple[Word, ...]
 
 
 @dataclass(frozen=True)
@@ -173,8 +161,11 @@ class VideoIndex:
             "format": FORMAT,
             **{name: getattr(self, name) for name in ("video_id", "run", "duration_s", "language", "models")},
             "shots": [asdict(shot) for shot in self.shots],
-            "segments": [asdict(segment) for segment in self.segments],
-            "scenes": [asdict(scene) for scene in self.scenes],
+            "segments": [{**asdict(segment), "words": _words_out(segment.words)} for segment in self.segments],
+            "scenes": [
+                {**asdict(scene), "words": _words_out(scene.words), "tags": [tag.as_dict() for tag in scene.tags]}
+                for scene in self.scenes
+            ],
             "vectors": [vectors.as_dict() for vectors in self.vectors],
         }
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -185,7 +176,6 @@ class VideoIndex:
         document = json.loads(data)
         if document.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} document")
-        words = lambda items: [Word(**w) for w in items]  # noqa: E731
         return cls(
             video_id=document["video_id"],
             run=document["run"],
@@ -193,15 +183,17 @@ class VideoIndex:
             language=document["language"],
             models=document["models"],
             shots=[Shot(**shot) for shot in document["shots"]],
-            segments=[Segment(s["start"], s["end"], s["text"], tuple(words(s["words"]))) for s in document["segments"]],
+            segments=[
+                Segment(s["start"], s["end"], s["text"], tuple(_words_in(s["words"]))) for s in document["segments"]
+            ],
             scenes=[
                 Scene(
                     idx=s["idx"],
                     start_s=s["start_s"],
                     end_s=s["end_s"],
-                    words=words(s["words"]),
+                    words=_words_in(s["words"]),
                     ocr=[OcrLine(**{**line, "box": tuple(line["box"])}) for line in s["ocr"]],
-                    tags=s["tags"],
+                    tags=[Tag(**tag) for tag in s["tags"]],
                     keyframes=[Keyframe(**k) for k in s["keyframes"]],
                     faces=[FaceSeen(**{**f, "box": tuple(f["box"])}) for f in s.get("faces", [])],
                 )
@@ -209,3 +201,12 @@ class VideoIndex:
             ],
             vectors=[Vectors.from_dict(v) for v in document["vectors"]],
         )
+
+
+def _words_out(words: list[Word] | tuple[Word, ...]) -> list[dict[str, Any]]:
+    """Words as the sidecar and the scene rows keep them: ``{"w", "s", "e"}``."""
+    return [{"w": word.text, "s": word.start, "e": word.end} for word in words]
+
+
+def _words_in(items: list[dict[str, Any]]) -> list[Word]:
+    return [Word(item["w"], item["s"], item["e"]) for item in items]

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import av
+import av.container
+import av.error
+import av.video
 import cv2
 import numpy as np
 
@@ -46,7 +49,10 @@ class Candidate:
     @cached_property
     def image(self) -> np.ndarray:
         """The frame as RGB pixels."""
-        return cv2.cvtColor(cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        decoded = cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        if decoded is None:
+            raise ValueError("a keyframe JPEG did not decode")
+        return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
 
 
 def frame_quality(gray: np.ndarray) -> float:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from heimdex.models.ocr import ScreenTextReader
+from heimdex.models.roles import ScreenTextModel
 from heimdex.pipeline.index import OcrLine
 from heimdex.pipeline.keyframes import Candidate, distinct
 
 
-def read_scene_text(keyframes: list[Candidate], reader: ScreenTextReader) -> list[OcrLine]:
+def read_scene_text(keyframes: list[Candidate], reader: ScreenTextModel) -> list[OcrLine]:
     """The distinct lines on a scene's keyframes, in time then reading order; a repeated line keeps its best reading.
 
     A keyframe that shows the same picture as one already read is not read again.

@@ -21,9 +21,11 @@ class Events(Protocol):
 
     def progress(self, stage: str, fraction: float) -> None:
         """The stages running now (comma-separated) and the run's overall fraction, 0..1."""
+        ...
 
     def stop_requested(self) -> bool:
         """Whether the run should stop: checked between stages and inside their long loops."""
+        ...
 
 
 class Quiet:

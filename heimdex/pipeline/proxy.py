@@ -13,6 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.container
+import av.error
+import av.video
 import numpy as np
 
 from heimdex.media import media_error
@@ -59,7 +62,7 @@ def make_proxy(
             except av.error.InvalidDataError:  # a damaged packet: skip it, keep what decodes
                 continue
             for frame in frames:
-                if packet.stream.type == "video":
+                if isinstance(frame, av.VideoFrame):
                     if frame.pts is None or frame.time is None:
                         continue
                     pts = int(frame.time / TIME_BASE)
@@ -78,13 +81,13 @@ def make_proxy(
                     seen += 1
                     if on_progress and duration and seen % 30 == 0:
                         on_progress(min(1.0, frame.time / duration))
-                else:
+                elif isinstance(frame, av.AudioFrame) and resampler is not None and aout is not None:
                     for chunk in resampler.resample(frame):
                         chunk.pts, chunk.time_base = audio_pts, Fraction(1, 48000)
                         audio_pts += chunk.samples
                         out.mux(aout.encode(chunk))
         out.mux(vout.encode(None))
-        if aout is not None:
+        if aout is not None and resampler is not None:
             for chunk in resampler.resample(None):
                 chunk.pts, chunk.time_base = audio_pts, Fraction(1, 48000)
                 audio_pts += chunk.samples

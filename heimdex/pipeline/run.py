@@ -32,6 +32,7 @@ from heimdex.config import Settings, get_settings
 from heimdex.db import Database
 from heimdex.errors import BadInput, HeimdexError
 from heimdex.media import plays_in_browsers
+from heimdex.models.asr import Segment
 from heimdex.models.registry import Registry, get_registry
 from heimdex.models.vision.tags import merge
 from heimdex.pipeline.align import align_words
@@ -40,7 +41,7 @@ from heimdex.pipeline.commit import write_sidecar
 from heimdex.pipeline.embed import embed_scenes
 from heimdex.pipeline.faces import faces_in_scene, people_tagged
 from heimdex.pipeline.frames import scan_frames
-from heimdex.pipeline.index import Keyframe, Scene, Segment, VideoIndex
+from heimdex.pipeline.index import Keyframe, Scene, VideoIndex
 from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
 from heimdex.pipeline.ocr import read_scene_text
 from heimdex.pipeline.progress import Cancelled, Events, Progress, Quiet
@@ -74,6 +75,7 @@ def _reason(exc: BaseException) -> tuple[str, str]:
     import errno
 
     import av
+    import av.error
 
     if isinstance(exc, av.error.FFmpegError):
         return "unreadable", "the file is damaged or uses a format Heimdex cannot read"
@@ -248,7 +250,7 @@ class _Run:
         with self.stage("visual"):
             visual, clip_tags = clip_scenes(chosen, self.registry)
             for scene, keyframes, extra in zip(scenes, chosen, clip_tags):
-                scene.tags = [tag.as_dict() for tag in merge(tag_scene(keyframes, self.registry) + extra)]
+                scene.tags = merge(tag_scene(keyframes, self.registry) + extra)
                 self.progress.advance("visual", (scene.idx + 1) / len(scenes))
         if self.with_faces:
             with self.stage("faces"):

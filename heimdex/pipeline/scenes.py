@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from heimdex.pipeline.index import Shot, Span, Word
+from heimdex.models.asr import Word
+from heimdex.pipeline.index import Shot, Span
 
 Unlikeness = Callable[[Span, Span], float | None]  # how different two adjacent spans look; None: unknown
 
@@ -30,7 +31,7 @@ def build_scenes(shots: list[Shot], words: list[Word], unlikeness: Unlikeness | 
 
 def speech_pauses(words: list[Word]) -> list[float]:
     """The middle of every pause between consecutive words."""
-    return [(a.e + b.s) / 2 for a, b in zip(words, words[1:]) if b.s - a.e >= MIN_PAUSE_S]
+    return [(a.end + b.start) / 2 for a, b in zip(words, words[1:]) if b.start - a.end >= MIN_PAUSE_S]
 
 
 def _merge_short(spans: list[Span], unlikeness: Unlikeness) -> list[Span]:
@@ -42,7 +43,7 @@ def _merge_short(spans: list[Span], unlikeness: Unlikeness) -> list[Span]:
         neighbours = [i for i in (shortest - 1, shortest + 1) if 0 <= i < len(spans)]
         looks = {i: unlikeness(spans[shortest], spans[i]) for i in neighbours}
         if len(neighbours) == 2 and None not in looks.values():
-            other = min(neighbours, key=lambda i: looks[i])
+            other = min(neighbours, key=lambda i: looks[i] or 0.0)
         else:
             other = min(neighbours, key=lambda i: spans[i].length_s)
         first, second = sorted((shortest, other))
@@ -67,6 +68,6 @@ def _split_long(span: Span, pauses: list[float], words: list[Word]) -> list[Span
 def _outside_words(target: float, words: list[Word]) -> float:
     """``target``, or the nearer edge of the word spoken at that moment."""
     for word in words:
-        if word.s < target < word.e:
-            return word.s if target - word.s < word.e - target else word.e
+        if word.start < target < word.end:
+            return word.start if target - word.start < word.end - target else word.end
     return target

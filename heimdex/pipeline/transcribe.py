@@ -6,16 +6,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from heimdex.models.asr import WhisperTranscriber
+from heimdex.models.asr import Segment, Word
+from heimdex.models.roles import SpeechModel
 from heimdex.pipeline.audio import SAMPLE_RATE
-from heimdex.pipeline.index import Segment, Word
 
 MIN_AUDIO_S = 0.2  # shorter soundtracks have nothing to say
 
 
 def transcribe(
     audio: np.ndarray,
-    model: WhisperTranscriber,
+    model: SpeechModel,
     language: str | None,
     on_progress: Callable[[float], None] | None = None,
 ) -> tuple[str | None, list[Segment]]:
@@ -27,7 +27,10 @@ def transcribe(
     result = model.transcribe(audio, language=language, on_progress=progress)
     segments = [
         Segment(
-            s.start, s.end, s.text, tuple(Word(w.text, round(w.start, 3), round(w.end, 3)) for w in s.words if w.text)
+            s.start,
+            s.end,
+            s.text,
+            tuple(Word(w.text, round(w.start, 3), round(w.end, 3), w.probability) for w in s.words if w.text),
         )
         for s in result.segments
     ]

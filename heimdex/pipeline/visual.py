@@ -42,4 +42,4 @@ def clip_scenes(scene_keyframes: list[list[Candidate]], registry: Registry) -> t
     labels = dict(zip(indexed, model.zero_shot(means, top_k=CLIP_TAGS)))
     tags = [[Tag(t, p, "clip") for t, p in labels.get(i, []) if p >= MIN_TAG] for i in range(len(scene_keyframes))]
     info = model.info
-    return Vectors("visual", info.name, info.version, info.dim, tuple(indexed), means), tags
+    return Vectors("visual", info.name, info.version, info.width, tuple(indexed), means), tags

@@ -9,9 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
-import psycopg
-
-from heimdex.db import Database
+from heimdex.db import Conn, Database
 from heimdex.errors import BadInput
 from heimdex.models.registry import Registry, get_registry
 from heimdex.search.channels import (
@@ -89,8 +87,8 @@ def select_hits(
 
 
 def raw_scores(
-    conn: psycopg.Connection, user_id: uuid.UUID, parsed: ParsedQuery, filters: SearchFilters, registry: Registry
-) -> dict:
+    conn: Conn, user_id: uuid.UUID, parsed: ParsedQuery, filters: SearchFilters, registry: Registry
+) -> dict[str, dict[int, float]]:
     """Raw scores per signal (signal → scene id → score) from every channel the filters allow."""
     wanted = set(filters.channels or CHANNELS)
     signals = {signal for channel in wanted for signal in CHANNELS[channel]}

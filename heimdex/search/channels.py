@@ -10,10 +10,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, LiteralString, cast
 
 import numpy as np
-import psycopg
 from psycopg.rows import tuple_row
+
+from heimdex.db import Conn
 
 TEXT_SIGNALS = {"transcript": "transcript_vec", "ocr": "ocr_vec", "tags": "tags_vec"}
 
@@ -27,9 +29,10 @@ class SearchFilters:
     language: str | None = None  # the spoken language ASR heard
     channels: tuple[str, ...] = ()  # transcript, ocr, visual, person; empty means all
 
-    def where(self) -> tuple[str, dict]:
+    def where(self) -> tuple[LiteralString, dict[str, Any]]:
         """SQL conditions on scenes ``s`` and videos ``v``, with their parameters."""
-        clauses, params = [], {}
+        clauses: list[LiteralString] = []
+        params: dict[str, Any] = {}
         if self.video_id:
             clauses.append("s.video_id = %(f_video)s")
             params["f_video"] = self.video_id
@@ -57,7 +60,7 @@ class SearchFilters:
 
 
 def vector_scores(
-    conn: psycopg.Connection,
+    conn: Conn,
     user_id: uuid.UUID,
     model: tuple[str, str],
     query: np.ndarray,
@@ -95,9 +98,7 @@ def vector_scores(
     return scores
 
 
-def lexical_scores(
-    conn: psycopg.Connection, user_id: uuid.UUID, text: str, filters: SearchFilters
-) -> dict[str, dict[int, float]]:
+def lexical_scores(conn: Conn, user_id: uuid.UUID, text: str, filters: SearchFilters) -> dict[str, dict[int, float]]:
     """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean."""
     where, params = filters.where()
     joins = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
@@ -124,9 +125,7 @@ def lexical_scores(
     return scores
 
 
-def person_scores(
-    conn: psycopg.Connection, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters
-) -> dict[int, float]:
+def person_scores(conn: Conn, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters) -> dict[int, float]:
     """How surely each of the user's scenes shows one of the named people (1 - face distance)."""
     where, params = filters.where()
     rows = conn.execute(
@@ -140,15 +139,16 @@ def person_scores(
     return {row["scene_id"]: float(row["likeness"]) for row in rows}
 
 
-def phrase_scenes(
-    conn: psycopg.Connection, user_id: uuid.UUID, phrases: tuple[str, ...], filters: SearchFilters
-) -> set[int]:
+def phrase_scenes(conn: Conn, user_id: uuid.UUID, phrases: tuple[str, ...], filters: SearchFilters) -> set[int]:
     """The user's scenes whose speech, screen text or tags contain every phrase exactly (ignoring case)."""
     where, params = filters.where()
     patterns = {f"p{i}": "%" + _escape_like(phrase) + "%" for i, phrase in enumerate(phrases)}
-    contains = " AND ".join(
-        f"(s.transcript ILIKE %({key})s OR s.ocr_text ILIKE %({key})s OR s.tag_text ILIKE %({key})s)"
-        for key in patterns
+    contains = cast(  # placeholders named by us (p0, p1, ...); the phrases themselves are parameters
+        LiteralString,
+        " AND ".join(
+            f"(s.transcript ILIKE %({key})s OR s.ocr_text ILIKE %({key})s OR s.tag_text ILIKE %({key})s)"
+            for key in patterns
+        ),
     )
     rows = conn.execute(
         f"""SELECT s.id FROM scenes s JOIN videos v ON v.id = s.video_id
@@ -158,7 +158,7 @@ def phrase_scenes(
     return {row["id"] for row in rows}
 
 
-def person_names(conn: psycopg.Connection, user_id: uuid.UUID) -> list[str]:
+def person_names(conn: Conn, user_id: uuid.UUID) -> list[str]:
     """The names of the user's people (suggested, unnamed people have none)."""
     rows = conn.execute("SELECT name FROM people WHERE user_id = %s AND name IS NOT NULL", (user_id,)).fetchall()
     return [row["name"] for row in rows]

@@ -81,7 +81,8 @@ def parse_query(raw: str, person_names: list[str] | tuple[str, ...] = ()) -> Par
     phrases = tuple(p.strip() for p in QUOTED.findall(query) if p.strip())
     rest = QUOTED.sub(" ", query)
     names = {name.casefold(): name for name in person_names if name.strip()}
-    people, kept = [], []
+    people: list[str] = []
+    kept: list[str] = []
     for word in rest.split():
         bare = strip_particle(word.strip(",.!?;:")).casefold()
         if bare in names:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-import psycopg
-
+from heimdex.db import Conn
 from heimdex.search.fusion import Fused
 from heimdex.search.query import HANGUL, ParsedQuery, strip_particle
 
 SNIPPET_WORDS = 24
 STOPWORDS = frozenset("a an and are as at be by for from in is it of on or the this to was were with what".split())
+
+
+Row = dict[str, Any]  # a row as the database gives it
 
 
 @dataclass
@@ -28,12 +32,12 @@ class Moment:
     thumbnail: str | None  # blob key of the best scene's keyframe
     transcript_snippet: str = ""  # matched words marked **like this**
     ocr_snippet: str = ""
-    tags: list[str] = field(default_factory=list)  # the scene tags the query matched
-    people: list[str] = field(default_factory=list)
-    scene_ids: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list[str])  # the scene tags the query matched
+    people: list[str] = field(default_factory=list[str])
+    scene_ids: list[int] = field(default_factory=list[int])
 
-    def as_dict(self) -> dict:
-        data = dict(self.__dict__)
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.__dict__)
         data["video_id"] = str(self.video_id)
         data["start_s"], data["end_s"], data["scene_start_s"] = (
             round(v, 3) for v in (self.start_s, self.end_s, self.scene_start_s)
@@ -47,7 +51,7 @@ class Run:
     """Adjacent matching scenes of one video: one moment before it is described."""
 
     video_id: uuid.UUID
-    scenes: list[dict]  # id, idx, start_s, end_s; in order
+    scenes: list[Row]  # id, idx, start_s, end_s; in order
     hits: list[Fused]
 
     @property
@@ -59,7 +63,7 @@ class Run:
         return self.scenes[0]["start_s"]
 
 
-def scene_spans(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, dict]:
+def scene_spans(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, Row]:
     """Where each fused scene is (scoped to the user once more)."""
     rows = conn.execute(
         "SELECT id, video_id, idx, start_s, end_s FROM scenes WHERE user_id = %s AND id = ANY(%s)", (user_id, scene_ids)
@@ -67,7 +71,7 @@ def scene_spans(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[in
     return {row["id"]: row for row in rows}
 
 
-def scene_details(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, dict]:
+def scene_details(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, Row]:
     """What a result shows of its scenes."""
     rows = conn.execute(
         """SELECT s.id, s.video_id, s.idx, s.start_s, s.end_s, s.words, s.ocr_text, s.tags, s.keyframe_key,
@@ -79,13 +83,13 @@ def scene_details(conn: psycopg.Connection, user_id: uuid.UUID, scene_ids: list[
     return {row["id"]: row for row in rows}
 
 
-def group_runs(hits: list[Fused], spans: dict[int, dict]) -> list[Run]:
+def group_runs(hits: list[Fused], spans: dict[int, Row]) -> list[Run]:
     """Hits grouped into runs of adjacent scenes per video, best first (ties in a stable order)."""
-    by_video: dict[uuid.UUID, list[tuple[dict, Fused]]] = {}
+    by_video: dict[uuid.UUID, list[tuple[Row, Fused]]] = {}
     for hit in hits:
         if hit.scene_id in spans:
             by_video.setdefault(spans[hit.scene_id]["video_id"], []).append((spans[hit.scene_id], hit))
-    runs = []
+    runs: list[Run] = []
     for video_id, pairs in by_video.items():
         pairs.sort(key=lambda pair: pair[0]["idx"])
         current = Run(video_id, [pairs[0][0]], [pairs[0][1]])
@@ -100,7 +104,7 @@ def group_runs(hits: list[Fused], spans: dict[int, dict]) -> list[Run]:
     return sorted(runs, key=lambda run: (-run.score, str(run.video_id), run.start_s))
 
 
-def describe(run: Run, details: dict[int, dict], query: ParsedQuery, people: list[str]) -> Moment:
+def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list[str]) -> Moment:
     """The moment a run is, with what matched marked."""
     rows = [details[span["id"]] for span in run.scenes]
     best = max(zip(rows, run.hits), key=lambda pair: pair[1].score)[0]
@@ -122,7 +126,7 @@ def describe(run: Run, details: dict[int, dict], query: ParsedQuery, people: lis
         score=run.score,
         channels=channels,
         thumbnail=best["keyframe_key"],
-        transcript_snippet=_snippet([w["w"] for w in words], matches),
+        transcript_snippet=_snippet([str(w["w"]) for w in words], matches),
         ocr_snippet=_snippet(" ".join(row["ocr_text"] for row in rows).split(), matches),
         tags=sorted({t["tag"] for row in rows for t in row["tags"] if any(matches(w) for w in t["tag"].split())}),
         people=people if "person" in channels else [],
@@ -130,7 +134,7 @@ def describe(run: Run, details: dict[int, dict], query: ParsedQuery, people: lis
     )
 
 
-def build_moments(hits: list[Fused], details: dict[int, dict], query: ParsedQuery, people: list[str]) -> list[Moment]:
+def build_moments(hits: list[Fused], details: dict[int, Row], query: ParsedQuery, people: list[str]) -> list[Moment]:
     """Every moment of ``hits``, described (``details`` must hold all their scenes)."""
     return [describe(run, details, query, people) for run in group_runs(hits, details)]
 
@@ -155,7 +159,7 @@ class Matcher:
         return bool(bare) and (bare in self.exact or bare.startswith(self.prefixes))
 
 
-def _snippet(words: list[str], matches: Matcher) -> str:
+def _snippet(words: Sequence[str], matches: Matcher) -> str:
     """Up to ``SNIPPET_WORDS`` words around the first match, matches marked ``**like this**``."""
     if not words:
         return ""

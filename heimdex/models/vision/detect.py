@@ -125,6 +125,12 @@ COCO_LABELS = (
 )
 
 
+def _unit_box(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    """A box in 0..1 coordinates (a model's raw corners clipped to the image)."""
+    x0, y0, x1, y1 = (float(np.clip(v, 0, 1)) for v in (x0, y0, x1, y1))
+    return x0, y0, x1, y1
+
+
 def nms(detections: list[Detection]) -> list[Detection]:
     """Per-label non-maximum suppression."""
     import cv2
@@ -156,7 +162,7 @@ class CocoSsd:
             self._net.setInput(blob)
             rows = self._net.forward()[0, 0]
         found = [
-            Detection(COCO_LABELS[int(cls)], float(score), tuple(float(np.clip(v, 0, 1)) for v in (x0, y0, x1, y1)))
+            Detection(COCO_LABELS[int(cls)], float(score), _unit_box(x0, y0, x1, y1))
             for _, cls, score, x0, y0, x1, y1 in rows
             if score >= MIN_SCORE and 0 < int(cls) < len(COCO_LABELS) and COCO_LABELS[int(cls)]
         ]
@@ -206,14 +212,11 @@ class OpenImagesSsd:
         w = np.exp(raw[:, 3] / 5) * a[:, 3]
         found = []
         for anchor, cls in zip(*np.nonzero(scores >= MIN_SCORE)):
-            box = tuple(
-                float(np.clip(v, 0, 1))
-                for v in (
-                    cx[anchor] - w[anchor] / 2,
-                    cy[anchor] - h[anchor] / 2,
-                    cx[anchor] + w[anchor] / 2,
-                    cy[anchor] + h[anchor] / 2,
-                )
+            box = _unit_box(
+                cx[anchor] - w[anchor] / 2,
+                cy[anchor] - h[anchor] / 2,
+                cx[anchor] + w[anchor] / 2,
+                cy[anchor] + h[anchor] / 2,
             )
             found.append(Detection(self.labels[cls + 1].lower(), float(scores[anchor, cls]), box))
         return nms(found)
@@ -258,7 +261,10 @@ class ObjectronModel:
         if sha256_file(tgz) != OBJECTRON_TGZ_SHA256:
             raise WeightsError(f"The npm package @mediapipe/objectron is damaged ({tgz}). {hint}")
         with tarfile.open(tgz) as archive:
-            packed = archive.extractfile("package/objectron_solution_packed_assets.data").read()
+            member = archive.extractfile("package/objectron_solution_packed_assets.data")
+            if member is None:
+                raise WeightsError(f"The npm package @mediapipe/objectron lacks its model ({tgz}). {hint}")
+            packed = member.read()
         folder.mkdir(parents=True, exist_ok=True)
         for name, (start, end, sha) in OBJECTRON_PARTS.items():
             partial = folder / f".{name}.partial"

@@ -33,7 +33,7 @@ COLOURED = {
     "book",
     "boat",
 }
-SAME_AS = {"dining table": "table", "tv": "television", "cell phone": "mobile phone", "couch": "sofa"}
+SAME_AS: dict[str, str] = {"dining table": "table", "tv": "television", "cell phone": "mobile phone", "couch": "sofa"}
 EXPRESSION_WORDS = {
     "happy": ("happy", "smiling"),
     "sad": ("sad",),
@@ -86,7 +86,7 @@ def _detections(image: np.ndarray, registry: Registry) -> list[Detection]:
     for role in ("objects_oi", "objects"):
         if registry.has(role):
             for d in registry.get(role).detect(image):
-                found.append(Detection(SAME_AS.get(d.label, d.label), d.confidence, d.box))
+                found.append(Detection(SAME_AS.get(d.label) or d.label, d.confidence, d.box))
     return found
 
 

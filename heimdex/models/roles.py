@@ -1,0 +1,112 @@
+"""What each model role does, as the stages and search see it: one Protocol per role.
+
+The registry hands out models typed by these (``registry.get("ocr")`` is a
+:class:`ScreenTextModel`), so a stage depends on what a role does, never on which
+package serves it; the offline and hub profiles fill the same roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from heimdex.models.asr import Transcript
+from heimdex.models.base import ModelInfo
+from heimdex.models.faces import Face
+from heimdex.models.ocr import TextLine
+from heimdex.models.text import TextEmbedder
+from heimdex.models.vision.detect import Detection
+from heimdex.models.vision.pose import Pose
+
+Role = Literal["asr", "text", "ocr", "objects", "objects_oi", "concepts", "pose", "expression", "faces", "clip"]
+
+__all__ = [
+    "ClipModel",
+    "ConceptModel",
+    "ExpressionModel",
+    "FaceModel",
+    "ObjectModel",
+    "PoseModel",
+    "Role",
+    "ScreenTextModel",
+    "SpeechModel",
+    "TextEmbedder",
+]
+
+
+class SpeechModel(Protocol):
+    """asr: speech to text with word times."""
+
+    info: ModelInfo
+
+    def transcribe(
+        self,
+        audio: np.ndarray | str | Path,
+        language: str | None = None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> Transcript: ...
+
+
+class ScreenTextModel(Protocol):
+    """ocr: the lines of text on a frame."""
+
+    info: ModelInfo
+
+    def read(self, image: np.ndarray) -> list[TextLine]: ...
+
+
+class ObjectModel(Protocol):
+    """objects, objects_oi: labelled boxes on a frame."""
+
+    info: ModelInfo
+
+    def detect(self, image: np.ndarray) -> list[Detection]: ...
+
+
+class ConceptModel(Protocol):
+    """concepts: what a whole frame shows, with probabilities."""
+
+    info: ModelInfo
+
+    def classify(self, image: np.ndarray) -> list[tuple[str, float]]: ...
+
+
+class PoseModel(Protocol):
+    """pose: a person's body keypoints."""
+
+    info: ModelInfo
+
+    def estimate(self, image: np.ndarray) -> Pose: ...
+
+
+class ExpressionModel(Protocol):
+    """expression: the expression on a face crop."""
+
+    info: ModelInfo
+
+    def classify(self, face: np.ndarray) -> tuple[str, float]: ...
+
+
+class FaceModel(Protocol):
+    """faces: where faces are, and a descriptor of each (same person: close descriptors)."""
+
+    info: ModelInfo
+
+    def boxes(self, image: np.ndarray, upsample: int = 0) -> list[tuple[int, int, int, int]]: ...
+
+    def find(self, image: np.ndarray, people: int = 0, every: bool = False) -> list[Face]: ...
+
+
+class ClipModel(Protocol):
+    """clip (hub): images and texts in one space, and zero-shot tags."""
+
+    info: ModelInfo
+
+    def embed_images(self, images: Sequence[np.ndarray]) -> np.ndarray: ...
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def zero_shot(self, image_rows: np.ndarray, top_k: int = 5) -> list[list[tuple[str, float]]]: ...
