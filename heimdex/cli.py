@@ -85,8 +85,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _echo_progress(stage: str, fraction: float) -> None:
-    print(f"[{fraction:6.1%}] {stage}", file=sys.stderr, flush=True)
+class _StderrProgress:
+    """Events for a run at the command line: progress lines on stderr (Ctrl-C stops it)."""
+
+    def progress(self, stage: str, fraction: float) -> None:
+        print(f"[{fraction:6.1%}] {stage}", file=sys.stderr, flush=True)
+
+    def stop_requested(self) -> bool:
+        return False
 
 
 def _print_index(report, as_json: bool) -> None:
@@ -124,7 +130,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"already indexed as {video.title!r}", file=sys.stderr)
         report = current_index(_store(), video)
     else:
-        report = index_now(_db(), _store(), video.id, echo=_echo_progress)
+        report = index_now(_db(), _store(), video.id, watch=_StderrProgress())
     _print_index(report, args.json)
     return 0
 
@@ -137,7 +143,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     if args.from_sidecar:
         report = restore_index(_db(), _store(), video)
     else:
-        report = index_now(_db(), _store(), video.id, echo=_echo_progress)
+        report = index_now(_db(), _store(), video.id, watch=_StderrProgress())
     _print_index(report, args.json)
     return 0
 

@@ -35,7 +35,7 @@ from heimdex.errors import NotFound
 from heimdex.jobs.queue import submit
 from heimdex.jobs.rows import beat, get_job, latest_job, report_progress
 from heimdex.models.registry import Registry
-from heimdex.pipeline import Cancelled, IndexReport, StageFailed, failure, index_video
+from heimdex.pipeline import Cancelled, Events, IndexReport, StageFailed, failure, index_video
 from heimdex.pipeline.commit import commit_index
 from heimdex.storage import BlobStore, get_blob_store, run_prefix
 from heimdex.videos import load_video
@@ -47,19 +47,20 @@ HEARTBEAT_S = 2.0  # how often a run reports it is alive and learns whether to s
 
 
 class JobEvents:
-    """A run's events for a job: progress goes to the job row (and to ``echo``); the heartbeat sets the stop flag."""
+    """A run's events for a job: progress goes to the job row (and to ``watch``, a caller's own events); the run
+    stops when the heartbeat sets the stop flag (or ``watch`` asks it to)."""
 
-    def __init__(self, db: Database, job_id: int, echo: Callable[[str, float], None] | None = None):
-        self.db, self.job_id, self.echo = db, job_id, echo
+    def __init__(self, db: Database, job_id: int, watch: Events | None = None):
+        self.db, self.job_id, self.watch = db, job_id, watch
         self.stop = threading.Event()
 
     def progress(self, stage: str, fraction: float) -> None:
         report_progress(self.db, self.job_id, stage, fraction)
-        if self.echo:
-            self.echo(stage, fraction)
+        if self.watch:
+            self.watch.progress(stage, fraction)
 
     def stop_requested(self) -> bool:
-        return self.stop.is_set()
+        return self.stop.is_set() or bool(self.watch and self.watch.stop_requested())
 
 
 def is_transient(exc: BaseException | None) -> bool:
@@ -88,7 +89,7 @@ def index_now(
     store: BlobStore,
     video_id: uuid.UUID,
     *,
-    echo: Callable[[str, float], None] | None = None,
+    watch: Events | None = None,
     registry: Registry | None = None,
     settings: Settings | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -107,7 +108,7 @@ def index_now(
         with db.transaction() as conn:
             job_id = states.queue(conn, video_id)
     try:
-        return run(db, store, job_id, echo=echo, registry=registry, settings=settings, on_stage=on_stage)
+        return run(db, store, job_id, watch=watch, registry=registry, settings=settings, on_stage=on_stage)
     except states.Busy:
         _record(db, job_id, lambda conn: states.supersede(conn, job_id))
         raise
@@ -118,7 +119,7 @@ def run(
     store: BlobStore,
     job_id: int,
     *,
-    echo: Callable[[str, float], None] | None = None,
+    watch: Events | None = None,
     registry: Registry | None = None,
     settings: Settings | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -128,7 +129,7 @@ def run(
     started = time.perf_counter()
     with db.transaction() as conn:
         video_id = states.claim(conn, job_id, f"{socket.gethostname()}:{os.getpid()}", settings.job_stale_s)
-    events = JobEvents(db, job_id, echo)
+    events = JobEvents(db, job_id, watch)
     try:
         with _heartbeat(db, job_id, events.stop):
             report = index_video(
