@@ -92,3 +92,14 @@ def pytest_collection_modifyitems(config, items):
             raise pytest.UsageError(
                 f"{item.nodeid} must be marked with exactly one of {', '.join(TIERS)}, not {sorted(tiers)}"
             )
+
+
+SCHEDULING = os.sched_getscheduler(0)
+
+
+@pytest.fixture(autouse=True)
+def _scheduling_unchanged():
+    """No test (or fixture) may leave this process in another scheduling class: every app, worker and browser
+    started later would inherit it (SVT-AV1 once left it real-time, and two cores livelocked under Chromium)."""
+    yield
+    assert os.sched_getscheduler(0) == SCHEDULING, "the test process was left in another scheduling class"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,6 +27,19 @@ def _picture(i: int, width: int, height: int) -> np.ndarray:
     return image.astype(np.uint8)
 
 
+@contextmanager
+def _scheduling_kept() -> Iterator[None]:
+    """SVT-AV1 moves the thread that opens it to real-time scheduling wherever it may (as root). Put the test
+    process back afterwards: every app, worker and browser it starts later would inherit SCHED_FIFO, and on two
+    cores a real-time Chromium starves everything else."""
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if os.sched_getscheduler(0) != policy:
+            os.sched_setscheduler(0, policy, param)
+
+
 def make(
     path: Path,
     codec: str = "libx264",
@@ -41,7 +57,7 @@ def make(
 ) -> Path:
     """Write a clip: ``video_streams`` pictures and ``audio_streams`` tones (audio codec ``audio``, None for silence)."""
     width, height = size
-    with av.open(str(path), "w", format=container, options=container_options or {}) as out:
+    with _scheduling_kept(), av.open(str(path), "w", format=container, options=container_options or {}) as out:
         videos = []
         for _ in range(video_streams):
             stream = out.add_stream(codec, rate=FPS, options=options or {})
