@@ -138,7 +138,9 @@ def run(
             if events.stop_requested():
                 store.delete_prefix(run_prefix(report.video.user_id, video_id, report.index.run))
                 raise Cancelled("The job was cancelled.")
+            committed = time.perf_counter()
             previous = _commit(db, store, job_id, report, on_stage)
+            commit_s = round(time.perf_counter() - committed, 3)
     except Cancelled:
         _record(db, job_id, lambda conn: states.cancel(conn, job_id))
         raise
@@ -151,7 +153,7 @@ def run(
         raise
     if previous and previous != report.index.run:
         store.delete_prefix(run_prefix(report.video.user_id, video_id, previous))
-    timings = {**report.timings_s, "total": round(time.perf_counter() - started, 3)}
+    timings = {**report.timings_s, "commit": commit_s, "total": round(time.perf_counter() - started, 3)}
     return replace(report, video=load_video(db, video_id), timings_s=timings)
 
 
@@ -159,7 +161,6 @@ def _commit(
     db: Database, store: BlobStore, job_id: int, report: IndexReport, on_stage: Callable[[str], None] | None
 ) -> str | None:
     """Make the run's index the video's, and mark the job and the video, in one transaction; return the replaced run."""
-    started = time.perf_counter()
     try:
         if on_stage:
             on_stage("commit")
@@ -171,7 +172,6 @@ def _commit(
         if isinstance(exc, states.WrongState):  # cancelled, or given up on, while it ran
             raise Cancelled("The job was cancelled.") from exc
         raise failure("commit", exc) from exc
-    report.timings_s["commit"] = round(time.perf_counter() - started, 3)
     return previous
 
 
