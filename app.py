@@ -299,8 +299,17 @@ def _player_html(result, opened):
         + (f"<p><b>Said:</b> {said}</p>" if said else "")
         + (f"<p><b>On screen:</b> {shown}</p>" if shown else "")
         + (f"<p><b>With:</b> {html.escape(', '.join(result['people']))}</p>" if result["people"] else "")
-        + (f"<p><b>Tags:</b> {html.escape(', '.join(result['tags']))}</p>" if result["tags"] else "")
+        + (f"<p><b>Seen:</b> {html.escape(result['caption']).replace('**', '')}</p>" if result.get("caption") else "")
+        + (f"<p><b>Tags:</b> {html.escape(_evidence(result))}</p>" if result["tags"] else "")
         + f"<p><a href='{opened['clip']}' download>Download this clip</a></p>"
+    )
+
+
+def _evidence(result) -> str:
+    """'man 0.94 (face), blue t-shirt 0.88 (clothing)': each matched tag with its confidence and source."""
+    shown = result.get("tag_evidence") or [{"tag": t, "confidence": None, "source": ""} for t in result["tags"]]
+    return ", ".join(
+        f"{t['tag']} {t['confidence']:.2f} ({t['source']})" if t["confidence"] is not None else t["tag"] for t in shown
     )
 
 

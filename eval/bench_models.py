@@ -67,6 +67,13 @@ def workload(role: str, media: Path):
     if role == "expression":
         crops = [f[40:200, 150:330] for f in frames(media / "head-pose-face-detection-female-and-male.mp4", 0.25, 20)]
         return "faces/s", len(crops), lambda m: [m.classify(c) for c in crops]
+    if role == "demographics":
+        shots = frames(media / "head-pose-face-detection-female-and-male.mp4", 0.25, 20)
+        boxes = [[(150, 40, 330, 200)]] * len(shots)
+        return "faces/s", len(shots), lambda m: [m.estimate(f, b) for f, b in zip(shots, boxes)]
+    if role == "segmentation":
+        people = frames(media / "head-pose-face-detection-female-and-male.mp4", 0.25, 20)
+        return "crops/s", len(people), lambda m: [m.mask(f) for f in people]
     if role == "tags":
         from heimdex.models.vision.tags import tag_frame
 
@@ -84,7 +91,7 @@ def measure(role: str, media: Path) -> dict:
     started = time.perf_counter()
     if role == "tags":
         model, name = registry, "all visual models"
-        for r in ("objects", "objects_oi", "concepts", "pose", "faces", "expression"):
+        for r in ("objects", "objects_oi", "concepts", "pose", "faces", "expression", "demographics", "segmentation"):
             registry.get(r)
     elif role.startswith("text:"):
         spec = TEXT[role.split(":")[1]]
@@ -121,6 +128,8 @@ ROLES = (
     "pose",
     "expression",
     "faces",
+    "demographics",
+    "segmentation",
     "tags",
 )
 

@@ -78,7 +78,9 @@ def test_cli_index_prints_scenes_and_timings(walkthrough):
     assert summary["state"] == "indexed"
     assert summary["duration_s"] == pytest.approx(72.0, abs=0.1)
     assert set(summary["timings_s"]) == set(STAGES) - {"proxy"} | {"total"}  # an MP4 browsers play needs no copy
-    assert all(set(scene) == {"start_s", "end_s", "transcript", "ocr_text", "tags"} for scene in summary["scenes"])
+    assert all(
+        set(scene) == {"start_s", "end_s", "transcript", "ocr_text", "tags", "caption"} for scene in summary["scenes"]
+    )
     assert "frames" in walkthrough["stderr"] and "%" in walkthrough["stderr"]
 
 

@@ -68,6 +68,7 @@ def test_adjacent_scenes_of_one_moment_merge():
             "words": [],
             "ocr_text": "",
             "tags": [],
+            "caption": "",
             "keyframe_key": None,
             "title": "t",
             "filename": "f.mp4",
@@ -107,3 +108,14 @@ def test_a_failed_model_call_reaches_every_caller_it_carried():
 
     with pytest.raises(ValueError, match="the model broke"):
         Coalescer(encode)(["one", "two"])
+
+
+def test_a_query_reads_appearance_in_english_and_korean():
+    english = parse_query("a man in a red shirt").appearance
+    assert english[0] == (("man", 1.0),)
+    best = dict(english[1])
+    assert best["man in a red shirt"] == 1.0 and best["red shirt"] < 1.0 and best["red top"] < best["red shirt"]
+    assert set(parse_query("빨간 셔츠를 입은 남자").appearance) == set(english)
+    units = set(parse_query("two women in a parking lot").appearance)
+    assert units == {(("parking lot", 1.0),), (("two women", 1.0),), (("woman", 1.0),)}
+    assert parse_query("the video of the meeting").appearance == ()

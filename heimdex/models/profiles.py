@@ -12,9 +12,11 @@ from heimdex.models import asr, clip, ocr, text
 from heimdex.models.base import ModelSpec
 from heimdex.models.faces import DLIB
 from heimdex.models.vision.classify import EFFICIENTNET
+from heimdex.models.vision.demographics import AGE_GENDER
 from heimdex.models.vision.detect import COCO, OPEN_IMAGES
 from heimdex.models.vision.expression import FER
 from heimdex.models.vision.pose import MOVENET
+from heimdex.models.vision.segment import SELFIE
 
 
 def offline() -> dict[str, ModelSpec]:
@@ -28,6 +30,8 @@ def offline() -> dict[str, ModelSpec]:
         "pose": MOVENET,
         "expression": FER,
         "faces": DLIB,
+        "demographics": AGE_GENDER,
+        "segmentation": SELFIE,
     }
 
 

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from heimdex.models.roles import (
         ClipModel,
         ConceptModel,
+        DemographicsModel,
         ExpressionModel,
         FaceModel,
         ObjectModel,
         PoseModel,
         ScreenTextModel,
+        SegmentationModel,
         SpeechModel,
         TextEmbedder,
     )
@@ -64,6 +66,10 @@ class Registry:
     def get(self, role: Literal["expression"]) -> ExpressionModel: ...
     @overload
     def get(self, role: Literal["faces"]) -> FaceModel: ...
+    @overload
+    def get(self, role: Literal["demographics"]) -> DemographicsModel: ...
+    @overload
+    def get(self, role: Literal["segmentation"]) -> SegmentationModel: ...
     @overload
     def get(self, role: Literal["clip"]) -> ClipModel: ...
     @overload

@@ -18,20 +18,36 @@ from heimdex.models.base import ModelInfo
 from heimdex.models.faces import Face
 from heimdex.models.ocr import TextLine
 from heimdex.models.text import TextEmbedder
+from heimdex.models.vision.demographics import Demographics
 from heimdex.models.vision.detect import Detection
 from heimdex.models.vision.pose import Pose
 
-Role = Literal["asr", "text", "ocr", "objects", "objects_oi", "concepts", "pose", "expression", "faces", "clip"]
+Role = Literal[
+    "asr",
+    "text",
+    "ocr",
+    "objects",
+    "objects_oi",
+    "concepts",
+    "pose",
+    "expression",
+    "faces",
+    "demographics",
+    "segmentation",
+    "clip",
+]
 
 __all__ = [
     "ClipModel",
     "ConceptModel",
+    "DemographicsModel",
     "ExpressionModel",
     "FaceModel",
     "ObjectModel",
     "PoseModel",
     "Role",
     "ScreenTextModel",
+    "SegmentationModel",
     "SpeechModel",
     "TextEmbedder",
 ]
@@ -98,6 +114,22 @@ class FaceModel(Protocol):
     def boxes(self, image: np.ndarray, upsample: int = 0) -> list[tuple[int, int, int, int]]: ...
 
     def find(self, image: np.ndarray, people: int = 0, every: bool = False) -> list[Face]: ...
+
+
+class DemographicsModel(Protocol):
+    """demographics: gender and age from the faces in ``boxes`` (pixels) on an image."""
+
+    info: ModelInfo
+
+    def estimate(self, image: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[Demographics]: ...
+
+
+class SegmentationModel(Protocol):
+    """segmentation: where a person is on an image, per pixel (0..1)."""
+
+    info: ModelInfo
+
+    def mask(self, image: np.ndarray) -> np.ndarray: ...
 
 
 class ClipModel(Protocol):

@@ -58,8 +58,8 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
         scene_ids[scene.idx] = one(
             conn.execute(
                 """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript, words, ocr_text, tags, tag_text,
-                                  keyframe_key, keyframes)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                                  caption, keyframe_key, keyframes)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
                 (
                     video_id,
                     row["user_id"],
@@ -71,6 +71,7 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
                     scene.ocr_text,
                     Jsonb([tag.as_dict() for tag in scene.tags]),
                     scene.tag_text,
+                    scene.caption,
                     scene.thumbnail,
                     Jsonb([{"t": k.t, "key": k.key} for k in scene.keyframes]),
                 ),

@@ -16,6 +16,7 @@ from heimdex.pipeline.index import Scene, Vectors
 
 PIECE_WORDS = 16
 MAX_PIECES = 16  # per scene and channel
+TAG_PIECES = 8  # single tags embedded on their own, strongest first
 SENTENCE_END = re.compile(r"[.!?。！？]$")
 
 
@@ -41,7 +42,12 @@ def ocr_texts(scene: Scene) -> list[str]:
 
 
 def tag_texts(scene: Scene) -> list[str]:
-    return [scene.tag_text] if scene.tags else []
+    """The tag list whole, the scene's sentence (a natural query meets natural text), then the strongest
+    tags one by one (a short query, 'broccoli' or '물병', meets its own tag undiluted)."""
+    if not scene.tags:
+        return []
+    strongest = [tag.tag for tag in scene.tags][:TAG_PIECES]
+    return [scene.tag_text, scene.caption or scene.tag_text] + (strongest if len(scene.tags) > 1 else [])
 
 
 CHANNELS: dict[str, Callable[[Scene], list[str]]] = {

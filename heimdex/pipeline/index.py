@@ -72,6 +72,7 @@ class Scene:
     ocr: list[OcrLine] = field(default_factory=list)
     tags: list[Tag] = field(default_factory=list[Tag])
     keyframes: list[Keyframe] = field(default_factory=list)  # the first is the thumbnail
+    caption: str = ""  # a sentence or two composed from the tags
     faces: list[FaceSeen] = field(default_factory=list)
 
     @property
@@ -98,6 +99,7 @@ class Scene:
             "transcript": self.transcript,
             "ocr_text": self.ocr_text,
             "tags": [tag.as_dict() for tag in self.tags],
+            "caption": self.caption,
         }
 
 
@@ -196,6 +198,7 @@ class VideoIndex:
                     tags=[Tag(**tag) for tag in s["tags"]],
                     keyframes=[Keyframe(**k) for k in s["keyframes"]],
                     faces=[FaceSeen(**{**f, "box": tuple(f["box"])}) for f in s.get("faces", [])],
+                    caption=s.get("caption", ""),
                 )
                 for s in document["scenes"]
             ],

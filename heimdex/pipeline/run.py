@@ -34,6 +34,7 @@ from heimdex.errors import BadInput, HeimdexError
 from heimdex.media import plays_in_browsers
 from heimdex.models.asr import Segment
 from heimdex.models.registry import Registry, get_registry
+from heimdex.models.vision.caption import caption
 from heimdex.models.vision.tags import merge
 from heimdex.pipeline.align import align_words
 from heimdex.pipeline.audio import decode_audio
@@ -251,6 +252,7 @@ class _Run:
             visual, clip_tags = clip_scenes(chosen, self.registry)
             for scene, keyframes, extra in zip(scenes, chosen, clip_tags):
                 scene.tags = merge(tag_scene(keyframes, self.registry) + extra)
+                scene.caption = caption(scene.tags)
                 self.progress.advance("visual", (scene.idx + 1) / len(scenes))
         if self.with_faces:
             with self.stage("faces"):

@@ -15,6 +15,7 @@ from heimdex.models.registry import Registry, get_registry
 from heimdex.search.channels import (
     TEXT_SIGNALS,
     SearchFilters,
+    appearance_scores,
     lexical_scores,
     person_names,
     person_scores,
@@ -108,6 +109,8 @@ def raw_scores(
     if parsed.text:
         lexical = lexical_scores(conn, user_id, parsed.text, filters)
         raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
+    if parsed.appearance and "appearance" in signals:
+        raw["appearance"] = appearance_scores(conn, user_id, parsed.appearance, filters)
     if parsed.people and "person" in signals:
         raw["person"] = person_scores(conn, user_id, parsed.people, filters)
     return raw

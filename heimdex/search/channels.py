@@ -125,6 +125,34 @@ def lexical_scores(conn: Conn, user_id: uuid.UUID, text: str, filters: SearchFil
     return scores
 
 
+def appearance_scores(
+    conn: Conn, user_id: uuid.UUID, units: tuple[tuple[tuple[str, float], ...], ...], filters: SearchFilters
+) -> dict[int, float]:
+    """How much of a query's appearance the user's scenes' tags show: the mean, over the query's units
+    ('man', 'red shirt'), of the weight of the best alternative phrase found in the tags (0..1)."""
+    if not units:
+        return {}
+    where, params = filters.where()
+    joins = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
+    phrases: dict[str, str] = {}
+    cases: list[str] = []
+    for i, unit in enumerate(units):
+        whens: list[str] = []
+        for j, (phrase, weight) in enumerate(sorted(unit, key=lambda option: -option[1])):  # the best that matches
+            phrases[f"a{i}_{j}"] = phrase
+            whens.append(f"WHEN s.tags_tsv @@ phraseto_tsquery('english', %(a{i}_{j})s) THEN {float(weight)}")
+        cases.append(f"CASE {' '.join(whens)} ELSE 0 END")
+    anything = " || ".join(f"phraseto_tsquery('english', %({key})s)" for key in phrases)
+    query = cast(  # placeholders and weights made here; the phrases themselves are parameters
+        LiteralString,
+        f"""SELECT s.id, ({" + ".join(cases)}) / {len(units)}.0 AS share
+            FROM scenes s {joins}
+            WHERE s.user_id = %(user)s AND s.tags_tsv @@ ({anything}) AND {where}""",
+    )
+    rows = conn.cursor(row_factory=tuple_row).execute(query, {**params, **phrases, "user": user_id}).fetchall()
+    return {scene_id: float(share) for scene_id, share in rows if share > 0}
+
+
 def person_scores(conn: Conn, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters) -> dict[int, float]:
     """How surely each of the user's scenes shows one of the named people (1 - face distance)."""
     where, params = filters.where()

@@ -24,7 +24,7 @@ CONFIG_PATH = Path(__file__).with_name("fusion.json")
 CHANNELS = {
     "transcript": ("transcript_vec", "transcript_text"),
     "ocr": ("ocr_vec", "ocr_text"),
-    "visual": ("tags_vec", "tags_text", "clip_vec"),
+    "visual": ("tags_vec", "tags_text", "appearance", "clip_vec"),
     "person": ("person",),
 }
 SIGNALS = tuple(signal for signals in CHANNELS.values() for signal in signals)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from heimdex.models.vision.words import COLOUR_SYNONYMS, COLOURS, KOREAN, LOWER_WORDS, NUMBERS, PLACES, UPPER_WORDS
+
 MAX_QUERY_CHARS = 500  # longer queries are cut here (the rest adds nothing a person would type)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]")
@@ -55,6 +57,9 @@ class ParsedQuery:
     people: tuple[str, ...] = ()  # enrolled names found in the query
     text: str = ""  # what the semantic and lexical channels search for
     terms: tuple[str, ...] = field(default=())  # the words of ``text``, for marking matches
+    # what the query says of appearance and place, each unit as alternative phrases with their weight:
+    # (("red shirt", 1.0), ("red top", 0.7)) for "a man in a red shirt"; matched against the tags
+    appearance: tuple[tuple[tuple[str, float], ...], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -95,4 +100,77 @@ def parse_query(raw: str, person_names: list[str] | tuple[str, ...] = ()) -> Par
             kept = " ".join(kept).casefold().replace(name, " ").split()
     text = " ".join(kept + list(phrases)).strip()
     terms = tuple(dict.fromkeys(w.casefold() for w in WORD.findall(text)))
-    return ParsedQuery(query, detect_language(query), phrases, tuple(dict.fromkeys(people)), text, terms)
+    return ParsedQuery(
+        query, detect_language(query), phrases, tuple(dict.fromkeys(people)), text, terms, appearance_units(text)
+    )
+
+
+NOUN_FORMS = {
+    **{"men": "man", "women": "woman", "guy": "man", "lady": "woman", "kid": "child", "kids": "child"},
+    **{"children": "child", "elderly": "elderly", "old": "elderly", "boy": "boy", "girl": "girl"},
+    **{"man": "man", "woman": "woman", "child": "child"},
+}
+ACCESSORIES = {"glasses", "sunglasses", "hat", "helmet", "tie", "backpack", "handbag", "umbrella", "scarf", "apron"}
+FILLERS = {"a", "an", "the", "in", "wearing", "with", "and", "dressed", "입은", "쓴", "있는", "의"}
+GARMENT_FAMILY = {**dict.fromkeys(UPPER_WORDS, "top"), **dict.fromkeys(LOWER_WORDS, "trousers")}
+
+
+def appearance_units(text: str) -> tuple[tuple[tuple[str, float], ...], ...]:
+    """The appearance and place words of a query, in English tag words (Korean ones translated).
+
+    Who ('man', 'elderly man'), what they wear ('red shirt': best as the same person's phrase
+    'man in a red shirt', less as a red shirt anyone wears, least as any red top), what they
+    carry ('glasses'), how many ('two people'), and places ('parking lot').
+    """
+    words = [_english(w) for w in WORD.findall(text.casefold())]
+    words = [w for w in words if w]
+    units: list[tuple[tuple[str, float], ...]] = []
+    joined = " ".join(words)
+    for place in PLACES:
+        if re.search(rf"\b{place}\b", joined):
+            units.append(((place, 1.0),))
+    content = [w for w in words if w not in FILLERS]
+    who = next((NOUN_FORMS[w] for w in content if w in NOUN_FORMS and NOUN_FORMS[w] != "elderly"), "person")
+    for i, word in enumerate(content):
+        after = content[i + 1] if i + 1 < len(content) else None
+        if word in COLOURS:
+            units.append(_coloured(who, word, after))
+        elif word in NOUN_FORMS:
+            noun = NOUN_FORMS[word]
+            if noun == "elderly" and after in NOUN_FORMS:
+                continue
+            previous = content[i - 1] if i else None
+            noun = f"elderly {noun}" if previous == "elderly" and noun in ("man", "woman") else noun
+            units.append(((noun if noun != "elderly" else "elderly person", 1.0),))
+        elif word in ACCESSORIES and (i == 0 or content[i - 1] not in COLOURS):
+            units.append(((word, 1.0),))
+        elif word in GARMENT_FAMILY and (i == 0 or content[i - 1] not in COLOURS) and word not in ("clothes", "outfit"):
+            family = GARMENT_FAMILY[word]  # "a man in jeans": the garment whatever its colour
+            units.append(((word, 1.0),) + (((family, 0.5),) if family != word else ()))
+        elif word in NUMBERS[2:] and after in ("people", "person", "men", "women", "man", "woman"):
+            units.append(((f"{word} {after if after != 'person' else 'people'}", 1.0),))
+        elif word == "crowd":
+            units.append((("crowd", 1.0),))
+    return tuple(dict.fromkeys(units))
+
+
+def _coloured(who: str, colour: str, after: str | None) -> tuple[tuple[str, float], ...]:
+    """A colour and what follows it, as alternative tag phrases with their weights."""
+    gendered = who != "person"
+    if after in ("clothes", "outfit") or after is None or after in NOUN_FORMS:  # "a man in black"
+        return ((f"{who} in {colour}", 1.0), (f"person in {colour}", 0.6), (f"{colour} top", 0.5))
+    if after not in GARMENT_FAMILY:  # "red car"
+        return ((f"{colour} {after}", 1.0),)
+    garment, family = f"{colour} {after}", f"{colour} {GARMENT_FAMILY[after]}"
+    options = [(f"{who} in a {garment}", 1.0), (garment, 0.75 if gendered else 1.0)]
+    if gendered:
+        options += [(f"person in a {garment}", 0.6), (f"{who} in a {family}", 0.8)]
+    options += [(f"person in a {family}", 0.5), (family, 0.4)]
+    return tuple(dict.fromkeys(options))
+
+
+def _english(word: str) -> str:
+    """A query word as the tags would say it: Korean translated (particles peeled), colour synonyms folded."""
+    if HANGUL.search(word):
+        word = KOREAN.get(word) or KOREAN.get(strip_particle(word)) or ""
+    return COLOUR_SYNONYMS.get(word, word)

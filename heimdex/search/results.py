@@ -33,6 +33,8 @@ class Moment:
     transcript_snippet: str = ""  # matched words marked **like this**
     ocr_snippet: str = ""
     tags: list[str] = field(default_factory=list[str])  # the scene tags the query matched
+    tag_evidence: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])  # those tags' source, confidence
+    caption: str = ""  # the best scene's sentence, matched words marked **like this**
     people: list[str] = field(default_factory=list[str])
     scene_ids: list[int] = field(default_factory=list[int])
 
@@ -74,7 +76,7 @@ def scene_spans(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[in
 def scene_details(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, Row]:
     """What a result shows of its scenes."""
     rows = conn.execute(
-        """SELECT s.id, s.video_id, s.idx, s.start_s, s.end_s, s.words, s.ocr_text, s.tags, s.keyframe_key,
+        """SELECT s.id, s.video_id, s.idx, s.start_s, s.end_s, s.words, s.ocr_text, s.tags, s.caption, s.keyframe_key,
                   v.title, v.filename
            FROM scenes s JOIN videos v ON v.id = s.video_id
            WHERE s.user_id = %s AND s.id = ANY(%s)""",
@@ -116,6 +118,13 @@ def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list
     matches = Matcher(query.terms)
     first_match = next((w for w in words if matches(w["w"])), None)
     start = rows[0]["start_s"]
+    phrases = {phrase for unit in query.appearance for phrase, _ in unit}
+    evidence: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        for tag in row["tags"]:
+            if any(matches(w) for w in tag["tag"].split()) or any(p in tag["tag"] for p in phrases):
+                if tag["tag"] not in evidence or tag["confidence"] > evidence[tag["tag"]]["confidence"]:
+                    evidence[tag["tag"]] = tag
     return Moment(
         video_id=run.video_id,
         title=best["title"],
@@ -128,7 +137,9 @@ def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list
         thumbnail=best["keyframe_key"],
         transcript_snippet=_snippet([str(w["w"]) for w in words], matches),
         ocr_snippet=_snippet(" ".join(row["ocr_text"] for row in rows).split(), matches),
-        tags=sorted({t["tag"] for row in rows for t in row["tags"] if any(matches(w) for w in t["tag"].split())}),
+        tags=sorted(evidence),
+        tag_evidence=sorted(evidence.values(), key=lambda t: -t["confidence"]),
+        caption=_snippet(best["caption"].split(), matches, len(best["caption"].split())),
         people=people if "person" in channels else [],
         scene_ids=[row["id"] for row in rows],
     )
@@ -159,11 +170,11 @@ class Matcher:
         return bool(bare) and (bare in self.exact or bare.startswith(self.prefixes))
 
 
-def _snippet(words: Sequence[str], matches: Matcher) -> str:
-    """Up to ``SNIPPET_WORDS`` words around the first match, matches marked ``**like this**``."""
+def _snippet(words: Sequence[str], matches: Matcher, length: int = SNIPPET_WORDS) -> str:
+    """Up to ``length`` words around the first match, matches marked ``**like this**``."""
     if not words:
         return ""
     hits = [i for i, word in enumerate(words) if matches(word)]
-    start = max(0, (hits[0] if hits else 0) - SNIPPET_WORDS // 3)
-    shown = [f"**{w}**" if i in hits else w for i, w in enumerate(words[start : start + SNIPPET_WORDS], start)]
-    return ("… " if start else "") + " ".join(shown) + (" …" if start + SNIPPET_WORDS < len(words) else "")
+    start = max(0, (hits[0] if hits else 0) - length // 3)
+    shown = [f"**{w}**" if i in hits else w for i, w in enumerate(words[start : start + length], start)]
+    return ("… " if start else "") + " ".join(shown) + (" …" if start + length < len(words) else "")

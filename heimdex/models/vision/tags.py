@@ -2,11 +2,15 @@
 
 Tags are plain words (for lexical match) that are also embedded as text (for the
 multilingual semantic match); their sources let search explain a match
-("car 0.58 (objects), red car (colour); dark (lighting)").
+("woman 0.93 (face)", "red car (colour)", "classroom (place: chairs + people)").
+What a frame yields: every object with its colour and how many there are, each
+person by appearance (:mod:`heimdex.models.vision.people`), the place it looks
+like, actions from the pose, and the light.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,41 +18,25 @@ import numpy as np
 from heimdex.models.registry import Registry
 from heimdex.models.vision.attributes import colour_name, lighting
 from heimdex.models.vision.detect import Detection
+from heimdex.models.vision.people import Person, describe_people
+from heimdex.models.vision.places import places
 from heimdex.models.vision.pose import actions
+from heimdex.models.vision.words import plural
 
 MIN_TAG = 0.35  # tags less sure than this are dropped
-EXPRESSION_SIDE = 640  # faces for expressions are found on a frame scaled to this
-COLOURED = {
-    "car",
-    "vehicle",
-    "bicycle",
-    "bus",
-    "truck",
-    "motorcycle",
-    "bottle",
-    "mug",
-    "coffee cup",
-    "chair",
-    "box",
-    "book",
-    "boat",
-}
+COUNTED = 0.5  # detections at least this sure are counted
+SAME_OBJECT_IOU = 0.5  # boxes of one label from two detectors that overlap this much are one object
+UNCOLOURED = {"person", "footwear", "tennis ball", "sports ball"}  # coloured elsewhere, or by what they are
 SAME_AS: dict[str, str] = {"dining table": "table", "tv": "television", "cell phone": "mobile phone", "couch": "sofa"}
-EXPRESSION_WORDS = {
-    "happy": ("happy", "smiling"),
-    "sad": ("sad",),
-    "surprise": ("surprised",),
-    "angry": ("angry",),
-    "fear": ("afraid",),
-    "disgust": ("disgusted",),
-}
 
 
 @dataclass(frozen=True)
 class Tag:
     tag: str
     confidence: float
-    source: str  # objects, concepts, colour, pose, expression, lighting, people, clip
+    source: (
+        str  # objects, concepts, colour, count, face, clothing, person, place: ..., pose, expression, lighting, clip
+    )
 
     def as_dict(self) -> dict:
         return {"tag": self.tag, "confidence": round(self.confidence, 3), "source": self.source}
@@ -59,17 +47,51 @@ def tag_frame(image: np.ndarray, registry: Registry) -> list[Tag]:
     detections = _detections(image, registry)
     tags = [Tag(d.label, d.confidence, "objects") for d in detections]
     tags += _colours(image, detections)
-    people = [d for d in detections if d.label == "person"]
-    if len([p for p in people if p.confidence >= 0.5]) >= 2:
-        tags.append(Tag("several people", min(sorted(p.confidence for p in people)[-2:]), "people"))
-    if registry.has("concepts"):
-        tags += [Tag(label, p, "concepts") for label, p in registry.get("concepts").classify(image)]
+    counts = Counter(d.label for d in detections if d.confidence >= COUNTED)
+    tags += [Tag(plural(label, n), _nth(detections, label, n), "count") for label, n in counts.items() if n > 1]
+    if counts["person"] > 1:
+        tags.append(Tag("several people", _nth(detections, "person", 2), "count"))
+    concepts = registry.get("concepts").classify(image) if registry.has("concepts") else []
+    tags += [Tag(label, p, "concepts") for label, p in concepts]
+    people = describe_people(image, detections, registry)
+    tags += person_tags(people)
     if people and registry.has("pose"):
         tags += [Tag(action, conf, "pose") for action, conf in actions(registry.get("pose").estimate(image))]
-    if registry.has("faces") and registry.has("expression"):
-        tags += _expressions(image, registry)
+    seen: dict[str, float] = {}  # a concept's probability is one of 1000 classes: 0.5 already is a sure top-1
+    for label, confidence in [(d.label, d.confidence) for d in detections] + [
+        (c, min(1.0, 2 * p)) for c, p in concepts
+    ]:
+        seen[label] = max(seen.get(label, 0.0), confidence)
+    tags += [Tag(place, conf, reason) for place, conf, reason in places(seen, counts)]
     tags += [Tag(name, conf, "lighting") for name, conf in lighting(image)]
     return merge(tags)
+
+
+def person_tags(people: list[Person]) -> list[Tag]:
+    """Each person's noun, clothes and phrase, and who is there together ('a man and a woman', 'two women')."""
+    tags = []
+    for person in people:
+        sure = person.confidence
+        if person.noun != "person":
+            tags.append(Tag(person.noun, person.noun_confidence, "face"))
+            if person.noun.startswith("elderly"):
+                tags.append(Tag("elderly person", person.noun_confidence, "face"))
+            if person.noun in ("boy", "girl"):
+                tags.append(Tag("child", person.noun_confidence, "face"))
+        for clothing in person.clothes:
+            if clothing.colour or clothing.garment not in ("top", "trousers"):
+                tags.append(Tag(clothing.words, min(sure, clothing.confidence + 0.3), "clothing"))
+        upper = next((c for c in person.clothes if c.part == "upper" and c.colour), None)
+        if upper:
+            tags.append(Tag(f"{person.noun} in {upper.colour}", min(sure, upper.confidence + 0.3), "clothing"))
+        tags.append(Tag(person.phrase(), sure, "person"))
+        tags += [Tag(word, conf, "expression" if " " not in word else "person") for word, conf in person.extras]
+        tags += [Tag(f"{person.noun} {word}", min(sure, conf), "person") for word, conf in person.extras]
+    nouns = Counter(p.noun for p in people if p.noun != "person")
+    if len(nouns) == 2 and sum(nouns.values()) == 2:
+        tags.append(Tag(" and ".join(f"a {noun}" for noun in sorted(nouns)), 0.8, "count"))
+    tags += [Tag(plural(noun, n), 0.8, "count") for noun, n in nouns.items() if n > 1]
+    return tags
 
 
 def merge(tags: list[Tag]) -> list[Tag]:
@@ -82,20 +104,31 @@ def merge(tags: list[Tag]) -> list[Tag]:
 
 
 def _detections(image: np.ndarray, registry: Registry) -> list[Detection]:
-    found = []
-    for role in ("objects_oi", "objects"):
-        if registry.has(role):
-            for d in registry.get(role).detect(image):
-                found.append(Detection(SAME_AS.get(d.label) or d.label, d.confidence, d.box))
+    """Both detectors' boxes, one per object: a box of the same label overlapping another is the same object."""
+    every = [
+        Detection(SAME_AS.get(d.label) or d.label, d.confidence, d.box)
+        for role in ("objects_oi", "objects")
+        if registry.has(role)
+        for d in registry.get(role).detect(image)
+    ]
+    found: list[Detection] = []
+    for d in sorted(every, key=lambda d: -d.confidence):
+        if all(o.label != d.label or _iou(o.box, d.box) < SAME_OBJECT_IOU for o in found):
+            found.append(d)
     return found
 
 
+def _nth(detections: list[Detection], label: str, n: int) -> float:
+    """The confidence of the n-th surest detection of ``label``: how sure 'n of them' is."""
+    return sorted((d.confidence for d in detections if d.label == label), reverse=True)[n - 1]
+
+
 def _colours(image: np.ndarray, detections: list[Detection]) -> list[Tag]:
-    """'red car': the colour of the middle of each coloured object's box."""
+    """'red car': the colour of the middle of every object's box."""
     height, width = image.shape[:2]
     tags = []
     for d in detections:
-        if d.label not in COLOURED:
+        if d.label in UNCOLOURED:
             continue
         left, top, right, bottom = d.box
         dx, dy = (right - left) * 0.25, (bottom - top) * 0.25
@@ -110,16 +143,9 @@ def _colours(image: np.ndarray, detections: list[Detection]) -> list[Tag]:
     return tags
 
 
-def _expressions(image: np.ndarray, registry: Registry) -> list[Tag]:
-    """Expression tags for the faces on a frame (found on a copy at most 640 px wide, enough for expressions)."""
-    import cv2
-
-    scale = min(1.0, EXPRESSION_SIDE / max(image.shape[:2]))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
-    tags = []
-    expression = registry.get("expression")
-    for box in registry.get("faces").boxes(small):
-        left, top, right, bottom = (int(v / scale) for v in box)
-        label, confidence = expression.classify(image[top:bottom, left:right])
-        tags += [Tag(word, confidence, "expression") for word in EXPRESSION_WORDS.get(label, ())]
-    return tags
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    width, height = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    shared = width * height
+    return shared / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - shared)
