@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
+from heimdex.models.boxes import overlap
 
 GOOD_FACE_PX = 80  # faces at least this tall get full quality
 UPSAMPLE_UP_TO = 640  # longest side under which an image is upsampled once, to find faces of ~40 px
@@ -104,21 +105,11 @@ class FaceAnalyzer:
 SAME_FACE_OVERLAP = 0.3  # boxes sharing this much of the smaller one are one face seen twice
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Shared area over the smaller box's area."""
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return width * height / smaller if smaller > 0 else 0.0
-
-
 def distinct_faces(faces: list[Face]) -> list[Face]:
     """One face per person on a picture: detections that overlap keep the clearest (non-maximum suppression)."""
     kept: list[Face] = []
     for face in sorted(faces, key=lambda f: f.quality, reverse=True):
-        if all(_overlap(face.box, other.box) < SAME_FACE_OVERLAP for other in kept):
+        if all(overlap(face.box, other.box) < SAME_FACE_OVERLAP for other in kept):
             kept.append(face)
     return sorted(kept, key=lambda f: (f.box[0], f.box[1]))
 

@@ -9,6 +9,7 @@ passes the user's person names.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass, field
 
 from heimdex.models.vision.words import COLOUR_SYNONYMS, COLOURS, KOREAN, LOWER_WORDS, NUMBERS, PLACES, UPPER_WORDS
@@ -99,6 +100,8 @@ def parse_query(raw: str, person_names: list[str] | tuple[str, ...] = ()) -> Par
             people.append(names[name])
             kept = " ".join(kept).casefold().replace(name, " ").split()
     text = " ".join(kept + list(phrases)).strip()
+    if not text.strip(string.punctuation + " "):  # punctuation alone says nothing to look for
+        text = ""
     terms = tuple(dict.fromkeys(w.casefold() for w in WORD.findall(text)))
     return ParsedQuery(
         query, detect_language(query), phrases, tuple(dict.fromkeys(people)), text, terms, appearance_units(text)

@@ -118,11 +118,11 @@ def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list
     matches = Matcher(query.terms)
     first_match = next((w for w in words if matches(w["w"])), None)
     start = rows[0]["start_s"]
-    phrases = {phrase for unit in query.appearance for phrase, _ in unit}
+    phrases = [re.compile(rf"\b{re.escape(phrase)}\b") for unit in query.appearance for phrase, _ in unit]
     evidence: dict[str, dict[str, Any]] = {}
     for row in rows:
         for tag in row["tags"]:
-            if any(matches(w) for w in tag["tag"].split()) or any(p in tag["tag"] for p in phrases):
+            if any(matches(w) for w in tag["tag"].split()) or any(p.search(tag["tag"]) for p in phrases):
                 if tag["tag"] not in evidence or tag["confidence"] > evidence[tag["tag"]]["confidence"]:
                     evidence[tag["tag"]] = tag
     return Moment(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from heimdex.models.boxes import overlap
 from heimdex.models.registry import Registry
 from heimdex.models.vision.attributes import colour_name
 from heimdex.models.vision.detect import Detection
@@ -193,7 +194,7 @@ def _with_things(person: Person, detections: list[Detection], pose: Pose | None)
     for d in detections:
         if d.label == "person":
             continue
-        shared = _overlap(person.box, d.box)
+        shared = overlap(person.box, d.box)
         if d.label in RIDDEN and shared >= 0.3:
             extras.append((f"on {article(d.label)}", min(person.confidence, d.confidence)))
         elif d.label in CARRIED and shared >= 0.6:
@@ -213,12 +214,3 @@ def _in_hand(person: tuple[float, ...], thing: tuple[float, ...], pose: Pose) ->
             if thing[0] <= fx <= thing[2] and thing[1] <= fy <= thing[3]:
                 return True
     return False
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Shared area over the smaller box's area."""
-    width, height = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return width * height / smaller if smaller > 0 else 0.0

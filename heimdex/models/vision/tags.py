@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heimdex.models.boxes import iou
 from heimdex.models.registry import Registry
 from heimdex.models.vision.attributes import colour_name, lighting
 from heimdex.models.vision.detect import Detection
@@ -113,7 +114,7 @@ def _detections(image: np.ndarray, registry: Registry) -> list[Detection]:
     ]
     found: list[Detection] = []
     for d in sorted(every, key=lambda d: -d.confidence):
-        if all(o.label != d.label or _iou(o.box, d.box) < SAME_OBJECT_IOU for o in found):
+        if all(o.label != d.label or iou(o.box, d.box) < SAME_OBJECT_IOU for o in found):
             found.append(d)
     return found
 
@@ -141,11 +142,3 @@ def _colours(image: np.ndarray, detections: list[Detection]) -> list[Tag]:
         if share >= 0.35:
             tags.append(Tag(f"{colour} {d.label}", d.confidence * min(1.0, share + 0.3), "colour"))
     return tags
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    width, height = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    shared = width * height
-    return shared / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - shared)
