@@ -15,6 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
+from eval.run import split_of
+
 SET = Path(__file__).resolve().parent / "sets" / "appearance.json"
 THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
 
@@ -36,12 +38,12 @@ def collect(media: Path, step: float) -> list[tuple[str, bool, float]]:
                     continue
                 due += step
                 image = frame.to_ndarray(format="rgb24")
-                boxes = sorted(faces.boxes(image, 1), key=lambda b: b[0])
+                boxes = sorted(faces.boxes(image), key=lambda b: b[0])
                 if len(boxes) != len(clip["people"]):
                     continue
                 for truth, estimate in zip(clip["people"], demographics.estimate(image, boxes)):
                     said = "woman" if estimate.woman >= 0.5 else "man"
-                    found.append((clip["split"], said == truth, estimate.gender_confidence))
+                    found.append((split_of({"id": clip["file"]}), said == truth, estimate.gender_confidence))
     return found
 
 

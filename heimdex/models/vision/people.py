@@ -111,7 +111,7 @@ def _faces(image: np.ndarray, people: list[Person], registry: Registry) -> None:
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
     faces = [
         (int(a / scale), int(b / scale), int(c / scale), int(d / scale))
-        for a, b, c, d in registry.get("faces").boxes(small, 1 if scale >= 1 else 0)
+        for a, b, c, d in registry.get("faces").boxes(small)
     ]
     height, width = image.shape[:2]
     owned: list[tuple[Person, tuple[int, int, int, int]]] = []
