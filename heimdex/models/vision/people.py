@@ -30,7 +30,6 @@ GARMENT_MIN = 0.15  # concepts probability for a garment name
 WORN_MIN = 0.3  # concepts probability for a hat, tie or glasses (small things: more often mistaken)
 MIN_REGION_PX = 24  # body parts shorter than this are coloured but not classified
 COLOUR_MIN = 0.35  # share of a region's person pixels that must have the colour
-EXPRESSION_SIDE = 640  # faces are found on a copy of the frame at most this wide
 FACE_ONLY = 0.6  # the confidence of a person known only by a face the person detector missed
 EXPRESSION_WORDS = {
     "happy": ("smiling", "happy"),
@@ -105,14 +104,7 @@ def _faces(image: np.ndarray, people: list[Person], registry: Registry) -> None:
     """Gender, age and expression from the face inside each person's head region."""
     if not registry.has("faces"):
         return
-    import cv2
-
-    scale = min(1.0, EXPRESSION_SIDE / max(image.shape[:2]))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
-    faces = [
-        (int(a / scale), int(b / scale), int(c / scale), int(d / scale))
-        for a, b, c, d in registry.get("faces").boxes(small)
-    ]
+    faces = registry.get("faces").boxes(image)
     height, width = image.shape[:2]
     owned: list[tuple[Person, tuple[int, int, int, int]]] = []
     for face in faces:
