@@ -52,6 +52,11 @@ class Clothing:
     def words(self) -> str:
         return f"{self.colour} {self.garment}" if self.colour else self.garment
 
+    @property
+    def telling(self) -> bool:
+        """Whether it says anything: a colour, or a garment more particular than 'top' or 'trousers'."""
+        return bool(self.colour) or self.garment not in GENERIC.values()
+
 
 @dataclass
 class Person:
@@ -64,7 +69,7 @@ class Person:
 
     def phrase(self) -> str:
         """'woman in a grey cardigan and black trousers, smiling'."""
-        worn = " and ".join(article(c.words) for c in self.clothes if c.colour or c.garment not in GENERIC.values())
+        worn = " and ".join(article(c.words) for c in self.clothes if c.telling)
         text = f"{self.noun} in {worn}" if worn else self.noun
         extras = [word for word, _ in self.extras]
         return ", ".join([text, *extras]) if extras else text

@@ -80,7 +80,7 @@ def person_tags(people: list[Person]) -> list[Tag]:
             if person.noun in ("boy", "girl"):
                 tags.append(Tag("child", person.noun_confidence, "face"))
         for clothing in person.clothes:
-            if clothing.colour or clothing.garment not in ("top", "trousers"):
+            if clothing.telling:
                 tags.append(Tag(clothing.words, min(sure, clothing.confidence + 0.3), "clothing"))
         upper = next((c for c in person.clothes if c.part == "upper" and c.colour), None)
         if upper:

@@ -56,7 +56,6 @@ GENERIC = {"upper": "top", "lower": "trousers"}
 CARRIED = {"backpack", "handbag", "suitcase", "umbrella", "tie", "glasses", "sunglasses", "hat", "helmet"}
 HELD = {"cup", "coffee cup", "mug", "bottle", "mobile phone", "book", "wine glass", "umbrella", "laptop", "remote"}
 RIDDEN = {"bicycle", "motorcycle", "horse", "skateboard", "surfboard"}
-PEOPLE_NOUNS = ("man", "woman", "boy", "girl", "child", "person", "elderly man", "elderly woman", "teenager")
 
 NUMBERS = ("", "one", "two", "three", "four", "five")
 PLURALS = {"person": "people", "man": "men", "woman": "women", "child": "children", "bus": "buses", "box": "boxes"}
