@@ -9,7 +9,7 @@ used: the 68-point model's training data forbids commercial use.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.boxes import overlap
 from heimdex.models.vision import blazeface
-from heimdex.models.vision.blazeface import BlazeFace
+from heimdex.models.vision.blazeface import BlazeFace, FaceBox
 
 GOOD_FACE_PX = 80  # faces at least this tall get full quality
 UPSAMPLE_UP_TO = 640  # longest side under which an image is upsampled once, to find faces of ~40 px
@@ -49,8 +49,25 @@ class FaceAnalyzer:
 
     def boxes(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Only where the faces are (BlazeFace; no landmarks, no descriptors): the cheap question."""
+        return [face.box for face in self.detect(image)]
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        """BlazeFace's faces with their scores and six keypoints, boxes inside the image."""
         height, width = image.shape[:2]
-        return [_clipped(face.box, width, height) for face in self._blaze.detect(np.ascontiguousarray(image))]
+        found = self._blaze.detect(np.ascontiguousarray(image))
+        return [replace(face, box=_clipped(face.box, width, height)) for face in found]
+
+    def describe(self, image: np.ndarray, box: tuple[int, int, int, int], score: float = 1.0) -> Face:
+        """The face in ``box`` (found by a detector with ``score``): its 5 landmarks, descriptor and quality."""
+        import dlib
+
+        image = np.ascontiguousarray(image)
+        left, top, right, bottom = box
+        with self._lock:
+            shape = self._shape(image, dlib.rectangle(left, top, right, bottom))  # pyright: ignore[reportAttributeAccessIssue]
+            descriptor = np.array(self._encoder.compute_face_descriptor(image, shape), dtype=np.float32)
+        quality = score * min(1.0, (bottom - top) / GOOD_FACE_PX)
+        return Face(box, tuple((p.x, p.y) for p in shape.parts()), descriptor, float(quality))
 
     def find(self, image: np.ndarray, people: int = 0, every: bool = False) -> list[Face]:
         """The faces on an image as Heimdex reads every picture: BlazeFace's, and where it found fewer than
@@ -58,30 +75,21 @@ class FaceAnalyzer:
         ways for leaning heads. A face found by several passes counts once (:func:`distinct_faces`)."""
         faces = self.found_by_blazeface(image)
         if every or len(faces) < people:
-            upsample = 1 if max(image.shape[:2]) <= UPSAMPLE_UP_TO else 0
-            for tilt in (0.0, *TILTS):
-                faces += self.faces(image, upsample=upsample, tilt=tilt)
+            faces += self.found_by_hog(image)
         return distinct_faces(faces)
+
+    def found_by_hog(self, image: np.ndarray) -> list[Face]:
+        """HOG's faces, upright and turned both ways (small images upsampled once); slow, for what BlazeFace misses."""
+        upsample = 1 if max(image.shape[:2]) <= UPSAMPLE_UP_TO else 0
+        return [face for tilt in (0.0, *TILTS) for face in self.faces(image, upsample=upsample, tilt=tilt)]
 
     def found_by_blazeface(self, image: np.ndarray) -> list[Face]:
         """BlazeFace's faces, each described (landmarks and descriptor from the box it found)."""
-        import dlib
-
-        image = np.ascontiguousarray(image)
-        height, width = image.shape[:2]
-        found = []
-        with self._lock:
-            for face in self._blaze.detect(image):
-                left, top, right, bottom = _clipped(face.box, width, height)
-                if right - left < 8 or bottom - top < 8:
-                    continue
-                rect = dlib.rectangle(left, top, right, bottom)  # pyright: ignore[reportAttributeAccessIssue]
-                shape = self._shape(image, rect)
-                descriptor = np.array(self._encoder.compute_face_descriptor(image, shape), dtype=np.float32)
-                quality = face.score * min(1.0, (bottom - top) / GOOD_FACE_PX)
-                points = tuple((p.x, p.y) for p in shape.parts())
-                found.append(Face((left, top, right, bottom), points, descriptor, float(quality)))
-        return found
+        return [
+            self.describe(image, face.box, face.score)
+            for face in self.detect(image)
+            if face.box[2] - face.box[0] >= 8 and face.box[3] - face.box[1] >= 8
+        ]
 
     def faces(self, image: np.ndarray, upsample: int = 1, tilt: float = 0.0) -> list[Face]:
         """Faces on an RGB image; ``upsample`` > 0 finds smaller faces at a higher cost.

@@ -11,6 +11,7 @@ from heimdex.config import get_settings
 from heimdex.models import asr, clip, ocr, text
 from heimdex.models.base import ModelSpec
 from heimdex.models.faces import DLIB
+from heimdex.models.vision.body import BLAZEPOSE
 from heimdex.models.vision.classify import EFFICIENTNET
 from heimdex.models.vision.demographics import AGE_GENDER
 from heimdex.models.vision.detect import COCO, OPEN_IMAGES
@@ -32,6 +33,7 @@ def offline() -> dict[str, ModelSpec]:
         "faces": DLIB,
         "demographics": AGE_GENDER,
         "segmentation": SELFIE,
+        "body": BLAZEPOSE,
     }
 
 

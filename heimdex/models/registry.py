@@ -18,6 +18,7 @@ from heimdex.models.base import ModelInfo, ModelSpec
 
 if TYPE_CHECKING:
     from heimdex.models.roles import (
+        BodyModel,
         ClipModel,
         ConceptModel,
         DemographicsModel,
@@ -70,6 +71,8 @@ class Registry:
     def get(self, role: Literal["demographics"]) -> DemographicsModel: ...
     @overload
     def get(self, role: Literal["segmentation"]) -> SegmentationModel: ...
+    @overload
+    def get(self, role: Literal["body"]) -> BodyModel: ...
     @overload
     def get(self, role: Literal["clip"]) -> ClipModel: ...
     @overload

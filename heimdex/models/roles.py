@@ -18,6 +18,8 @@ from heimdex.models.base import ModelInfo
 from heimdex.models.faces import Face
 from heimdex.models.ocr import TextLine
 from heimdex.models.text import TextEmbedder
+from heimdex.models.vision.blazeface import FaceBox
+from heimdex.models.vision.body import Body, Hand
 from heimdex.models.vision.demographics import Demographics
 from heimdex.models.vision.detect import Detection
 from heimdex.models.vision.pose import Pose
@@ -34,10 +36,12 @@ Role = Literal[
     "faces",
     "demographics",
     "segmentation",
+    "body",
     "clip",
 ]
 
 __all__ = [
+    "BodyModel",
     "ClipModel",
     "ConceptModel",
     "DemographicsModel",
@@ -113,7 +117,13 @@ class FaceModel(Protocol):
 
     def boxes(self, image: np.ndarray) -> list[tuple[int, int, int, int]]: ...
 
+    def detect(self, image: np.ndarray) -> list[FaceBox]: ...
+
+    def describe(self, image: np.ndarray, box: tuple[int, int, int, int], score: float = 1.0) -> Face: ...
+
     def find(self, image: np.ndarray, people: int = 0, every: bool = False) -> list[Face]: ...
+
+    def found_by_hog(self, image: np.ndarray) -> list[Face]: ...
 
 
 class DemographicsModel(Protocol):
@@ -142,3 +152,13 @@ class ClipModel(Protocol):
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def zero_shot(self, image_rows: np.ndarray, top_k: int = 5) -> list[list[tuple[str, float]]]: ...
+
+
+class BodyModel(Protocol):
+    """body: the 33 body points under a face, and a body's hands (21 points each)."""
+
+    info: ModelInfo
+
+    def body(self, image: np.ndarray, face_box: tuple[int, int, int, int]) -> Body | None: ...
+
+    def hand(self, image: np.ndarray, body: Body, side: int) -> Hand | None: ...

@@ -12,6 +12,7 @@ video pipeline.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -38,23 +39,26 @@ def refresh(conn: Conn, user_id: uuid.UUID) -> None:
         members = unknown[labels == label]
         person[members] = _suggest(conn, user_id, seen, members)
         distance[members] = 0.0
+    person, distance = by_track(seen["track_key"], person, distance)
     _write(conn, user_id, seen, person, distance)
     conn.execute(
         """DELETE FROM people p WHERE p.user_id = %s AND p.name IS NULL
-           AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.scene_id IS NULL)""",
+           AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.scene_id IS NOT NULL)""",
         (user_id,),
     )
 
 
 def _scene_faces(conn: Conn, user_id: uuid.UUID) -> dict[str, Any]:
     rows = conn.execute(
-        """SELECT f.id, f.scene_id, s.video_id, f.box, f.t, f.quality, f.descriptor
+        """SELECT f.id, f.scene_id, f.track, s.video_id, f.box, f.t, f.quality, f.descriptor
            FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE f.user_id = %s ORDER BY f.id""",
         (user_id,),
     ).fetchall()
     return {
         "id": np.array([r["id"] for r in rows], dtype=np.int64),
         "scene": np.array([r["scene_id"] for r in rows], dtype=np.int64),
+        "track": [r["track"] for r in rows],
+        "track_key": [(r["scene_id"], r["track"]) if r["track"] is not None else None for r in rows],
         "video": [r["video_id"] for r in rows],
         "box": [r["box"] for r in rows],
         "t": [r["t"] for r in rows],
@@ -64,16 +68,44 @@ def _scene_faces(conn: Conn, user_id: uuid.UUID) -> dict[str, Any]:
 
 
 def _match(conn: Conn, user_id: uuid.UUID, faces: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each face's closest person under ``limit`` (``-1`` for none) and the distance."""
+    """Each face's closest person under ``limit`` (``-1`` for none) and the distance; named people first, so
+    a person enrolled later takes their faces back from the suggestion they had been clustered into."""
     rows = conn.execute(
-        "SELECT person_id, descriptor FROM faces WHERE user_id = %s AND scene_id IS NULL AND person_id IS NOT NULL",
+        """SELECT f.person_id, f.descriptor, p.name IS NOT NULL AS named FROM faces f JOIN people p ON p.id = f.person_id
+           WHERE f.user_id = %s AND f.scene_id IS NULL""",
         (user_id,),
     ).fetchall()
-    owners = np.array([r["person_id"] for r in rows], dtype=np.int64)
-    references = matrix([r["descriptor"] for r in rows])
-    index, distance = nearest(faces, references)
-    person = np.where((index >= 0) & (distance < limit), owners[index] if len(owners) else -1, -1)
-    return person.astype(np.int64), distance
+    person = np.full(len(faces), -1, dtype=np.int64)
+    distance = np.full(len(faces), np.inf)
+    for named in (True, False):
+        chosen = [r for r in rows if r["named"] is named]
+        owners = np.array([r["person_id"] for r in chosen], dtype=np.int64)
+        index, found = nearest(faces, matrix([r["descriptor"] for r in chosen]))
+        take = (person < 0) & (index >= 0) & (found < limit)
+        person[take], distance[take] = owners[index[take]], found[take]
+        distance = np.where(person < 0, np.minimum(distance, found), distance)
+    return person, distance
+
+
+def by_track(tracks: list, person: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every face of a track named after the person most of its named faces match (the closest on a tie):
+    a turned or blurred face of a track someone was recognised in is that someone too."""
+    person, distance = person.copy(), distance.copy()
+    groups: dict[object, list[int]] = {}
+    for i, key in enumerate(tracks):
+        if key is not None:
+            groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        named = [i for i in members if person[i] >= 0]
+        if not named:
+            continue
+        votes = Counter(int(person[i]) for i in named)
+        winner = min(votes, key=lambda p: (-votes[p], min(distance[i] for i in named if person[i] == p)))
+        closest = min(distance[i] for i in named if person[i] == winner)
+        for i in members:
+            if person[i] != winner:
+                person[i], distance[i] = winner, closest
+    return person, distance
 
 
 def _suggest(conn: Conn, user_id: uuid.UUID, seen: dict, members: np.ndarray) -> int:
@@ -103,9 +135,20 @@ def _write(conn: Conn, user_id: uuid.UUID, seen: dict, person: np.ndarray, dista
         (seen["id"].tolist(), [int(p) if p >= 0 else None for p in person]),
     )
     conn.execute("DELETE FROM scene_people sp USING scenes s WHERE s.id = sp.scene_id AND s.user_id = %s", (user_id,))
-    conn.execute(  # a scene shows each person one of its faces was named after, at the closest
-        """INSERT INTO scene_people (scene_id, person_id, distance)
-           SELECT scene_id, person_id, min(distance) FROM unnest(%s::bigint[], %s::bigint[], %s::real[]) AS m(scene_id, person_id, distance)
-           GROUP BY scene_id, person_id""",
-        (seen["scene"][named].tolist(), person[named].tolist(), distance[named].astype(float).tolist()),
+    conn.execute(  # a scene shows each person one of its faces was named after: at the closest, when, doing what
+        """INSERT INTO scene_people (scene_id, person_id, distance, seen, actions)
+           SELECT m.scene_id, m.person_id, min(m.distance),
+                  coalesce(jsonb_agg(DISTINCT jsonb_build_array(t.start_s, t.end_s)) FILTER (WHERE t.idx IS NOT NULL), '[]'),
+                  coalesce(array_agg(DISTINCT a.tag) FILTER (WHERE a.tag IS NOT NULL), '{}')
+           FROM unnest(%s::bigint[], %s::bigint[], %s::real[], %s::int[]) AS m(scene_id, person_id, distance, track)
+                LEFT JOIN face_tracks t ON t.scene_id = m.scene_id AND t.idx = m.track AND t.user_id = %s
+                LEFT JOIN LATERAL jsonb_to_recordset(t.actions) AS a(tag text) ON true
+           GROUP BY m.scene_id, m.person_id""",
+        (
+            seen["scene"][named].tolist(),
+            person[named].tolist(),
+            distance[named].astype(float).tolist(),
+            [seen["track"][i] for i in np.flatnonzero(named)],
+            user_id,
+        ),
     )

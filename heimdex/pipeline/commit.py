@@ -86,13 +86,31 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
             face.quality,
             face.t,
             face.crop,
+            face.track,
         )
         for scene in index.scenes
         for face in scene.faces
     ]
+    tracks = [
+        (
+            scene_ids[scene.idx],
+            track.idx,
+            row["user_id"],
+            track.start_s,
+            track.end_s,
+            Jsonb([a.as_dict() for a in track.actions]),
+        )
+        for scene in index.scenes
+        for track in scene.tracks
+    ]
     with conn.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO faces (user_id, scene_id, box, descriptor, quality, t, crop) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO face_tracks (scene_id, idx, user_id, start_s, end_s, actions) VALUES (%s, %s, %s, %s, %s, %s)",
+            tracks,
+        )
+        cursor.executemany(
+            """INSERT INTO faces (user_id, scene_id, box, descriptor, quality, t, crop, track)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
             faces,
         )
     refresh(conn, row["user_id"])  # the new faces meet the user's people; strangers are clustered

@@ -55,6 +55,17 @@ class FaceSeen:
     descriptor: list[float]  # 128-d, Euclidean distance < ~0.5 means the same person
     quality: float
     crop: str | None = None  # blob key of the face's picture
+    track: int = 0  # which of the scene's tracks (one person followed through the scene) it belongs to
+
+
+@dataclass(frozen=True)
+class Track:
+    """One face followed through a scene: when it was on screen and what the person did."""
+
+    idx: int
+    start_s: float
+    end_s: float
+    actions: list[Tag] = field(default_factory=list[Tag])
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class Scene:
     keyframes: list[Keyframe] = field(default_factory=list)  # the first is the thumbnail
     caption: str = ""  # a sentence or two composed from the tags
     faces: list[FaceSeen] = field(default_factory=list)
+    tracks: list[Track] = field(default_factory=list)
 
     @property
     def transcript(self) -> str:
@@ -165,7 +177,12 @@ class VideoIndex:
             "shots": [asdict(shot) for shot in self.shots],
             "segments": [{**asdict(segment), "words": _words_out(segment.words)} for segment in self.segments],
             "scenes": [
-                {**asdict(scene), "words": _words_out(scene.words), "tags": [tag.as_dict() for tag in scene.tags]}
+                {
+                    **asdict(scene),
+                    "words": _words_out(scene.words),
+                    "tags": [tag.as_dict() for tag in scene.tags],
+                    "tracks": [{**asdict(t), "actions": [a.as_dict() for a in t.actions]} for t in scene.tracks],
+                }
                 for scene in self.scenes
             ],
             "vectors": [vectors.as_dict() for vectors in self.vectors],
@@ -199,6 +216,7 @@ class VideoIndex:
                     keyframes=[Keyframe(**k) for k in s["keyframes"]],
                     faces=[FaceSeen(**{**f, "box": tuple(f["box"])}) for f in s.get("faces", [])],
                     caption=s.get("caption", ""),
+                    tracks=[Track(**{**t, "actions": [Tag(**a) for a in t["actions"]]}) for t in s.get("tracks", [])],
                 )
                 for s in document["scenes"]
             ],

@@ -48,7 +48,13 @@ class Candidate:
 
     @cached_property
     def image(self) -> np.ndarray:
-        """The frame as RGB pixels."""
+        """The frame as RGB pixels (kept: keyframes are read by several stages)."""
+        return self.pixels()
+
+    def pixels(self) -> np.ndarray:
+        """The frame as RGB pixels, decoded afresh (not kept: for passes over every candidate)."""
+        if "image" in self.__dict__:
+            return self.__dict__["image"]
         decoded = cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR)
         if decoded is None:
             raise ValueError("a keyframe JPEG did not decode")

@@ -40,7 +40,7 @@ from heimdex.pipeline.align import align_words
 from heimdex.pipeline.audio import decode_audio
 from heimdex.pipeline.commit import write_sidecar
 from heimdex.pipeline.embed import embed_scenes
-from heimdex.pipeline.faces import faces_in_scene, people_tagged
+from heimdex.pipeline.faces import actions_seen, faces_in_scene, people_tagged
 from heimdex.pipeline.frames import scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, VideoIndex
 from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
@@ -257,10 +257,23 @@ class _Run:
         if self.with_faces:
             with self.stage("faces"):
                 analyzer = self.registry.get("faces")
-                for scene, keyframes in zip(scenes, chosen):
-                    scene.faces = faces_in_scene(
-                        keyframes, analyzer, self._keeper(f"faces/{scene.idx:04d}-"), people_tagged(scene.tags)
+                body = self.registry.get("body") if self.registry.has("body") else None
+                expression = self.registry.get("expression") if self.registry.has("expression") else None
+                for scene, span, keyframes in zip(scenes, spans, chosen):
+                    frames = [c for c in scan.candidates if span.start_s <= c.t < span.end_s]
+                    seen = faces_in_scene(
+                        span,
+                        frames,
+                        keyframes,
+                        analyzer,
+                        self._keeper(f"faces/{scene.idx:04d}-"),
+                        body,
+                        expression,
+                        people_tagged(scene.tags),
                     )
+                    scene.faces, scene.tracks = seen.faces, seen.tracks
+                    scene.tags = merge(scene.tags + actions_seen(seen.tracks))
+                    scene.caption = caption(scene.tags)
                     self.progress.advance("faces", (scene.idx + 1) / len(scenes))
         with self.stage("embed"):
             vectors = embed_scenes(scenes, self.registry.get("text")) + ([visual] if visual else [])

@@ -112,5 +112,5 @@ def raw_scores(
     if parsed.appearance and "appearance" in signals:
         raw["appearance"] = appearance_scores(conn, user_id, parsed.appearance, filters)
     if parsed.people and "person" in signals:
-        raw["person"] = person_scores(conn, user_id, parsed.people, filters)
+        raw["person"] = person_scores(conn, user_id, parsed.people, filters, parsed.actions)
     return raw

@@ -18,6 +18,7 @@ from psycopg.rows import tuple_row
 from heimdex.db import Conn
 
 TEXT_SIGNALS = {"transcript": "transcript_vec", "ocr": "ocr_vec", "tags": "tags_vec"}
+NOT_DOING = 0.5  # a named person seen, but not doing what the query says they do
 
 
 @dataclass(frozen=True)
@@ -153,16 +154,26 @@ def appearance_scores(
     return {scene_id: float(share) for scene_id, share in rows if share > 0}
 
 
-def person_scores(conn: Conn, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters) -> dict[int, float]:
-    """How surely each of the user's scenes shows one of the named people (1 - face distance)."""
+def person_scores(
+    conn: Conn, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters, actions: tuple[str, ...] = ()
+) -> dict[int, float]:
+    """How surely each of the user's scenes shows one of the named people (1 - face distance); with ``actions``
+    ("Minji waving"), a scene where the person is not the one doing them counts ``NOT_DOING`` as much."""
     where, params = filters.where()
     rows = conn.execute(
-        f"""SELECT sp.scene_id, max(1 - sp.distance) AS likeness
+        f"""SELECT sp.scene_id, max((1 - sp.distance) * CASE WHEN sp.actions @> %(actions)s::text[] THEN 1 ELSE %(not_doing)s END)
+                   AS likeness
             FROM scene_people sp JOIN people p ON p.id = sp.person_id
                  JOIN scenes s ON s.id = sp.scene_id JOIN videos v ON v.id = s.video_id
             WHERE p.user_id = %(user)s AND s.user_id = %(user)s AND lower(p.name) = ANY(%(names)s) AND {where}
             GROUP BY sp.scene_id""",
-        {**params, "user": user_id, "names": [name.lower() for name in names]},
+        {
+            **params,
+            "user": user_id,
+            "names": [name.lower() for name in names],
+            "actions": list(actions),
+            "not_doing": NOT_DOING,
+        },
     ).fetchall()
     return {row["scene_id"]: float(row["likeness"]) for row in rows}
 

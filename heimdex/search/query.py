@@ -12,7 +12,16 @@ import re
 import string
 from dataclasses import dataclass, field
 
-from heimdex.models.vision.words import COLOUR_SYNONYMS, COLOURS, KOREAN, LOWER_WORDS, NUMBERS, PLACES, UPPER_WORDS
+from heimdex.models.vision.words import (
+    ACTION_WORDS,
+    COLOUR_SYNONYMS,
+    COLOURS,
+    KOREAN,
+    LOWER_WORDS,
+    NUMBERS,
+    PLACES,
+    UPPER_WORDS,
+)
 
 MAX_QUERY_CHARS = 500  # longer queries are cut here (the rest adds nothing a person would type)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -61,6 +70,7 @@ class ParsedQuery:
     # what the query says of appearance and place, each unit as alternative phrases with their weight:
     # (("red shirt", 1.0), ("red top", 0.7)) for "a man in a red shirt"; matched against the tags
     appearance: tuple[tuple[tuple[str, float], ...], ...] = ()
+    actions: tuple[str, ...] = ()  # what the query says someone does ("waving"): the named people must be the ones
 
     @property
     def empty(self) -> bool:
@@ -104,8 +114,21 @@ def parse_query(raw: str, person_names: list[str] | tuple[str, ...] = ()) -> Par
         text = ""
     terms = tuple(dict.fromkeys(w.casefold() for w in WORD.findall(text)))
     return ParsedQuery(
-        query, detect_language(query), phrases, tuple(dict.fromkeys(people)), text, terms, appearance_units(text)
+        query,
+        detect_language(query),
+        phrases,
+        tuple(dict.fromkeys(people)),
+        text,
+        terms,
+        appearance_units(text),
+        actions_in(text),
     )
+
+
+def actions_in(text: str) -> tuple[str, ...]:
+    """The actions a query names, as the action tags say them ("Minji waves" → "waving")."""
+    found = (ACTION_WORDS.get(w) or ACTION_WORDS.get(strip_particle(w)) for w in WORD.findall(text.casefold()))
+    return tuple(dict.fromkeys(a for a in found if a))
 
 
 NOUN_FORMS = {
@@ -154,6 +177,7 @@ def appearance_units(text: str) -> tuple[tuple[tuple[str, float], ...], ...]:
             units.append(((f"{word} {after if after != 'person' else 'people'}", 1.0),))
         elif word == "crowd":
             units.append((("crowd", 1.0),))
+    units += [((action, 1.0),) for action in actions_in(text)]
     return tuple(dict.fromkeys(units))
 
 

@@ -87,6 +87,22 @@ KOREAN = {
 }  # fmt: skip
 
 
+# what people do (the tags of :mod:`heimdex.models.vision.actions`), as a query may say it, English and Korean
+ACTION_WORDS = {
+    **dict.fromkeys(("wave", "waves", "waving", "waved", "흔드는", "흔들며", "흔들고", "손인사"), "waving"),
+    **dict.fromkeys(("raise", "raises", "raising", "raised", "손든", "손들고"), "raising a hand"),
+    **dict.fromkeys(("pointing", "pointed", "가리키는", "가리키며", "손가락질"), "pointing"),
+    **dict.fromkeys(("clap", "claps", "clapping", "applauding", "박수", "박수치는"), "clapping"),
+    **dict.fromkeys(("covering", "covers", "hiding", "가린", "가리는", "가리고"), "covering face"),
+    **dict.fromkeys(("cry", "cries", "crying", "tears", "weeping", "우는", "울고", "울며"), "crying"),
+    **dict.fromkeys(("hug", "hugs", "hugging", "embracing", "안는", "안고", "포옹", "껴안는"), "hugging"),
+    **dict.fromkeys(("sit", "sits", "sitting", "seated", "앉은", "앉아", "앉아있는"), "sitting"),
+    **dict.fromkeys(("stand", "stands", "standing", "서있는", "서서"), "standing"),
+    **dict.fromkeys(("walk", "walks", "walking", "걷는", "걸어가는", "걷고"), "walking"),
+    **dict.fromkeys(("run", "runs", "running", "뛰는", "달리는", "뛰어가는"), "running"),
+}  # fmt: skip
+
+
 def plural(noun: str, count: int) -> str:
     """'two people', 'three cars', 'a crowd' for six people or more."""
     if count >= 6:
