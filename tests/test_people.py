@@ -3,7 +3,9 @@ person queries, deletion, isolation."""
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import replace
 
 import cv2
 import pytest
@@ -286,3 +288,114 @@ def test_a_one_face_photo_is_accepted_whatever_its_tilt(db, store, registry, mak
     cv2.imwrite(str(photo), cv2.cvtColor(turned, cv2.COLOR_RGB2BGR))
     user = make_user("tilt")
     assert enroll(db, store, user.id, "Joon", [photo], registry.get("faces")).photos == 1
+
+
+def _tracks(db, video_id) -> list[dict]:
+    """The video's tracks with the name their faces were given (None: nobody known)."""
+    with db.transaction() as conn:
+        return conn.execute(
+            """SELECT t.scene_id, t.idx, t.start_s, t.end_s, t.actions, s.start_s AS scene_start, s.end_s AS scene_end,
+                      count(f.id) AS faces, array_agg(DISTINCT p.name) AS names
+               FROM face_tracks t JOIN scenes s ON s.id = t.scene_id
+                    JOIN faces f ON f.scene_id = t.scene_id AND f.track = t.idx LEFT JOIN people p ON p.id = f.person_id
+               WHERE s.video_id = %s GROUP BY t.scene_id, t.idx, s.start_s, s.end_s ORDER BY t.scene_id, t.idx""",
+            (video_id,),
+        ).fetchall()
+
+
+def test_faces_are_followed_through_the_scene_and_named_as_a_whole(
+    db, store, settings, registry, make_user, media, photos
+):
+    user = make_user("tracks")
+    report = _indexed(db, store, settings, media, user, BOTH)
+    tracks = [t for s in report.index.scenes for t in s.tracks]
+    assert len(tracks) >= 2  # the woman and the man, each followed through the clip
+    for scene in report.index.scenes:
+        kept = {}
+        for face in scene.faces:
+            kept[face.track] = kept.get(face.track, 0) + 1
+        assert set(kept) <= {t.idx for t in scene.tracks} and max(kept.values(), default=0) <= 3
+    long = [t for t in tracks if t.end_s - t.start_s >= 3.0]
+    assert len(long) >= 2  # on screen for most of the 5 s clip, not one keyframe
+    enroll(db, store, user.id, "Joon", [photos["joon"]], registry.get("faces"))
+    enroll(db, store, user.id, "Mina", [photos["mina"], photos["mina_front"]], registry.get("faces"))
+    named = _tracks(db, report.video.id)
+    assert {n for t in named for n in t["names"]} >= {"Joon", "Mina"}
+    assert all(len(t["names"]) == 1 for t in named)  # every face of a track carries the track's one name
+    with db.transaction() as conn:
+        rows = conn.execute(
+            """SELECT p.name, sp.seen, s.start_s, s.end_s FROM scene_people sp JOIN people p ON p.id = sp.person_id
+               JOIN scenes s ON s.id = sp.scene_id WHERE s.video_id = %s AND p.name IS NOT NULL""",
+            (report.video.id,),
+        ).fetchall()
+    assert {r["name"] for r in rows} == {"Joon", "Mina"}
+    for r in rows:  # when each is on screen, inside the scene
+        assert r["seen"] and all(r["start_s"] <= a < b <= r["end_s"] + 1e-6 for a, b in r["seen"])
+
+
+def _with_actions(db, store, video, actions: dict[str, str]):
+    """Re-commit the video's index (sidecar restore, no model run) as if the pose rules had seen each named
+    person (``{name: action}``) do that action in every scene: the rules themselves are tested in test_actions."""
+    from heimdex.models.vision.tags import Tag, merge
+    from heimdex.pipeline.commit import sidecar_key
+    from heimdex.pipeline.faces import actions_seen
+    from heimdex.pipeline.restore import current_index, restore_index
+    from heimdex.videos import get_video
+
+    video = get_video(db, video.user_id, video.id)
+    by_track = {(t["scene_id"], t["idx"]): t["names"][0] for t in _tracks(db, video.id)}
+    with db.transaction() as conn:
+        scene_ids = {
+            r["idx"]: r["id"] for r in conn.execute("SELECT id, idx FROM scenes WHERE video_id = %s", (video.id,))
+        }
+    index = current_index(store, video).index
+    for scene in index.scenes:
+        scene.tracks = [
+            replace(
+                t,
+                actions=[Tag(actions[name], 0.8, "pose: built by the test")]
+                if (name := by_track.get((scene_ids[scene.idx], t.idx))) in actions
+                else [],
+            )
+            for t in scene.tracks
+        ]
+        scene.tags = merge(scene.tags + actions_seen(scene.tracks))
+    store.put(sidecar_key(video.user_id, video.id, index.run), io.BytesIO(index.to_json()))
+    restore_index(db, store, video)
+
+
+def test_minji_waving_means_minji_is_the_one_waving(db, store, settings, registry, make_user, media, photos):
+    user, other = make_user("waving"), make_user("waving-other")
+    enroll(db, store, user.id, "Mina", [photos["mina"], photos["mina_front"]], registry.get("faces"))
+    enroll(db, store, user.id, "Joon", [photos["joon"]], registry.get("faces"))
+    mina_waves = _indexed(db, store, settings, media, user, "head-pose-face-detection-female.mp4").video
+    joon_waves = _indexed(db, store, settings, media, user, BOTH).video  # Mina is there too, but Joon waves
+    _with_actions(db, store, mina_waves, {"Mina": "waving"})
+    _with_actions(db, store, joon_waves, {"Joon": "waving"})
+    for query, first in (("Mina waving", mina_waves), ("Joon waving", joon_waves), ("미나가 손 흔드는 장면", None)):
+        if first is None:
+            rename_person(db, user.id, next(p.id for p in list_people(db, user.id) if p.name == "Mina"), "미나")
+            first = mina_waves
+        found = search(db, user.id, query).moments
+        assert [m.video_id for m in found][:1] == [first.id], query
+        assert len(found) == 1 or found[0].score > found[1].score
+    rename_person(db, user.id, next(p.id for p in list_people(db, user.id) if p.name == "미나"), "Mina")
+
+    def person_score(query: str) -> float:  # in the scene where both are, and Joon waves
+        return next(m.channels["person"] for m in search(db, user.id, query).moments if m.video_id == joon_waves.id)
+
+    assert person_score("Mina waving") < person_score("Mina")  # she is there, but not the one waving
+    assert person_score("Joon waving") == person_score("Joon")
+
+    enroll(db, store, other.id, "Mina", [photos["mina"]], registry.get("faces"))
+    assert search(db, other.id, "Mina waving").moments == []  # another user's Mina never sees these scenes
+
+    mina = next(p for p in list_people(db, user.id) if p.name == "Mina")
+    delete_person(db, store, user.id, mina.id)
+    with db.transaction() as conn:
+        left = conn.execute("SELECT count(*) AS n FROM faces WHERE person_id = %s", (mina.id,)).fetchone()["n"]
+        links = conn.execute("SELECT count(*) AS n FROM scene_people WHERE person_id = %s", (mina.id,)).fetchone()["n"]
+    assert left == 0 and links == 0  # her reference faces and her scene links are gone
+    names = {n for video in (mina_waves, joon_waves) for t in _tracks(db, video.id) for n in t["names"]}
+    assert "Mina" not in names and "Joon" in names  # her tracks are nobody's now (or a suggestion's)
+    assert all("Mina" not in m.people for m in search(db, user.id, "Mina waving").moments)
