@@ -121,6 +121,11 @@ def api_name_face(token: str, face_id: int, name: str) -> dict:
 
 
 @friendly
+def api_likely_faces(token: str, person_id: int) -> list:
+    return service.likely_faces(token, person_id)
+
+
+@friendly
 def api_scene_faces(token: str, scene_ids: list[int]) -> list:
     return service.scene_faces(token, scene_ids)
 
@@ -158,6 +163,7 @@ API = (
     api_add_person,
     api_scene_faces,
     api_name_face,
+    api_likely_faces,
     api_rename_person,
     api_merge_people,
     api_split_person,

@@ -266,6 +266,21 @@ def person_faces(user: User, person_id: int) -> list[dict]:
     ]
 
 
+def likely_faces(user: User, person_id: int) -> list[dict]:
+    """ "Is this also Mina?": faces seen in videos that surely are the person but unlike their photos; confirming
+    one (:func:`name_face` with the person's name) makes it a reference face."""
+    return [
+        {
+            "face_id": f.id,
+            "video_id": str(f.video_id),
+            "title": f.title,
+            "t": f.t,
+            "question": f"Is this also {f.name}?",
+        }
+        for f in people_store.likely_faces(_db(), user.id, whole_number(person_id, "person id"))
+    ]
+
+
 def scene_faces(user: User, scene_ids: list[int]) -> list[dict]:
     """The faces seen in the user's scenes, with the name each was given (``None``: nobody known)."""
     ids = [whole_number(i, "scene id") for i in (scene_ids or [])][:500]

@@ -182,6 +182,8 @@ def test_people_through_the_api(client, server, media, tmp_path):
     )
     mina = _as(server, token).predict(token, "Mina", [handle_file(str(photo))], api_name="/add_person")
     assert mina["photos"] == 2 and mina["scenes"] == 1
+    for offer in client.predict(token, mina["person_id"], api_name="/likely_faces"):  # "Is this also Mina?"
+        assert offer["question"] == "Is this also Mina?" and set(offer) >= {"face_id", "video_id", "t"}
     with pytest.raises(AppError, match="not a photo"):
         _as(server, token).predict(
             token, "Nobody", [handle_file(str(media / "ATTRIBUTION.md"))], api_name="/add_person"
@@ -193,6 +195,8 @@ def test_people_through_the_api(client, server, media, tmp_path):
     with pytest.raises(AppError, match="your own scenes"):
         client.predict(stranger, woman, "Mine", api_name="/name_face")
     assert client.predict(stranger, both["scene_ids"], api_name="/scene_faces") == []
+    with pytest.raises(AppError, match="No person"):
+        client.predict(stranger, mina["person_id"], api_name="/likely_faces")
     assert client.predict(stranger, api_name="/people") == {"people": [], "suggested": []}
     client.predict(token, mina["person_id"], api_name="/delete_person")
     assert [p["name"] for p in client.predict(token, api_name="/people")["people"]] == ["Joon"]

@@ -399,3 +399,20 @@ def test_minji_waving_means_minji_is_the_one_waving(db, store, settings, registr
     names = {n for video in (mina_waves, joon_waves) for t in _tracks(db, video.id) for n in t["names"]}
     assert "Mina" not in names and "Joon" in names  # her tracks are nobody's now (or a suggestion's)
     assert all("Mina" not in m.people for m in search(db, user.id, "Mina waving").moments)
+
+
+def test_is_this_also_mina_offers_sure_matches_unlike_her_photo(db, store, settings, registry, make_user, media, photos):
+    from heimdex.people import likely_faces
+
+    user, other = make_user("likely"), make_user("likely-other")
+    mina = enroll(db, store, user.id, "Mina", [photos["mina"]], registry.get("faces"))
+    _indexed(db, store, settings, media, user, BOTH)
+    _indexed(db, store, settings, media, user, "head-pose-face-detection-female.mp4")
+    offered = likely_faces(db, user.id, mina.id)
+    assert offered and all(f.name == "Mina" and not f.reference for f in offered)
+    assert len({(f.video_id, f.t) for f in offered}) == len(offered)
+    enroll_faces(db, user.id, "Mina", [offered[0].id])  # "yes"
+    assert get_person(db, user.id, mina.id).photos == 2
+    assert offered[0].id not in {f.id for f in likely_faces(db, user.id, mina.id)} or len(offered) == 1
+    with pytest.raises(NotFound):
+        likely_faces(db, other.id, mina.id)

@@ -20,8 +20,8 @@ from heimdex.db import Conn, Database, one
 from heimdex.errors import BadInput, NotFound
 from heimdex.models.faces import crop
 from heimdex.orphans import delete_blobs
-from heimdex.people.identity import matrix, representatives, two_groups
-from heimdex.people.matching import SUGGESTION_REFERENCES, copy_references, refresh
+from heimdex.people.identity import matrix, nearest, representatives, two_groups
+from heimdex.people.matching import MIN_CLUSTER_QUALITY, SUGGESTION_REFERENCES, copy_references, refresh
 from heimdex.storage import BlobStore
 
 MAX_NAME = 80
@@ -182,6 +182,42 @@ def person_faces(db: Database, user_id: uuid.UUID, person_id: int, limit: int = 
             (person_id, user_id, limit),
         ).fetchall()
     return [FaceShown(r["id"], r["video_id"], r["title"], r["t"], r["crop"], r["reference"]) for r in rows]
+
+
+CONFIDENT = 0.45  # a face this close to a reference is surely the person (matching names faces up to ~0.58)
+LIKELY_SHOWN = 6
+
+
+def likely_faces(db: Database, user_id: uuid.UUID, person_id: int) -> list[FaceShown]:
+    """ "Is this also Mina?": faces seen in videos that surely are the person yet unlike their reference faces
+    (one per track, least like the references first); each one confirmed (:func:`enroll_faces`) becomes a
+    reference, so the person is found in more poses and lights."""
+    person = get_person(db, user_id, person_id)
+    if person.name is None:
+        return []
+    with db.transaction() as conn:
+        references = conn.execute(
+            "SELECT descriptor FROM faces WHERE person_id = %s AND user_id = %s AND scene_id IS NULL",
+            (person_id, user_id),
+        ).fetchall()
+        rows = conn.execute(
+            """SELECT DISTINCT ON (f.scene_id, coalesce(f.track, -f.id)) f.id, s.video_id, v.title, f.t, f.crop,
+                      f.descriptor
+               FROM faces f JOIN scenes s ON s.id = f.scene_id JOIN videos v ON v.id = s.video_id
+               WHERE f.person_id = %s AND f.user_id = %s AND f.crop IS NOT NULL AND f.quality >= %s
+               ORDER BY f.scene_id, coalesce(f.track, -f.id), f.quality DESC""",
+            (person_id, user_id, MIN_CLUSTER_QUALITY),
+        ).fetchall()
+    if not rows or not references:
+        return []
+    _, distance = nearest(matrix([r["descriptor"] for r in rows]), matrix([r["descriptor"] for r in references]))
+    likely = sorted((d, i) for i, d in enumerate(distance) if 0.2 < d < CONFIDENT)[::-1][:LIKELY_SHOWN]
+    return [
+        FaceShown(
+            rows[i]["id"], rows[i]["video_id"], rows[i]["title"], rows[i]["t"], rows[i]["crop"], False, person.name
+        )
+        for _, i in likely
+    ]
 
 
 def face_crops(db: Database, user_id: uuid.UUID, face_ids: list[int]) -> dict[int, str]:

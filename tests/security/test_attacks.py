@@ -269,6 +269,7 @@ def test_ids_links_and_names_of_other_users_are_refused(server, victim):
         ("scene_faces", (bob, [1, 2, 3])),
         ("rename_person", (bob, 1, "x")),
         ("merge_people", (bob, 1, 2)),
+        ("likely_faces", (bob, 1)),
     ):
         ok, shown = call(server, endpoint, *args)
         assert (not ok and shown.startswith("No ")) or shown == [], (endpoint, shown)
