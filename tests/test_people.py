@@ -274,6 +274,28 @@ def test_blazeface_finds_the_faces_hog_misses(registry, media):
     assert missed > 0  # the case this is about
 
 
+def test_backs_of_heads_are_not_faces(registry, media):
+    """BlazeFace alone boxes the backs of heads and a patterned cardigan in one-by-one, where everybody faces
+    away; the face mesh's presence flag drops every one of them, and keeps the faces of the two-person clip."""
+    import av
+
+    from heimdex.models.vision.blazeface import BlazeFace
+
+    analyzer = registry.get("faces")
+    blaze: BlazeFace = analyzer._blaze  # the detector alone, before the check
+    blazeface_alone = faces = 0
+    with av.open(str(media / "one-by-one-person-detection.mp4")) as clip:
+        for i, frame in enumerate(clip.decode(video=0)):
+            if i % 60 == 0:
+                image = frame.to_ndarray(format="rgb24")
+                blazeface_alone += len(blaze.detect(image))
+                faces += len(analyzer.detect(image))
+    assert blazeface_alone > 0 and faces == 0
+    with av.open(str(media / BOTH)) as clip:
+        image = next(clip.decode(video=0)).to_ndarray(format="rgb24")
+    assert len(analyzer.detect(image)) == 2
+
+
 @pytest.mark.parametrize("degrees", [-35, -15, 15, 35])
 def test_a_one_face_photo_is_accepted_whatever_its_tilt(db, store, registry, make_user, media, tmp_path, degrees):
     image = frame_at(media / "head-pose-face-detection-male.mp4", 0.5)
@@ -401,7 +423,9 @@ def test_minji_waving_means_minji_is_the_one_waving(db, store, settings, registr
     assert all("Mina" not in m.people for m in search(db, user.id, "Mina waving").moments)
 
 
-def test_is_this_also_mina_offers_sure_matches_unlike_her_photo(db, store, settings, registry, make_user, media, photos):
+def test_is_this_also_mina_offers_sure_matches_unlike_her_photo(
+    db, store, settings, registry, make_user, media, photos
+):
     from heimdex.people import likely_faces
 
     user, other = make_user("likely"), make_user("likely-other")

