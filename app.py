@@ -404,7 +404,7 @@ def _person_panel(token, person_id, listing):
     """The picked person's heading, faces and name box (``listing``: what :func:`service.people` returned)."""
     person = next((p for p in listing["people"] + listing["suggested"] if p["person_id"] == person_id), None)
     if person is None:
-        return None, NO_PERSON, [], ""
+        return None, NO_PERSON, [], "", gr.update(value=[], visible=False), []
     faces = service.person_faces(token, person_id)
     pictures = service.face_pictures(token, [f["face_id"] for f in faces])
     shown = [
@@ -415,7 +415,17 @@ def _person_panel(token, person_id, listing):
         for f, picture in zip(faces, pictures)
     ]
     title = html.escape(person["name"] or "Someone not named yet")
-    return person_id, f"### {title}\n{_who_label(person)}", shown, person["name"] or ""
+    likely = service.likely_faces(token, person_id) if person["name"] else []
+    offered = [
+        (_picture(picture, (160, 160)), f"{f['title']} · {f['t'] or 0:.1f} s")
+        for f, picture in zip(likely, service.face_pictures(token, [f["face_id"] for f in likely]))
+    ]
+    asking = gr.update(
+        value=offered,
+        visible=bool(offered),
+        label=likely[0]["question"] + " Click each face that is." if likely else "",
+    )
+    return person_id, f"### {title}\n{_who_label(person)}", shown, person["name"] or "", asking, likely
 
 
 def _people_and_panel(token, person_id):
@@ -427,6 +437,14 @@ def _people_and_panel(token, person_id):
 @friendly
 def ui_pick_person(token, listing, kind, evt: gr.SelectData):
     return _person_panel(token, listing[kind][evt.index]["person_id"], listing)
+
+
+@friendly
+def ui_confirm_likely(token, person_id, name, likely, evt: gr.SelectData):
+    """'Is this also Mina?' — yes: the face becomes one of hers."""
+    service.name_face(token, likely[evt.index]["face_id"], name)
+    gr.Info(f"Added to {name}'s faces.")
+    return _people_and_panel(token, person_id)
 
 
 @friendly
@@ -625,6 +643,17 @@ def build() -> gr.Blocks:
                     fit_columns=False,
                     elem_id="person-faces",
                 )
+                likely_gallery = gr.Gallery(
+                    label="Is this also them?",
+                    columns=8,
+                    height=200,
+                    allow_preview=False,
+                    object_fit="cover",
+                    fit_columns=False,
+                    visible=False,
+                    elem_id="person-likely",
+                )
+                likely = gr.State([])
                 with gr.Row(equal_height=True):
                     person_name = gr.Textbox(label="Name", scale=2, elem_id="person-name")
                     name_btn = gr.Button("Save name", scale=1)
@@ -670,7 +699,7 @@ def build() -> gr.Blocks:
                 concurrency_id="search",
             )
         people_outs = [people_gallery, suggested_gallery, listing, merge_with, with_person, people_note]
-        panel = [chosen, person_title, person_gallery, person_name]
+        panel = [chosen, person_title, person_gallery, person_name, likely_gallery, likely]
         demo.load(ui_people, [token], people_outs, api_visibility="private")
         people_tab.select(ui_people, [token], people_outs, api_visibility="private")
         people_gallery.select(ui_pick_person, [token, listing, gr.State("people")], panel, api_visibility="private")
@@ -690,6 +719,9 @@ def build() -> gr.Blocks:
                 people_outs + panel,
                 api_visibility="private",
             )
+        likely_gallery.select(
+            ui_confirm_likely, [token, chosen, person_name, likely], people_outs + panel, api_visibility="private"
+        )
         scenes_btn.click(
             lambda name: (gr.update(value=name), "", gr.update(selected="search")),
             [person_name],

@@ -108,7 +108,11 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
     page.locator("#people .gallery-item, #people button.thumbnail-item").first.click()
     page.get_by_text("Their faces").wait_for(timeout=10_000)
     page.wait_for_function("() => document.querySelector('#person-title').innerText.includes('Joon')", timeout=20_000)
+    page.get_by_text("Is this also Joon?").wait_for(timeout=20_000)  # his faces in the video, unlike his photo
     _shot(page, "7-people")
+    page.locator("#person-likely .gallery-item, #person-likely button.thumbnail-item").first.click()
+    page.get_by_text("Added to Joon's faces.").first.wait_for(timeout=20_000)
+    page.get_by_text("Joon · 1 scene(s) in 1 video(s)").first.wait_for(timeout=30_000)
 
     page.get_by_role("button", name="Show their scenes").click()
     page.get_by_text("1 moment(s)").wait_for(timeout=30_000)

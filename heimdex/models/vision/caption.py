@@ -8,6 +8,7 @@ tags say.
 
 from __future__ import annotations
 
+from heimdex.models.vision.actions import ACTIONS
 from heimdex.models.vision.tags import Tag
 from heimdex.models.vision.words import article
 
@@ -21,7 +22,7 @@ def caption(tags: list[Tag]) -> str:
     people = _people(tags)
     place = next((t.tag for t in tags if t.source.startswith("place:") and t.tag not in ("indoors", "outdoors")), None)
     setting = next((t.tag for t in tags if t.tag in ("indoors", "outdoors")), None)
-    doing = [t.tag for t in tags if t.source == "pose" and t.tag in ("standing", "sitting", "waving", "hand raised")]
+    doing = [t.tag for t in tags if t.source.startswith("pose") and t.tag in ACTIONS]
     sentence = people
     if sentence and doing:
         sentence += f", {doing[0]}"

@@ -49,15 +49,10 @@ class Pose:
         return float(min(self.points[name][2] for name in names))
 
 
-def actions(pose: Pose) -> list[tuple[str, float]]:
-    """Actions a single pose shows: hand raised / waving, standing, sitting (with confidences)."""
+def posture(pose: Pose) -> list[tuple[str, float]]:
+    """What one frame can honestly show of the most prominent body: standing or sitting (with a confidence).
+    Motion (waving) needs several frames: :mod:`heimdex.models.vision.actions` reads it per person."""
     found: list[tuple[str, float]] = []
-    for side in ("left", "right"):
-        wrist, shoulder, elbow = f"{side}_wrist", f"{side}_shoulder", f"{side}_elbow"
-        if pose.seen(wrist, shoulder, elbow) and pose.y(wrist) < pose.y(shoulder) and pose.y(wrist) < pose.y(elbow):
-            confidence = pose.score(wrist, shoulder, elbow)
-            found += [("hand raised", confidence), ("waving", 0.8 * confidence)]
-            break
     for side in ("left", "right"):
         shoulder, hip, knee, ankle = (f"{side}_{j}" for j in ("shoulder", "hip", "knee", "ankle"))
         if not pose.seen(shoulder, hip, knee):

@@ -5,7 +5,7 @@ multilingual semantic match); their sources let search explain a match
 ("woman 0.93 (face)", "red car (colour)", "classroom (place: chairs + people)").
 What a frame yields: every object with its colour and how many there are, each
 person by appearance (:mod:`heimdex.models.vision.people`), the place it looks
-like, actions from the pose, and the light.
+like, posture from the pose, and the light.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from heimdex.models.vision.attributes import colour_name, lighting
 from heimdex.models.vision.detect import Detection
 from heimdex.models.vision.people import Person, describe_people
 from heimdex.models.vision.places import places
-from heimdex.models.vision.pose import actions
+from heimdex.models.vision.pose import posture
 from heimdex.models.vision.words import plural
 
 MIN_TAG = 0.35  # tags less sure than this are dropped
@@ -57,7 +57,7 @@ def tag_frame(image: np.ndarray, registry: Registry) -> list[Tag]:
     people = describe_people(image, detections, registry)
     tags += person_tags(people)
     if people and registry.has("pose"):
-        tags += [Tag(action, conf, "pose") for action, conf in actions(registry.get("pose").estimate(image))]
+        tags += [Tag(action, conf, "pose") for action, conf in posture(registry.get("pose").estimate(image))]
     seen: dict[str, float] = {}  # a concept's probability is one of 1000 classes: 0.5 already is a sure top-1
     for label, confidence in [(d.label, d.confidence) for d in detections] + [
         (c, min(1.0, 2 * p)) for c, p in concepts
