@@ -304,10 +304,19 @@ def _player_html(result, opened):
         f"<div class='why'>Why it matched: {why}</div>"
         + (f"<p><b>Said:</b> {said}</p>" if said else "")
         + (f"<p><b>On screen:</b> {shown}</p>" if shown else "")
-        + (f"<p><b>With:</b> {html.escape(', '.join(result['people']))}</p>" if result["people"] else "")
+        + (f"<p><b>With:</b> {html.escape(_with(result))}</p>" if result["people"] else "")
         + (f"<p><b>Seen:</b> {html.escape(result['caption']).replace('**', '')}</p>" if result.get("caption") else "")
         + (f"<p><b>Tags:</b> {html.escape(_evidence(result))}</p>" if result["tags"] else "")
         + f"<p><a href='{opened['clip']}' download>Download this clip</a></p>"
+    )
+
+
+def _with(result) -> str:
+    """'Mina (on screen 0.7–4.7 s)': the people asked for, with when they are on screen."""
+    seen = result.get("on_screen") or {}
+    return ", ".join(
+        name + (" (on screen " + ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in seen[name]) + ")" if seen.get(name) else "")
+        for name in result["people"]
     )
 
 

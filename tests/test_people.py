@@ -401,6 +401,9 @@ def test_minji_waving_means_minji_is_the_one_waving(db, store, settings, registr
         found = search(db, user.id, query).moments
         assert [m.video_id for m in found][:1] == [first.id], query
         assert len(found) == 1 or found[0].score > found[1].score
+        name = query.split()[0] if query.isascii() else "미나"
+        seen = found[0].on_screen[name]  # when they are on screen; the player starts as they appear
+        assert seen and found[0].start_s == min(a for a, _ in seen) >= found[0].scene_start_s
     rename_person(db, user.id, next(p.id for p in list_people(db, user.id) if p.name == "미나"), "Mina")
 
     def person_score(query: str) -> float:  # in the scene where both are, and Joon waves

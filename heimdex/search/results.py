@@ -37,6 +37,9 @@ class Moment:
     caption: str = ""  # the best scene's sentence, matched words marked **like this**
     people: list[str] = field(default_factory=list[str])
     scene_ids: list[int] = field(default_factory=list[int])
+    on_screen: dict[str, list[list[float]]] = field(
+        default_factory=dict[str, list[list[float]]]
+    )  # the named people's times on screen
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.__dict__)
@@ -77,10 +80,12 @@ def scene_details(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[
     """What a result shows of its scenes."""
     rows = conn.execute(
         """SELECT s.id, s.video_id, s.idx, s.start_s, s.end_s, s.words, s.ocr_text, s.tags, s.caption, s.keyframe_key,
-                  v.title, v.filename
+                  v.title, v.filename,
+                  (SELECT jsonb_object_agg(p.name, sp.seen) FROM scene_people sp JOIN people p ON p.id = sp.person_id
+                   WHERE sp.scene_id = s.id AND p.user_id = %s AND p.name IS NOT NULL) AS on_screen
            FROM scenes s JOIN videos v ON v.id = s.video_id
            WHERE s.user_id = %s AND s.id = ANY(%s)""",
-        (user_id, scene_ids),
+        (user_id, user_id, scene_ids),
     ).fetchall()
     return {row["id"]: row for row in rows}
 
@@ -118,6 +123,12 @@ def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list
     matches = Matcher(query.terms)
     first_match = next((w for w in words if matches(w["w"])), None)
     start = rows[0]["start_s"]
+    on_screen: dict[str, list[list[float]]] = {}
+    for row in rows:
+        seen: dict[str, list[list[float]]] = row["on_screen"] or {}
+        for name, spans in seen.items():
+            on_screen.setdefault(name, []).extend(sorted(spans))
+    asked = [span for name in people if "person" in channels for span in on_screen.get(name, [])]
     phrases = [re.compile(rf"\b{re.escape(phrase)}\b") for unit in query.appearance for phrase, _ in unit]
     evidence: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -129,7 +140,9 @@ def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list
         video_id=run.video_id,
         title=best["title"],
         filename=best["filename"],
-        start_s=first_match["s"] if first_match and "transcript" in channels else start,
+        start_s=first_match["s"]
+        if first_match and "transcript" in channels
+        else min((a for a, _ in asked), default=start),
         end_s=rows[-1]["end_s"],
         scene_start_s=start,
         score=run.score,
@@ -142,6 +155,7 @@ def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list
         caption=_snippet(best["caption"].split(), matches, len(best["caption"].split())),
         people=people if "person" in channels else [],
         scene_ids=[row["id"] for row in rows],
+        on_screen=on_screen,
     )
 
 
