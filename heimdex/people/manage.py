@@ -184,7 +184,8 @@ def person_faces(db: Database, user_id: uuid.UUID, person_id: int, limit: int = 
     return [FaceShown(r["id"], r["video_id"], r["title"], r["t"], r["crop"], r["reference"]) for r in rows]
 
 
-CONFIDENT = 0.45  # a face this close to a reference is surely the person (matching names faces up to ~0.58)
+CONFIDENT = 0.5  # a face this close to a reference is surely the person: no stranger came this near in the
+# split-by-people eval's tune people (eval/faces.py; matching itself names faces up to 0.58)
 LIKELY_SHOWN = 6
 
 

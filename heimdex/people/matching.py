@@ -32,14 +32,14 @@ def refresh(conn: Conn, user_id: uuid.UUID) -> None:
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (str(user_id),)
     )  # one refresh per user at a time
     seen = _scene_faces(conn, user_id)
-    person, distance = _match(conn, user_id, seen["descriptor"], settings.face_match_distance)
+    person, distance, named = _match(conn, user_id, seen["descriptor"], settings.face_match_distance)
     unknown = np.flatnonzero((person < 0) & (seen["quality"] >= MIN_CLUSTER_QUALITY))
     labels = clusters(seen["descriptor"][unknown], settings.face_cluster_distance)
     for label in sorted(set(labels) - {-1}):
         members = unknown[labels == label]
         person[members] = _suggest(conn, user_id, seen, members)
         distance[members] = 0.0
-    person, distance = by_track(seen["track_key"], person, distance)
+    person, distance = by_track(seen["track_key"], person, distance, named)
     _write(conn, user_id, seen, person, distance)
     conn.execute(
         """DELETE FROM people p WHERE p.user_id = %s AND p.name IS NULL
@@ -67,9 +67,12 @@ def _scene_faces(conn: Conn, user_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-def _match(conn: Conn, user_id: uuid.UUID, faces: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each face's closest person under ``limit`` (``-1`` for none) and the distance; named people first, so
-    a person enrolled later takes their faces back from the suggestion they had been clustered into."""
+def _match(
+    conn: Conn, user_id: uuid.UUID, faces: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each face's closest person under ``limit`` (``-1`` for none), the distance, and whether that person
+    is named. Named people first, so a person enrolled later takes their faces back from the suggestion
+    they had been clustered into."""
     rows = conn.execute(
         """SELECT f.person_id, f.descriptor, p.name IS NOT NULL AS named FROM faces f JOIN people p ON p.id = f.person_id
            WHERE f.user_id = %s AND f.scene_id IS NULL""",
@@ -77,31 +80,35 @@ def _match(conn: Conn, user_id: uuid.UUID, faces: np.ndarray, limit: float) -> t
     ).fetchall()
     person = np.full(len(faces), -1, dtype=np.int64)
     distance = np.full(len(faces), np.inf)
-    for named in (True, False):
-        chosen = [r for r in rows if r["named"] is named]
+    named = np.zeros(len(faces), dtype=bool)
+    for of_named in (True, False):
+        chosen = [r for r in rows if r["named"] is of_named]
         owners = np.array([r["person_id"] for r in chosen], dtype=np.int64)
         index, found = nearest(faces, matrix([r["descriptor"] for r in chosen]))
         take = (person < 0) & (index >= 0) & (found < limit)
-        person[take], distance[take] = owners[index[take]], found[take]
+        person[take], distance[take], named[take] = owners[index[take]], found[take], of_named
         distance = np.where(person < 0, np.minimum(distance, found), distance)
-    return person, distance
+    return person, distance, named
 
 
-def by_track(tracks: list, person: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every face of a track named after the person most of its named faces match (the closest on a tie):
-    a turned or blurred face of a track someone was recognised in is that someone too."""
+def by_track(
+    tracks: list, person: np.ndarray, distance: np.ndarray, named: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every face of a track given to the person most of its faces match (the closest on a tie), a named
+    person before any suggestion (``named``: the face matched a named person): a turned or blurred face of
+    a track someone was recognised in is that someone too."""
     person, distance = person.copy(), distance.copy()
     groups: dict[object, list[int]] = {}
     for i, key in enumerate(tracks):
         if key is not None:
             groups.setdefault(key, []).append(i)
     for members in groups.values():
-        named = [i for i in members if person[i] >= 0]
-        if not named:
+        voters = [i for i in members if named[i]] or [i for i in members if person[i] >= 0]
+        if not voters:
             continue
-        votes = Counter(int(person[i]) for i in named)
-        winner = min(votes, key=lambda p: (-votes[p], min(distance[i] for i in named if person[i] == p)))
-        closest = min(distance[i] for i in named if person[i] == winner)
+        votes = Counter(int(person[i]) for i in voters)
+        winner = min(votes, key=lambda p: (-votes[p], min(distance[i] for i in voters if person[i] == p)))
+        closest = min(distance[i] for i in voters if person[i] == winner)
         for i in members:
             if person[i] != winner:
                 person[i], distance[i] = winner, closest
