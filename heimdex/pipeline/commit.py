@@ -16,6 +16,7 @@ import numpy as np
 from psycopg.types.json import Jsonb
 
 from heimdex.db import Conn, one
+from heimdex.db.vectors import ensure_vector_index
 from heimdex.errors import NotFound
 from heimdex.people.matching import refresh
 from heimdex.pipeline.index import Vectors, VideoIndex
@@ -129,11 +130,11 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
 
 
 def _model_id(conn, vectors: Vectors) -> int:
-    """The ``embedding_models`` row of the vectors' model (created on first use)."""
-    conn.execute(
+    """The ``embedding_models`` row of the vectors' model (created on first use, with its vector index)."""
+    created = conn.execute(
         "INSERT INTO embedding_models (name, version, dim) VALUES (%s, %s, %s) ON CONFLICT (name, version) DO NOTHING",
         (vectors.model, vectors.version, vectors.dim),
-    )
+    ).rowcount
     row = conn.execute(
         "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s", (vectors.model, vectors.version)
     ).fetchone()
@@ -141,4 +142,6 @@ def _model_id(conn, vectors: Vectors) -> int:
         raise ValueError(
             f"model {vectors.model} {vectors.version} is registered with {row['dim']} dimensions, not {vectors.dim}"
         )
+    if created:
+        ensure_vector_index(conn, row["id"], row["dim"])
     return row["id"]

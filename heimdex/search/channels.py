@@ -1,20 +1,30 @@
 """Channel retrieval: one SQL query per kind of evidence, always inside one user's scenes.
 
 Vectors are compared exactly (``<=>`` over the user's own rows, reached through
-``scene_vectors_user_idx``): at personal scale that is faster than an ANN index
-and loses nothing; ``eval/bench_search.py`` measures where that stops being true.
+``scene_vectors_user_idx``) while a library is small: there that is fastest, and exact.
+A library of ``HEIMDEX_ANN_MIN_SCENES`` scenes or more is searched through the model's
+HNSW index (:mod:`heimdex.db.vectors`) with pgvector's iterative scan, so the filter on the
+user still returns enough of their own rows; the nearest ``HEIMDEX_ANN_CANDIDATES`` rows
+per channel get a score, the rest none (they would fall under the fusion floor anyway).
+A search with filters (a video, dates, a language, a person) stays exact: the filter
+narrows what is read, and the index could not honour it. ``eval/bench_search.py``
+measures both paths, their agreement (recall@10) and the switch-over.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString, cast
 
 import numpy as np
+from psycopg import sql
 from psycopg.rows import tuple_row
 
+from heimdex.config import get_settings
 from heimdex.db import Conn
 
 TEXT_SIGNALS = {"transcript": "transcript_vec", "ocr": "ocr_vec", "tags": "tags_vec"}
@@ -67,11 +77,17 @@ def vector_scores(
     query: np.ndarray,
     channels: dict[str, str],
     filters: SearchFilters,
+    approximate: bool | None = None,
 ) -> dict[str, dict[int, float]]:
     """Cosine similarity of ``query`` to the user's scenes in ``channels`` (vector channel → signal); a scene's best piece counts.
 
     ``model`` is the (name, version) that made ``query``: only vectors of that model are compared.
+    ``approximate`` picks the path (default: the index for large libraries without filters).
     """
+    if approximate is None:
+        approximate = not filters.on_videos and large_library(conn, user_id)
+    if approximate:
+        return _nearest_scores(conn, user_id, model, query, channels)
     where, params = filters.where()
     joins = "JOIN scenes s ON s.id = sv.scene_id JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
     rows = (
@@ -97,6 +113,66 @@ def vector_scores(
     for scene_id, channel, similarity in rows:
         scores[channels[channel]][scene_id] = similarity
     return scores
+
+
+def nearest_statement(model_id: int, dim: int) -> sql.Composed:
+    """The index lookup of one channel: the nearest rows by the index's half-precision distance, each scored
+    by the exact one. Model and dimension are literals: the planner must see the partial index's own terms."""
+    return sql.SQL(
+        """SELECT scene_id, 1 - (embedding <=> %(query)s) AS similarity FROM scene_vectors
+           WHERE model_id = {model} AND user_id = %(user)s AND channel = %(channel)s
+           ORDER BY (embedding::halfvec({dim})) <=> %(query)s::halfvec({dim}) LIMIT %(limit)s"""
+    ).format(model=sql.Literal(model_id), dim=sql.Literal(dim))
+
+
+def large_library(conn: Conn, user_id: uuid.UUID) -> bool:
+    """Whether the user has ``HEIMDEX_ANN_MIN_SCENES`` scenes or more (counting stops there: it stays cheap)."""
+    threshold = get_settings().ann_min_scenes
+    row = conn.execute(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM scenes WHERE user_id = %s LIMIT %s) AS first_ones",
+        (user_id, threshold),
+    ).fetchone()
+    return row is not None and row["n"] >= threshold
+
+
+def _nearest_scores(
+    conn: Conn, user_id: uuid.UUID, model: tuple[str, str], query: np.ndarray, channels: dict[str, str]
+) -> dict[str, dict[int, float]]:
+    """The nearest rows of each channel through the model's HNSW index, filtered to the user as it goes."""
+    scores: dict[str, dict[int, float]] = {signal: {} for signal in channels.values()}
+    found = conn.execute(
+        "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s", (model[0], model[1])
+    ).fetchone()
+    if found is None:
+        return scores
+    statement = nearest_statement(int(found["id"]), int(found["dim"]))
+    cursor = conn.cursor(row_factory=tuple_row)
+    with index_scan(conn):
+        for channel, signal in channels.items():
+            rows = cursor.execute(
+                statement,
+                {"query": query, "user": user_id, "channel": channel, "limit": get_settings().ann_candidates},
+                prepare=False,
+            ).fetchall()
+            for scene_id, similarity in rows:
+                scores[signal][scene_id] = max(similarity, scores[signal].get(scene_id, -1.0))
+    return scores
+
+
+@contextmanager
+def index_scan(conn: Conn) -> Iterator[None]:
+    """Inside the caller's transaction: lookups go through the HNSW index, scanning on past other users' rows
+    (iterative scan) up to ``HEIMDEX_ANN_MAX_SCAN``. Sorting is off meanwhile, so the planner never picks
+    "every row of this user, sorted" (the exact scan, slower here) over the index; it is back on after."""
+    settings = get_settings()
+    conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(settings.ann_ef_search)))
+    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    conn.execute(sql.SQL("SET LOCAL hnsw.max_scan_tuples = {}").format(sql.Literal(settings.ann_max_scan)))
+    conn.execute("SET LOCAL enable_sort = off")
+    try:
+        yield
+    finally:
+        conn.execute("SET LOCAL enable_sort = on")
 
 
 def lexical_scores(conn: Conn, user_id: uuid.UUID, text: str, filters: SearchFilters) -> dict[str, dict[int, float]]:

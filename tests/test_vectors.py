@@ -1,0 +1,209 @@
+"""Big libraries: the embedded server (PostgreSQL 16.14, pgvector 0.8.5) opens the old server's data folder,
+and the HNSW path answers as the exact scan does, inside the user's own scenes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import uuid
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration
+
+TEXTS = [
+    "a red car drives through a wet parking lot at night",
+    "three plastic water bottles with blue caps on a white table",
+    "a man with glasses and a red-haired woman at a desk",
+    "students sitting at desks in a classroom",
+    "a woman in a grey cardigan stands by a small round table",
+    "ask not what your country can do for you",
+    "permission is hereby granted free of charge",
+    "a worker in a hard hat and a safety vest",
+    "an apple on a conveyor belt",
+    "a cyclist in a parking lot seen from above",
+    "오늘은 날씨가 정말 좋네요",
+    "비상구는 오른쪽에 있습니다",
+]
+QUERIES = ["red car at night", "bottles on a table", "people in a classroom", "비상구", "worker in a vest"]
+
+
+@pytest.fixture
+def approximate_from(monkeypatch):
+    """Set the switch-over library size for one test (the settings are read once per process)."""
+    from heimdex.config import get_settings
+
+    def at(scenes: int) -> None:
+        monkeypatch.setenv("HEIMDEX_ANN_MIN_SCENES", str(scenes))
+        get_settings.cache_clear()
+
+    yield at
+    monkeypatch.delenv("HEIMDEX_ANN_MIN_SCENES", raising=False)
+    get_settings.cache_clear()
+
+
+def _library(db, registry, make_user, scenes: int, texts: list[str], noise: float, seed: int):
+    """A user whose ``scenes`` scenes carry the real model's vectors of ``texts`` (blended with noise)."""
+    from heimdex.db.vectors import ensure_vector_index
+
+    user = make_user("library")
+    embedder = registry.get("text")
+    pool = embedder.embed_passages(texts)
+    rng = np.random.default_rng(seed)
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO embedding_models (name, version, dim) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            (embedder.info.name, embedder.info.version, embedder.info.dim),
+        )
+        model = conn.execute(
+            "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s",
+            (embedder.info.name, embedder.info.version),
+        ).fetchone()
+        ensure_vector_index(conn, model["id"], model["dim"])
+        video = uuid.uuid4()
+        conn.execute(
+            """INSERT INTO videos (id, user_id, title, filename, sha256, size_bytes, blob_key, container,
+                   duration_s, width, height, video_codec, has_audio, state)
+               VALUES (%s, %s, 'library', 'library.mp4', %s, 1, 'x', 'mp4', 600, 1, 1, 'h264', false, 'indexed')""",
+            (video, user.id, uuid.uuid4().hex * 2),
+        )
+        for i in range(scenes):
+            text = int(rng.integers(len(texts)))
+            scene = conn.execute(
+                """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, tags, tag_text)
+                   VALUES (%s, %s, %s, %s, %s, '[]', %s) RETURNING id""",
+                (video, user.id, i, i * 4.0, i * 4.0 + 4, texts[text]),
+            ).fetchone()["id"]
+            for channel in ("tags", "transcript"):
+                row = pool[text] + rng.normal(0, noise, pool.shape[1])
+                conn.execute(
+                    "INSERT INTO scene_vectors (scene_id, user_id, model_id, channel, chunk, embedding) VALUES (%s, %s, %s, %s, 0, %s)",
+                    (scene, user.id, model["id"], channel, (row / np.linalg.norm(row)).astype(np.float32)),
+                )
+        conn.execute("ANALYZE scene_vectors")
+    return user
+
+
+def _moments(db, user, query: str) -> list[tuple]:
+    from heimdex.search import search
+
+    return [(str(m.video_id), tuple(m.scene_ids), round(m.score, 6)) for m in search(db, user.id, query).moments]
+
+
+def test_the_index_path_answers_as_the_exact_scan(db, registry, make_user, approximate_from):
+    from heimdex.search.channels import large_library
+
+    user = _library(db, registry, make_user, 150, TEXTS, 0.05, seed=1)
+    approximate_from(10**9)  # everyone is small: exact
+    exact = {query: _moments(db, user, query) for query in QUERIES}
+    with db.transaction() as conn:
+        assert not large_library(conn, user.id)
+    approximate_from(100)  # 150 scenes is large now: the index
+    with db.transaction() as conn:
+        assert large_library(conn, user.id)
+    assert all(exact[query] for query in QUERIES)
+    for query in QUERIES:
+        assert _moments(db, user, query) == exact[query], query
+
+
+def test_the_index_never_returns_another_users_scenes(db, registry, make_user, approximate_from):
+    """Another user's 400 scenes are all nearer the query than any of Bob's: the scan goes on past them."""
+    from heimdex.search.channels import TEXT_SIGNALS, SearchFilters, index_scan, nearest_statement, vector_scores
+
+    approximate_from(50)
+    query = "a red car drives through a wet parking lot at night"
+    other = _library(db, registry, make_user, 400, [query], 0.0, seed=2)  # exactly the query, every one
+    bob = _library(db, registry, make_user, 120, TEXTS[1:], 0.05, seed=3)  # no car at all ...
+    with db.transaction() as conn:
+        with_car = conn.execute("SELECT id FROM scenes WHERE user_id = %s ORDER BY idx LIMIT 1", (bob.id,)).fetchone()[
+            "id"
+        ]
+        car = registry.get("text").embed_passages([TEXTS[0]])[0]  # ... but one scene of a car
+        conn.execute("UPDATE scene_vectors SET embedding = %s WHERE scene_id = %s", (car, with_car))
+    vector = registry.get("text").embed_queries(["red car at night"])[0]
+    info = registry.info("text")
+    with db.transaction() as conn:
+        found = vector_scores(conn, bob.id, (info.name, info.version), vector, TEXT_SIGNALS, SearchFilters())
+        mine = {r["id"] for r in conn.execute("SELECT id FROM scenes WHERE user_id = %s", (bob.id,)).fetchall()}
+        model = conn.execute(
+            "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s", (info.name, info.version)
+        ).fetchone()
+        with index_scan(conn):
+            plan = conn.execute(
+                b"EXPLAIN (FORMAT JSON) " + nearest_statement(model["id"], model["dim"]).as_bytes(conn),
+                {"query": vector, "user": bob.id, "channel": "tags", "limit": 200},
+            ).fetchone()
+    hits = set(found["tags_vec"]) | set(found["transcript_vec"])
+    assert hits and hits <= mine  # only Bob's scenes ...
+    assert max(found["tags_vec"], key=found["tags_vec"].get) == with_car  # ... and his car first
+    assert "scene_vectors_hnsw_" in json.dumps(plan)  # through the index, not a scan of every row
+    top = _moments(db, bob, "red car at night")
+    assert top and all(scene in mine for _, scenes, _ in top for scene in scenes)
+    assert _moments(db, other, "red car at night")  # the other user's own search still finds their cars
+
+
+def test_the_old_servers_data_folder_opens(tmp_path):
+    """A data folder written by pgserver 0.1.4 (PostgreSQL 16.2, pgvector 0.6.2) with Heimdex's schema and a
+    vector in it opens with the new server: same rows, PostgreSQL 16.14, pgvector updated to 0.8.5."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    old = textwrap.dedent(
+        f"""
+        import uuid, pgserver, psycopg
+        from pgvector.psycopg import register_vector
+        import numpy as np
+        from heimdex.db.migrate import migrate
+        server = pgserver.get_server({str(folder / "pg")!r}, cleanup_mode="stop")
+        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+            admin.execute("CREATE DATABASE heimdex")
+        with psycopg.connect(server.get_uri("heimdex")) as conn:
+            migrate(conn)
+            print(conn.execute("SHOW server_version").fetchone()[0],
+                  conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0])
+            register_vector(conn)
+            conn.execute("INSERT INTO users (id, email) VALUES (%s, 'old@example.com')", (uuid.UUID(int=7),))
+            conn.execute("INSERT INTO embedding_models (name, version, dim) VALUES ('m', '1', 3)")
+            conn.commit()
+        server.cleanup()
+        """
+    )
+    made = subprocess.run([sys.executable, "-c", old], capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.split() == ["16.2", "0.6.2"]
+    script = textwrap.dedent(
+        f"""
+        import os
+        os.environ["HEIMDEX_DATA_DIR"] = {str(folder)!r}
+        os.environ.pop("DATABASE_URL", None)
+        from heimdex.db import close_database, get_database
+        from heimdex.db.embedded import release
+        db = get_database()
+        with db.transaction() as conn:
+            print(conn.execute("SHOW server_version").fetchone()["server_version"],
+                  conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()["extversion"],
+                  conn.execute("SELECT email FROM users").fetchone()["email"],
+                  sorted(r["indexname"] for r in conn.execute(
+                      "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'scene_vectors_hnsw_%'").fetchall()))
+        close_database()
+        release()
+        """
+    )
+    opened = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert opened.returncode == 0, opened.stderr
+    version, vector, email, indexes = opened.stdout.split(" ", 3)
+    assert (version, vector, email) == ("16.14", "0.8.5", "old@example.com")
+    assert "scene_vectors_hnsw_1" in indexes  # built for the model the old folder knew
+
+
+def test_a_folder_of_another_major_version_is_refused_with_a_sentence(tmp_path):
+    from heimdex.db.embedded import embedded_url
+    from heimdex.errors import HeimdexError
+
+    folder = tmp_path / "pg"
+    folder.mkdir()
+    (folder / "PG_VERSION").write_text("18\n")
+    with pytest.raises(HeimdexError, match="made by PostgreSQL 18; Heimdex runs PostgreSQL 16"):
+        embedded_url(folder)
