@@ -105,8 +105,8 @@ class Library:
             for n, user in enumerate(self.users):
                 conn.execute("INSERT INTO users (id, email) VALUES (%s, %s)", (user, f"bench{n}@example.com"))
 
-    def _new_video(self, conn) -> tuple[uuid.UUID, uuid.UUID]:
-        video, user = uuid.uuid4(), self.users[int(self.rng.integers(len(self.users)))]
+    def _new_video(self, conn, user: uuid.UUID | None = None) -> tuple[uuid.UUID, uuid.UUID]:
+        video, user = uuid.uuid4(), user or self.users[int(self.rng.integers(len(self.users)))]
         conn.execute(
             """INSERT INTO videos (id, user_id, title, filename, sha256, size_bytes, blob_key, container,
                    duration_s, width, height, video_codec, has_audio, state, spoken_language)
@@ -134,18 +134,18 @@ class Library:
         rows = np.stack([self._tags[key] for key in keys]) + self.rng.normal(0, 0.02, (len(keys), self.pool.shape[1]))
         return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
-    def grow(self, total: int, batch: int = 20_000) -> float:
-        """Add scenes until there are ``total``; return the seconds it took."""
+    def grow(self, total: int, batch: int = 20_000, user: uuid.UUID | None = None) -> float:
+        """Add scenes until there are ``total`` (all ``user``'s when given); return the seconds it took."""
         started = time.perf_counter()
         while self.scenes < total:
-            self._add(min(batch, total - self.scenes))
+            self._add(min(batch, total - self.scenes), user)
         with self.db.transaction() as conn:
             conn.execute(f"SELECT setval('scenes_id_seq', {self.scenes})")
             conn.execute("ANALYZE scenes")
             conn.execute("ANALYZE scene_vectors")
         return time.perf_counter() - started
 
-    def _add(self, count: int) -> None:
+    def _add(self, count: int, user: uuid.UUID | None = None) -> None:
         ids = np.arange(self.scenes + 1, self.scenes + count + 1)
         speech = self.rng.random(count) < 0.5
         screen = self.rng.random(count) < 0.2
@@ -157,8 +157,8 @@ class Library:
         with self.db.transaction() as conn:
             owners = []
             for scene_id in ids.tolist():
-                if (scene_id - 1) % SCENES_PER_VIDEO == 0:
-                    current = self._new_video(conn)
+                if (scene_id - 1) % SCENES_PER_VIDEO == 0 or not owners and user:
+                    current = self._new_video(conn, user)
                 owners.append(current)
             with conn.cursor().copy(
                 "COPY scenes (id, video_id, user_id, idx, start_s, end_s, transcript, ocr_text, tags, tag_text) FROM STDIN"
@@ -249,6 +249,187 @@ def measure(db, library: Library, registry, count: int) -> dict:
     }
 
 
+def heavy_user(db, library: Library, registry, sizes: list[int], count: int, full_at: int | None) -> list[dict]:
+    """One user growing to each of ``sizes`` scenes beside the crowd: search times on both paths, agreement, the index.
+
+    At each size the model's HNSW index is built afresh over every row (crowd included; timed, sized on
+    disk), then for ``count`` queries: the full hybrid search as users get it, the exact vector scan
+    alone, the index lookup alone, and recall@10 of the lookup against the exact scan (per channel, the
+    ten best scenes). At ``full_at`` scenes a full-precision index is built too, for comparison."""
+    from heimdex.db.vectors import ensure_vector_index, index_name
+    from heimdex.search import search
+    from heimdex.search.channels import SearchFilters, lexical_scores
+
+    user = uuid.uuid4()
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO users (id, email) VALUES (%s, 'heavy@example.com')", (user,))
+    embedder = registry.get("text")
+    texts = queries()
+    rng = random.Random(5)
+    plan = [rng.choice(texts) for _ in range(count)]
+    vectors = embedder.embed_queries(plan)
+    base, results = library.scenes, []
+    for size in sizes:
+        built = library.grow(base + size, user=user)
+        with db.transaction() as conn:
+            conn.execute(sql_drop(index_name(library.model_id)))
+        started = time.perf_counter()
+        with db.transaction() as conn:
+            conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            ensure_vector_index(conn, library.model_id, library.pool.shape[1])
+        index_s = time.perf_counter() - started
+        with db.transaction() as conn:
+            index_mb = (
+                conn.execute("SELECT pg_relation_size(%s::regclass) AS b", (index_name(library.model_id),)).fetchone()[
+                    "b"
+                ]
+                / 2**20
+            )
+            conn.execute("ANALYZE scene_vectors")
+        row = {"scenes": size, "load_s": round(built, 1), "index_s": round(index_s, 1), "index_mb": round(index_mb, 1)}
+        row.update(_paths(db, library, user, plan, vectors, registry))
+        for text in plan[:5]:
+            search(db, user, text, registry=registry)  # warm
+        latencies = []
+        for text in plan:
+            started = time.perf_counter()
+            search(db, user, text, registry=registry)
+            latencies.append((time.perf_counter() - started) * 1000)
+        row.update(p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99))
+        lexical = []
+        for text in plan:
+            started = time.perf_counter()
+            with db.transaction() as conn:
+                lexical_scores(conn, user, text, SearchFilters())
+            lexical.append((time.perf_counter() - started) * 1000)
+        row["lexical_ms"] = statistics.median(lexical)
+        row["lexical_plan"] = _lexical_plan(db, user, plan[0])
+        row["insert_video_ms"] = _insert_video_ms(db, library, user)
+        if full_at == size:
+            row["full_precision"] = _full_precision(db, library, user, plan, vectors, registry)
+        results.append({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()})
+    return results
+
+
+def sql_drop(name: str):
+    from psycopg import sql
+
+    return sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name))
+
+
+def _paths(db, library: Library, user, plan, vectors, registry) -> dict:
+    """Median time of the exact scan and of the index lookup alone, and recall@10 of the lookup, at each ef_search."""
+    from heimdex.config import get_settings
+    from heimdex.search.channels import TEXT_SIGNALS, SearchFilters, vector_scores
+
+    def lookup(vector, approximate: bool) -> dict:
+        with db.transaction() as conn:
+            return vector_scores(conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters(), approximate)
+
+    def best(scores: dict) -> list[set]:
+        return [set(sorted(found, key=found.get, reverse=True)[:10]) for found in scores.values() if found]
+
+    exact_ms, exact = [], []
+    for vector in vectors:
+        started = time.perf_counter()
+        exact.append(best(lookup(vector, False)))
+        exact_ms.append((time.perf_counter() - started) * 1000)
+    found = {"exact_scan_ms": statistics.median(exact_ms)}
+    default = get_settings().ann_ef_search
+    for ef in sorted({40, default, 200}):
+        os.environ["HEIMDEX_ANN_EF_SEARCH"] = str(ef)
+        get_settings.cache_clear()
+        ann_ms, hits, wanted = [], 0, 0
+        for vector, truth in zip(vectors, exact):
+            started = time.perf_counter()
+            got = best(lookup(vector, True))
+            ann_ms.append((time.perf_counter() - started) * 1000)
+            for want, have in zip(truth, got):
+                hits, wanted = hits + len(want & have), wanted + len(want)
+        suffix = "" if ef == default else f"_ef{ef}"
+        found[f"ann_ms{suffix}"] = statistics.median(ann_ms)
+        found[f"recall_at_10{suffix}"] = round(hits / max(1, wanted), 4)
+    os.environ.pop("HEIMDEX_ANN_EF_SEARCH", None)
+    get_settings.cache_clear()
+    return found
+
+
+def _lexical_plan(db, user, text: str) -> str:
+    """What the lexical query reads for the user: the GIN indexes (good) or every scene (a sequential scan)."""
+    from heimdex.search.channels import SearchFilters, lexical_statement
+
+    statement, params = lexical_statement(SearchFilters())
+    with db.transaction() as conn:
+        plan = json.dumps(
+            conn.execute("EXPLAIN (FORMAT JSON) " + statement, {**params, "text": text, "user": user}).fetchone()
+        )
+    if '"Seq Scan"' in plan and '"Relation Name": "scenes"' in plan:
+        return "sequential scan of scenes"
+    return "GIN indexes" if "tsv_idx" in plan else "other"
+
+
+def _insert_video_ms(db, library: Library, user) -> float:
+    """Time to store one 10-minute video's vectors (100 scenes, ~170 rows) with the index kept up to date; rolled back."""
+    rows = library._vectors(np.arange(170) % len(library.texts))
+    with db.transaction() as conn:
+        video = uuid.uuid4()
+        conn.execute(
+            """INSERT INTO videos (id, user_id, title, filename, sha256, size_bytes, blob_key, container,
+                   duration_s, width, height, video_codec, has_audio, state)
+               VALUES (%s, %s, 'one', 'one.mp4', %s, 1, 'x', 'mp4', 600, 1, 1, 'h264', false, 'indexed')""",
+            (video, user, uuid.uuid4().hex * 2),
+        )
+        ids = [
+            conn.execute(
+                "INSERT INTO scenes (video_id, user_id, idx, start_s, end_s) VALUES (%s, %s, %s, 0, 1) RETURNING id",
+                (video, user, i),
+            ).fetchone()["id"]
+            for i in range(100)
+        ]
+        started = time.perf_counter()
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO scene_vectors (scene_id, user_id, model_id, channel, chunk, embedding) VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (ids[i % 100], user, library.model_id, ("tags", "transcript")[i // 100], 0, rows[i])
+                    for i in range(170)
+                ],
+            )
+        spent = (time.perf_counter() - started) * 1000
+        conn.rollback()
+    return spent
+
+
+def _full_precision(db, library: Library, user, plan, vectors, registry) -> dict:
+    """The same index over full floats instead of halves: build time, size, lookup time and recall@10; then back."""
+    from heimdex.db import vectors as stored
+    from heimdex.db.vectors import ensure_vector_index, index_name
+
+    name = index_name(library.model_id)
+    found = {}
+    try:
+        stored.STORED_AS = "vector"
+        with db.transaction() as conn:
+            conn.execute(sql_drop(name))
+        started = time.perf_counter()
+        with db.transaction() as conn:
+            conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            ensure_vector_index(conn, library.model_id, library.pool.shape[1])
+        found["index_s"] = round(time.perf_counter() - started, 1)
+        with db.transaction() as conn:
+            found["index_mb"] = round(
+                conn.execute("SELECT pg_relation_size(%s::regclass) AS b", (name,)).fetchone()["b"] / 2**20, 1
+            )
+        found.update({k: v for k, v in _paths(db, library, user, plan, vectors, registry).items() if "ef" not in k})
+    finally:
+        stored.STORED_AS = "halfvec"
+        with db.transaction() as conn:
+            conn.execute(sql_drop(name))
+            conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            ensure_vector_index(conn, library.model_id, library.pool.shape[1])
+    return found
+
+
 def crossover(db, library: Library, registry, sizes=(1_000, 10_000, 50_000, 100_000)) -> list[tuple[int, float]]:
     """Exact-scan time of one user's vectors as that user's library grows (a user of its own)."""
     from heimdex.search.channels import TEXT_SIGNALS, SearchFilters, vector_scores
@@ -292,11 +473,17 @@ def crossover(db, library: Library, registry, sizes=(1_000, 10_000, 50_000, 100_
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="100000,1000000")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scales", default="100000,1000000", help="crowd sizes in scenes (0: no crowd)")
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument(
+        "--heavy-user", default="10000,50000,100000,300000", help="the heavy user's sizes ('' for none)"
+    )
+    parser.add_argument("--heavy-queries", type=int, default=100)
+    parser.add_argument("--full-at", type=int, default=None, help="also try a full-precision index at this size")
     parser.add_argument("--no-crossover", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args()
 
     os.environ["HEIMDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="heimdex-bench-search-")
@@ -308,24 +495,50 @@ def main() -> None:
     registry = get_registry()
     db = get_database()
     library = Library(db, registry.get("text"), args.users)
-    print(f"cpus: {os.cpu_count()}, users: {args.users}, text model: {registry.info('text').name}")
-    print(
+    report: dict = {"cpus": os.cpu_count(), "users": args.users, "text_model": registry.info("text").name, "crowd": []}
+    say = (lambda line: None) if args.json else (lambda line: print(line, flush=True))
+    say(f"cpus: {os.cpu_count()}, users: {args.users}, text model: {registry.info('text').name}")
+    say(
         "\n| scenes | build s | p50 ms | p95 ms | p99 ms | QPS (8 clients) | encode p50 ms | lookup p50 ms | p95 / 2x(encode+lookup) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for scale in (int(s) for s in args.scales.split(",")):
+    say("|---|---|---|---|---|---|---|---|---|")
+    for scale in (int(s) for s in args.scales.split(",") if s.strip()):
+        if scale == 0:
+            continue
         built = library.grow(scale)
         m = measure(db, library, registry, args.queries)
+        report["crowd"].append({"scenes": scale, "build_s": round(built, 1), **{k: round(v, 2) for k, v in m.items()}})
         budget = 2 * (m["encode_p50"] + m["lookup_p50"])
-        print(
+        say(
             f"| {scale:,} | {built:.0f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['qps8']:.0f} | "
-            f"{m['encode_p50']:.1f} | {m['lookup_p50']:.1f} | {m['p95'] / budget:.2f} |",
-            flush=True,
+            f"{m['encode_p50']:.1f} | {m['lookup_p50']:.1f} | {m['p95'] / budget:.2f} |"
         )
-    if not args.no_crossover:
-        print("\none user's exact vector scan as their library grows:\n\n| that user's scenes | scan ms |\n|---|---|")
+    sizes = [int(s) for s in args.heavy_user.split(",") if s.strip()]
+    if sizes:
+        say(
+            f"\none heavy user beside the crowd ({library.scenes:,} crowd scenes), {args.heavy_queries} queries:\n\n"
+            "| scenes | search p50 / p95 / p99 ms | exact scan ms | index lookup ms | recall@10 | "
+            "recall@10 ef 40 / 200 (ms) | lexical ms (plan) | index build s | index MB | one video's vectors ms |\n"
+            "|---|---|---|---|---|---|---|---|---|---|"
+        )
+        heavy = heavy_user(db, library, registry, sizes, args.heavy_queries, args.full_at)
+        for r in heavy:
+            say(
+                f"| {r['scenes']:,} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f} | {r['exact_scan_ms']:.1f} | "
+                f"{r['ann_ms']:.1f} | {r['recall_at_10']:.3f} | {r['recall_at_10_ef40']:.3f} ({r['ann_ms_ef40']:.1f}) / "
+                f"{r['recall_at_10_ef200']:.3f} ({r['ann_ms_ef200']:.1f}) | {r['lexical_ms']:.1f} ({r['lexical_plan']}) | "
+                f"{r['index_s']:.0f} | {r['index_mb']:.0f} | {r['insert_video_ms']:.0f} |"
+            )
+            if "full_precision" in r:
+                say(f"  full-precision index at {r['scenes']:,}: {json.dumps(r['full_precision'])}")
+        report["heavy_users"] = heavy
+        report["heavy_user"] = heavy[-1]
+    if not args.no_crossover and not args.json:
+        say("\none user's exact vector scan as their library grows:\n\n| that user's scenes | scan ms |\n|---|---|")
         for size, ms in crossover(db, library, registry):
-            print(f"| {size:,} | {ms:.1f} |")
+            say(f"| {size:,} | {ms:.1f} |")
+    if args.json:
+        print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ class Settings:
     face_cluster_distance: float = 0.5  # unknown faces this close are suggested as one person (eval/faces.py)
     ann_min_scenes: int = 20000  # a library this large is searched through the HNSW index (eval/bench_search.py)
     ann_ef_search: int = 100  # the index's candidate list per lookup (recall against speed)
-    ann_candidates: int = 200  # nearest rows per channel that get a score on the index path
+    ann_candidates: int = 100  # nearest rows per channel that get a score on the index path
     ann_max_scan: int = 40000  # rows the iterative scan may visit looking for enough of the user's own
     quota_free_videos: int = 20
     quota_free_minutes: float = 60.0

@@ -38,10 +38,12 @@ def approximate_from(monkeypatch):
 
     def at(scenes: int) -> None:
         monkeypatch.setenv("HEIMDEX_ANN_MIN_SCENES", str(scenes))
+        monkeypatch.setenv("HEIMDEX_ANN_CANDIDATES", "400")  # every row of these small libraries: exact agreement
         get_settings.cache_clear()
 
     yield at
     monkeypatch.delenv("HEIMDEX_ANN_MIN_SCENES", raising=False)
+    monkeypatch.delenv("HEIMDEX_ANN_CANDIDATES", raising=False)
     get_settings.cache_clear()
 
 
@@ -115,7 +117,7 @@ def test_the_index_never_returns_another_users_scenes(db, registry, make_user, a
 
     approximate_from(50)
     query = "a red car drives through a wet parking lot at night"
-    other = _library(db, registry, make_user, 400, [query], 0.0, seed=2)  # exactly the query, every one
+    other = _library(db, registry, make_user, 400, [query], 0.01, seed=2)  # the query itself, every one
     bob = _library(db, registry, make_user, 120, TEXTS[1:], 0.05, seed=3)  # no car at all ...
     with db.transaction() as conn:
         with_car = conn.execute("SELECT id FROM scenes WHERE user_id = %s ORDER BY idx LIMIT 1", (bob.id,)).fetchone()[

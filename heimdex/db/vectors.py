@@ -15,6 +15,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+STORED_AS = "halfvec"  # what the index keeps of each vector: halfvec (16-bit floats) or vector (32-bit)
+OPS = {"halfvec": "halfvec_cosine_ops", "vector": "vector_cosine_ops"}
 HNSW_M = 16  # pgvector's defaults: links per node ...
 HNSW_EF_CONSTRUCTION = 64  # ... and the candidate list while building
 
@@ -27,10 +29,12 @@ def ensure_vector_index(conn: psycopg.Connection[Any], model_id: int, dim: int) 
     """Create the model's HNSW index if it is missing (instant for a new model; a build over existing rows)."""
     conn.execute(
         sql.SQL(
-            "CREATE INDEX IF NOT EXISTS {name} ON scene_vectors USING hnsw ((embedding::halfvec({dim})) "
-            "halfvec_cosine_ops) WITH (m = {m}, ef_construction = {ef}) WHERE model_id = {model}"
+            "CREATE INDEX IF NOT EXISTS {name} ON scene_vectors USING hnsw ((embedding::{stored}({dim})) "
+            "{ops}) WITH (m = {m}, ef_construction = {ef}) WHERE model_id = {model}"
         ).format(
             name=sql.Identifier(index_name(model_id)),
+            stored=sql.Identifier(STORED_AS),
+            ops=sql.Identifier(OPS[STORED_AS]),
             dim=sql.Literal(int(dim)),
             m=sql.Literal(HNSW_M),
             ef=sql.Literal(HNSW_EF_CONSTRUCTION),

@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from heimdex.config import get_settings
-from heimdex.db import Conn
+from heimdex.db import Conn, vectors
 
 TEXT_SIGNALS = {"transcript": "transcript_vec", "ocr": "ocr_vec", "tags": "tags_vec"}
 NOT_DOING = 0.5  # a named person seen, but not doing what the query says they do
@@ -87,7 +87,11 @@ def vector_scores(
     if approximate is None:
         approximate = not filters.on_videos and large_library(conn, user_id)
     if approximate:
-        return _nearest_scores(conn, user_id, model, query, channels)
+        scores = _nearest_scores(conn, user_id, model, query, channels)
+        empty = {channel: signal for channel, signal in channels.items() if not scores[signal]}
+        if empty:  # the index found none of the user's rows (a graph cut off by duplicates): scan those exactly
+            scores.update(vector_scores(conn, user_id, model, query, empty, filters, approximate=False))
+        return scores
     where, params = filters.where()
     joins = "JOIN scenes s ON s.id = sv.scene_id JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
     rows = (
@@ -116,13 +120,14 @@ def vector_scores(
 
 
 def nearest_statement(model_id: int, dim: int) -> sql.Composed:
-    """The index lookup of one channel: the nearest rows by the index's half-precision distance, each scored
-    by the exact one. Model and dimension are literals: the planner must see the partial index's own terms."""
+    """The index lookup of one channel: the nearest rows by the index's distance, each scored by the exact one.
+    Model, type and dimension are literals: the planner must see the partial index's own terms."""
+    stored = sql.Identifier(vectors.STORED_AS)
     return sql.SQL(
         """SELECT scene_id, 1 - (embedding <=> %(query)s) AS similarity FROM scene_vectors
            WHERE model_id = {model} AND user_id = %(user)s AND channel = %(channel)s
-           ORDER BY (embedding::halfvec({dim})) <=> %(query)s::halfvec({dim}) LIMIT %(limit)s"""
-    ).format(model=sql.Literal(model_id), dim=sql.Literal(dim))
+           ORDER BY (embedding::{stored}({dim})) <=> %(query)s::{stored}({dim}) LIMIT %(limit)s"""
+    ).format(model=sql.Literal(model_id), dim=sql.Literal(dim), stored=stored)
 
 
 def large_library(conn: Conn, user_id: uuid.UUID) -> bool:
@@ -175,24 +180,26 @@ def index_scan(conn: Conn) -> Iterator[None]:
         conn.execute("SET LOCAL enable_sort = on")
 
 
+def lexical_statement(filters: SearchFilters) -> tuple[LiteralString, dict[str, Any]]:
+    """The lexical query (parameters ``text`` and ``user`` still to add) and the filters' parameters."""
+    where, params = filters.where()
+    joins: LiteralString = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
+    return (  # the query in FROM, not a CTE: planning stays well under a millisecond
+        f"""SELECT s.id,
+               ts_rank_cd(s.transcript_tsv, q, 32) AS transcript_text,
+               ts_rank_cd(s.ocr_tsv, q, 32) AS ocr_text,
+               ts_rank_cd(s.tags_tsv, q, 32) AS tags_text
+        FROM search_query(%(text)s) AS q, scenes s {joins}
+        WHERE numnode(q) > 0 AND s.user_id = %(user)s
+          AND (s.transcript_tsv @@ q OR s.ocr_tsv @@ q OR s.tags_tsv @@ q) AND {where}""",
+        params,
+    )
+
+
 def lexical_scores(conn: Conn, user_id: uuid.UUID, text: str, filters: SearchFilters) -> dict[str, dict[int, float]]:
     """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean."""
-    where, params = filters.where()
-    joins = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
-    rows = (
-        conn.cursor(row_factory=tuple_row)
-        .execute(  # the query in FROM, not a CTE: planning stays well under a millisecond
-            f"""SELECT s.id,
-                   ts_rank_cd(s.transcript_tsv, q, 32) AS transcript_text,
-                   ts_rank_cd(s.ocr_tsv, q, 32) AS ocr_text,
-                   ts_rank_cd(s.tags_tsv, q, 32) AS tags_text
-            FROM search_query(%(text)s) AS q, scenes s {joins}
-            WHERE numnode(q) > 0 AND s.user_id = %(user)s
-              AND (s.transcript_tsv @@ q OR s.ocr_tsv @@ q OR s.tags_tsv @@ q) AND {where}""",
-            {**params, "text": text, "user": user_id},
-        )
-        .fetchall()
-    )
+    statement, params = lexical_statement(filters)
+    rows = conn.cursor(row_factory=tuple_row).execute(statement, {**params, "text": text, "user": user_id}).fetchall()
     signals = ("transcript_text", "ocr_text", "tags_text")
     scores: dict[str, dict[int, float]] = {signal: {} for signal in signals}
     for scene_id, *ranks in rows:
