@@ -249,7 +249,9 @@ def measure(db, library: Library, registry, count: int) -> dict:
     }
 
 
-def heavy_user(db, library: Library, registry, sizes: list[int], count: int, full_at: int | None) -> list[dict]:
+def heavy_user(
+    db, library: Library, registry, sizes: list[int], count: int, full_at: int | None, report=lambda row: None
+) -> list[dict]:
     """One user growing to each of ``sizes`` scenes beside the crowd: search times on both paths, agreement, the index.
 
     At each size the model's HNSW index is built afresh over every row (crowd included; timed, sized on
@@ -270,9 +272,9 @@ def heavy_user(db, library: Library, registry, sizes: list[int], count: int, ful
     vectors = embedder.embed_queries(plan)
     base, results = library.scenes, []
     for size in sizes:
-        built = library.grow(base + size, user=user)
-        with db.transaction() as conn:
+        with db.transaction() as conn:  # rows go in without the index, then it is built over all of them
             conn.execute(sql_drop(index_name(library.model_id)))
+        built = library.grow(base + size, user=user)
         started = time.perf_counter()
         with db.transaction() as conn:
             conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
@@ -308,6 +310,7 @@ def heavy_user(db, library: Library, registry, sizes: list[int], count: int, ful
         if full_at == size:
             row["full_precision"] = _full_precision(db, library, user, plan, vectors, registry)
         results.append({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()})
+        report(results[-1])
     return results
 
 
@@ -521,8 +524,8 @@ def main() -> None:
             "recall@10 ef 40 / 200 (ms) | lexical ms (plan) | index build s | index MB | one video's vectors ms |\n"
             "|---|---|---|---|---|---|---|---|---|---|"
         )
-        heavy = heavy_user(db, library, registry, sizes, args.heavy_queries, args.full_at)
-        for r in heavy:
+
+        def row(r: dict) -> None:
             say(
                 f"| {r['scenes']:,} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f} | {r['exact_scan_ms']:.1f} | "
                 f"{r['ann_ms']:.1f} | {r['recall_at_10']:.3f} | {r['recall_at_10_ef40']:.3f} ({r['ann_ms_ef40']:.1f}) / "
@@ -531,6 +534,8 @@ def main() -> None:
             )
             if "full_precision" in r:
                 say(f"  full-precision index at {r['scenes']:,}: {json.dumps(r['full_precision'])}")
+
+        heavy = heavy_user(db, library, registry, sizes, args.heavy_queries, args.full_at, row)
         report["heavy_users"] = heavy
         report["heavy_user"] = heavy[-1]
     if not args.no_crossover and not args.json:
