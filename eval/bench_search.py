@@ -258,7 +258,7 @@ def heavy_user(
     disk), then for ``count`` queries: the full hybrid search as users get it, the exact vector scan
     alone, the index lookup alone, and recall@10 of the lookup against the exact scan (per channel, the
     ten best scenes). At ``full_at`` scenes a full-precision index is built too, for comparison."""
-    from heimdex.db.vectors import ensure_vector_index, index_name
+    from heimdex.db.vectors import ensure_vector_index, index_names
     from heimdex.search import search
     from heimdex.search.channels import SearchFilters, lexical_scores
 
@@ -273,7 +273,8 @@ def heavy_user(
     base, results = library.scenes, []
     for size in sizes:
         with db.transaction() as conn:  # rows go in without the index, then it is built over all of them
-            conn.execute(sql_drop(index_name(library.model_id)))
+            for name in index_names(library.model_id):
+                conn.execute(sql_drop(name))
         built = library.grow(base + size, user=user)
         started = time.perf_counter()
         with db.transaction() as conn:
@@ -281,10 +282,11 @@ def heavy_user(
             ensure_vector_index(conn, library.model_id, library.pool.shape[1])
         index_s = time.perf_counter() - started
         with db.transaction() as conn:
+            names = index_names(library.model_id)
             index_mb = (
-                conn.execute("SELECT pg_relation_size(%s::regclass) AS b", (index_name(library.model_id),)).fetchone()[
-                    "b"
-                ]
+                conn.execute(
+                    "SELECT sum(pg_relation_size(i::regclass)) AS b FROM unnest(%s::text[]) AS i", (names,)
+                ).fetchone()["b"]
                 / 2**20
             )
             conn.execute("ANALYZE scene_vectors")
@@ -404,32 +406,38 @@ def _insert_video_ms(db, library: Library, user) -> float:
 
 
 def _full_precision(db, library: Library, user, plan, vectors, registry) -> dict:
-    """The same index over full floats instead of halves: build time, size, lookup time and recall@10; then back."""
+    """The same indexes over full floats instead of halves: build time, size, lookup time and recall@10; then back."""
     from heimdex.db import vectors as stored
-    from heimdex.db.vectors import ensure_vector_index, index_name
+    from heimdex.db.vectors import ensure_vector_index, index_names
 
-    name = index_name(library.model_id)
-    found = {}
-    try:
-        stored.STORED_AS = "vector"
+    names = index_names(library.model_id)
+
+    def rebuild() -> float:
         with db.transaction() as conn:
-            conn.execute(sql_drop(name))
+            for name in names:
+                conn.execute(sql_drop(name))
         started = time.perf_counter()
         with db.transaction() as conn:
             conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
             ensure_vector_index(conn, library.model_id, library.pool.shape[1])
-        found["index_s"] = round(time.perf_counter() - started, 1)
+        return time.perf_counter() - started
+
+    found = {}
+    try:
+        stored.STORED_AS = "vector"
+        found["index_s"] = round(rebuild(), 1)
         with db.transaction() as conn:
             found["index_mb"] = round(
-                conn.execute("SELECT pg_relation_size(%s::regclass) AS b", (name,)).fetchone()["b"] / 2**20, 1
+                conn.execute(
+                    "SELECT sum(pg_relation_size(i::regclass)) AS b FROM unnest(%s::text[]) AS i", (names,)
+                ).fetchone()["b"]
+                / 2**20,
+                1,
             )
         found.update({k: v for k, v in _paths(db, library, user, plan, vectors, registry).items() if "ef" not in k})
     finally:
         stored.STORED_AS = "halfvec"
-        with db.transaction() as conn:
-            conn.execute(sql_drop(name))
-            conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
-            ensure_vector_index(conn, library.model_id, library.pool.shape[1])
+        rebuild()
     return found
 
 

@@ -135,12 +135,12 @@ def test_the_index_never_returns_another_users_scenes(db, registry, make_user, a
         ).fetchone()
         with index_scan(conn):
             plan = conn.execute(
-                b"EXPLAIN (FORMAT JSON) " + nearest_statement(model["id"], model["dim"]).as_bytes(conn),
-                {"query": vector, "user": bob.id, "channel": "tags", "limit": 200},
+                b"EXPLAIN (FORMAT JSON) " + nearest_statement(model["id"], model["dim"], "tags").as_bytes(conn),
+                {"query": vector, "user": bob.id, "limit": 200},
             ).fetchone()
     hits = set(found["tags_vec"]) | set(found["transcript_vec"])
     assert hits and hits <= mine  # only Bob's scenes ...
-    assert max(found["tags_vec"], key=found["tags_vec"].get) == with_car  # ... and his car first
+    assert max(found["tags_vec"].items(), key=lambda kv: kv[1])[0] == with_car  # ... and his car first
     assert "scene_vectors_hnsw_" in json.dumps(plan)  # through the index, not a scan of every row
     top = _moments(db, bob, "red car at night")
     assert top and all(scene in mine for _, scenes, _ in top for scene in scenes)
@@ -197,7 +197,7 @@ def test_the_old_servers_data_folder_opens(tmp_path):
     assert opened.returncode == 0, opened.stderr
     version, vector, email, indexes = opened.stdout.split(" ", 3)
     assert (version, vector, email) == ("16.14", "0.8.5", "old@example.com")
-    assert "scene_vectors_hnsw_1" in indexes  # built for the model the old folder knew
+    assert "scene_vectors_hnsw_1_tags" in indexes  # built for the model the old folder knew
 
 
 def test_a_folder_of_another_major_version_is_refused_with_a_sentence(tmp_path):

@@ -119,15 +119,15 @@ def vector_scores(
     return scores
 
 
-def nearest_statement(model_id: int, dim: int) -> sql.Composed:
+def nearest_statement(model_id: int, dim: int, channel: str) -> sql.Composed:
     """The index lookup of one channel: the nearest rows by the index's distance, each scored by the exact one.
     Model, type and dimension are literals: the planner must see the partial index's own terms."""
     stored = sql.Identifier(vectors.STORED_AS)
     return sql.SQL(
         """SELECT scene_id, 1 - (embedding <=> %(query)s) AS similarity FROM scene_vectors
-           WHERE model_id = {model} AND user_id = %(user)s AND channel = %(channel)s
+           WHERE model_id = {model} AND channel = {channel} AND user_id = %(user)s
            ORDER BY (embedding::{stored}({dim})) <=> %(query)s::{stored}({dim}) LIMIT %(limit)s"""
-    ).format(model=sql.Literal(model_id), dim=sql.Literal(dim), stored=stored)
+    ).format(model=sql.Literal(model_id), channel=sql.Literal(channel), dim=sql.Literal(dim), stored=stored)
 
 
 def large_library(conn: Conn, user_id: uuid.UUID) -> bool:
@@ -150,13 +150,12 @@ def _nearest_scores(
     ).fetchone()
     if found is None:
         return scores
-    statement = nearest_statement(int(found["id"]), int(found["dim"]))
     cursor = conn.cursor(row_factory=tuple_row)
     with index_scan(conn):
         for channel, signal in channels.items():
             rows = cursor.execute(
-                statement,
-                {"query": query, "user": user_id, "channel": channel, "limit": get_settings().ann_candidates},
+                nearest_statement(int(found["id"]), int(found["dim"]), channel),
+                {"query": query, "user": user_id, "limit": get_settings().ann_candidates},
                 prepare=False,
             ).fetchall()
             for scene_id, similarity in rows:
