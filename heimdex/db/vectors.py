@@ -55,7 +55,11 @@ def ensure_vector_index(conn: psycopg.Connection[Any], model_id: int, dim: int) 
 
 
 def ensure_vector_indexes(conn: psycopg.Connection[Any]) -> None:
-    """Every known model's index (a database from before these indexes gets them built once)."""
+    """Every known model's indexes (a database from before these indexes gets them built once); processes
+    starting together take turns on the migrations' advisory lock."""
+    from heimdex.db.migrate import LOCK_KEY
+
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         for row in conn.cursor(row_factory=dict_row).execute("SELECT id, dim FROM embedding_models").fetchall():
             ensure_vector_index(conn, row["id"], row["dim"])
