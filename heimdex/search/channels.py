@@ -14,7 +14,7 @@ measures both paths, their agreement (recall@10) and the switch-over.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,7 +164,7 @@ def _nearest_scores(
 
 
 @contextmanager
-def index_scan(conn: Conn) -> Iterator[None]:
+def index_scan(conn: Conn) -> Generator[None]:
     """Inside the caller's transaction: lookups go through the HNSW index, scanning on past other users' rows
     (iterative scan) up to ``HEIMDEX_ANN_MAX_SCAN``. Sorting is off meanwhile, so the planner never picks
     "every row of this user, sorted" (the exact scan, slower here) over the index; it is back on after."""
