@@ -62,7 +62,8 @@ def test_doctor_reports_the_database_up(data_dir, db):
     done = run_cli("doctor", "--json")
     assert done.returncode == 0, done.stderr
     checks = {check["name"]: check for check in json.loads(done.stdout)}
-    assert checks["database"]["ok"] and "pgvector 0.6.2" in checks["database"]["detail"]
+    assert checks["database"]["ok"] and "pgvector 0.8.5" in checks["database"]["detail"]
+    assert checks["database"]["detail"].startswith("PostgreSQL 16.14")
     assert checks["data dir"]["ok"]
     assert checks["redis"]["detail"].startswith("not configured")
 
