@@ -125,7 +125,7 @@ def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list
     start = rows[0]["start_s"]
     on_screen: dict[str, list[list[float]]] = {}
     for row in rows:
-        seen: dict[str, list[list[float]]] = row["on_screen"] or {}
+        seen: dict[str, list[list[float]]] = row.get("on_screen") or {}
         for name, spans in seen.items():
             on_screen.setdefault(name, []).extend(sorted(spans))
     asked = [span for name in people if "person" in channels for span in on_screen.get(name, [])]
