@@ -409,6 +409,20 @@ def ui_people(token):
         return _no_people("Your session ended; please sign in again.")
 
 
+def _faces_gallery(label: str, elem_id: str, columns: int = 8, height: int = 200, visible: bool = True):
+    """A gallery of face pictures to pick from (no preview: a click picks)."""
+    return gr.Gallery(
+        label=label,
+        columns=columns,
+        height=height,
+        allow_preview=False,
+        object_fit="cover",
+        fit_columns=False,
+        visible=visible,
+        elem_id=elem_id,
+    )
+
+
 def _person_panel(token, person_id, listing):
     """The picked person's heading, faces and name box (``listing``: what :func:`service.people` returned)."""
     person = next((p for p in listing["people"] + listing["suggested"] if p["person_id"] == person_id), None)
@@ -613,23 +627,9 @@ def build() -> gr.Blocks:
                 with gr.Row():
                     with gr.Column(scale=3):
                         people_note = gr.Markdown()
-                        people_gallery = gr.Gallery(
-                            label="Your people",
-                            columns=6,
-                            height=230,
-                            allow_preview=False,
-                            object_fit="cover",
-                            fit_columns=False,
-                            elem_id="people",
-                        )
-                        suggested_gallery = gr.Gallery(
-                            label="Suggested: the same face seen more than once, not named yet",
-                            columns=6,
-                            height=230,
-                            allow_preview=False,
-                            object_fit="cover",
-                            fit_columns=False,
-                            elem_id="suggested",
+                        people_gallery = _faces_gallery("Your people", "people", columns=6, height=230)
+                        suggested_gallery = _faces_gallery(
+                            "Suggested: the same face seen more than once, not named yet", "suggested", 6, 230
                         )
                     with gr.Column(scale=1):
                         gr.Markdown("### Add a person")
@@ -643,25 +643,8 @@ def build() -> gr.Blocks:
                         )
                         add_person_btn = gr.Button("Add person", variant="primary")
                 person_title = gr.Markdown(NO_PERSON, elem_id="person-title")
-                person_gallery = gr.Gallery(
-                    label="Their faces",
-                    columns=8,
-                    height=200,
-                    allow_preview=False,
-                    object_fit="cover",
-                    fit_columns=False,
-                    elem_id="person-faces",
-                )
-                likely_gallery = gr.Gallery(
-                    label="Is this also them?",
-                    columns=8,
-                    height=200,
-                    allow_preview=False,
-                    object_fit="cover",
-                    fit_columns=False,
-                    visible=False,
-                    elem_id="person-likely",
-                )
+                person_gallery = _faces_gallery("Their faces", "person-faces")
+                likely_gallery = _faces_gallery("Is this also them?", "person-likely", visible=False)
                 likely = gr.State([])
                 with gr.Row(equal_height=True):
                     person_name = gr.Textbox(label="Name", scale=2, elem_id="person-name")
