@@ -336,16 +336,16 @@ def _open(token, result) -> dict:
 
 
 def _scene_people(opened):
-    """The faces seen in a moment's scenes, named or asking who they are, and the listing behind them."""
+    """The faces seen in a moment's scenes, named or asking who they are, the listing behind them, no face picked."""
     faces = opened["faces"] if opened else []
     shown = [(_picture(f["picture"], (160, 160)), f["name"] or "Who is this?") for f in faces]
-    return shown, faces, None
+    return shown, faces, None, gr.update(value="", interactive=False)  # the name box opens once a face is picked
 
 
 @friendly
 def ui_open(token, results, index):
     if not results:
-        return "<p>Search, then pick a result to play it here.</p>", 0, gr.update(selected="player"), [], [], None
+        return "<p>Search, then pick a result to play it here.</p>", 0, gr.update(selected="player"), *_scene_people(None)
     index = max(0, min(int(index), len(results) - 1))
     opened = _open(token, results[index])
     return _player_html(results[index], opened), index, gr.update(selected="player"), *_scene_people(opened)
@@ -353,7 +353,7 @@ def ui_open(token, results, index):
 
 def ui_pick_face(faces, evt: gr.SelectData):
     face = faces[evt.index]
-    return face["face_id"], face["name"] or ""
+    return face["face_id"], gr.update(value=face["name"] or "", interactive=True)
 
 
 @friendly
@@ -619,7 +619,9 @@ def build() -> gr.Blocks:
                         elem_id="scene-faces",
                     )
                     with gr.Column(scale=1):
-                        face_name = gr.Textbox(label="This is", elem_id="face-name")
+                        face_name = gr.Textbox(
+                            label="This is", placeholder="Pick a face first", interactive=False, elem_id="face-name"
+                        )
                         name_face_btn = gr.Button("Name this face")
             with gr.Tab("People", id="people") as people_tab:
                 listing = gr.State({"people": [], "suggested": []})
@@ -725,7 +727,7 @@ def build() -> gr.Blocks:
             [gallery, results, found_note],
             api_visibility="private",
         )
-        opened = [player, current, tabs, faces_here, scene_faces, picked_face]
+        opened = [player, current, tabs, faces_here, scene_faces, picked_face, face_name]
         gallery.select(ui_select, [token, results], opened, api_visibility="private")
         previous_btn.click(
             lambda t, r, i: ui_open(t, r, i - 1), [token, results, current], opened, api_visibility="private"
@@ -737,7 +739,7 @@ def build() -> gr.Blocks:
         name_face_btn.click(
             ui_name_face,
             [token, results, current, picked_face, face_name],
-            [faces_here, scene_faces, picked_face],
+            [faces_here, scene_faces, picked_face, face_name],
             api_visibility="private",
         )
 

@@ -9,6 +9,7 @@ import shutil
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from helpers import ROOT
 
@@ -122,13 +123,16 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
         "#moments .gallery-item, #moments button.thumbnail-item"
     ).first.click()  # play it, and name who else is there
     page.get_by_text("Who is this?").first.wait_for(timeout=30_000)
+    name_box = page.locator("#face-name input, #face-name textarea").first
+    expect(name_box).not_to_be_editable()  # nothing to name until a face is picked
     page.locator("#scene-faces .gallery-item, #scene-faces button.thumbnail-item").nth(
         page.evaluate(
             "() => [...document.querySelectorAll('#scene-faces .caption-label, #scene-faces figcaption')]"
             ".findIndex(e => e.innerText.includes('Who is this'))"
         )
     ).click()
-    page.locator("#face-name input, #face-name textarea").first.fill("Mina")
+    expect(name_box).to_be_editable(timeout=20_000)  # it opens once the pick has reached the server
+    name_box.fill("Mina")
     page.get_by_role("button", name="Name this face").click()
     page.wait_for_function(
         "() => !document.querySelector('#scene-faces').innerText.includes('Who is this')", timeout=30_000
