@@ -345,7 +345,12 @@ def _scene_people(opened):
 @friendly
 def ui_open(token, results, index):
     if not results:
-        return "<p>Search, then pick a result to play it here.</p>", 0, gr.update(selected="player"), *_scene_people(None)
+        return (
+            "<p>Search, then pick a result to play it here.</p>",
+            0,
+            gr.update(selected="player"),
+            *_scene_people(None),
+        )
     index = max(0, min(int(index), len(results) - 1))
     opened = _open(token, results[index])
     return _player_html(results[index], opened), index, gr.update(selected="player"), *_scene_people(opened)
