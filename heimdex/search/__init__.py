@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from heimdex.db import Conn, Database
 from heimdex.errors import BadInput
 from heimdex.models.registry import Registry, get_registry
@@ -16,6 +18,7 @@ from heimdex.search.channels import (
     TEXT_SIGNALS,
     SearchFilters,
     appearance_scores,
+    large_library,
     lexical_scores,
     person_names,
     person_scores,
@@ -66,7 +69,8 @@ def search(
         if parsed.empty:
             return SearchPage(parsed, [], 0, page, page_size)
         raw = raw_scores(conn, user_id, parsed, filters, registry)
-        allowed = phrase_scenes(conn, user_id, parsed.phrases, filters) if parsed.phrases else None
+        scored = {scene_id for scores in raw.values() for scene_id in scores}
+        allowed = phrase_scenes(conn, user_id, parsed.phrases, filters, scored) if parsed.phrases else None
         hits = select_hits(parsed, raw, config, allowed)
         runs = group_runs(hits, scene_spans(conn, user_id, [hit.scene_id for hit in hits]))
         shown = runs[(page - 1) * page_size : page * page_size]
@@ -90,27 +94,37 @@ def select_hits(
 def raw_scores(
     conn: Conn, user_id: uuid.UUID, parsed: ParsedQuery, filters: SearchFilters, registry: Registry
 ) -> dict[str, dict[int, float]]:
-    """Raw scores per signal (signal → scene id → score) from every channel the filters allow."""
+    """Raw scores per signal (signal → scene id → score) from every channel the filters allow.
+
+    A large library without filters takes the index path (:mod:`heimdex.search.channels`): each channel's
+    nearest scenes, with the scenes of the query's rare words, are the candidates, and every channel scores them."""
     wanted = set(filters.channels or CHANNELS)
     signals = {signal for channel in wanted for signal in CHANNELS[channel]}
     text_channels = {channel: signal for channel, signal in TEXT_SIGNALS.items() if signal in signals}
     raw: dict[str, dict[int, float]] = {}
-    embedder = registry.get("text")
-    query_vector = embedder.embed_queries([parsed.text])[0] if parsed.text and text_channels else None
-    clip_vector = None
-    if parsed.text and "clip_vec" in signals and registry.has("clip"):
-        clip_vector = registry.get("clip").embed_texts([parsed.text])[0]
-    if query_vector is not None:
+    vectors: list[tuple[tuple[str, str], np.ndarray, dict[str, str]]] = []  # (model, query vector, its channels)
+    if parsed.text and text_channels:
+        embedder = registry.get("text")
         model = (embedder.info.name, embedder.info.version)
-        raw.update(vector_scores(conn, user_id, model, query_vector, text_channels, filters))
-    if clip_vector is not None:
+        vectors.append((model, embedder.embed_queries([parsed.text])[0], text_channels))
+    if parsed.text and "clip_vec" in signals and registry.has("clip"):
         model = (registry.info("clip").name, registry.info("clip").version)
-        raw.update(vector_scores(conn, user_id, model, clip_vector, {"visual": "clip_vec"}, filters))
-    if parsed.text:
-        lexical = lexical_scores(conn, user_id, parsed.text, filters)
-        raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
-    if parsed.appearance and "appearance" in signals:
-        raw["appearance"] = appearance_scores(conn, user_id, parsed.appearance, filters)
+        vectors.append((model, registry.get("clip").embed_texts([parsed.text])[0], {"visual": "clip_vec"}))
     if parsed.people and "person" in signals:
         raw["person"] = person_scores(conn, user_id, parsed.people, filters, parsed.actions)
+    near: set[int] | None = None  # the index path's candidates; None: every scene
+    if not filters.on_videos and large_library(conn, user_id):
+        near = set(raw.get("person", {}))  # the named people's scenes, each channel's nearest through the index, ...
+        for model, vector, channels in vectors:
+            for scores in vector_scores(conn, user_id, model, vector, channels, filters, approximate=True).values():
+                near.update(scores)
+    if parsed.text:
+        lexical = lexical_scores(conn, user_id, parsed.text, filters, near)
+        raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
+        if near is not None:  # ... and the scenes of the query's rare words
+            near.update(scene_id for scores in lexical.values() for scene_id in scores)
+    for model, vector, channels in vectors:  # every candidate scored on every channel, as on the exact path
+        raw.update(vector_scores(conn, user_id, model, vector, channels, filters, within=near))
+    if parsed.appearance and "appearance" in signals:
+        raw["appearance"] = appearance_scores(conn, user_id, parsed.appearance, filters, near)
     return raw

@@ -2,10 +2,19 @@
 
 Vectors are compared exactly (``<=>`` over the user's own rows, reached through
 ``scene_vectors_user_idx``) while a library is small: there that is fastest, and exact.
-A library of ``HEIMDEX_ANN_MIN_SCENES`` scenes or more is searched through the model's
-HNSW index (:mod:`heimdex.db.vectors`) with pgvector's iterative scan, so the filter on the
-user still returns enough of their own rows; the nearest ``HEIMDEX_ANN_CANDIDATES`` rows
-per channel get a score, the rest none (they would fall under the fusion floor anyway).
+A library of ``HEIMDEX_ANN_MIN_SCENES`` scenes or more takes the *index path*:
+
+- vectors through the model's HNSW index (:mod:`heimdex.db.vectors`) with pgvector's
+  iterative scan, so the filter on the user still returns enough of their own rows; the
+  nearest ``HEIMDEX_ANN_CANDIDATES`` rows per channel get a score, the rest none (they
+  would fall under the fusion floor anyway);
+- words by how many of the user's scenes hold them (``scene_terms``, kept by triggers):
+  the rarest, up to ``HEIMDEX_LEXICAL_MAX_SCENES`` scenes in all, pick scenes by themselves;
+  a common one ("person" in half the library) only adds to the rank of scenes picked by
+  rarer words or by the vectors. Its scenes are never read: that is what keeps the cost
+  bounded (the idea behind IDF);
+- appearance tags are scored on those candidates only.
+
 A search with filters (a video, dates, a language, a person) stays exact: the filter
 narrows what is read, and the index could not honour it. ``eval/bench_search.py``
 measures both paths, their agreement (recall@10) and the switch-over.
@@ -14,7 +23,7 @@ measures both paths, their agreement (recall@10) and the switch-over.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator
+from collections.abc import Collection, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,22 +86,23 @@ def vector_scores(
     query: np.ndarray,
     channels: dict[str, str],
     filters: SearchFilters,
-    approximate: bool | None = None,
+    approximate: bool = False,
+    within: Collection[int] | None = None,
 ) -> dict[str, dict[int, float]]:
     """Cosine similarity of ``query`` to the user's scenes in ``channels`` (vector channel → signal); a scene's best piece counts.
 
     ``model`` is the (name, version) that made ``query``: only vectors of that model are compared.
-    ``approximate`` picks the path (default: the index for large libraries without filters).
+    Exact by default, over every scene or those ``within``; ``approximate``: the index path's nearest rows only.
     """
-    if approximate is None:
-        approximate = not filters.on_videos and large_library(conn, user_id)
     if approximate:
         scores = _nearest_scores(conn, user_id, model, query, channels)
         empty = {channel: signal for channel, signal in channels.items() if not scores[signal]}
         if empty:  # the index found none of the user's rows (a graph cut off by duplicates): scan those exactly
-            scores.update(vector_scores(conn, user_id, model, query, empty, filters, approximate=False))
+            scores.update(vector_scores(conn, user_id, model, query, empty, filters))
         return scores
     where, params = filters.where()
+    if within is not None:
+        where, params = f"{where} AND sv.scene_id = ANY(%(within)s)", {**params, "within": list(within)}
     joins = "JOIN scenes s ON s.id = sv.scene_id JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
     rows = (
         conn.cursor(row_factory=tuple_row)
@@ -119,15 +129,19 @@ def vector_scores(
     return scores
 
 
-def nearest_statement(model_id: int, dim: int, channel: str) -> sql.Composed:
-    """The index lookup of one channel: the nearest rows by the index's distance, each scored by the exact one.
-    Model, type and dimension are literals: the planner must see the partial index's own terms."""
+def nearest_statement(model_id: int, dim: int, channels: Collection[str]) -> sql.Composed:
+    """The index lookup of each channel, in one statement: its nearest rows by the index's distance, each scored by
+    the exact one. Model, channel, type and dimension are literals: the planner must see the partial indexes' terms."""
     stored = sql.Identifier(vectors.STORED_AS)
-    return sql.SQL(
-        """SELECT scene_id, 1 - (embedding <=> %(query)s) AS similarity FROM scene_vectors
-           WHERE model_id = {model} AND channel = {channel} AND user_id = %(user)s
-           ORDER BY (embedding::{stored}({dim})) <=> %(query)s::{stored}({dim}) LIMIT %(limit)s"""
-    ).format(model=sql.Literal(model_id), channel=sql.Literal(channel), dim=sql.Literal(dim), stored=stored)
+    lookup = sql.SQL(
+        """(SELECT scene_id, {channel} AS channel, 1 - (embedding <=> %(query)s) AS similarity FROM scene_vectors
+            WHERE model_id = {model} AND channel = {channel} AND user_id = %(user)s
+            ORDER BY (embedding::{stored}({dim})) <=> %(query)s::{stored}({dim}) LIMIT %(limit)s)"""
+    )
+    return sql.SQL(" UNION ALL ").join(
+        lookup.format(model=sql.Literal(model_id), channel=sql.Literal(channel), dim=sql.Literal(dim), stored=stored)
+        for channel in channels
+    )
 
 
 def large_library(conn: Conn, user_id: uuid.UUID) -> bool:
@@ -150,16 +164,19 @@ def _nearest_scores(
     ).fetchone()
     if found is None:
         return scores
-    cursor = conn.cursor(row_factory=tuple_row)
     with index_scan(conn):
-        for channel, signal in channels.items():
-            rows = cursor.execute(
-                nearest_statement(int(found["id"]), int(found["dim"]), channel),
+        rows = (
+            conn.cursor(row_factory=tuple_row)
+            .execute(
+                nearest_statement(int(found["id"]), int(found["dim"]), list(channels)),
                 {"query": query, "user": user_id, "limit": get_settings().ann_candidates},
                 prepare=False,
-            ).fetchall()
-            for scene_id, similarity in rows:
-                scores[signal][scene_id] = max(similarity, scores[signal].get(scene_id, -1.0))
+            )
+            .fetchall()
+        )
+    for scene_id, channel, similarity in rows:
+        signal = scores[channels[channel]]
+        signal[scene_id] = max(similarity, signal.get(scene_id, -1.0))
     return scores
 
 
@@ -179,26 +196,50 @@ def index_scan(conn: Conn) -> Generator[None]:
         conn.execute("SET LOCAL enable_sort = on")
 
 
-def lexical_statement(filters: SearchFilters) -> tuple[LiteralString, dict[str, Any]]:
-    """The lexical query (parameters ``text`` and ``user`` still to add) and the filters' parameters."""
+def lexical_statement(filters: SearchFilters, picked_by: str | None = None) -> tuple[LiteralString, dict[str, Any]]:
+    """The lexical query (parameters ``text`` and ``user`` still to add) and the filters' parameters.
+
+    ``picked_by``, the index path: only the scenes in ``%(within)s`` or holding one of the terms ``%(rare)s``
+    are ranked (``"rare"``; ``"within"`` when no term is rare enough)."""
     where, params = filters.where()
     joins: LiteralString = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
+    picked: LiteralString = {  # picked scenes are ranked as they are (a scene holding no term ranks 0): matching
+        # the whole query would read the common terms' scenes, all of them
+        None: "AND (s.transcript_tsv @@ q OR s.ocr_tsv @@ q OR s.tags_tsv @@ q)",
+        "within": "AND s.id = ANY(%(within)s)",
+        "rare": """AND (s.id = ANY(%(within)s) OR s.transcript_tsv @@ any_of(%(rare)s::text[])
+                         OR s.ocr_tsv @@ any_of(%(rare)s::text[]) OR s.tags_tsv @@ any_of(%(rare)s::text[]))""",
+    }[picked_by]
     return (  # the query in FROM, not a CTE: planning stays well under a millisecond
-        f"""SELECT s.id,
-               ts_rank_cd(s.transcript_tsv, q, 32) AS transcript_text,
-               ts_rank_cd(s.ocr_tsv, q, 32) AS ocr_text,
-               ts_rank_cd(s.tags_tsv, q, 32) AS tags_text
+        f"""SELECT s.id,  -- a rank only where the document matches: ranking costs far more than matching
+               CASE WHEN s.transcript_tsv @@ q THEN ts_rank_cd(s.transcript_tsv, q, 32) ELSE 0 END AS transcript_text,
+               CASE WHEN s.ocr_tsv @@ q THEN ts_rank_cd(s.ocr_tsv, q, 32) ELSE 0 END AS ocr_text,
+               CASE WHEN s.tags_tsv @@ q THEN ts_rank_cd(s.tags_tsv, q, 32) ELSE 0 END AS tags_text
         FROM search_query(%(text)s) AS q, scenes s {joins}
-        WHERE numnode(q) > 0 AND s.user_id = %(user)s
-          AND (s.transcript_tsv @@ q OR s.ocr_tsv @@ q OR s.tags_tsv @@ q) AND {where}""",
+        WHERE numnode(q) > 0 AND s.user_id = %(user)s {picked} AND {where}""",
         params,
     )
 
 
-def lexical_scores(conn: Conn, user_id: uuid.UUID, text: str, filters: SearchFilters) -> dict[str, dict[int, float]]:
-    """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean."""
-    statement, params = lexical_statement(filters)
-    rows = conn.cursor(row_factory=tuple_row).execute(statement, {**params, "text": text, "user": user_id}).fetchall()
+def lexical_scores(
+    conn: Conn, user_id: uuid.UUID, text: str, filters: SearchFilters, within: Collection[int] | None = None
+) -> dict[str, dict[int, float]]:
+    """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean.
+
+    ``within``, the index path: the scenes found by the vectors; they are ranked, and so are the scenes holding
+    the query's rarest terms (``rare_terms``). Without it every scene holding any term is."""
+    extra: dict[str, Any] = {}
+    picked_by = None
+    if within is not None:
+        rare = rare_terms(conn, user_id, text)
+        picked_by = "rare" if rare else "within"
+        extra = {"within": list(within), "rare": rare}
+    statement, params = lexical_statement(filters, picked_by)
+    rows = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(statement, {**params, **extra, "text": text, "user": user_id}, prepare=False)
+        .fetchall()
+    )
     signals = ("transcript_text", "ocr_text", "tags_text")
     scores: dict[str, dict[int, float]] = {signal: {} for signal in signals}
     for scene_id, *ranks in rows:
@@ -208,14 +249,39 @@ def lexical_scores(conn: Conn, user_id: uuid.UUID, text: str, filters: SearchFil
     return scores
 
 
+def rare_terms(conn: Conn, user_id: uuid.UUID, text: str) -> list[str]:
+    """The query's terms that pick scenes on the index path: the rarest in the user's library, as long as
+    together they are in at most ``HEIMDEX_LEXICAL_MAX_SCENES`` scenes."""
+    rows = conn.execute(
+        """SELECT term, scenes FROM scene_terms
+           WHERE user_id = %s AND term = ANY(tsvector_to_array(search_document(%s))) ORDER BY scenes, term""",
+        (user_id, text),
+    ).fetchall()
+    budget, rare = get_settings().lexical_max_scenes, []
+    for row in rows:
+        budget -= row["scenes"]
+        if budget < 0:
+            break
+        if "\\" not in row["term"]:  # quote_literal would write E'...', which a tsquery does not read
+            rare.append(row["term"])
+    return rare
+
+
 def appearance_scores(
-    conn: Conn, user_id: uuid.UUID, units: tuple[tuple[tuple[str, float], ...], ...], filters: SearchFilters
+    conn: Conn,
+    user_id: uuid.UUID,
+    units: tuple[tuple[tuple[str, float], ...], ...],
+    filters: SearchFilters,
+    within: Collection[int] | None = None,
 ) -> dict[int, float]:
     """How much of a query's appearance the user's scenes' tags show: the mean, over the query's units
-    ('man', 'red shirt'), of the weight of the best alternative phrase found in the tags (0..1)."""
+    ('man', 'red shirt'), of the weight of the best alternative phrase found in the tags (0..1).
+    ``within``, the index path: only those scenes are scored."""
     if not units:
         return {}
     where, params = filters.where()
+    if within is not None:
+        where, params = f"{where} AND s.id = ANY(%(within)s)", {**params, "within": list(within)}
     joins = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
     phrases: dict[str, str] = {}
     cases: list[str] = []
@@ -260,9 +326,18 @@ def person_scores(
     return {row["scene_id"]: float(row["likeness"]) for row in rows}
 
 
-def phrase_scenes(conn: Conn, user_id: uuid.UUID, phrases: tuple[str, ...], filters: SearchFilters) -> set[int]:
-    """The user's scenes whose speech, screen text or tags contain every phrase exactly (ignoring case)."""
+def phrase_scenes(
+    conn: Conn,
+    user_id: uuid.UUID,
+    phrases: tuple[str, ...],
+    filters: SearchFilters,
+    among: Collection[int] | None = None,
+) -> set[int]:
+    """The user's scenes (of ``among`` when given) whose speech, screen text or tags contain every phrase exactly
+    (ignoring case)."""
     where, params = filters.where()
+    if among is not None:
+        where, params = f"{where} AND s.id = ANY(%(among)s)", {**params, "among": list(among)}
     patterns = {f"p{i}": "%" + _escape_like(phrase) + "%" for i, phrase in enumerate(phrases)}
     contains = cast(  # placeholders named by us (p0, p1, ...); the phrases themselves are parameters
         LiteralString,
