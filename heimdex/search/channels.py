@@ -203,20 +203,20 @@ def lexical_statement(filters: SearchFilters, picked_by: str | None = None) -> t
     are ranked (``"rare"``; ``"within"`` when no term is rare enough)."""
     where, params = filters.where()
     joins: LiteralString = "JOIN videos v ON v.id = s.video_id" if filters.on_videos else ""
-    picked: LiteralString = {  # picked scenes are ranked as they are (a scene holding no term ranks 0): matching
-        # the whole query would read the common terms' scenes, all of them
+    picked: dict[str | None, LiteralString] = {  # picked scenes are ranked as they are (one holding no term ranks
+        # 0): matching the whole query would read the common terms' scenes, all of them
         None: "AND (s.transcript_tsv @@ q OR s.ocr_tsv @@ q OR s.tags_tsv @@ q)",
         "within": "AND s.id = ANY(%(within)s)",
         "rare": """AND (s.id = ANY(%(within)s) OR s.transcript_tsv @@ any_of(%(rare)s::text[])
                          OR s.ocr_tsv @@ any_of(%(rare)s::text[]) OR s.tags_tsv @@ any_of(%(rare)s::text[]))""",
-    }[picked_by]
+    }
     return (  # the query in FROM, not a CTE: planning stays well under a millisecond
         f"""SELECT s.id,  -- a rank only where the document matches: ranking costs far more than matching
                CASE WHEN s.transcript_tsv @@ q THEN ts_rank_cd(s.transcript_tsv, q, 32) ELSE 0 END AS transcript_text,
                CASE WHEN s.ocr_tsv @@ q THEN ts_rank_cd(s.ocr_tsv, q, 32) ELSE 0 END AS ocr_text,
                CASE WHEN s.tags_tsv @@ q THEN ts_rank_cd(s.tags_tsv, q, 32) ELSE 0 END AS tags_text
         FROM search_query(%(text)s) AS q, scenes s {joins}
-        WHERE numnode(q) > 0 AND s.user_id = %(user)s {picked} AND {where}""",
+        WHERE numnode(q) > 0 AND s.user_id = %(user)s {picked[picked_by]} AND {where}""",
         params,
     )
 
@@ -257,7 +257,7 @@ def rare_terms(conn: Conn, user_id: uuid.UUID, text: str) -> list[str]:
            WHERE user_id = %s AND term = ANY(tsvector_to_array(search_document(%s))) ORDER BY scenes, term""",
         (user_id, text),
     ).fetchall()
-    budget, rare = get_settings().lexical_max_scenes, []
+    budget, rare = get_settings().lexical_max_scenes, list[str]()
     for row in rows:
         budget -= row["scenes"]
         if budget < 0:
