@@ -293,7 +293,7 @@ def heavy_user(
             names = index_names(library.model_id)
             index_mb = (
                 conn.execute(
-                    "SELECT sum(pg_relation_size(i::regclass)) AS b FROM unnest(%s::text[]) AS i", (names,)
+                    "SELECT sum(pg_relation_size(i::regclass))::float8 AS b FROM unnest(%s::text[]) AS i", (names,)
                 ).fetchone()["b"]
                 / 2**20
             )
@@ -515,7 +515,7 @@ def _full_precision(db, library: Library, user, plan, vectors, registry) -> dict
         with db.transaction() as conn:
             found["index_mb"] = round(
                 conn.execute(
-                    "SELECT sum(pg_relation_size(i::regclass)) AS b FROM unnest(%s::text[]) AS i", (names,)
+                    "SELECT sum(pg_relation_size(i::regclass))::float8 AS b FROM unnest(%s::text[]) AS i", (names,)
                 ).fetchone()["b"]
                 / 2**20,
                 1,
