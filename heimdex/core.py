@@ -8,6 +8,7 @@ and the app send the same things). Results are plain JSON-ready dicts.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from heimdex import people as people_store
-from heimdex import states
+from heimdex import states, subtitles
+from heimdex import videos as videos_store
 from heimdex.auth.users import User
 from heimdex.config import get_settings
 from heimdex.db import Database, get_database
@@ -25,13 +27,15 @@ from heimdex.ingest import ingest
 from heimdex.inputs import clean_text, seconds, whole_number
 from heimdex.jobs import latest_job
 from heimdex.jobs.queue import enqueue
-from heimdex.links import secret, sign
+from heimdex.links import LINK_SECONDS, secret, sign, verify
 from heimdex.media import MediaInfo
 from heimdex.quotas import usage
 from heimdex.search import SearchFilters
 from heimdex.search import search as search_moments
+from heimdex.search.query import parse_query
+from heimdex.search.results import Matcher
 from heimdex.storage import BlobStore, get_blob_store
-from heimdex.videos import Video, get_video, list_videos, parse_video_id
+from heimdex.videos import Video, get_video, list_videos, parse_video_id, scene_at
 from heimdex.videos import delete_video as remove_video
 
 
@@ -120,6 +124,23 @@ def video_status(user: User, video_id: object) -> dict:
     return _status(video, _scene_counts(user).get(video.id, 0))
 
 
+def rename_video(user: User, video_id: object, title: str) -> dict:
+    """Give the video a new title (1 to 200 characters); return it as :func:`videos` lists it."""
+    video = _video(user, video_id)
+    title = clean_text(title, 200)
+    if not title:
+        raise BadInput("bad_title", "A title needs at least one character.")
+    videos_store.rename_video(_db(), user.id, video.id, title)
+    return video_status(user, video.id)
+
+
+def poster_links(user: User) -> dict[str, str]:
+    """Signed URLs of the user's videos' posters (their first scene's picture; 404 until there is one), by video id."""
+    return {
+        str(video.id): f"/still/{video.id}?{_links(user, video, steady=True)}" for video in list_videos(_db(), user.id)
+    }
+
+
 def delete_video(user: User, video_id: object) -> str:
     """Delete a video and everything derived from it (its running job stops)."""
     video = _video(user, video_id)
@@ -185,28 +206,130 @@ def search(
     return [moment.as_dict() for moment in found.moments]
 
 
+SHARE_SECONDS = 7 * 24 * 3600  # a share link opens the moment for a week
+STEADY_S = 300  # pictures' links stay the same this long, so the browser keeps them cached
+
+
+def _links(user: User, video: Video, steady: bool = False) -> str:
+    """The signed query string of the user's video's links; ``steady``: the same for a few minutes (pictures)."""
+    if not steady:
+        return sign(secret(), user.id, video.id)
+    now = time.time() // STEADY_S * STEADY_S
+    return sign(secret(), user.id, video.id, LINK_SECONDS + STEADY_S, now=now)
+
+
 def preview(user: User, video_id: object, start_s: float = 0.0) -> str:
     """A short-lived signed URL (path and query) that plays the video from ``start_s``."""
     video = _video(user, video_id)
     start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
-    return f"/media/{video.id}?{sign(secret(), user.id, video.id)}#t={start:.2f}"
+    return f"/media/{video.id}?{_links(user, video)}#t={start:.2f}"
 
 
 def clip_link(user: User, video_id: object, start_s: float, end_s: float) -> str:
     """A signed URL that downloads ``start_s``..``end_s`` of the video as its own file."""
     video = _video(user, video_id)
     start, end = seconds(start_s, "start"), seconds(end_s, "end")
-    return f"/clip/{video.id}?{sign(secret(), user.id, video.id)}&start={start:.2f}&end={end:.2f}"
+    return f"/clip/{video.id}?{_links(user, video)}&start={start:.2f}&end={end:.2f}"
+
+
+def still_links(user: User, moments: list[dict]) -> list[str | None]:
+    """Signed URLs of the moments' pictures (their best scene's keyframe), one signature per video."""
+    signed: dict[str, str] = {}
+    links: list[str | None] = []
+    for found in moments:
+        video_id, scene = str(found.get("video_id")), found.get("thumbnail_scene")
+        if scene is None:
+            links.append(None)
+            continue
+        if video_id not in signed:
+            video = _video(user, video_id)
+            signed[video_id] = f"/still/{video.id}?{_links(user, video, steady=True)}"
+        links.append(f"{signed[video_id]}&scene={whole_number(scene, 'scene id')}")
+    return links
+
+
+def captions_link(user: User, video_id: object, kind: str = "vtt") -> str:
+    """A signed URL of the video's speech as WebVTT (what a ``<track>`` loads: it cannot send a session either),
+    or ``kind`` ``srt`` / ``vtt-file``: a SubRip or WebVTT file to download."""
+    video = _video(user, video_id)
+    if kind not in ("vtt", "srt", "vtt-file"):
+        raise BadInput("bad_format", "Transcripts come as vtt or srt.")
+    return f"/captions/{video.id}?{_links(user, video)}" + ("" if kind == "vtt" else f"&as={kind}")
+
+
+def transcript(user: User, video_id: object, query: str = "") -> dict:
+    """What was said in the video, line by line with times, and the same as WebVTT and SubRip files; with
+    ``query``, each line also comes ``marked``: the query's words as ``**word**``."""
+    video = _video(user, video_id)
+    with _db().transaction() as conn:
+        found = subtitles.lines(subtitles.spoken_words(conn, user.id, video.id))
+    matches = Matcher(parse_query(clean_text(query, 500)).terms) if query else None
+    return {
+        "segments": [
+            {**line.as_dict(), "marked": " ".join(f"**{w}**" if matches(w) else w for w in line.text.split())}
+            if matches
+            else line.as_dict()
+            for line in found
+        ],
+        "vtt": subtitles.webvtt(found),
+        "srt": subtitles.srt(found),
+    }
+
+
+def share_link(user: User, video_id: object, start_s: float) -> str:
+    """A signed, expiring link (path and query) that opens the Player at ``start_s`` of the video, for its owner."""
+    video = _video(user, video_id)
+    start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
+    return f"/?moment={video.id}&t={start:.2f}&{sign(secret(), user.id, video.id, SHARE_SECONDS)}"
+
+
+def open_shared(user: User, video_id: str, at: str, u: str, e: str, s: str) -> dict:
+    """The moment a share link points at (:func:`moment`), for the signed-in owner only."""
+    grant = verify(secret(), clean_text(video_id, 64), clean_text(u, 64), clean_text(e, 20), clean_text(s, 128))
+    if grant.user_id != user.id:
+        raise BadInput("not_yours", "This link opens a moment for the account that shared it; sign in as them.")
+    return moment(user, grant.video_id, seconds(at, "time"))
+
+
+def moment(user: User, video_id: object, start_s: float) -> dict:
+    """The moment at ``start_s`` of the video, as the Player opens it: the video, the scene playing then, signed
+    links (play from there, its captions, the scene as a clip) and the people seen in the scene."""
+    video = _video(user, video_id)
+    start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
+    scene = scene_at(_db(), user.id, video.id, start)
+    if scene is None:
+        raise BadInput("not_indexed", "This video has no scenes yet; it can be opened once it is indexed.")
+    return {
+        "video": video_status(user, video.id),
+        "scene": {
+            "scene_id": scene["id"],
+            "idx": scene["idx"],
+            "start_s": scene["start_s"],
+            "end_s": scene["end_s"],
+            "transcript": scene["transcript"],
+            "ocr_text": scene["ocr_text"],
+            "caption": scene["caption"],
+            "tags": [tag["tag"] for tag in scene["tags"]],
+        },
+        **open_moment(user, video.id, start, scene["start_s"], scene["end_s"], [scene["id"]]),
+    }
 
 
 def open_moment(
     user: User, video_id: object, start_s: float, scene_start_s: float, end_s: float, scene_ids: list[int]
 ) -> dict:
-    """Everything the Player shows for one moment: where it plays, its clip, and the faces in its scenes (with pictures)."""
+    """Everything the Player shows for one moment: where it plays, its captions, its clip, and the faces in its scenes
+    (with pictures)."""
+    video = _video(user, video_id)
     faces = scene_faces(user, scene_ids)
     return {
-        "src": preview(user, video_id, start_s),
-        "clip": clip_link(user, video_id, scene_start_s, end_s),
+        "src": preview(user, video.id, start_s),
+        "captions": captions_link(user, video.id),
+        "transcript_files": {kind: captions_link(user, video.id, kind) for kind in ("srt", "vtt-file")},
+        "language": video.spoken_language or "en",
+        "duration_s": video.duration_s,
+        "title": video.title,
+        "clip": clip_link(user, video.id, scene_start_s, end_s),
         "faces": [
             {**face, "picture": picture}
             for face, picture in zip(faces, face_pictures(user, [f["face_id"] for f in faces]))

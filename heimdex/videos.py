@@ -94,6 +94,41 @@ def list_videos(db: Database, user_id: uuid.UUID) -> list[Video]:
     return [Video.from_row(row) for row in rows]
 
 
+def scene_at(db: Database, user_id: uuid.UUID, video_id: uuid.UUID, t: float) -> dict | None:
+    """The scene of the user's video playing at ``t`` seconds (the last one past its end, the first before its start)."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            """SELECT id, idx, start_s, end_s, transcript, ocr_text, caption, tags, keyframe_key FROM scenes
+               WHERE user_id = %s AND video_id = %s
+               ORDER BY (start_s <= %s) DESC, CASE WHEN start_s <= %s THEN -start_s ELSE start_s END LIMIT 1""",
+            (user_id, video_id, t, t),
+        ).fetchone()
+    return dict(row) if row else None
+
+
+def scene_picture(db: Database, user_id: uuid.UUID, video_id: uuid.UUID, scene_id: int | None) -> str | None:
+    """The blob key of the keyframe of one scene of the user's video, or with no scene its poster (the first scene
+    with a picture); None: no such scene, or no picture yet."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            """SELECT keyframe_key FROM scenes
+               WHERE video_id = %s AND user_id = %s AND keyframe_key IS NOT NULL AND (id = %s OR %s::bigint IS NULL)
+               ORDER BY idx LIMIT 1""",
+            (video_id, user_id, scene_id, scene_id),
+        ).fetchone()
+    return row["keyframe_key"] if row else None
+
+
+def rename_video(db: Database, user_id: uuid.UUID, video_id: uuid.UUID, title: str) -> None:
+    """Give one of the user's videos a new title."""
+    with db.transaction() as conn:
+        renamed = conn.execute(
+            "UPDATE videos SET title = %s WHERE id = %s AND user_id = %s", (title, video_id, user_id)
+        ).rowcount
+    if not renamed:
+        raise NotFound("video", video_id)
+
+
 def set_proxy(db: Database, video_id: uuid.UUID, key: str) -> None:
     """Point the video at its browser-playable copy."""
     with db.transaction() as conn:

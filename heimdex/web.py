@@ -8,7 +8,7 @@
   API endpoint may name only files the same request's user uploaded: Gradio would
   otherwise copy any path a client names (a blob, ``/dev/zero``) into its cache before
   the function, and so the session check, ever runs.
-- ``/media`` and ``/clip``: a ``<video>`` element cannot send a session, so these trust
+- ``/media``, ``/captions``, ``/still`` and ``/clip``: a ``<video>`` element cannot send a session, so these trust
   only the link's signature (:mod:`heimdex.links`): tampered or expired is 403, not the
   signer's video 404. Local files are served with byte ranges (seeking works).
 """
@@ -23,10 +23,11 @@ import uuid
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import quote
 
 from anyio import to_thread
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.responses import PlainTextResponse
 
@@ -38,7 +39,8 @@ from heimdex.handoff import UploadRefused, get_handoff
 from heimdex.links import Grant, LinkRefused, secret, verify
 from heimdex.media import mime_type
 from heimdex.storage import get_blob_store, local_copy
-from heimdex.videos import Video, get_video
+from heimdex.subtitles import lines, spoken_words, srt, webvtt
+from heimdex.videos import Video, get_video, scene_picture
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ MAX_CALL_BYTES = 4 << 20  # a call's JSON: arguments, never file contents
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
 MULTIPART_SLACK = 1 << 20  # form fields and boundaries around the file
+MAX_PICTURE_BYTES = 8 << 20  # a keyframe is a JPEG of a few hundred kB
 
 
 def request_token(headers: dict[str, str]) -> str | None:
@@ -72,6 +75,36 @@ def _user_id(token: str | None) -> uuid.UUID | None:
         return session_user(get_database(), token).id
     except Unauthorized:
         return None
+
+
+class FirstScript:
+    """ASGI middleware: ``script`` goes first into the ``<head>`` of the app's page, so it runs before Gradio's own
+    code (Gradio's ``head`` option is added later, by that code)."""
+
+    def __init__(self, app, script: str):
+        self.app, self.script = app, script.encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            return await self.app(scope, receive, send)
+        start: dict = {}
+        body = b""
+
+        async def capture(message):
+            nonlocal body
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body += message.get("body", b"")
+            if message.get("more_body"):
+                return
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                body = body.replace(b"<head>", b"<head>" + self.script, 1)
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, capture)
 
 
 class FileGate:
@@ -186,7 +219,8 @@ def _granted(video_id: str, u: str, e: str, s: str) -> tuple[Grant, Video]:
 
 
 def add_routes(app: FastAPI) -> FastAPI:
-    """Register ``/media/{id}`` and ``/clip/{id}`` on ``app``."""
+    """Register ``/media/{id}``, ``/captions/{id}`` (WebVTT), ``/still/{id}`` (a scene's picture, or the video's poster) and
+    ``/clip/{id}`` on ``app``."""
 
     @app.get("/media/{video_id}")
     def media(video_id: str, u: str = "", e: str = "", s: str = ""):
@@ -197,6 +231,37 @@ def add_routes(app: FastAPI) -> FastAPI:
         if path is not None:
             return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=600"})
         return StreamingResponse(store.open(key), media_type=kind)
+
+    @app.get("/captions/{video_id}")
+    def captions(video_id: str, u: str = "", e: str = "", s: str = "", as_: str = Query("vtt", alias="as")):
+        grant, video = _granted(video_id, u, e, s)
+        if as_ not in ("vtt", "vtt-file", "srt"):
+            raise HTTPException(status_code=400, detail="Transcripts come as vtt or srt.")
+        with get_database().transaction() as conn:
+            found = lines(spoken_words(conn, grant.user_id, video.id))
+        headers = {"Cache-Control": "private, max-age=600"}
+        if as_ != "vtt":  # a file to keep, named after the video
+            name = f"{Path(video.filename).stem}.{as_.removesuffix('-file')}"
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        text, kind = (srt(found), "application/x-subrip") if as_ == "srt" else (webvtt(found), "text/vtt")
+        return PlainTextResponse(text, media_type=kind, headers=headers)
+
+    @app.get("/still/{video_id}")
+    def still(video_id: str, u: str = "", e: str = "", s: str = "", scene: str = ""):
+        grant, video = _granted(video_id, u, e, s)
+        if scene and (not scene.isdigit() or len(scene) > 18):
+            raise HTTPException(status_code=400, detail="The scene must be a number.")
+        key = scene_picture(get_database(), grant.user_id, video.id, int(scene) if scene else None)
+        if key is None:
+            raise HTTPException(status_code=404, detail="No such picture.")
+        try:
+            with get_blob_store(get_settings()).open(key) as blob:
+                data = blob.read(MAX_PICTURE_BYTES + 1)
+        except FileNotFoundError:
+            raise HTTPException(status_code=404, detail="No such picture.") from None
+        if len(data) > MAX_PICTURE_BYTES:
+            raise HTTPException(status_code=404, detail="No such picture.")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
 
     @app.get("/clip/{video_id}")
     def clip(video_id: str, u: str = "", e: str = "", s: str = "", start: str = "0", end: str = "0"):

@@ -105,3 +105,25 @@ def scramble(source: Path, target: Path, start: float = 0.35, share: float = 0.3
     data[first:last] = bytes(rng.getrandbits(8) for _ in range(last - first))
     target.write_bytes(bytes(data))
     return target
+
+
+def speaking(path: Path, speech: Path, seconds: float = 12.0, size: tuple[int, int] = (320, 240)) -> Path:
+    """A clip of moving pictures whose sound is the first ``seconds`` of ``speech`` (any audio file PyAV reads)."""
+    width, height = size
+    with _scheduling_kept(), av.open(str(path), "w") as out, av.open(str(speech)) as heard:
+        video = out.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream("aac", rate=48000, layout="mono")
+        for i in range(int(FPS * seconds)):
+            frame = av.VideoFrame.from_ndarray(_picture(i, width, height), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            out.mux(video.encode(frame.reformat(format="yuv420p")))
+        out.mux(video.encode(None))
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=48000)
+        for decoded in heard.decode(audio=0):
+            if decoded.time is not None and decoded.time >= seconds:
+                break
+            for frame in resampler.resample(decoded):
+                out.mux(sound.encode(frame))
+        out.mux(sound.encode(None))
+    return path

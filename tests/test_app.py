@@ -201,3 +201,78 @@ def test_people_through_the_api(client, server, media, tmp_path):
     assert client.predict(stranger, api_name="/people") == {"people": [], "suggested": []}
     client.predict(token, mina["person_id"], api_name="/delete_person")
     assert [p["name"] for p in client.predict(token, api_name="/people")["people"]] == ["Joon"]
+
+
+@pytest.fixture(scope="module")
+def speaker(client, server, media, tmp_path_factory):
+    """A user with a 12-second clip whose sound is JFK's 'ask not what your country can do for you', indexed."""
+    from forge import speaking
+    from gradio_client import handle_file
+
+    clip = speaking(tmp_path_factory.mktemp("speech") / "ask-not.mp4", media / "jfk.flac")
+    token = _register(client)
+    video_id = _as(server, token).predict(token, handle_file(str(clip)), "Ask not", "en", api_name="/upload")
+    return {"token": token, "video_id": video_id, "video": _indexed(client, token, video_id, timeout=240)}
+
+
+def test_the_transcript_and_its_captions_come_with_times(client, server, speaker):
+    said = client.predict(speaker["token"], speaker["video_id"], api_name="/transcript")
+    text = " ".join(segment["text"] for segment in said["segments"]).lower()
+    assert "ask not what your country can do for you" in text.replace(",", "")
+    times = [(s["start_s"], s["end_s"]) for s in said["segments"]]
+    assert all(0 <= a <= b <= 12.5 for a, b in times) and times == sorted(times)
+    assert said["vtt"].startswith("WEBVTT\n\n") and " --> " in said["vtt"]
+    assert said["srt"].startswith("1\n") and "," in said["srt"].splitlines()[1]
+    opened = client.predict(speaker["token"], speaker["video_id"], 6.0, api_name="/moment")
+    assert opened["video"]["video_id"] == speaker["video_id"] and opened["video"]["title"] == "Ask not"
+    assert opened["scene"]["start_s"] <= 6.0 <= opened["scene"]["end_s"] or opened["scene"]["idx"] == 0
+    assert opened["src"].endswith("#t=6.00") and "/clip/" in opened["clip"] and opened["language"] == "en"
+    with urllib.request.urlopen(server + opened["captions"], timeout=10) as answer:  # what the <track> loads
+        assert answer.headers["content-type"].startswith("text/vtt")
+        assert answer.read().decode() == said["vtt"]
+    assert _status(server + opened["captions"][:-1] + ("0" if opened["captions"][-1] != "0" else "1")) == 403
+
+
+def test_another_users_transcript_and_moment_are_refused(client, speaker):
+    from gradio_client.exceptions import AppError
+
+    bob = _register(client)
+    for call in (("/transcript", (bob, speaker["video_id"])), ("/moment", (bob, speaker["video_id"], 1.0))):
+        with pytest.raises(AppError, match="No video"):
+            client.predict(*call[1], api_name=call[0])
+    for bad in ("../../etc/passwd", "1 OR 1=1", ""):
+        with pytest.raises(AppError):
+            client.predict(speaker["token"], bad, api_name="/transcript")
+    with pytest.raises(AppError, match="sign in"):
+        client.predict("not-a-token", speaker["video_id"], api_name="/transcript")
+
+
+def test_pictures_come_only_from_the_linked_video_of_its_owner(client, server, speaker, alice):
+    """/still serves a scene's picture (or the poster) behind the video's signed link; the scene is looked up in
+    that video of that user, so another user's scene id, text or a tampered link gets nothing."""
+    from heimdex.links import sign
+
+    opened = client.predict(speaker["token"], speaker["video_id"], 1.0, api_name="/moment")
+    user = dict(part.split("=") for part in opened["src"].split("#")[0].split("?")[1].split("&"))["u"]
+    link = (
+        f"{server}/still/{speaker['video_id']}?{sign(SECRET.encode(), uuid.UUID(user), uuid.UUID(speaker['video_id']))}"
+    )
+    with urllib.request.urlopen(link, timeout=10) as answer:  # the poster
+        assert answer.headers["content-type"] == "image/jpeg" and answer.read(3) == b"\xff\xd8\xff"
+    assert _status(f"{link}&scene={opened['scene']['scene_id']}") == 200
+    theirs = client.predict(alice["token"], alice["video_id"], 1.0, api_name="/moment")["scene"]["scene_id"]
+    assert _status(f"{link}&scene={theirs}") == 404  # alice's scene through the speaker's link
+    assert _status(f"{link}&scene=../../etc/passwd") == 400
+    assert _status(link[:-1] + ("0" if link[-1] != "0" else "1")) == 403
+
+
+def test_the_api_keeps_its_names(server):
+    """API clients call endpoints by name: the UI's own events never take one of them."""
+    import json
+
+    with urllib.request.urlopen(server + "/gradio_api/info", timeout=10) as answer:
+        named = set(json.load(answer)["named_endpoints"])
+    wanted = {"/register", "/login", "/upload", "/videos", "/search", "/preview", "/transcript", "/moment"}
+    wanted |= {"/delete_video", "/people", "/add_person", "/scene_faces", "/name_face", "/likely_faces"}
+    wanted |= {"/rename_person", "/merge_people", "/split_person", "/delete_person"}
+    assert wanted <= named

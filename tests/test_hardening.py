@@ -247,9 +247,9 @@ def test_the_embedded_server_stops_after_a_restart_and_after_a_killed_process(tm
 def test_an_unexpected_error_is_a_sentence_with_an_id_and_logged_with_its_cause(caplog):
     import gradio as gr
 
-    import app
+    from ui.common import friendly
 
-    @app.friendly
+    @friendly
     def broken():
         raise OSError(30, "Read-only file system", "/srv/heimdex/data/blobs/u/1234/src/abcd")
 

@@ -37,7 +37,19 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_register_upload_search_and_play(browser, server, media):
+def _shots(page, name: str) -> None:
+    """The page at 1280 px, then at a phone's 390 px."""
+    _shot(page, name)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shot(page, f"{name}-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def _video(page, script: str):
+    return page.evaluate(f"() => {{ const v = document.querySelector('#player video'); return {script}; }}")
+
+
+def test_register_upload_search_and_play(browser, server, media, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/")
     page.get_by_label("Email").fill(f"ui-{uuid.uuid4().hex[:8]}@example.com")
@@ -45,38 +57,85 @@ def test_register_upload_search_and_play(browser, server, media):
     page.get_by_label("Display name (when registering)").fill("Ada")
     page.get_by_role("button", name="Register").click()
     page.get_by_text("Signed in as Ada").wait_for(timeout=20_000)
-    _shot(page, "1-sign-in")
+    _shots(page, "1-sign-in")
 
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video at all, only words\n" * 20)
     page.get_by_role("tab", name="Upload").click()
-    page.locator("input[type=file]").set_input_files(str(media / "walkthrough_en.mp4"))
+    page.locator("#upload-files input[type=file]").set_input_files([str(media / "walkthrough_en.mp4"), str(notes)])
     page.get_by_role("button", name="Upload and index").click()
-    page.get_by_text("Uploaded.").wait_for(timeout=60_000)
-    _shot(page, "2-upload")
+    message = page.locator("#upload-msg")
+    expect(message).to_contain_text("walkthrough_en.mp4", timeout=60_000)
+    expect(message).to_contain_text("✓ walkthrough_en.mp4")  # the good file goes on ...
+    expect(message).to_contain_text("✗ notes.mp4: This is not a video file")  # ... the other gets its sentence
+    _shots(page, "2-upload")
 
     page.get_by_role("tab", name="Library").click()
-    library = "document.querySelector('#library') ? document.querySelector('#library').innerText : ''"
-    page.wait_for_function(f"() => /processing|queued|indexed/.test({library})", timeout=30_000)
-    _shot(page, "3-library-progress")
-    page.wait_for_function(f"() => /\\bindexed\\b/.test({library})", timeout=180_000)
-    _shot(page, "4-library-indexed")
+    card = page.locator("#library .video").first
+    expect(card).to_be_visible(timeout=10_000)  # at once, not at the next tick
+    expect(page.locator("#library .video")).to_have_count(1)
+    page.locator("#library .progress, #library .video.indexed").first.wait_for(timeout=30_000)
+    _shots(page, "3-library-progress")
+    expect(page.locator("#library .video.indexed")).to_have_count(1, timeout=180_000)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#library .video img'); return i && i.naturalWidth > 0; }",
+        timeout=20_000,
+    )  # the poster
+    _shots(page, "4-library-indexed")
 
     page.get_by_role("tab", name="Search").click()
     box = page.get_by_label("What do you remember?")
     box.fill("ask not what your country can do for you")
     box.press("Enter")
-    page.get_by_text("moment(s)").wait_for(timeout=30_000)
-    _shot(page, "5-search")
+    first = page.locator("#moments .moment").first
+    expect(first).to_be_visible(timeout=30_000)
+    expect(first.locator("mark").first).to_have_text("ask", ignore_case=True)  # the matched words, marked
+    expect(first.locator(".chip").first).to_contain_text("speech")
+    assert page.evaluate("() => document.querySelector('#moments .moment img').naturalWidth") > 0
+    _shots(page, "5-search")
 
-    page.locator(".gallery-item, button.thumbnail-item").first.click()
-    video = page.locator(".player video")
-    video.wait_for(timeout=20_000)
+    first.click()
     page.wait_for_function(
-        "() => { const v = document.querySelector('.player video'); return v && v.readyState >= 1; }", timeout=20_000
+        "() => { const v = document.querySelector('#player video'); return v && v.readyState >= 1; }", timeout=20_000
     )
-    start = page.evaluate("() => document.querySelector('.player video').currentTime")
+    start = _video(page, "v.currentTime")
     assert 3.0 <= start <= 9.0  # the player starts at the first matching word, not at 0
-    assert "ask" in page.locator("#player").inner_text().lower()
-    _shot(page, "6-player")
+    page.wait_for_function(  # captions on, and showing the words said there
+        "() => { const t = document.querySelector('#player video').textTracks[0];"
+        " return t && t.mode === 'showing' && t.activeCues && t.activeCues.length > 0; }",
+        timeout=20_000,
+    )
+    assert "ask" in _video(page, "v.textTracks[0].activeCues[0].text").lower()
+    lines = page.locator("#player .transcript li")
+    assert lines.count() >= 2 and page.locator("#player .transcript mark").count() >= 1
+    _video(page, "v.pause()")
+    later = lines.nth(lines.count() - 1)
+    later.click()
+    wanted = float(later.get_attribute("data-t"))
+    page.wait_for_function(
+        f"() => Math.abs(document.querySelector('#player video').currentTime - {wanted}) < 1.5", timeout=10_000
+    )
+    _video(page, "v.pause()")
+    mark = page.locator("#player .timeline .mark").first
+    wanted = float(mark.get_attribute("data-t"))
+    mark.click()
+    page.wait_for_function(
+        f"() => Math.abs(document.querySelector('#player video').currentTime - {wanted}) < 1.5", timeout=10_000
+    )
+    _video(page, "v.pause()")
+    _shots(page, "6-player")
+
+    page.get_by_role("tab", name="Account").click()
+    page.locator("#ui-language label", has_text="한국어").click()  # the page reloads in Korean
+    page.get_by_role("tab", name="검색").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="검색").click()
+    box = page.get_by_label("무엇이 기억나세요?")
+    box.fill("조국이 당신을 위해 무엇을 할 수 있는지 묻지 말라")
+    box.press("Enter")
+    expect(page.locator("#moments .moment").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#found-note")).to_contain_text("순간")
+    _shots(page, "7-search-korean")
+    page.evaluate("() => localStorage.removeItem('heimdex-ui-lang')")
     page.close()
 
 
@@ -94,12 +153,13 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
     page.get_by_role("button", name="Register").click()
     page.get_by_text("Signed in as").wait_for(timeout=20_000)
     page.get_by_role("tab", name="Upload").click()
-    page.locator("input[type=file]").first.set_input_files(str(media / "head-pose-face-detection-female-and-male.mp4"))
+    page.locator("#upload-files input[type=file]").set_input_files(
+        str(media / "head-pose-face-detection-female-and-male.mp4")
+    )
     page.get_by_role("button", name="Upload and index").click()
-    page.get_by_text("Uploaded.").wait_for(timeout=60_000)
+    expect(page.locator("#upload-msg")).to_contain_text("✓", timeout=60_000)
     page.get_by_role("tab", name="Library").click()
-    library = "document.querySelector('#library') ? document.querySelector('#library').innerText : ''"
-    page.wait_for_function(f"() => /\\bindexed\\b/.test({library})", timeout=180_000)
+    expect(page.locator("#library .video.indexed")).to_have_count(1, timeout=180_000)
 
     page.get_by_role("tab", name="People").click()
     page.locator("#person-new input, #person-new textarea").first.fill("Joon")
@@ -110,18 +170,16 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
     page.get_by_text("Their faces").wait_for(timeout=10_000)
     page.wait_for_function("() => document.querySelector('#person-title').innerText.includes('Joon')", timeout=20_000)
     page.get_by_text("Is this also Joon?").wait_for(timeout=20_000)  # his faces in the video, unlike his photo
-    _shot(page, "7-people")
+    _shot(page, "8-people")
     page.locator("#person-likely .gallery-item, #person-likely button.thumbnail-item").first.click()
     page.get_by_text("Added to Joon's faces.").first.wait_for(timeout=20_000)
     page.get_by_text("Joon · 1 scene(s) in 1 video(s)").first.wait_for(timeout=30_000)
 
     page.get_by_role("button", name="Show their scenes").click()
     page.get_by_text("1 moment(s)").wait_for(timeout=30_000)
-    _shot(page, "8-search-with-person")
+    _shot(page, "9-search-with-person")
 
-    page.locator(
-        "#moments .gallery-item, #moments button.thumbnail-item"
-    ).first.click()  # play it, and name who else is there
+    page.locator("#moments .moment").first.click()  # play it, and name who else is there
     page.get_by_text("Who is this?").first.wait_for(timeout=30_000)
     name_box = page.locator("#face-name input, #face-name textarea").first
     expect(name_box).not_to_be_editable()  # nothing to name until a face is picked
@@ -138,5 +196,5 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
         "() => !document.querySelector('#scene-faces').innerText.includes('Who is this')", timeout=30_000
     )
     assert "Mina" in page.locator("#scene-faces").inner_text()
-    _shot(page, "9-player-people")
+    _shot(page, "10-player-people")
     page.close()

@@ -119,3 +119,21 @@ def test_a_query_reads_appearance_in_english_and_korean():
     units = set(parse_query("two women in a parking lot").appearance)
     assert units == {(("parking lot", 1.0),), (("two women", 1.0),), (("woman", 1.0),)}
     assert parse_query("the video of the meeting").appearance == ()
+
+
+def test_subtitles_break_at_sentences_pauses_and_length_and_escape_markup():
+    from heimdex.subtitles import MAX_LINE_WORDS, lines, srt, webvtt
+
+    words = [("And", 2.0, 2.2), ("so,", 2.2, 2.5), ("my", 2.6, 2.8), ("fellow", 2.8, 3.1), ("Americans.", 3.1, 3.9)]
+    words += [("ask", 6.0, 6.3), ("<b>not</b>", 6.3, 6.6)]  # a pause of 2 s first
+    words += [(f"w{i}", 10 + i * 0.2, 10.1 + i * 0.2) for i in range(MAX_LINE_WORDS + 3)]
+    found = lines(reversed(words))  # order of time, whatever order they come in
+    assert [line.text for line in found[:2]] == ["And so, my fellow Americans.", "ask <b>not</b>"]
+    assert (found[0].start_s, found[0].end_s) == (2.0, 3.9)
+    assert len(found) == 4 and len(found[2].text.split()) == MAX_LINE_WORDS
+    vtt = webvtt(found)
+    assert vtt.startswith("WEBVTT\n\n00:00:02.000 --> 00:00:03.900\nAnd so, my fellow Americans.\n")
+    assert "ask &lt;b&gt;not&lt;/b&gt;" in vtt and "<b>" not in vtt
+    assert srt(found).startswith("1\n00:00:02,000 --> 00:00:03,900\nAnd so, my fellow Americans.\n\n2\n00:00:06,000")
+    assert lines([]) == [] and webvtt([]) == "WEBVTT\n\n"
+    assert webvtt(lines([("long", 3725.5, 3726.0)])).splitlines()[2] == "01:02:05.500 --> 01:02:06.000"

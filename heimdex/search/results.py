@@ -30,6 +30,7 @@ class Moment:
     score: float
     channels: dict[str, float]  # channel → calibrated score: why it matched
     thumbnail: str | None  # blob key of the best scene's keyframe
+    thumbnail_scene: int | None  # that scene's id
     transcript_snippet: str = ""  # matched words marked **like this**
     ocr_snippet: str = ""
     tags: list[str] = field(default_factory=list[str])  # the scene tags the query matched
@@ -148,6 +149,7 @@ def describe(run: Run, details: dict[int, Row], query: ParsedQuery, people: list
         score=run.score,
         channels=channels,
         thumbnail=best["keyframe_key"],
+        thumbnail_scene=best["id"],
         transcript_snippet=_snippet([str(w["w"]) for w in words], matches),
         ocr_snippet=_snippet(" ".join(row["ocr_text"] for row in rows).split(), matches),
         tags=sorted(evidence),

@@ -1,0 +1,92 @@
+"""What every tab shares: the signed-in session, error sentences, pictures, and the app's shell."""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+import uuid
+from dataclasses import dataclass
+from functools import wraps
+
+import gradio as gr
+from PIL import Image
+
+from heimdex import service
+from heimdex.errors import BadInput, HeimdexError
+from ui.text import error, say
+
+log = logging.getLogger("heimdex.app")
+
+
+def friendly(fn):
+    """Show a person a sentence in their language (the handler's ``lang`` argument), never a traceback; log an
+    unexpected error with its cause and a short id the sentence gives."""
+    signature = inspect.signature(fn)
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            try:
+                lang = signature.bind_partial(*args, **kwargs).arguments.get("lang")
+            except TypeError:
+                lang = None
+            if isinstance(exc, BadInput):
+                raise gr.Error(error(lang, exc), print_exception=False) from None
+            if isinstance(exc, HeimdexError):
+                raise gr.Error(str(exc), print_exception=False) from None
+            error_id = uuid.uuid4().hex[:8]
+            log.error("error %s in %s", error_id, fn.__name__, exc_info=exc)
+            raise gr.Error(say(lang, "something_wrong", id=error_id), print_exception=False) from None
+
+    return wrapper
+
+
+def client(request: gr.Request | None) -> str | None:
+    """The caller's address (rate limits count per address)."""
+    return request.client.host if request is not None and request.client else None
+
+
+def file_path(file) -> object:
+    """What a client sent for a file: only the path it names, which the service checks against its own uploads."""
+    return file.get("path") if isinstance(file, dict) else getattr(file, "path", file)
+
+
+def picture(path: str | None, size: tuple[int, int] = (480, 270)) -> str | Image.Image:
+    """A picture file to show, or a dark placeholder of ``size``."""
+    return path or Image.new("RGB", size, (32, 32, 40))
+
+
+def who(token: str, lang: str | None = None) -> str:
+    """The line under the title: who is signed in, their plan and what they use."""
+    if not token:
+        return say(lang, "not_signed_in")
+    try:
+        me = service.profile(token)
+    except BadInput:
+        return say(lang, "session_ended")
+    return say(
+        lang,
+        "signed_in_as",
+        name=html.escape(me["display_name"]),
+        email=me["email"],
+        tier=me["tier"],
+        usage=me["usage"],
+    )
+
+
+@dataclass
+class Shell:
+    """The state and components every tab may read or change."""
+
+    token: gr.BrowserState  # the session token, kept in the browser
+    who: gr.Markdown
+    tabs: gr.Tabs
+    results: gr.State  # the last search's moments (dicts, as the API returns them)
+    current: gr.State  # the index of the moment the Player shows
+    asked: gr.State  # the words the results were found for
+    lang: gr.Textbox  # the page's language (en, ko), set by the browser; hidden

@@ -1,0 +1,277 @@
+"""The People tab: named people and suggestions, their faces, "is this also them?", and searching for them."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from heimdex import service
+from heimdex.errors import BadInput
+from ui.common import Shell, friendly, picture
+from ui.text import say, t
+
+
+@dataclass
+class PeopleTab:
+    tab: gr.Tab
+    listing: gr.State  # what service.people returned
+    chosen: gr.State  # the person picked
+    note: gr.Markdown
+    people: gr.Gallery
+    suggested: gr.Gallery
+    new_name: gr.Textbox
+    photos: gr.File
+    add: gr.Button
+    title: gr.Markdown
+    faces: gr.Gallery
+    likely: gr.Gallery
+    likely_faces: gr.State
+    name: gr.Textbox
+    save_name: gr.Button
+    merge_with: gr.Dropdown
+    merge: gr.Button
+    scenes: gr.Button
+    split: gr.Button
+    forget: gr.Button
+
+
+def faces_gallery(label: Any, elem_id: str, columns: int = 8, height: int = 200, visible: bool = True) -> gr.Gallery:
+    """A gallery of face pictures to pick from (no preview: a click picks)."""
+    return gr.Gallery(
+        label=label,
+        columns=columns,
+        height=height,
+        allow_preview=False,
+        object_fit="cover",
+        fit_columns=False,
+        visible=visible,
+        elem_id=elem_id,
+    )
+
+
+def layout() -> PeopleTab:
+    with gr.Tab(t("tab_people"), id="people") as tab:
+        listing = gr.State({"people": [], "suggested": []})
+        chosen = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=3):
+                note = gr.Markdown()
+                people = faces_gallery(t("your_people"), "people", columns=6, height=230)
+                suggested = faces_gallery(t("suggested"), "suggested", 6, 230)
+            with gr.Column(scale=1):
+                gr.Markdown(t("add_person"))
+                new_name = gr.Textbox(label=t("name"), elem_id="person-new")
+                photos = gr.File(
+                    label=t("photos"),
+                    file_count="multiple",
+                    file_types=["image"],
+                    type="filepath",
+                    elem_id="person-photos",
+                )
+                add = gr.Button(t("add_person_button"), variant="primary")
+        title = gr.Markdown("", elem_id="person-title")
+        faces = faces_gallery(t("their_faces"), "person-faces")
+        likely = faces_gallery(t("is_this_them"), "person-likely", visible=False)
+        likely_faces = gr.State([])
+        with gr.Row(equal_height=True):
+            name = gr.Textbox(label=t("name"), scale=2, elem_id="person-name")
+            save_name = gr.Button(t("save_name"), scale=1)
+            merge_with = gr.Dropdown(label=t("merge_with"), choices=[], scale=2)
+            merge = gr.Button(t("merge"), scale=1)
+        with gr.Row():
+            scenes = gr.Button(t("show_scenes"), variant="primary")
+            split = gr.Button(t("split"))
+            forget = gr.Button(t("forget"), variant="stop")
+    return PeopleTab(
+        tab=tab,
+        listing=listing,
+        chosen=chosen,
+        note=note,
+        people=people,
+        suggested=suggested,
+        new_name=new_name,
+        photos=photos,
+        add=add,
+        title=title,
+        faces=faces,
+        likely=likely,
+        likely_faces=likely_faces,
+        name=name,
+        save_name=save_name,
+        merge_with=merge_with,
+        merge=merge,
+        scenes=scenes,
+        split=split,
+        forget=forget,
+    )
+
+
+def who_label(person: dict, lang: str | None) -> str:
+    seen = say(lang, "seen_count", n=person["scenes"], m=person["videos"])
+    return f"{person['name'] or say(lang, 'someone')} · {seen}"
+
+
+def wire(
+    shell: Shell,
+    tab: PeopleTab,
+    with_person: gr.Dropdown,
+    query: gr.Textbox,
+    then_search: Callable[[Any], Any],
+) -> None:
+    """``with_person`` and ``query``: the Search tab's, which "Show their scenes" fills before ``then_search``."""
+    token, lang = shell.token, shell.lang
+
+    def everyone(session, lang) -> dict:
+        """The galleries of people and suggestions, the listing behind them, and the name choices elsewhere."""
+        listing = service.people(session)
+        shown = []
+        for kind in ("people", "suggested"):
+            pictures = service.face_pictures(session, [p["cover_face_id"] for p in listing[kind]])
+            shown.append(
+                [(picture(found, (160, 160)), who_label(p, lang)) for p, found in zip(listing[kind], pictures)]
+            )
+        everybody = listing["people"] + listing["suggested"]
+        return {
+            tab.people: shown[0],
+            tab.suggested: shown[1],
+            tab.listing: listing,
+            tab.merge_with: gr.update(choices=[(who_label(p, lang), p["person_id"]) for p in everybody], value=None),
+            with_person: gr.update(
+                choices=[(say(lang, "anyone"), "")] + [(p["name"], p["name"]) for p in listing["people"]]
+            ),
+            tab.note: say(lang, "people_note", n=len(listing["people"]), m=len(listing["suggested"])),
+        }
+
+    def nobody(note: str, lang) -> dict:
+        return {
+            tab.people: [],
+            tab.suggested: [],
+            tab.listing: {"people": [], "suggested": []},
+            tab.merge_with: gr.update(choices=[]),
+            with_person: gr.update(choices=[(say(lang, "anyone"), "")]),
+            tab.note: note,
+        }
+
+    def panel(session, person_id, listing, lang) -> dict:
+        """The picked person's heading, faces, name box and "is this also them?" faces."""
+        person = next((p for p in listing["people"] + listing["suggested"] if p["person_id"] == person_id), None)
+        if person is None:
+            return {
+                tab.chosen: None,
+                tab.title: say(lang, "pick_person"),
+                tab.faces: [],
+                tab.name: "",
+                tab.likely: gr.update(value=[], visible=False),
+                tab.likely_faces: [],
+            }
+        faces = service.person_faces(session, person_id)
+        pictures = service.face_pictures(session, [f["face_id"] for f in faces])
+        shown = [
+            (
+                picture(found, (160, 160)),
+                say(lang, "photo") if f["reference"] and not f["title"] else f"{f['title']} · {f['t'] or 0:.1f} s",
+            )
+            for f, found in zip(faces, pictures)
+        ]
+        likely = service.likely_faces(session, person_id) if person["name"] else []
+        offered = [
+            (picture(found, (160, 160)), f"{f['title']} · {f['t'] or 0:.1f} s")
+            for f, found in zip(likely, service.face_pictures(session, [f["face_id"] for f in likely]))
+        ]
+        title = html.escape(person["name"] or say(lang, "someone_unnamed"))
+        return {
+            tab.chosen: person_id,
+            tab.title: f"### {title}\n{who_label(person, lang)}",
+            tab.faces: shown,
+            tab.name: person["name"] or "",
+            tab.likely: gr.update(
+                value=offered,
+                visible=bool(offered),
+                label=say(lang, "is_this_also", name=person["name"]) if likely else "",
+            ),
+            tab.likely_faces: likely,
+        }
+
+    def all_of_it(session, person_id, lang) -> dict:
+        view = everyone(session, lang)
+        return {**view, **panel(session, person_id, view[tab.listing], lang)}
+
+    def show(session, lang):
+        if not session:
+            return nobody(say(lang, "sign_in_people"), lang)
+        try:
+            return {**everyone(session, lang), tab.title: say(lang, "pick_person")}
+        except BadInput:
+            return nobody(say(lang, "session_ended_short"), lang)
+
+    @friendly
+    def pick(session, listing, kind, lang, evt: gr.SelectData):
+        return panel(session, listing[kind][evt.index]["person_id"], listing, lang)
+
+    @friendly
+    def confirm_likely(session, person_id, name, likely, lang, evt: gr.SelectData):
+        """'Is this also Mina?' — yes: the face becomes one of hers."""
+        service.name_face(session, likely[evt.index]["face_id"], name)
+        gr.Info(say(lang, "added_to", name=name))
+        return all_of_it(session, person_id, lang)
+
+    @friendly
+    def add(session, name, photos, lang):
+        if not photos:
+            raise BadInput("no_photo", "Add at least one photo of the person.")
+        person = service.add_person(session, name, photos)
+        gr.Info(say(lang, "seen_in", name=person["name"], n=person["scenes"]))
+        return {**all_of_it(session, person["person_id"], lang), tab.new_name: "", tab.photos: None}
+
+    @friendly
+    def act(session, person_id, action, name, other, lang):
+        if person_id is None:
+            raise BadInput("no_person", "Pick a person first.")
+        if action == "name":
+            person_id = service.rename_person(session, person_id, name)["person_id"]
+        elif action == "merge":
+            if other in (None, ""):
+                raise BadInput("no_person", "Pick the person to merge with.")
+            person_id = service.merge_people(session, person_id, other)["person_id"]
+        elif action == "split":
+            _, new = service.split_person(session, person_id)
+            gr.Info(say(lang, "split_done", n=new["scenes"]))
+        else:
+            service.delete_person(session, person_id)
+            person_id = None
+        return all_of_it(session, person_id, lang)
+
+    view = [tab.people, tab.suggested, tab.listing, tab.merge_with, with_person, tab.note, tab.title]
+    shown = [tab.chosen, tab.title, tab.faces, tab.name, tab.likely, tab.likely_faces]
+    lang.change(show, [token, lang], view, api_visibility="private")
+    tab.tab.select(show, [token, lang], view, api_visibility="private")
+    tab.people.select(pick, [token, tab.listing, gr.State("people"), lang], shown, api_visibility="private")
+    tab.suggested.select(pick, [token, tab.listing, gr.State("suggested"), lang], shown, api_visibility="private")
+    tab.add.click(
+        add,
+        [token, tab.new_name, tab.photos, lang],
+        view + shown + [tab.new_name, tab.photos],
+        api_visibility="private",
+    )
+    for button, action in ((tab.save_name, "name"), (tab.merge, "merge"), (tab.split, "split"), (tab.forget, "forget")):
+        button.click(
+            act,
+            [token, tab.chosen, gr.State(action), tab.name, tab.merge_with, lang],
+            view + shown,
+            api_visibility="private",
+        )
+    tab.likely.select(
+        confirm_likely, [token, tab.chosen, tab.name, tab.likely_faces, lang], view + shown, api_visibility="private"
+    )
+    then_search(
+        tab.scenes.click(
+            lambda name: {with_person: gr.update(value=name), query: "", shell.tabs: gr.update(selected="search")},
+            [tab.name],
+            [with_person, query, shell.tabs],
+            api_visibility="private",
+        )
+    )

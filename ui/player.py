@@ -1,0 +1,291 @@
+"""The Player tab: the moment playing, why it matched, who is in it (and naming them)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import gradio as gr
+
+from heimdex import service
+from heimdex.errors import BadInput
+from ui.cards import channel_name, clock, marked
+from ui.common import Shell, friendly, picture
+from ui.text import say, t
+
+SEEK_JS = """
+const video = () => element.querySelector('video');
+element.addEventListener('click', (event) => {
+  const share = event.target.closest('[data-share]');
+  if (share) {
+    navigator.clipboard && navigator.clipboard.writeText(location.origin + share.dataset.share);
+    share.classList.add('copied');
+    return;
+  }
+  const at = event.target.closest('[data-t]');
+  if (!at || !video()) return;
+  event.preventDefault();
+  video().currentTime = Number(at.dataset.t);
+  video().play();
+});
+element.addEventListener('timeupdate', (event) => {  // capture: timeupdate does not bubble
+  const now = event.target.currentTime;
+  element.querySelectorAll('.transcript li').forEach((line) => {
+    const on = Number(line.dataset.t) <= now && now < Number(line.dataset.e);
+    if (on && !line.classList.contains('now')) line.scrollIntoView({block: 'nearest'});
+    line.classList.toggle('now', on);
+  });
+}, true);
+"""
+
+
+@dataclass
+class PlayerTab:
+    player: gr.HTML
+    previous: gr.Button
+    next: gr.Button
+    within: gr.Textbox  # search in this video
+    find_within: gr.Button
+    faces: gr.State  # the listing behind the faces shown
+    picked_face: gr.State
+    faces_here: gr.Gallery
+    face_name: gr.Textbox
+    name_face: gr.Button
+
+
+def layout() -> PlayerTab:
+    with gr.Tab(t("tab_player"), id="player"):
+        player = gr.HTML("", js_on_load=SEEK_JS, elem_id="player")
+        with gr.Row():
+            previous = gr.Button(t("previous"), min_width=100)
+            next_ = gr.Button(t("next"), min_width=100)
+            within = gr.Textbox(
+                show_label=False, placeholder=t("search_in_video"), scale=2, min_width=160, elem_id="within"
+            )
+            find_within = gr.Button(t("find"), min_width=80)
+        faces = gr.State([])
+        picked_face = gr.State(None)
+        with gr.Row(equal_height=True):
+            faces_here = gr.Gallery(
+                label=t("people_in_scene"),
+                columns=8,
+                height=180,
+                scale=3,
+                allow_preview=False,
+                object_fit="cover",
+                fit_columns=False,
+                elem_id="scene-faces",
+            )
+            with gr.Column(scale=1, min_width=160):
+                face_name = gr.Textbox(
+                    label=t("this_is"), placeholder=t("pick_face_first"), interactive=False, elem_id="face-name"
+                )
+                name_face = gr.Button(t("name_this_face"))
+    return PlayerTab(
+        player=player,
+        previous=previous,
+        next=next_,
+        within=within,
+        find_within=find_within,
+        faces=faces,
+        picked_face=picked_face,
+        faces_here=faces_here,
+        face_name=face_name,
+        name_face=name_face,
+    )
+
+
+def timeline(marks: list[dict], duration_s: float, opened_at: float, lang: str | None) -> str:
+    """A strip under the video with a mark at every matching moment of it; a click plays that moment."""
+    if not marks or duration_s <= 0:
+        return ""
+    shown = []
+    for mark in marks:
+        left = 100 * min(1.0, mark["start_s"] / duration_s)
+        width = max(0.8, 100 * min(1.0, (mark["end_s"] - mark["start_s"]) / duration_s))
+        current = " now" if mark["scene_start_s"] <= opened_at <= mark["end_s"] else ""
+        shown.append(
+            f"<button class='mark{current}' data-t='{mark['start_s']:.2f}' style='left:{left:.2f}%;width:{width:.2f}%'"
+            f" title='{clock(mark['start_s'])}' aria-label='{clock(mark['start_s'])}'></button>"
+        )
+    return f"<div class='timeline' aria-label='{say(lang, 'where_matches')}'>{''.join(shown)}</div>"
+
+
+def transcript_panel(segments: list[dict], lang: str | None) -> str:
+    """The whole video's speech, a line per row with its time; a click plays from there, matched words marked."""
+    if not segments:
+        return f"<div class='transcript'><p class='quiet'>{say(lang, 'nothing_said')}</p></div>"
+    rows = "".join(
+        f"<li data-t='{s['start_s']:.2f}' data-e='{s['end_s']:.2f}' tabindex='0'><span class='at'>{clock(s['start_s'])}</span>"
+        f"{marked(s.get('marked', s['text']))}</li>"
+        for s in segments
+    )
+    return f"<div class='transcript'><h4>{say(lang, 'transcript')}</h4><ol>{rows}</ol></div>"
+
+
+def moment_html(
+    result: dict, opened: dict, segments: list[dict], marks: list[dict], share: str, lang: str | None
+) -> str:
+    """The video at the moment with captions, where else it matches, what matched, and the whole transcript."""
+    why = "".join(f"<span>{channel_name(c, lang)} {round(100 * s)}%</span>" for c, s in result["channels"].items())
+    said = marked(result["transcript_snippet"])
+    shown = marked(result["ocr_snippet"])
+    files = opened["transcript_files"]
+    return (
+        "<div class='watch'><div class='main'>"
+        f"<div class='player'><video src='{opened['src']}' controls autoplay playsinline>"
+        f"<track kind='captions' src='{opened['captions']}' srclang='{html.escape(opened['language'])}'"
+        " label='Captions' default></video></div>"
+        + timeline(marks, opened["duration_s"], result["start_s"], lang)
+        + f"<h3>{html.escape(result['title'])} · {clock(result['start_s'])}–{clock(result['end_s'])}</h3>"
+        f"<div class='why'>{say(lang, 'why')}: {why}</div>"
+        + (f"<p><b>{say(lang, 'said')}:</b> {said}</p>" if said else "")
+        + (f"<p><b>{say(lang, 'on_screen')}:</b> {shown}</p>" if shown else "")
+        + (f"<p><b>{say(lang, 'with')}:</b> {html.escape(with_whom(result))}</p>" if result["people"] else "")
+        + (f"<p><b>{say(lang, 'seen')}:</b> {marked(result['caption'])}</p>" if result.get("caption") else "")
+        + (f"<p><b>{say(lang, 'tags')}:</b> {html.escape(evidence(result))}</p>" if result["tags"] else "")
+        + f"<p class='files'><a href='{opened['clip']}' download>{say(lang, 'download_clip')}</a>"
+        + f" · <button class='share' data-share='{html.escape(share)}'>{say(lang, 'copy_link')}</button>"
+        + (
+            f" · {say(lang, 'transcript')}: <a href='{files['srt']}' download>.srt</a>"
+            f" · <a href='{files['vtt-file']}' download>.vtt</a>"
+            if segments
+            else ""
+        )
+        + "</p></div>"
+        + transcript_panel(segments, lang)
+        + "</div>"
+    )
+
+
+def with_whom(result: dict) -> str:
+    """'Mina (on screen 0.7–4.7 s)': the people asked for, with when they are on screen."""
+    seen = result.get("on_screen") or {}
+    return ", ".join(
+        name + (" (on screen " + ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in seen[name]) + ")" if seen.get(name) else "")
+        for name in result["people"]
+    )
+
+
+def evidence(result: dict) -> str:
+    """'man 0.94 (face), blue t-shirt 0.88 (clothing)': each matched tag with its confidence and source."""
+    shown = result.get("tag_evidence") or [{"tag": t, "confidence": None, "source": ""} for t in result["tags"]]
+    return ", ".join(
+        f"{t['tag']} {t['confidence']:.2f} ({t['source']})" if t["confidence"] is not None else t["tag"] for t in shown
+    )
+
+
+def open_moment(token: str, result: dict) -> dict:
+    """The moment as the Player shows it: one call, one session check."""
+    return service.open_moment(
+        token, result["video_id"], result["start_s"], result["scene_start_s"], result["end_s"], result["scene_ids"]
+    )
+
+
+def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
+    """``moments``: the Search tab's cards; a click on one plays it here."""
+
+    def people_in(opened: dict | None, lang) -> dict:
+        """The faces seen in a moment's scenes, named or asking who they are; no face picked, so the name box is shut."""
+        faces = opened["faces"] if opened else []
+        return {
+            tab.faces_here: [(picture(f["picture"], (160, 160)), f["name"] or say(lang, "who_is_this")) for f in faces],
+            tab.faces: faces,
+            tab.picked_face: None,
+            tab.face_name: gr.update(value="", interactive=False),
+        }
+
+    def play(token, results, index, asked, lang) -> dict:
+        if not results:
+            return {
+                tab.player: f"<p>{say(lang, 'nothing_yet')}</p>",
+                shell.current: 0,
+                shell.tabs: gr.update(selected="player"),
+                **people_in(None, lang),
+            }
+        index = max(0, min(int(index), len(results) - 1))
+        result = results[index]
+        opened = open_moment(token, result)
+        segments = service.transcript(token, result["video_id"], asked or "")["segments"]
+        if asked:  # every moment of this video that matches, not only those on the results page
+            marks = service.search(token, asked, 100, result["video_id"])
+        else:
+            marks = [r for r in results if r["video_id"] == result["video_id"]]
+        return {
+            tab.player: moment_html(
+                result, opened, segments, marks, service.share_link(token, result["video_id"], result["start_s"]), lang
+            ),
+            shell.current: index,
+            shell.tabs: gr.update(selected="player"),
+            **people_in(opened, lang),
+        }
+
+    @friendly
+    def clicked(token, results, asked, lang, evt: gr.EventData):
+        return play(token, results, getattr(evt, "index", 0) or 0, asked, lang)
+
+    @friendly
+    def step(token, results, index, asked, by, lang):
+        return play(token, results, int(index) + by, asked, lang)
+
+    @friendly
+    def find_within(token, results, index, words, lang):
+        if not results:
+            raise BadInput("nothing_open", "Open a moment first; then search in its video.")
+        video_id = results[max(0, min(int(index), len(results) - 1))]["video_id"]
+        found = service.search(token, words, 100, video_id)
+        if not found:
+            raise BadInput("no_match", "Nothing in this video matches that; try other words.")
+        return {**play(token, found, 0, words, lang), shell.results: found, shell.asked: words}
+
+    @friendly
+    def from_link(token, lang, request: gr.Request):
+        """A share link (``/?moment=…``) opened by its owner: the Player at that second."""
+        asked = dict(request.query_params) if request else {}
+        if "moment" not in asked or not token:
+            return {component: gr.update() for component in (*opened, shell.results, shell.asked)}
+        found = service.open_shared(
+            token, asked["moment"], asked.get("t", "0"), asked.get("u", ""), asked.get("e", ""), asked.get("s", "")
+        )
+        scene = found["scene"]
+        start = float(asked.get("t", "0"))
+        result = {
+            "video_id": found["video"]["video_id"],
+            "title": found["video"]["title"],
+            "start_s": start,
+            "end_s": scene["end_s"],
+            "scene_start_s": scene["start_s"],
+            "scene_ids": [scene["scene_id"]],
+            "channels": {},
+            "transcript_snippet": "",
+            "ocr_snippet": "",
+            "caption": scene["caption"],
+            "people": [],
+            "tags": [],
+        }
+        return {**play(token, [result], 0, "", lang), shell.results: [result], shell.asked: ""}
+
+    def pick_face(faces, evt: gr.SelectData):
+        face = faces[evt.index]
+        return {tab.picked_face: face["face_id"], tab.face_name: gr.update(value=face["name"] or "", interactive=True)}
+
+    @friendly
+    def name_face(token, results, index, face_id, name, lang):
+        if face_id is None:
+            raise BadInput("no_face", "Pick a face first.")
+        person = service.name_face(token, face_id, name)
+        gr.Info(say(lang, "seen_in", name=person["name"], n=person["scenes"]))
+        return people_in(open_moment(token, results[int(index)]) if results else None, lang)
+
+    faces = [tab.faces_here, tab.faces, tab.picked_face, tab.face_name]
+    opened = [tab.player, shell.current, shell.tabs, *faces]
+    at = [shell.token, shell.results, shell.current]
+    lang = shell.lang
+    lang.change(from_link, [shell.token, lang], [*opened, shell.results, shell.asked], api_visibility="private")
+    moments.click(clicked, [shell.token, shell.results, shell.asked, lang], opened, api_visibility="private")
+    tab.previous.click(step, [*at, shell.asked, gr.State(-1), lang], opened, api_visibility="private")
+    tab.next.click(step, [*at, shell.asked, gr.State(1), lang], opened, api_visibility="private")
+    for trigger in (tab.within.submit, tab.find_within.click):
+        trigger(find_within, [*at, tab.within, lang], [*opened, shell.results, shell.asked], api_visibility="private")
+    tab.faces_here.select(pick_face, [tab.faces], [tab.picked_face, tab.face_name], api_visibility="private")
+    tab.name_face.click(name_face, [*at, tab.picked_face, tab.face_name, lang], faces, api_visibility="private")

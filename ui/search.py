@@ -1,0 +1,151 @@
+"""The Search tab: what the person remembers, a few filters, and the moments found as cards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from heimdex import service
+from heimdex.config import get_settings
+from heimdex.search.query import HANGUL
+from ui.cards import CLICKS_JS, cards, nothing_found
+from ui.common import Shell, friendly
+from ui.text import say, t
+
+PAGE = 24  # moments per page; "More moments" adds the next page
+
+
+@dataclass
+class SearchTab:
+    query: gr.Textbox
+    search: gr.Button
+    in_video: gr.Dropdown
+    channels: gr.CheckboxGroup
+    since: gr.Dropdown
+    with_person: gr.Dropdown
+    found_note: gr.Markdown
+    moments: gr.HTML  # the cards; a click on one says which (``index``)
+    more: gr.Button
+    pages: gr.State  # pages shown so far
+
+
+def layout() -> SearchTab:
+    with gr.Tab(t("tab_search"), id="search"):
+        with gr.Row():
+            query = gr.Textbox(
+                label=t("what_remember"),
+                placeholder="ask not what your country · red car · 비상구",
+                scale=4,
+                elem_id="query",
+            )
+            search = gr.Button(t("search"), variant="primary", scale=1, min_width=100)
+        with gr.Row():
+            in_video = gr.Dropdown(label=t("in_video"), choices=[], scale=2, min_width=160)
+            channels = gr.CheckboxGroup(
+                [(t("speech"), "transcript"), (t("screen_text"), "ocr"), (t("picture"), "visual")],
+                label=t("only_channels"),
+                scale=2,
+                min_width=160,
+            )
+            since = gr.Dropdown(
+                [(t("any_time"), 0), (t("last_7"), 7), (t("last_30"), 30), (t("last_year"), 365)],
+                value=0,
+                label=t("uploaded"),
+                scale=1,
+                min_width=120,
+            )
+            with_person = gr.Dropdown(
+                [(t("anyone"), "")], value="", label=t("with"), scale=1, min_width=120, elem_id="with-person"
+            )
+        found_note = gr.Markdown(elem_id="found-note")
+        moments = gr.HTML("", js_on_load=CLICKS_JS, elem_id="moments")
+        more = gr.Button(t("more_moments"), visible=False, elem_id="more")
+        pages = gr.State(1)
+    return SearchTab(
+        query=query,
+        search=search,
+        in_video=in_video,
+        channels=channels,
+        since=since,
+        with_person=with_person,
+        found_note=found_note,
+        moments=moments,
+        more=more,
+        pages=pages,
+    )
+
+
+def wire(shell: Shell, tab: SearchTab) -> Callable[[Any], Any]:
+    """Wire the tab; return what runs a search after another event (``then_search(event)``)."""
+    asked = [tab.query, tab.in_video, tab.channels, tab.since, tab.with_person]
+    lang = shell.lang
+    outputs = [tab.moments, shell.results, tab.found_note, tab.more, tab.pages, shell.asked]
+
+    def page_of(token, query, video_id, channels, since_days, person, page: int) -> list[dict]:
+        return service.search(
+            token,
+            query,
+            PAGE,
+            video_id or None,
+            tuple(channels or ()),
+            person=person or None,
+            page=page,
+            since_days=since_days or None,
+        )
+
+    def shown(token, query, channels, results: list[dict], pages: int, lang) -> dict:
+        if not results:
+            korean = bool(HANGUL.search(query or ""))
+            return {
+                tab.moments: nothing_found(query or "", tuple(channels or ()), korean, lang),
+                shell.results: [],
+                tab.found_note: "",
+                tab.more: gr.update(visible=False),
+                tab.pages: 1,
+                shell.asked: query or "",
+            }
+        more = len(results) >= pages * PAGE
+        return {
+            tab.moments: cards(results, service.still_links(token, results), lang),
+            shell.results: results,
+            tab.found_note: say(lang, "moments_found", n=f"{len(results)}{'+' if more else ''}"),
+            tab.more: gr.update(visible=more),
+            tab.pages: pages,
+            shell.asked: query or "",
+        }
+
+    @friendly
+    def find(token, query, video_id, channels, since_days, person, lang):
+        return shown(token, query, channels, page_of(token, query, video_id, channels, since_days, person, 1), 1, lang)
+
+    @friendly
+    def more(token, query, video_id, channels, since_days, person, pages, results, lang):
+        pages = int(pages) + 1
+        got = page_of(token, query, video_id, channels, since_days, person, pages)
+        return shown(token, query, channels, list(results or []) + got, pages, lang)
+
+    for trigger in (tab.query.submit, tab.search.click):
+        trigger(
+            find,
+            [shell.token, *asked, lang],
+            outputs,
+            api_visibility="private",
+            concurrency_limit=get_settings().search_concurrency,
+            concurrency_id="search",
+        )
+    tab.more.click(
+        more,
+        [shell.token, *asked, tab.pages, shell.results, lang],
+        outputs,
+        api_visibility="private",
+        concurrency_limit=get_settings().search_concurrency,
+        concurrency_id="search",
+    )
+
+    def then_search(event):
+        return event.then(find, [shell.token, *asked, lang], outputs, api_visibility="private")
+
+    return then_search
