@@ -127,7 +127,7 @@ def video_status(user: User, video_id: object) -> dict:
 def rename_video(user: User, video_id: object, title: str) -> dict:
     """Give the video a new title (1 to 200 characters); return it as :func:`videos` lists it."""
     video = _video(user, video_id)
-    title = clean_text(title, 200)
+    title = clean_text(title, 200).strip()
     if not title:
         raise BadInput("bad_title", "A title needs at least one character.")
     videos_store.rename_video(_db(), user.id, video.id, title)

@@ -276,3 +276,39 @@ def test_the_api_keeps_its_names(server):
     wanted |= {"/delete_video", "/people", "/add_person", "/scene_faces", "/name_face", "/likely_faces"}
     wanted |= {"/rename_person", "/merge_people", "/split_person", "/delete_person"}
     assert wanted <= named
+
+
+def test_share_links_rename_and_transcript_files(client, server, speaker):
+    """The Player's extras through the service layer the UI calls: a share link opens the moment for its owner
+    only; a video is renamed by its owner only; the transcript downloads as .srt and .vtt."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from heimdex import service
+    from heimdex.errors import BadInput
+
+    token, video_id = speaker["token"], speaker["video_id"]
+    asked = {k: v[0] for k, v in parse_qs(urlsplit(service.share_link(token, video_id, 6.0)).query).items()}
+    assert asked["moment"] == video_id and asked["t"] == "6.00"
+    shared = (asked["moment"], asked["t"], asked["u"], asked["e"], asked["s"])
+    opened = service.open_shared(token, *shared)
+    assert opened["video"]["video_id"] == video_id and opened["src"].endswith("#t=6.00")
+    bob = _register(client)
+    with pytest.raises(BadInput, match="for the account that shared it"):
+        service.open_shared(bob, *shared)
+    with pytest.raises(BadInput, match="not valid"):
+        service.open_shared(token, *shared[:4], "0" * 64)
+
+    service.rename_video(token, video_id, "  JFK, 1961  ")
+    assert {v["video_id"]: v["title"] for v in service.videos(token)}[video_id] == "JFK, 1961"
+    with pytest.raises(BadInput, match="No video"):
+        service.rename_video(bob, video_id, "Mine now")
+    with pytest.raises(BadInput, match="at least one character"):
+        service.rename_video(token, video_id, "   ")
+
+    files = client.predict(token, video_id, 6.0, api_name="/moment")["transcript_files"]  # signed by the server
+    with urllib.request.urlopen(server + files["srt"], timeout=10) as answer:
+        assert "attachment" in answer.headers["content-disposition"] and ".srt" in answer.headers["content-disposition"]
+        assert answer.read().decode().startswith("1\n00:00:")
+    with urllib.request.urlopen(server + files["vtt-file"], timeout=10) as answer:
+        assert ".vtt" in answer.headers["content-disposition"] and answer.read().startswith(b"WEBVTT")
+    assert _status(server + files["srt"].replace("as=srt", "as=exe")) == 400
