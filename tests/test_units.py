@@ -137,3 +137,10 @@ def test_subtitles_break_at_sentences_pauses_and_length_and_escape_markup():
     assert srt(found).startswith("1\n00:00:02,000 --> 00:00:03,900\nAnd so, my fellow Americans.\n\n2\n00:00:06,000")
     assert lines([]) == [] and webvtt([]) == "WEBVTT\n\n"
     assert webvtt(lines([("long", 3725.5, 3726.0)])).splitlines()[2] == "01:02:05.500 --> 01:02:06.000"
+
+
+def test_a_result_index_from_the_page_is_clamped_and_never_trusted():
+    from ui.player import position
+
+    results = ["a", "b", "c"]
+    assert [position(i, results) for i in (0, 2, 7, -4, "1", "x", None, "1e9", 2.0)] == [0, 2, 2, 0, 1, 0, 0, 0, 0]

@@ -182,6 +182,15 @@ def open_moment(token: str, result: dict) -> dict:
     )
 
 
+def position(index: object, results: list) -> int:
+    """Which of ``results`` an index from the page means (clamped; anything not a whole number is the first)."""
+    try:
+        whole = int(str(index))
+    except ValueError:
+        whole = 0
+    return max(0, min(whole, len(results) - 1))
+
+
 def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
     """``moments``: the Search tab's cards; a click on one plays it here."""
 
@@ -203,7 +212,7 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
                 shell.tabs: gr.update(selected="player"),
                 **people_in(None, lang),
             }
-        index = max(0, min(int(index), len(results) - 1))
+        index = position(index, results)
         result = results[index]
         opened = open_moment(token, result)
         segments = service.transcript(token, result["video_id"], asked or "")["segments"]
@@ -226,13 +235,13 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
 
     @friendly
     def step(token, results, index, asked, by, lang):
-        return play(token, results, int(index) + by, asked, lang)
+        return play(token, results, position(index, results) + by, asked, lang)
 
     @friendly
     def find_within(token, results, index, words, lang):
         if not results:
             raise BadInput("nothing_open", "Open a moment first; then search in its video.")
-        video_id = results[max(0, min(int(index), len(results) - 1))]["video_id"]
+        video_id = results[position(index, results)]["video_id"]
         found = service.search(token, words, 100, video_id)
         if not found:
             raise BadInput("no_match", "Nothing in this video matches that; try other words.")
@@ -275,7 +284,7 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
             raise BadInput("no_face", "Pick a face first.")
         person = service.name_face(token, face_id, name)
         gr.Info(say(lang, "seen_in", name=person["name"], n=person["scenes"]))
-        return people_in(open_moment(token, results[int(index)]) if results else None, lang)
+        return people_in(open_moment(token, results[position(index, results)]) if results else None, lang)
 
     faces = [tab.faces_here, tab.faces, tab.picked_face, tab.face_name]
     opened = [tab.player, shell.current, shell.tabs, *faces]
