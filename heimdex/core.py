@@ -113,9 +113,13 @@ def _scene_counts(user: User) -> dict[uuid.UUID, int]:
 
 
 def videos(user: User) -> list[dict]:
-    """The user's videos with their job's stage and progress and their scene count, newest first."""
+    """The user's videos with their job's stage and progress, their scene count and a signed link to their poster
+    (their first scene's picture; 404 until there is one), newest first."""
     counts = _scene_counts(user)
-    return [_status(video, counts.get(video.id, 0)) for video in list_videos(_db(), user.id)]
+    return [
+        {**_status(video, counts.get(video.id, 0)), "poster": f"/still/{video.id}?{_links(user, video, steady=True)}"}
+        for video in list_videos(_db(), user.id)
+    ]
 
 
 def video_status(user: User, video_id: object) -> dict:
@@ -132,13 +136,6 @@ def rename_video(user: User, video_id: object, title: str) -> dict:
         raise BadInput("bad_title", "A title needs at least one character.")
     videos_store.rename_video(_db(), user.id, video.id, title)
     return video_status(user, video.id)
-
-
-def poster_links(user: User) -> dict[str, str]:
-    """Signed URLs of the user's videos' posters (their first scene's picture; 404 until there is one), by video id."""
-    return {
-        str(video.id): f"/still/{video.id}?{_links(user, video, steady=True)}" for video in list_videos(_db(), user.id)
-    }
 
 
 def delete_video(user: User, video_id: object) -> str:
@@ -220,14 +217,20 @@ def _links(user: User, video: Video, steady: bool = False) -> str:
 
 def preview(user: User, video_id: object, start_s: float = 0.0) -> str:
     """A short-lived signed URL (path and query) that plays the video from ``start_s``."""
-    video = _video(user, video_id)
-    start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
-    return f"/media/{video.id}?{_links(user, video)}#t={start:.2f}"
+    return _play_link(user, _video(user, video_id), start_s)
 
 
 def clip_link(user: User, video_id: object, start_s: float, end_s: float) -> str:
     """A signed URL that downloads ``start_s``..``end_s`` of the video as its own file."""
-    video = _video(user, video_id)
+    return _clip_link(user, _video(user, video_id), start_s, end_s)
+
+
+def _play_link(user: User, video: Video, start_s: float) -> str:
+    start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
+    return f"/media/{video.id}?{_links(user, video)}#t={start:.2f}"
+
+
+def _clip_link(user: User, video: Video, start_s: float, end_s: float) -> str:
     start, end = seconds(start_s, "start"), seconds(end_s, "end")
     return f"/clip/{video.id}?{_links(user, video)}&start={start:.2f}&end={end:.2f}"
 
@@ -251,7 +254,10 @@ def still_links(user: User, moments: list[dict]) -> list[str | None]:
 def captions_link(user: User, video_id: object, kind: str = "vtt") -> str:
     """A signed URL of the video's speech as WebVTT (what a ``<track>`` loads: it cannot send a session either),
     or ``kind`` ``srt`` / ``vtt-file``: a SubRip or WebVTT file to download."""
-    video = _video(user, video_id)
+    return _captions_link(user, _video(user, video_id), kind)
+
+
+def _captions_link(user: User, video: Video, kind: str = "vtt") -> str:
     if kind not in ("vtt", "srt", "vtt-file"):
         raise BadInput("bad_format", "Transcripts come as vtt or srt.")
     return f"/captions/{video.id}?{_links(user, video)}" + ("" if kind == "vtt" else f"&as={kind}")
@@ -323,13 +329,13 @@ def open_moment(
     video = _video(user, video_id)
     faces = scene_faces(user, scene_ids)
     return {
-        "src": preview(user, video.id, start_s),
-        "captions": captions_link(user, video.id),
-        "transcript_files": {kind: captions_link(user, video.id, kind) for kind in ("srt", "vtt-file")},
+        "src": _play_link(user, video, start_s),
+        "captions": _captions_link(user, video),
+        "transcript_files": {kind: _captions_link(user, video, kind) for kind in ("srt", "vtt-file")},
         "language": video.spoken_language or "en",
         "duration_s": video.duration_s,
         "title": video.title,
-        "clip": clip_link(user, video.id, scene_start_s, end_s),
+        "clip": _clip_link(user, video, scene_start_s, end_s),
         "faces": [
             {**face, "picture": picture}
             for face, picture in zip(faces, face_pictures(user, [f["face_id"] for f in faces]))

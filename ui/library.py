@@ -121,10 +121,10 @@ def video_card(video: dict, poster: str | None, lang: str | None) -> str:
     )
 
 
-def grid(listed: list[dict], posters: dict[str, str], lang: str | None) -> str:
+def grid(listed: list[dict], lang: str | None) -> str:
     if not listed:
         return f"<div class='empty'><p>{say(lang, 'no_videos')}</p></div>"
-    return "<div class='videos'>" + "".join(video_card(v, posters.get(v["video_id"]), lang) for v in listed) + "</div>"
+    return "<div class='videos'>" + "".join(video_card(v, v.get("poster"), lang) for v in listed) + "</div>"
 
 
 CSS = """
@@ -154,15 +154,12 @@ def wire(shell: Shell, tab: LibraryTab, in_video: gr.Dropdown) -> None:
 
     def listing(session, lang, last: str = "") -> dict:
         listed: list[dict] = []
-        posters: dict[str, str] = {}
         if session:
             try:
-                listed, posters = service.videos(session), service.poster_links(session)
+                listed = service.videos(session)
             except BadInput:
                 pass
-        shown = (
-            grid(listed, posters, lang) if session else f"<div class='empty'><p>{say(lang, 'sign_in_to_see')}</p></div>"
-        )
+        shown = grid(listed, lang) if session else f"<div class='empty'><p>{say(lang, 'sign_in_to_see')}</p></div>"
         choices = [
             (f"{v['title']} ({say(lang, STATES.get(v['state'], 'state_waiting'))})", v["video_id"]) for v in listed
         ]
