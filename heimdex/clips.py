@@ -1,12 +1,13 @@
 """Clips: a moment cut out of a video without re-encoding (PyAV remux from the keyframe before it).
 
 The source is an MP4 the browser plays: the upload itself, or its playable copy
-(:mod:`heimdex.pipeline.proxy`).
+(:mod:`heimdex.pipeline.proxy`). A clip is at most :data:`MAX_CLIP_S` long.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import av
@@ -15,7 +16,9 @@ import av.error
 import av.video
 
 from heimdex.errors import BadInput
-from heimdex.media import time_base
+from heimdex.media import mime_type, time_base
+from heimdex.storage import BlobStore, local_copy
+from heimdex.videos import Video
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,25 @@ class ClipFailed(BadInput):
         super().__init__(
             "clip_failed", "This clip could not be cut from the video; try a moment a little earlier or later."
         )
+
+
+def clip_range(video: Video, start_s: float, end_s: float) -> tuple[float, float]:
+    """``start_s``..``end_s`` of ``video`` as a clip can be cut (its end within the video and :data:`MAX_CLIP_S`);
+    :class:`BadInput` when it is no range of the video, or the video has no playable copy yet."""
+    if not (math.isfinite(start_s) and math.isfinite(end_s)) or not 0 <= start_s < end_s:
+        raise BadInput("bad_range", "The clip needs a start before its end.")
+    if start_s >= video.duration_s:
+        raise BadInput("bad_range", f"The video is only {video.duration_s:.1f} s long.")
+    if not video.proxy_key and mime_type(video.container) != "video/mp4":
+        raise BadInput("not_indexed", "Clips of this video can be downloaded once it is indexed.")
+    return start_s, min(end_s, video.duration_s, start_s + MAX_CLIP_S)
+
+
+def cut_video(store: BlobStore, tmp_dir: Path, video: Video, start_s: float, end_s: float, target: Path) -> Path:
+    """Cut :func:`clip_range` of the stored ``video`` (its playable copy) into ``target``."""
+    start_s, end_s = clip_range(video, start_s, end_s)
+    with local_copy(store, video.proxy_key or video.blob_key, tmp_dir) as source:
+        return cut(source, start_s, end_s, target)
 
 
 def cut(source: Path, start_s: float, end_s: float, target: Path) -> Path:

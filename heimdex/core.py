@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from heimdex import people as people_store
-from heimdex import states, subtitles
+from heimdex import public, states, subtitles
 from heimdex import videos as videos_store
 from heimdex.auth.users import User
 from heimdex.config import get_settings
@@ -55,11 +56,13 @@ def _video(user: User, video_id: object) -> Video:
 
 
 def profile(user: User) -> dict:
+    used = usage(_db(), user.id, user.tier)
     return {
         "email": user.email,
         "display_name": user.display_name,
         "tier": user.tier,
-        "usage": usage(_db(), user.id, user.tier).summary(),
+        "usage": used.summary(),
+        "quota": asdict(used),
         "provider": user.auth_provider,
     }
 
@@ -336,11 +339,48 @@ def open_moment(
         "duration_s": video.duration_s,
         "title": video.title,
         "clip": _clip_link(user, video, scene_start_s, end_s),
+        "public": _public_link(video, scene_start_s, end_s),
         "faces": [
             {**face, "picture": picture}
             for face, picture in zip(faces, face_pictures(user, [f["face_id"] for f in faces]))
         ],
     }
+
+
+# ---- public clips ----
+
+
+def _public_link(video: Video, start_s: float, end_s: float) -> dict | None:
+    """The clip's public link if it is on (``None``: off, or the range is no clip of the video)."""
+    try:
+        found = public.find(_db(), video, seconds(start_s, "start"), seconds(end_s, "end"))
+    except BadInput:
+        return None
+    return found.as_dict(secret()) if found else None
+
+
+def publish_clip(user: User, video_id: object, start_s: float, end_s: float) -> dict:
+    """Let anyone with the link watch ``start_s``..``end_s`` of the user's video (at most 2 minutes; the same range
+    again: the same link): ``{"clip_id", "url", ...}``, the link being the path ``/p/<token>``."""
+    video = _video(user, video_id)
+    clip = public.publish(
+        _db(), _store(), get_settings().tmp_dir, video, seconds(start_s, "start"), seconds(end_s, "end")
+    )
+    return clip.as_dict(secret())
+
+
+def unpublish_clip(user: User, clip_id: object) -> None:
+    """Turn one of the user's public links off: anyone opening it from now on gets nothing."""
+    try:
+        parsed = uuid.UUID(clean_text(str(clip_id), 64))
+    except ValueError:
+        raise BadInput("link_not_found", "This public link is not on (it was turned off, or is not yours).") from None
+    public.unpublish(_db(), _store(), user.id, parsed)
+
+
+def public_clips(user: User) -> list[dict]:
+    """The user's public links that are on, newest first."""
+    return [clip.as_dict(secret()) for clip in public.listed(_db(), user.id)]
 
 
 def pictures(user: User, keys: list[str | None]) -> list[str | None]:

@@ -11,13 +11,15 @@
 - ``/media``, ``/captions``, ``/still`` and ``/clip``: a ``<video>`` element cannot send a session, so these trust
   only the link's signature (:mod:`heimdex.links`): tampered or expired is 403, not the
   signer's video 404. Local files are served with byte ranges (seeking works).
+- ``/p/<token>``: a clip its owner made public (:mod:`heimdex.public`), a page anyone with the
+  link may open, and its ``clip.mp4``; a guessed, altered or turned-off link is the same 404.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
-import math
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -26,19 +28,20 @@ from pathlib import Path
 from urllib.parse import quote
 
 from anyio import to_thread
-from fastapi import FastAPI, HTTPException, Query
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.responses import PlainTextResponse
 
-from heimdex.clips import ClipFailed, cut
+from heimdex.clips import clip_range, cut_video
 from heimdex.config import get_settings
 from heimdex.db import get_database
-from heimdex.errors import NotFound
+from heimdex.errors import BadInput, NotFound
 from heimdex.handoff import UploadRefused, get_handoff
 from heimdex.links import Grant, LinkRefused, secret, verify
 from heimdex.media import mime_type
-from heimdex.storage import get_blob_store, local_copy
+from heimdex.public import PublicClip, opened
+from heimdex.storage import get_blob_store
 from heimdex.subtitles import lines, spoken_words, srt, webvtt
 from heimdex.videos import Video, get_video, scene_picture
 
@@ -50,6 +53,7 @@ UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
 MULTIPART_SLACK = 1 << 20  # form fields and boundaries around the file
 MAX_PICTURE_BYTES = 8 << 20  # a keyframe is a JPEG of a few hundred kB
+CLIP_REFUSED = {"not_indexed": 409, "clip_failed": 422}  # the HTTP status of a refused clip (else 400)
 
 
 def request_token(headers: dict[str, str]) -> str | None:
@@ -218,9 +222,74 @@ def _granted(video_id: str, u: str, e: str, s: str) -> tuple[Grant, Video]:
         raise HTTPException(status_code=404, detail="No such video.") from None
 
 
+PUBLIC_HEADERS = {
+    "Cache-Control": "no-store",  # a link turned off shows nothing, even from a cache
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",  # the link never leaks to another site
+    "X-Content-Type-Options": "nosniff",
+}
+PAGE_POLICY = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+PUBLIC_TEXT = {
+    "en": {
+        "shared": "Shared with Heimdex. Only this clip can be watched here; its owner can turn the link off at any time.",
+        "gone": "This link is off, or it never existed.",
+    },
+    "ko": {
+        "shared": "Heimdex로 공유된 클립입니다. 여기서는 이 클립만 볼 수 있으며, 소유자가 언제든 링크를 끌 수 있습니다.",
+        "gone": "이 링크는 꺼졌거나 존재하지 않습니다.",
+    },
+}
+PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
+<title>{title}</title><style>
+body{{margin:0;font:16px/1.5 system-ui,sans-serif;background:#111318;color:#e8e8ee}}
+main{{max-width:960px;margin:0 auto;padding:16px}}video{{width:100%;max-height:75vh;background:#000;border-radius:8px}}
+h1{{font-size:1.3rem;margin:.6em 0 .2em}}p{{margin:.2em 0;color:#a8a8b8}}
+</style></head><body><main>{body}</main></body></html>"""
+
+
+def _language(headers: dict[str, str] | None) -> str:
+    accepted = (headers or {}).get("accept-language", "")
+    return "ko" if accepted.lower().lstrip().startswith("ko") else "en"
+
+
+def _clock(s: float) -> str:
+    return f"{int(s // 60)}:{int(s % 60):02d}"
+
+
+def public_page(clip: PublicClip | None, token: str, lang: str) -> HTMLResponse:
+    """The page of a public clip (its video, title and times), or the one sentence every unknown link gets."""
+    text = PUBLIC_TEXT[lang]
+    headers = {**PUBLIC_HEADERS, "Content-Security-Policy": PAGE_POLICY}
+    if clip is None:
+        page = PAGE.format(lang=lang, title="Heimdex", body=f"<h1>{text['gone']}</h1>")
+        return HTMLResponse(page, status_code=404, headers=headers)
+    title = html.escape(clip.title)
+    body = (
+        f"<video src='/p/{token}/clip.mp4' controls playsinline preload='metadata'></video>"
+        f"<h1>{title}</h1><p>{_clock(clip.start_s)}–{_clock(clip.end_s)}</p><p>{text['shared']}</p>"
+    )
+    return HTMLResponse(PAGE.format(lang=lang, title=f"{title} · Heimdex", body=body), headers=headers)
+
+
 def add_routes(app: FastAPI) -> FastAPI:
-    """Register ``/media/{id}``, ``/captions/{id}`` (WebVTT), ``/still/{id}`` (a scene's picture, or the video's poster) and
-    ``/clip/{id}`` on ``app``."""
+    """Register ``/media/{id}``, ``/captions/{id}`` (WebVTT), ``/still/{id}`` (a scene's picture, or the video's poster),
+    ``/clip/{id}`` and the public clips' ``/p/{token}`` on ``app``."""
+
+    @app.get("/p/{token}")
+    def public_clip_page(token: str, request: Request):
+        return public_page(opened(get_database(), secret(), token), token, _language(dict(request.headers)))
+
+    @app.get("/p/{token}/clip.mp4")
+    def public_clip(token: str):
+        clip = opened(get_database(), secret(), token)
+        store = get_blob_store(get_settings())
+        if clip is None or not store.exists(clip.blob_key):
+            return PlainTextResponse(PUBLIC_TEXT["en"]["gone"], status_code=404, headers=PUBLIC_HEADERS)
+        path = store.local_path(clip.blob_key)
+        if path is not None:
+            return FileResponse(path, media_type="video/mp4", headers=PUBLIC_HEADERS)
+        return StreamingResponse(store.open(clip.blob_key), media_type="video/mp4", headers=PUBLIC_HEADERS)
 
     @app.get("/media/{video_id}")
     def media(video_id: str, u: str = "", e: str = "", s: str = ""):
@@ -272,25 +341,18 @@ def add_routes(app: FastAPI) -> FastAPI:
             raise HTTPException(
                 status_code=400, detail="The clip's start and end must be numbers of seconds."
             ) from None
-        if not (math.isfinite(start_s) and math.isfinite(end_s)) or not 0 <= start_s < end_s:
-            raise HTTPException(status_code=400, detail="The clip needs a start before its end.")
-        if start_s >= video.duration_s:
-            raise HTTPException(status_code=400, detail=f"The video is only {video.duration_s:.1f} s long.")
-        end_s = min(end_s, video.duration_s)
-        if not video.proxy_key and mime_type(video.container) != "video/mp4":
-            raise HTTPException(status_code=409, detail="Clips of this video can be downloaded once it is indexed.")
         settings = get_settings()
         settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         target = Path(tempfile.mkstemp(dir=settings.tmp_dir, prefix="clip-", suffix=".mp4")[1])
         try:
-            with local_copy(get_blob_store(settings), video.proxy_key or video.blob_key, settings.tmp_dir) as source:
-                cut(source, start_s, end_s, target)
-        except ClipFailed as failed:
+            cut_video(get_blob_store(settings), settings.tmp_dir, video, start_s, end_s, target)
+        except BadInput as refused:
             target.unlink(missing_ok=True)
-            raise HTTPException(status_code=422, detail=failed.message) from None
+            raise HTTPException(status_code=CLIP_REFUSED.get(refused.code, 400), detail=refused.message) from None
         except BaseException:
             target.unlink(missing_ok=True)
             raise
+        start_s, end_s = clip_range(video, start_s, end_s)
         name = f"{Path(video.filename).stem}-{start_s:.0f}-{end_s:.0f}s.mp4"
         return FileResponse(
             target, media_type="video/mp4", filename=name, background=BackgroundTask(target.unlink, missing_ok=True)

@@ -275,6 +275,7 @@ def test_the_api_keeps_its_names(server):
     wanted = {"/register", "/login", "/upload", "/videos", "/search", "/preview", "/transcript", "/moment"}
     wanted |= {"/delete_video", "/people", "/add_person", "/scene_faces", "/name_face", "/likely_faces"}
     wanted |= {"/rename_person", "/merge_people", "/split_person", "/delete_person"}
+    wanted |= {"/publish_clip", "/unpublish_clip", "/public_clips"}
     assert wanted <= named
 
 
@@ -312,3 +313,63 @@ def test_share_links_rename_and_transcript_files(client, server, speaker):
     with urllib.request.urlopen(server + files["vtt-file"], timeout=10) as answer:
         assert ".vtt" in answer.headers["content-disposition"] and answer.read().startswith(b"WEBVTT")
     assert _status(server + files["srt"].replace("as=srt", "as=exe")) == 400
+
+
+def _fetch(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """Status, headers and body of a GET with no session (as anyone holding a link)."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as answer:
+            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def test_a_public_clip_shows_only_its_range_to_anyone_until_turned_off(client, server, speaker, settings, tmp_path):
+    """The owner turns on a public link for 2.17-7.31 s of their video: anyone without a session watches that clip (and
+    nothing else of the video), the same range again is the same link, and turning it off stops both page and clip."""
+    import av
+
+    from heimdex.storage import get_blob_store
+
+    token, video_id = speaker["token"], speaker["video_id"]
+    made = client.predict(token, video_id, 2.17, 7.31, api_name="/publish_clip")
+    assert made["url"].startswith("/p/") and made["start_s"] == 2.17 and made["end_s"] == 7.31
+    assert client.predict(token, video_id, 2.17, 7.31, api_name="/publish_clip")["url"] == made["url"]
+    assert [c["url"] for c in client.predict(token, api_name="/public_clips")] == [made["url"]]
+    # the Player learns the link is on when it opens that moment's clip
+    assert service_open(token, video_id, 2.17, 7.31)["public"]["clip_id"] == made["clip_id"]
+
+    status, headers, page = _fetch(server + made["url"])
+    assert status == 200 and headers["cache-control"] == "no-store" and "noindex" in headers["x-robots-tag"]
+    assert "default-src 'none'" in headers["content-security-policy"] and headers["referrer-policy"] == "no-referrer"
+    assert f"src='{made['url']}/clip.mp4'".encode() in page and b"0:02" in page and b"0:07" in page
+    assert "소유자".encode() in _fetch(server + made["url"], {"Accept-Language": "ko-KR,ko"})[2]
+    status, headers, clip = _fetch(server + made["url"] + "/clip.mp4")
+    assert status == 200 and headers["content-type"] == "video/mp4" and clip[4:8] == b"ftyp"
+    (tmp_path / "clip.mp4").write_bytes(clip)
+    with av.open(str(tmp_path / "clip.mp4")) as cut:
+        length = float(cut.duration or 0) / av.time_base
+    assert 4.0 <= length <= 7.8 < speaker["video"]["duration_s"]  # from the keyframe at or before 2.17 s, to 7.31 s
+
+    # the title is the owner's text: shown, never run
+    from heimdex import service
+
+    service.rename_video(token, video_id, "<script>alert(1)</script>")
+    assert b"<script>" not in _fetch(server + made["url"])[2] and b"&lt;script&gt;" in _fetch(server + made["url"])[2]
+    service.rename_video(token, video_id, "Ask not")
+
+    # turned off: the page and the clip are gone at once, and so is the clip's copy
+    key = next(k for k in get_blob_store(settings).keys("u/") if k.endswith(made["clip_id"] + ".mp4"))
+    assert client.predict(token, made["clip_id"], api_name="/unpublish_clip") == "off"
+    assert _fetch(server + made["url"])[0] == 404 and _fetch(server + made["url"] + "/clip.mp4")[0] == 404
+    assert not get_blob_store(settings).exists(key)
+    assert client.predict(token, api_name="/public_clips") == []
+    again = client.predict(token, video_id, 2.17, 7.31, api_name="/publish_clip")
+    assert again["url"] != made["url"] and _fetch(server + made["url"])[0] == 404  # a new link; the old stays dead
+    client.predict(token, again["clip_id"], api_name="/unpublish_clip")
+
+
+def service_open(token, video_id, start_s, end_s):
+    from heimdex import service
+
+    return service.open_moment(token, video_id, start_s, start_s, end_s, [])

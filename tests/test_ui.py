@@ -5,6 +5,7 @@ Screenshots of every tab go to ``test-artifacts/`` (kept by CI as artifacts, ign
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 
@@ -125,7 +126,31 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     _video(page, "v.pause()")
     _shots(page, "6-player")
 
+    page.locator("#public-clip input").check()  # a public link for this clip
+    link = page.locator("#public-link a")
+    expect(link).to_have_attribute("href", re.compile(r"^/p/[0-9a-f]{64}$"), timeout=30_000)
+    url = server + link.get_attribute("href")
+    _shots(page, "6b-player-public-link")
+    stranger = browser.new_context(viewport={"width": 390, "height": 844})  # no session, no cookie
+    public = stranger.new_page()
+    public.goto(url)
+    public.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 1 && v.duration > 0; }",
+        timeout=20_000,
+    )
+    assert public.evaluate("() => document.querySelector('video').duration") <= 125  # the clip, not the video
+    _shot(public, "6c-public-clip-390")
+
     page.get_by_role("tab", name="Account").click()
+    page.get_by_text("Public links").click()
+    expect(page.locator("#public-links a")).to_have_attribute("href", link.get_attribute("href"), timeout=10_000)
+    page.locator("#public-link-pick input").click()
+    page.get_by_role("option").first.click()
+    page.get_by_role("button", name="Turn this link off").click()
+    expect(page.locator("#public-links")).to_contain_text("No public links are on", timeout=10_000)
+    assert public.goto(url).status == 404
+    stranger.close()
+
     page.locator("#ui-language label", has_text="한국어").click()  # the page reloads in Korean
     page.get_by_role("tab", name="검색").wait_for(timeout=30_000)
     page.get_by_role("tab", name="검색").click()

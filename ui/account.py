@@ -1,12 +1,15 @@
-"""The Account tab: sign in or register, profile, password, deleting the account, signing out."""
+"""The Account tab: sign in or register, profile, password, public links, deleting the account, signing out."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import gradio as gr
 
 from heimdex import service
+from heimdex.errors import BadInput
+from ui.cards import clock
 from ui.common import Shell, client, friendly, who
 from ui.text import CHOOSE_LANGUAGE_JS, PAGE_LANGUAGE_JS, say, t
 
@@ -35,6 +38,10 @@ class AccountTab:
     delete_me: gr.Button
     logout: gr.Button
     language: gr.Radio
+    links_box: gr.Accordion
+    links: gr.HTML  # the public links that are on
+    link_pick: gr.Dropdown
+    turn_off: gr.Button
 
 
 def layout() -> AccountTab:
@@ -56,6 +63,10 @@ def layout() -> AccountTab:
                     current_pw = gr.Textbox(label=t("current_password"), type="password")
                     new_pw = gr.Textbox(label=t("new_password"), type="password")
                     change = gr.Button(t("change_password"))
+                with gr.Accordion(t("public_links"), open=False) as links_box:
+                    links = gr.HTML("", elem_id="public-links")
+                    link_pick = gr.Dropdown([], label=t("link_to_turn_off"), elem_id="public-link-pick")
+                    turn_off = gr.Button(t("turn_off"))
                 with gr.Accordion(t("delete_account"), open=False):
                     gone_pw = gr.Textbox(label=t("password"), type="password")
                     delete_me = gr.Button(t("delete_everything"), variant="stop")
@@ -76,7 +87,23 @@ def layout() -> AccountTab:
         delete_me=delete_me,
         logout=logout,
         language=language,
+        links_box=links_box,
+        links=links,
+        link_pick=link_pick,
+        turn_off=turn_off,
     )
+
+
+def links_html(clips: list[dict], lang: str | None) -> str:
+    """The public links that are on: what each shows, and the link."""
+    if not clips:
+        return f"<p>{say(lang, 'no_public_links')}</p>"
+    rows = "".join(
+        f"<li>{html.escape(c['title'])} · {clock(c['start_s'])}–{clock(c['end_s'])}:"
+        f" <a href='{html.escape(c['url'])}' target='_blank' rel='noopener'>{html.escape(c['url'])}</a></li>"
+        for c in clips
+    )
+    return f"<p>{say(lang, 'public_links_note')}</p><ul>{rows}</ul>"
 
 
 def wire(shell: Shell, tab: AccountTab, demo: gr.Blocks) -> None:
@@ -111,6 +138,23 @@ def wire(shell: Shell, tab: AccountTab, demo: gr.Blocks) -> None:
         return {token: "", shown: who("", lang)}
 
     @friendly
+    def public_links(session, lang):
+        clips = service.public_clips(session) if session else []
+        choices = [(f"{c['title']} · {clock(c['start_s'])}–{clock(c['end_s'])}", c["clip_id"]) for c in clips]
+        return {
+            tab.links: links_html(clips, lang),
+            tab.link_pick: gr.update(choices=choices, value=None, label=say(lang, "link_to_turn_off")),
+        }
+
+    @friendly
+    def turn_off(session, clip_id, lang):
+        if not clip_id:
+            raise BadInput("no_link", "Pick a link first.")
+        service.unpublish_clip(session, clip_id)
+        gr.Info(say(lang, "link_turned_off"))
+        return public_links(session, lang)
+
+    @friendly
     def rename(session, display_name, lang):
         service.rename(session, display_name)
         return {shown: who(session, lang)}
@@ -132,4 +176,7 @@ def wire(shell: Shell, tab: AccountTab, demo: gr.Blocks) -> None:
         [token, tab.current_pw, tab.new_pw],
         api_visibility="private",
     )
+    listing = [tab.links, tab.link_pick]
+    tab.links_box.expand(public_links, [token, lang], listing, api_visibility="private")
+    tab.turn_off.click(turn_off, [token, tab.link_pick, lang], listing, api_visibility="private")
     tab.delete_me.click(delete_account, [token, tab.gone_pw, lang], [token, shown], api_visibility="private")

@@ -53,6 +53,22 @@ def api_moment(token: str, video_id: str, start_s: float = 0.0) -> dict:
 
 
 @friendly
+def api_publish_clip(token: str, video_id: str, start_s: float, end_s: float) -> dict:
+    return service.publish_clip(token, video_id, start_s, end_s)
+
+
+@friendly
+def api_unpublish_clip(token: str, clip_id: str) -> str:
+    service.unpublish_clip(token, clip_id)
+    return "off"
+
+
+@friendly
+def api_public_clips(token: str) -> list:
+    return service.public_clips(token)
+
+
+@friendly
 def api_delete_video(token: str, video_id: str) -> str:
     return service.delete_video(token, video_id)
 
@@ -112,6 +128,9 @@ API = (
     api_preview,
     api_transcript,
     api_moment,
+    api_publish_clip,
+    api_unpublish_clip,
+    api_public_clips,
     api_delete_video,
     api_people,
     api_add_person,

@@ -126,8 +126,11 @@ CSS = """
 .transcript li.now {background: var(--color-accent-soft)}
 .transcript .at {display: inline-block; min-width: 3.2em; color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums}
 .transcript mark, .watch mark {background: #fde68a; color: inherit; border-radius: 2px}
-.watch .share {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 1px 8px; cursor: pointer;
-  background: var(--background-fill-secondary)}
-.watch .share.copied::after {content: " ✓"}
+.watch .share, .public .share {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 1px 8px;
+  cursor: pointer; background: var(--background-fill-secondary)}
+.watch .share.copied::after, .public .share.copied::after {content: " ✓"}
+.public {margin: 0; padding: 4px 12px 10px}
+.public .url {display: inline-block; max-width: min(22em, 100%); overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: bottom}
 .empty {padding: 12px; border: 1px dashed var(--border-color-primary); border-radius: 12px}
 """

@@ -75,7 +75,7 @@ def who(token: str, lang: str | None = None) -> str:
         name=html.escape(me["display_name"]),
         email=me["email"],
         tier=me["tier"],
-        usage=me["usage"],
+        usage=say(lang, "usage", **me["quota"]),
     )
 
 

@@ -11,17 +11,21 @@ from heimdex import service
 from heimdex.errors import BadInput
 from ui.cards import channel_name, clock, marked
 from ui.common import Shell, friendly, picture
-from ui.text import say, t
+from ui.text import error, say, t
 
-SEEK_JS = """
-const video = () => element.querySelector('video');
+COPY_JS = """
 element.addEventListener('click', (event) => {
   const share = event.target.closest('[data-share]');
-  if (share) {
-    navigator.clipboard && navigator.clipboard.writeText(location.origin + share.dataset.share);
-    share.classList.add('copied');
-    return;
-  }
+  if (!share) return;
+  navigator.clipboard && navigator.clipboard.writeText(location.origin + share.dataset.share);
+  share.classList.add('copied');
+});
+"""
+SEEK_JS = (
+    COPY_JS
+    + """
+const video = () => element.querySelector('video');
+element.addEventListener('click', (event) => {
   const at = event.target.closest('[data-t]');
   if (!at || !video()) return;
   event.preventDefault();
@@ -37,6 +41,7 @@ element.addEventListener('timeupdate', (event) => {  // capture: timeupdate does
   });
 }, true);
 """
+)
 
 
 @dataclass
@@ -51,6 +56,9 @@ class PlayerTab:
     faces_here: gr.Gallery
     face_name: gr.Textbox
     name_face: gr.Button
+    public: gr.Checkbox  # anyone with the link can watch the clip
+    public_link: gr.HTML
+    published: gr.State  # the open clip's public link (as the service gives it), or None
 
 
 def layout() -> PlayerTab:
@@ -63,6 +71,10 @@ def layout() -> PlayerTab:
                 show_label=False, placeholder=t("search_in_video"), scale=2, min_width=160, elem_id="within"
             )
             find_within = gr.Button(t("find"), min_width=80)
+        with gr.Group():
+            public = gr.Checkbox(label=t("make_public"), value=False, elem_id="public-clip")
+            public_link = gr.HTML("", js_on_load=COPY_JS, elem_id="public-link", padding=False)
+        published = gr.State(None)
         faces = gr.State([])
         picked_face = gr.State(None)
         with gr.Row(equal_height=True):
@@ -92,6 +104,9 @@ def layout() -> PlayerTab:
         faces_here=faces_here,
         face_name=face_name,
         name_face=name_face,
+        public=public,
+        public_link=public_link,
+        published=published,
     )
 
 
@@ -158,6 +173,18 @@ def moment_html(
     )
 
 
+def public_html(published: dict | None, lang: str | None) -> str:
+    """The public link of the open clip, to open or copy; nothing while it is off."""
+    if not published:
+        return ""
+    url = html.escape(published["url"])
+    return (
+        f"<p class='public'>{say(lang, 'public_on', start=clock(published['start_s']), end=clock(published['end_s']))}"
+        f" <a class='url' href='{url}' target='_blank' rel='noopener'>{url}</a>"
+        f" <button class='share' data-share='{url}'>{say(lang, 'copy')}</button></p>"
+    )
+
+
 def with_whom(result: dict) -> str:
     """'Mina (on screen 0.7–4.7 s)': the people asked for, with when they are on screen."""
     seen = result.get("on_screen") or {}
@@ -204,6 +231,13 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
             tab.face_name: gr.update(value="", interactive=False),
         }
 
+    def public_shown(published: dict | None, lang) -> dict:
+        return {
+            tab.public: published is not None,
+            tab.public_link: public_html(published, lang),
+            tab.published: published,
+        }
+
     def play(token, results, index, asked, lang) -> dict:
         if not results:
             return {
@@ -211,6 +245,7 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
                 shell.current: 0,
                 shell.tabs: gr.update(selected="player"),
                 **people_in(None, lang),
+                **public_shown(None, lang),
             }
         index = position(index, results)
         result = results[index]
@@ -227,6 +262,7 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
             shell.current: index,
             shell.tabs: gr.update(selected="player"),
             **people_in(opened, lang),
+            **public_shown(opened["public"], lang),
         }
 
     @friendly
@@ -274,6 +310,23 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
         }
         return {**play(token, [result], 0, "", lang), shell.results: [result], shell.asked: ""}
 
+    @friendly
+    def make_public(token, results, index, on, published, lang):
+        """Turn the open clip's public link on or off."""
+        if not results:
+            raise BadInput("nothing_open", "Open a moment first.")
+        result = results[position(index, results)]
+        try:
+            if on:
+                published = service.publish_clip(token, result["video_id"], result["scene_start_s"], result["end_s"])
+            elif published:
+                service.unpublish_clip(token, published["clip_id"])
+                gr.Info(say(lang, "link_turned_off"))
+                published = None
+        except BadInput as refused:  # the box goes back to what is true
+            gr.Warning(error(lang, refused))
+        return public_shown(published, lang)
+
     def pick_face(faces, evt: gr.SelectData):
         face = faces[evt.index]
         return {tab.picked_face: face["face_id"], tab.face_name: gr.update(value=face["name"] or "", interactive=True)}
@@ -287,7 +340,8 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
         return people_in(open_moment(token, results[position(index, results)]) if results else None, lang)
 
     faces = [tab.faces_here, tab.faces, tab.picked_face, tab.face_name]
-    opened = [tab.player, shell.current, shell.tabs, *faces]
+    public = [tab.public, tab.public_link, tab.published]
+    opened = [tab.player, shell.current, shell.tabs, *faces, *public]
     at = [shell.token, shell.results, shell.current]
     lang = shell.lang
     lang.change(from_link, [shell.token, lang], [*opened, shell.results, shell.asked], api_visibility="private")
@@ -296,5 +350,6 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
     tab.next.click(step, [*at, shell.asked, gr.State(1), lang], opened, api_visibility="private")
     for trigger in (tab.within.submit, tab.find_within.click):
         trigger(find_within, [*at, tab.within, lang], [*opened, shell.results, shell.asked], api_visibility="private")
+    tab.public.input(make_public, [*at, tab.public, tab.published, lang], public, api_visibility="private")
     tab.faces_here.select(pick_face, [tab.faces], [tab.picked_face, tab.face_name], api_visibility="private")
     tab.name_face.click(name_face, [*at, tab.picked_face, tab.face_name, lang], faces, api_visibility="private")

@@ -281,6 +281,69 @@ def test_ids_links_and_names_of_other_users_are_refused(server, victim):
     assert _http(server + other)[0] == 403
 
 
+def test_public_links_refuse_guesses_strangers_and_deleted_videos(server, media, victim):
+    """A public clip link (anyone holding it may watch): a guessed, altered or re-signed token gets the same 404;
+    another user cannot publish, list or turn off someone's clip; ranges outside the video are refused; and a
+    video deleted while its links are on takes them with it."""
+    from heimdex.public import token_of
+    from helpers import APP_SECRET
+
+    token, video_id = victim["token"], victim["video_id"]
+    ok, made = call(server, "publish_clip", token, video_id, 0.0, 3.0)
+    assert ok, made
+    assert _http(server + made["url"] + "/clip.mp4")[0] == 200
+    signed = made["url"].removeprefix("/p/")
+    assert token_of(APP_SECRET.encode(), uuid.UUID(made["clip_id"])) == signed  # the test forges with the app's key
+    for guess in (
+        uuid.uuid4().hex * 2,  # a guess
+        signed[:-1] + ("0" if signed[-1] != "0" else "1"),  # altered
+        made["clip_id"].replace("-", "") + "0" * 32,  # the id without its signature
+        token_of(b"another key", uuid.UUID(made["clip_id"])),  # signed with another key
+        signed.upper(),
+        "..%2F..%2Fsecret.key",
+        "x" * 5000,
+    ):
+        for path in (f"/p/{guess}", f"/p/{guess}/clip.mp4"):
+            status, answer, _ = _http(server + path)
+            assert status == 404 and b"Traceback" not in answer, (guess, path)
+
+    _, bob = register(server)
+    for endpoint, args, refusal in (
+        ("publish_clip", (bob, video_id, 0.0, 3.0), "No video"),
+        ("unpublish_clip", (bob, made["clip_id"]), "not on"),
+        ("unpublish_clip", (token, "../../etc/passwd"), "not on"),
+        ("publish_clip", ("not-a-token", video_id, 0.0, 3.0), "sign in"),
+        ("publish_clip", (token, video_id, 5.0, 1.0), "start before its end"),
+        ("publish_clip", (token, video_id, 9999.0, 10000.0), "s long"),
+        ("publish_clip", (token, video_id, -1.0, 2.0), "start before its end"),
+        ("publish_clip", (token, video_id, "nan", 2.0), ""),
+    ):
+        ok, shown = call(server, endpoint, *args)
+        assert not ok and refusal in shown and "Something went wrong" not in shown, (endpoint, args, shown)
+    assert call(server, "public_clips", bob) == (True, [])
+    assert _http(server + made["url"] + "/clip.mp4")[0] == 200  # bob's tries changed nothing
+    ok, whole = call(server, "publish_clip", token, video_id, 0.0, 1e6)  # cut to the video's end
+    assert ok and whole["end_s"] <= _videos(server, token)[0]["duration_s"]
+
+    # a video deleted with its links on: another user's copy of the same file, published before it is indexed
+    _, owner = register(server)
+    status, answer = upload_raw(server, media / "goldeneye-vfr-drop3.mp4", owner)
+    ok, theirs = call(
+        server, "upload", owner, {"path": json.loads(answer)[0], **FILE}, "", "auto", headers=bearer(owner)
+    )
+    assert ok, theirs
+    ok, doomed = call(server, "publish_clip", owner, theirs, 1.0, 4.0)
+    assert ok, doomed
+    assert _http(server + doomed["url"])[0] == 200
+    assert call(server, "delete_video", owner, theirs)[0]
+    for path in (doomed["url"], doomed["url"] + "/clip.mp4"):
+        assert _http(server + path)[0] == 404
+    assert call(server, "public_clips", owner) == (True, [])
+    for clip in (made, whole):
+        assert call(server, "unpublish_clip", token, clip["clip_id"]) == (True, "off")
+        assert _http(server + clip["url"])[0] == 404
+
+
 def test_6_a_quick_restart_after_a_crash_finishes_the_job(settings, db, media, tmp_path):
     """Defect 6: kill -9 of the app while it indexes, restart before the heartbeat is stale: the job still finishes."""
     from helpers import start_app, stop_app
