@@ -6,7 +6,6 @@ python app.py        # http://127.0.0.1:7860 (PORT / HOST override); the API is 
 
 from __future__ import annotations
 
-import logging
 import os
 
 import gradio as gr
@@ -22,13 +21,14 @@ def create_app() -> FastAPI:
 
     Gradio keeps its uploads and pictures in ``$HEIMDEX_DATA_DIR/gradio`` (swept by the upkeep loop).
     """
-    from heimdex.web import FileGate, FirstScript, add_routes
+    from heimdex.web import FileGate, FirstScript, RequestLog, add_routes
 
     settings = get_settings()
     os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_dir)  # read by Gradio as its blocks are built
     app = add_routes(FastAPI(title="Heimdex"))
     app.add_middleware(FileGate)
     app.add_middleware(FirstScript, script=HEAD)  # the language picked in Account, before Gradio reads the browser's
+    app.add_middleware(RequestLog)  # outermost: a line per request, with its id
     demo = build().queue(default_concurrency_limit=4)
     return gr.mount_gradio_app(
         app,
@@ -45,12 +45,18 @@ def create_app() -> FastAPI:
 if __name__ == "__main__":
     import uvicorn
 
-    from heimdex import upkeep
+    from heimdex import logs, metrics, upkeep
     from heimdex.jobs.queue import reset_queue
 
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(get_settings())
+    metrics.setup(get_settings(), shared_dir=True)  # before the indexing children start: they count into it too
     upkeep.start(app=True)  # queued jobs and jobs whose worker died run again, now and every few seconds
     try:
-        uvicorn.run(create_app(), host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "7860")))
+        uvicorn.run(
+            create_app(),
+            host=os.environ.get("HOST", "0.0.0.0"),
+            port=int(os.environ.get("PORT", "7860")),
+            access_log=False,  # heimdex.web.RequestLog writes it, without query strings (they carry signatures)
+        )
     finally:
         reset_queue()  # stop the indexing children; a job they were running is recovered at the next start

@@ -54,6 +54,10 @@ class Settings:
     model_dir: Path | None = None  # default: <data_dir>/models
     model_threads: int = 2
     log_level: str = "INFO"
+    log_format: str = "text"  # or json: one JSON object per line
+    log_queries: bool = False  # request logs may carry search words (never by default)
+    metrics: bool = False  # Prometheus metrics: /metrics on the app, metrics_port on a worker
+    metrics_port: int = 9100
     job_retries: int = 3  # transient failures (database, Redis, memory) are retried this many times
     job_stale_s: float = 30.0  # a running job silent this long is taken to have lost its worker
     job_concurrency: int = 1  # in-process executor (no REDIS_URL): jobs run at once
@@ -105,6 +109,8 @@ class Settings:
             raise ConfigError("HEIMDEX_TEXT_MODEL", f"must be 'use-m3' or 'e5-small', not {settings.text_model!r}")
         if settings.blob_url and not settings.blob_url.startswith("s3://"):
             raise ConfigError("HEIMDEX_BLOB_URL", f"must be s3://bucket[/prefix], not {settings.blob_url!r}")
+        if settings.log_format not in {"text", "json"}:
+            raise ConfigError("HEIMDEX_LOG_FORMAT", f"must be 'text' or 'json', not {settings.log_format!r}")
         if settings.models not in {"offline", "hub"}:
             raise ConfigError("HEIMDEX_MODELS", f"must be 'offline' or 'hub', not {settings.models!r}")
         return settings

@@ -1,13 +1,24 @@
-"""Health checks behind ``python -m heimdex doctor``: each says ok or what is wrong."""
+"""Health checks behind ``python -m heimdex doctor`` and the app's ``/readyz``: each says ok or what is wrong.
+
+Every check is bounded in time (a database or Redis that does not answer fails in seconds),
+and :func:`readiness` runs them side by side under one deadline. Details may name hosts and
+folders: the doctor prints them to the operator, ``/readyz`` keeps them to the log.
+"""
 
 from __future__ import annotations
 
+import io
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from heimdex.config import Settings
 from heimdex.db import one
+
+TIMEOUT_S = 3.0  # a database, Redis or blob store that takes longer than this is not ready
 
 
 @dataclass(frozen=True)
@@ -30,14 +41,28 @@ def check_data_dir(settings: Settings) -> Check:
     return Check("data dir", True, f"{settings.data_dir} is writable")
 
 
+def shown_url(url: str) -> str:
+    """A URL without its password, to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
 def check_database(settings: Settings) -> Check:
-    """PostgreSQL answers, has pgvector, and the schema is migrated."""
-    from heimdex.db import get_database
+    """PostgreSQL answers (on a connection of its own, within seconds), has pgvector, and the schema is migrated."""
+    from psycopg.rows import dict_row
+
+    from heimdex.db import Conn, get_database, resolve_url
     from heimdex.db.migrate import applied
 
     where = "DATABASE_URL" if settings.database_url else f"embedded in {settings.pg_dir}"
     try:
-        with get_database().transaction() as conn:
+        if not settings.database_url:
+            get_database()  # the embedded server: started (and the schema migrated) by the first use
+        options = f"-c statement_timeout={int(TIMEOUT_S * 1000)}"
+        url = resolve_url(settings)
+        with Conn.connect(url, connect_timeout=int(TIMEOUT_S), options=options, row_factory=dict_row) as conn:
             version = one(conn.execute("SHOW server_version").fetchone())["server_version"]
             vector = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
             migrations = applied(conn)
@@ -56,11 +81,31 @@ def check_redis(settings: Settings) -> Check:
         return Check("redis", True, "not configured: jobs run in-process", required=False)
     import redis
 
+    where = shown_url(settings.redis_url)
     try:
-        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2).ping()
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S).ping()
     except redis.RedisError as exc:
-        return Check("redis", False, f"{settings.redis_url}: {exc}")
-    return Check("redis", True, f"{settings.redis_url} answers")
+        return Check("redis", False, f"{where}: {exc}")
+    return Check("redis", True, f"{where} answers")
+
+
+def check_blob_store(settings: Settings) -> Check:
+    """The blob store takes a write, gives it back and deletes it."""
+    from heimdex.storage import get_blob_store
+
+    key = f"health/probe-{uuid.uuid4().hex}"
+    where = shown_url(settings.blob_url) if settings.blob_url else str(settings.blob_dir)
+    try:
+        store = get_blob_store(settings)
+        store.put(key, io.BytesIO(b"ok"))
+        with store.open(key) as blob:
+            back = blob.read(3)
+        store.delete(key)
+    except Exception as exc:  # reported, not raised
+        return Check("blob store", False, f"{where}: {exc}")
+    if back != b"ok":
+        return Check("blob store", False, f"{where}: a probe came back changed")
+    return Check("blob store", True, f"{where} takes writes")
 
 
 def check_models(settings: Settings) -> list[Check]:
@@ -79,7 +124,27 @@ def check_models(settings: Settings) -> list[Check]:
     return checks
 
 
-CHECKS: list[Callable[[Settings], Check | list[Check]]] = [check_data_dir, check_database, check_redis, check_models]
+_models_ready = threading.Event()  # weights, once verified in this process, stay verified (they are read-only)
+
+
+def check_models_ready(settings: Settings) -> Check:
+    """Every model of the profile is loaded or loadable (its weights present and intact; verified once)."""
+    if not _models_ready.is_set():
+        failing = [c for c in check_models(settings) if not c.ok]
+        if failing:
+            return Check("models", False, "; ".join(c.detail for c in failing))
+        _models_ready.set()
+    return Check("models", True, f"the {settings.models} profile's models are loaded or loadable")
+
+
+CHECKS: list[Callable[[Settings], Check | list[Check]]] = [
+    check_data_dir,
+    check_database,
+    check_redis,
+    check_blob_store,
+    check_models,
+]
+READY: list[Callable[[Settings], Check]] = [check_database, check_redis, check_blob_store, check_models_ready]
 
 
 def run_checks(settings: Settings) -> list[Check]:
@@ -88,4 +153,21 @@ def run_checks(settings: Settings) -> list[Check]:
     for check in CHECKS:
         outcome = check(settings)
         results += outcome if isinstance(outcome, list) else [outcome]
+    return results
+
+
+def readiness(settings: Settings, deadline_s: float = 2 * TIMEOUT_S) -> list[Check]:
+    """The checks a ready app passes (database, Redis when configured, blob store, models), side by side; one
+    still running at the deadline fails as too slow."""
+    pool = ThreadPoolExecutor(max_workers=len(READY), thread_name_prefix="readyz")
+    futures = {pool.submit(check, settings): check for check in READY}
+    wait(futures, timeout=deadline_s)
+    pool.shutdown(wait=False, cancel_futures=True)
+    results = []
+    for future, check in futures.items():
+        name = check.__name__.removeprefix("check_").removesuffix("_ready").replace("_", " ")
+        if future.done() and future.exception() is None:
+            results.append(future.result())
+        else:
+            results.append(Check(name, False, f"no answer within {deadline_s:.0f} s"))
     return results

@@ -9,12 +9,14 @@ files that may only come from the caller's own upload (:mod:`heimdex.handoff`).
 from __future__ import annotations
 
 import functools
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from heimdex import core
+from heimdex import core, logs, metrics
 from heimdex.auth import accounts
 from heimdex.auth.sessions import session_user
 from heimdex.auth.users import User
@@ -26,6 +28,7 @@ from heimdex.inputs import clean_text
 from heimdex.quotas import check_room, hit
 from heimdex.storage import get_blob_store
 
+log = logging.getLogger("heimdex.service")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -39,12 +42,45 @@ def signed_in(token: str | None) -> User:
     return session_user(_db(), token)
 
 
+class _Acting:
+    """One action through a door, logged as one line when it ends: its name, the user's id (once known), how
+    long it took and how it ended (``ok``, a refusal's code, or ``error``)."""
+
+    def __init__(self, name: str, **fields: Any):
+        self.name, self.fields, self.user_id = name, fields, None
+        self.outcome = "ok"
+
+    def __enter__(self) -> _Acting:
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if exc is not None:
+            self.outcome = exc.code if isinstance(exc, BadInput) else "error"
+        took = time.perf_counter() - self.started
+        logs.event(
+            log,
+            "action",
+            action=self.name,
+            user_id=str(self.user_id) if self.user_id else None,
+            duration_ms=round(1000 * took, 1),
+            outcome=self.outcome,
+            **self.fields,
+        )
+
+    def signed_in(self, token: str | None) -> User:
+        user = signed_in(token)
+        self.user_id = user.id
+        return user
+
+
 def _door(action: Callable[Concatenate[User, P], R]) -> Callable[Concatenate[str, P], R]:
     """``action(user, ...)`` as ``door(token, ...)``: the session is checked before anything else happens."""
 
     @functools.wraps(action)
     def door(token: str, *args: P.args, **kwargs: P.kwargs) -> R:
-        return action(signed_in(token), *args, **kwargs)
+        with _Acting(action.__name__) as acting:
+            return action(acting.signed_in(token), *args, **kwargs)
 
     return door
 
@@ -92,23 +128,30 @@ def upload(token: str, path: object, title: str | None = None, language: str | N
     ``path`` must be a file this user uploaded through the app (:meth:`heimdex.handoff.Handoff.claim`);
     it is deleted afterwards, stored or refused. Uploads are rate limited and must fit the user's quota.
     """
-    user = signed_in(token)
-    handoff = get_handoff()
-    staged = handoff.claim(user.id, path)
-    try:
-        hit(_db(), "upload", str(user.id), user.id)
-        with staged.open("rb") as source:
-            video = core.add_video(
-                user,
-                source,
-                staged.name,
-                title,
-                language,
-                admit=lambda info: check_room(_db(), user.id, user.tier, info.duration_s),
-            )
-    finally:
-        handoff.release(staged)
-    return str(video.id)
+    with _Acting("upload") as acting:
+        user = acting.signed_in(token)
+        handoff = get_handoff()
+        try:
+            staged = handoff.claim(user.id, path)
+            try:
+                hit(_db(), "upload", str(user.id), user.id)
+                with staged.open("rb") as source:
+                    video = core.add_video(
+                        user,
+                        source,
+                        staged.name,
+                        title,
+                        language,
+                        admit=lambda info: check_room(_db(), user.id, user.tier, info.duration_s),
+                    )
+            finally:
+                handoff.release(staged)
+        except BadInput as refused:
+            metrics.uploaded(refused.code)
+            raise
+        metrics.uploaded(None)
+        acting.fields["video_id"] = str(video.id)
+        return str(video.id)
 
 
 def add_person(token: str, name: str, photos: list[object]) -> dict:
@@ -178,10 +221,15 @@ def search(
     since_days: int | None = None,
 ) -> list[dict]:
     """The user's moments for ``query`` (:func:`heimdex.core.search`), in line and within the user's rate."""
-    with _searches():
-        user = signed_in(token)
+    words = {"query": query} if get_settings().log_queries else {}
+    with _searches(), _Acting("search", **words) as acting:
+        user = acting.signed_in(token)
         hit(_db(), "search", str(user.id), user.id)
-        return core.search(user, query, limit, video_id, channels, person, page, since_days)
+        started = time.perf_counter()
+        found = core.search(user, query, limit, video_id, channels, person, page, since_days)
+        metrics.searched(tuple(channels or ()), time.perf_counter() - started, len(found))
+        acting.fields["results"] = len(found)
+        return found
 
 
 # ---- plain doors ----

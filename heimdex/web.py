@@ -11,6 +11,11 @@
 - ``/media``, ``/captions``, ``/still`` and ``/clip``: a ``<video>`` element cannot send a session, so these trust
   only the link's signature (:mod:`heimdex.links`): tampered or expired is 403, not the
   signer's video 404. Local files are served with byte ranges (seeking works).
+- :class:`RequestLog`: a line per request (:mod:`heimdex.logs`); never a query string (signatures) or a
+  public link's token.
+- ``/metrics`` (``HEIMDEX_METRICS=1``, :mod:`heimdex.metrics`).
+- ``/healthz`` (the process answers) and ``/readyz`` (what it needs answers, :func:`heimdex.doctor.readiness`):
+  JSON, 200 or 503, no detail beyond each check's name and state (the log has the rest).
 - ``/p/<token>``: a clip its owner made public (:mod:`heimdex.public`), a page anyone with the
   link may open, and its ``clip.mp4``; a guessed, altered or turned-off link is the same 404.
 """
@@ -20,7 +25,9 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
@@ -29,16 +36,19 @@ from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.responses import PlainTextResponse
 
+from heimdex import metrics
 from heimdex.clips import clip_range, cut_video
 from heimdex.config import get_settings
 from heimdex.db import get_database
+from heimdex.doctor import readiness
 from heimdex.errors import BadInput, NotFound
 from heimdex.handoff import UploadRefused, get_handoff
 from heimdex.links import Grant, LinkRefused, secret, verify
+from heimdex.logs import event, request_id
 from heimdex.media import mime_type
 from heimdex.public import PublicClip, opened
 from heimdex.storage import get_blob_store
@@ -79,6 +89,56 @@ def _user_id(token: str | None) -> uuid.UUID | None:
         return session_user(get_database(), token).id
     except Unauthorized:
         return None
+
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MASKED = [
+    (re.compile(r"^/p/[^/]+"), "/p/<token>"),  # a public link's token is its credential
+    (re.compile(r"^/gradio_api/file=.*"), "/gradio_api/file=<path>"),  # a file name is the user's
+]
+
+
+def _shown_path(path: str) -> str:
+    for pattern, shown in MASKED:
+        path = pattern.sub(shown, path)
+    return path[:200]
+
+
+class RequestLog:
+    """ASGI middleware: one line per HTTP request (method, path without its query, status, duration, request
+    id), the id taken from ``X-Request-ID`` when it looks like one, else made, and sent back."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        asked = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = asked if REQUEST_ID.match(asked) else uuid.uuid4().hex[:16]
+        token = request_id.set(rid)
+        started, status = time.perf_counter(), 500
+
+        async def sending(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            request_id.reset(token)
+            event(
+                log,
+                "request",
+                method=scope["method"],
+                path=_shown_path(scope["path"]),
+                status=status,
+                duration_ms=round(1000 * (time.perf_counter() - started), 1),
+                request_id=rid,
+            )
 
 
 class FirstScript:
@@ -275,6 +335,33 @@ def public_page(clip: PublicClip | None, token: str, lang: str) -> HTMLResponse:
 def add_routes(app: FastAPI) -> FastAPI:
     """Register ``/media/{id}``, ``/captions/{id}`` (WebVTT), ``/still/{id}`` (a scene's picture, or the video's poster),
     ``/clip/{id}`` and the public clips' ``/p/{token}`` on ``app``."""
+
+    @app.get("/healthz")
+    def healthz():
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+    @app.get("/readyz")
+    async def readyz():
+        checks = await to_thread.run_sync(readiness, get_settings())
+        for check in checks:
+            if not check.ok:
+                log.warning("not ready: %s: %s", check.name, check.detail)
+        ready = all(check.ok for check in checks)
+        return JSONResponse(
+            {
+                "status": "ready" if ready else "not ready",
+                "checks": {c.name: "ok" if c.ok else "failing" for c in checks},
+            },
+            status_code=200 if ready else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    if get_settings().metrics:
+
+        @app.get("/metrics")
+        def prometheus():
+            body, kind = metrics.exposition()
+            return Response(body, media_type=kind, headers={"Cache-Control": "no-store"})
 
     @app.get("/p/{token}")
     def public_clip_page(token: str, request: Request):

