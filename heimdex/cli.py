@@ -284,6 +284,34 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if all(check.ok or not check.required for check in checks) else 1
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from heimdex.backup import backup
+
+    manifest = backup(get_settings(), Path(args.path))
+    size = manifest["database"]["bytes"] + sum(blob["bytes"] for blob in manifest["blobs"])
+    print(
+        f"backed up {manifest['rows'].get('users', 0)} users, {manifest['rows'].get('videos', 0)} videos, "
+        f"{manifest['rows'].get('scenes', 0)} scenes and {len(manifest['blobs'])} blobs ({size / 1e6:.1f} MB) "
+        f"into {args.path}"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from heimdex.backup import restore
+
+    done = restore(get_settings(), Path(args.path))
+    if args.json:
+        _print_json(done)
+        return 0
+    rows = done["rows"]
+    print(
+        f"restored {rows.get('users', 0)} users, {rows.get('videos', 0)} videos, {rows.get('scenes', 0)} scenes "
+        f"and {done['blobs']} blobs; {done['jobs_requeued']} interrupted job(s) queued again"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m heimdex", description="Heimdex: find the moment in your videos.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -296,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     command(db, "migrate", cmd_db_migrate, "apply pending schema migrations")
+    command(
+        commands, "backup", cmd_backup, "copy the database and blobs into a new folder (while the app runs)"
+    ).add_argument("path")
+    restoring = command(commands, "restore", cmd_restore, "bring a backup into an empty data folder or database")
+    restoring.add_argument("path")
+    restoring.add_argument("--json", action="store_true")
 
     users = commands.add_parser("users", help="user accounts").add_subparsers(dest="users_command", required=True)
     add = command(users, "add", cmd_users_add, "create a local account")

@@ -35,6 +35,7 @@ from heimdex.errors import NotFound
 from heimdex.jobs.queue import submit
 from heimdex.jobs.rows import beat, get_job, latest_job, report_progress
 from heimdex.models.registry import Registry
+from heimdex.orphans import delete_blobs
 from heimdex.pipeline import Cancelled, Events, IndexReport, StageFailed, failure, index_video
 from heimdex.pipeline.commit import commit_index
 from heimdex.storage import BlobStore, get_blob_store, run_prefix
@@ -152,8 +153,8 @@ def run(
         logs.event(log, "stage", logging.WARNING, job_id=job_id, video_id=str(video_id), stage=stage, outcome=code)
         _record(db, job_id, lambda conn: states.fail(conn, job_id, stage, code, message))
         raise
-    if previous and previous != report.index.run:
-        store.delete_prefix(run_prefix(report.video.user_id, video_id, previous))
+    if previous and previous != report.index.run:  # through the orphans: a running backup may still copy it
+        delete_blobs(db, store, [run_prefix(report.video.user_id, video_id, previous)])
     timings = {**report.timings_s, "commit": commit_s, "total": round(time.perf_counter() - started, 3)}
     for stage, seconds in timings.items():
         if stage != "total":
