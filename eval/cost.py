@@ -86,9 +86,8 @@ def _kind(key: str) -> str:
     return "other"
 
 
-def measure(video: Path, searches: int) -> dict:
-    """In a throwaway data folder: index ``video``, run ``searches`` searches; the work and what it left behind."""
-    data = Path(tempfile.mkdtemp(prefix="heimdex-cost-"))
+def measure(video: Path, searches: int, data: Path) -> dict:
+    """In the empty data folder ``data``: index ``video``, run ``searches`` searches; the work and what it left."""
     os.environ["HEIMDEX_DATA_DIR"] = str(data)
     os.environ.pop("DATABASE_URL", None)
     from heimdex import core
@@ -186,13 +185,14 @@ def price(measured: dict, cpu_price: float, gpu_prices: dict[str, float], speedu
 
 
 def _child(video: Path, searches: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "eval.cost", "--one", str(video), "--searches", str(searches)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="heimdex-cost-") as data:  # the child's server stops before it is removed
+        out = subprocess.run(
+            [sys.executable, "-m", "eval.cost", "--one", str(video), "--searches", str(searches), "--data", data],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if out.returncode != 0:
         raise SystemExit(f"measuring failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -235,7 +235,7 @@ def report(measured: dict, priced: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the benchmark video")
     parser.add_argument("--video", type=Path, help="index this file instead of the benchmark video")
     parser.add_argument("--media", type=Path, default=MEDIA)
@@ -244,9 +244,10 @@ def main() -> None:
     parser.add_argument("--gpu-speedup", type=float, default=GPU_SPEEDUP)
     parser.add_argument("--json", action="store_true", help="print one JSON object: {'cpu': ..., 'gpu': ...}")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.searches)))
+        print(json.dumps(measure(args.one, args.searches, args.data)))
         return
     video = args.video or build_video(args.media, args.minutes)
     measured = _child(video, args.searches)
