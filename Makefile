@@ -10,6 +10,7 @@ run: install
 
 test: install-test lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+	scripts/space-check.sh  # the Space, built and started as the Spaces runtime does
 
 lint: install-test  # ruff (lint, format check) and pyright (basic; strict for search, jobs and states)
 	$(BIN)/ruff check .

@@ -1,12 +1,15 @@
 """Heimdex: the Gradio app (Hugging Face Spaces style). It composes the UI (the ``ui`` package, one module
 per tab, every action through heimdex.service) and mounts it with the media routes.
 
-python app.py        # http://127.0.0.1:7860 (PORT / HOST override); the API is at /gradio_api
+python app.py        # http://0.0.0.0:7860 (PORT / HOST, or the Spaces runtime's GRADIO_SERVER_PORT / _NAME,
+                     # override); the API is at /gradio_api
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
 
 import gradio as gr
 from fastapi import FastAPI
@@ -48,14 +51,22 @@ if __name__ == "__main__":
     from heimdex import logs, metrics, upkeep
     from heimdex.jobs.queue import reset_queue
 
-    logs.configure(get_settings())
-    metrics.setup(get_settings(), shared_dir=True)  # before the indexing children start: they count into it too
+    settings = get_settings()
+    logs.configure(settings)
+    if settings.space_id:  # the Spaces runtime installed requirements.txt only
+        from heimdex.models import carriers
+
+        carriers.ensure(settings)
+    metrics.setup(settings, shared_dir=True)  # before the indexing children start: they count into it too
     upkeep.start(app=True)  # queued jobs and jobs whose worker died run again, now and every few seconds
+    # uvicorn raises a SIGTERM again after its graceful shutdown; exit through `finally` and the exit handlers
+    # then (which stop the embedded database), not at once
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         uvicorn.run(
             create_app(),
-            host=os.environ.get("HOST", "0.0.0.0"),
-            port=int(os.environ.get("PORT", "7860")),
+            host=os.environ.get("HOST") or os.environ.get("GRADIO_SERVER_NAME") or "0.0.0.0",
+            port=int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"),
             access_log=False,  # heimdex.web.RequestLog writes it, without query strings (they carry signatures)
         )
     finally:

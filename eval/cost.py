@@ -12,8 +12,10 @@ keyframes, face pictures, sidecar; the database's tables with their indexes) and
 The prices are list prices with their sources in the README (``--cpu-price`` and the others
 override them). CPU: the CPU-seconds billed at a vCPU-hour price (a worker kept busy); the
 wall-clock figure (one 2-vCPU machine held for the whole run) is printed beside it. GPU: an
-ESTIMATE until measured on a GPU: the model stages (speech, text, vision, faces) run
-``--gpu-speedup`` times faster, every other stage as measured here, on the card's hourly price.
+ESTIMATE until measured on a GPU: the model stages (speech, screen text, vision, faces, text)
+run ``--gpu-speedup`` times faster, every other stage as measured here, the stages summed as if
+one ran after another (speech runs beside frame decoding, so this errs high), on the card's
+hourly price.
 Storage is per month, apart from the one-off compute.
 """
 

@@ -61,6 +61,9 @@ class Settings:
     job_retries: int = 3  # transient failures (database, Redis, memory) are retried this many times
     job_stale_s: float = 30.0  # a running job silent this long is taken to have lost its worker
     job_concurrency: int = 1  # in-process executor (no REDIS_URL): jobs run at once
+    job_threads: bool = False  # in-process jobs in threads, not child processes (a ZeroGPU Space: GPU calls must
+    # come from the app's own process); on by default on a Space
+    space_id: str | None = None  # set by the Hugging Face Spaces runtime
     feature_faces: bool = True  # find and recognise faces while indexing
     face_match_distance: float = 0.58  # descriptors closer than this are the same person (chosen by eval/faces.py)
     face_cluster_distance: float = 0.5  # unknown faces this close are suggested as one person (eval/faces.py)
@@ -90,6 +93,7 @@ class Settings:
         "feature_faces": "FEATURE_FACES",
         "s3_access_key": "AWS_ACCESS_KEY_ID",
         "s3_secret_key": "AWS_SECRET_ACCESS_KEY",
+        "space_id": "SPACE_ID",
     }
 
     @classmethod
@@ -104,6 +108,12 @@ class Settings:
                 continue
             values[field.name] = _parse(field.type, raw, name)
         settings = cls(**values)
+        if settings.space_id:  # a Space: its persistent storage (when it has one) and jobs in the app's process
+            persistent = Path("/data")
+            if "data_dir" not in values and persistent.is_dir() and os.access(persistent, os.W_OK):
+                settings = replace(settings, data_dir=persistent)
+            if "job_threads" not in values:
+                settings = replace(settings, job_threads=True)
         settings = replace(settings, data_dir=settings.data_dir.expanduser().resolve())
         if settings.text_model not in {"use-m3", "e5-small"}:
             raise ConfigError("HEIMDEX_TEXT_MODEL", f"must be 'use-m3' or 'e5-small', not {settings.text_model!r}")

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Protocol
@@ -80,13 +80,15 @@ class LocalQueue:
     on a clean stop, a watch on its parent otherwise). A child that dies is replaced; its job's
     silent heartbeat brings it back through recovery."""
 
-    def __init__(self, workers: int = 1, nice: int = 19):
-        self._workers, self._nice = workers, nice
+    def __init__(self, workers: int = 1, nice: int = 19, threads: bool = False):
+        self._workers, self._nice, self._threads = workers, nice, threads
         self._executor = self._pool()
         self._held: set[str] = set()
         self._lock = threading.Lock()
 
-    def _pool(self) -> ProcessPoolExecutor:
+    def _pool(self) -> Executor:
+        if self._threads:  # a ZeroGPU Space: the GPU is lent only to calls from the app's own process
+            return ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="job")
         return ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -127,12 +129,14 @@ class LocalQueue:
             return queue_id in self._held
 
     def close(self) -> None:
-        """Stop the children now, a running job with them (its heartbeat stops; the next start recovers it)."""
+        """Stop the children now, a running job with them (its heartbeat stops; the next start recovers it). A job in
+        a thread is left to the process's end."""
         with self._lock:
             executor = self._executor
-            for process in list(getattr(executor, "_processes", {}).values()):
+            children: dict[int, multiprocessing.Process] = getattr(executor, "_processes", None) or {}
+            for process in list(children.values()):
                 process.kill()
-        executor.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=not self._threads, cancel_futures=True)
 
 
 def _child_start(nice: int, parent: int) -> None:
@@ -183,7 +187,7 @@ def get_queue(settings: Settings | None = None) -> JobQueue:
             _queue = (
                 RqQueue(settings.redis_url)
                 if settings.redis_url
-                else LocalQueue(settings.job_concurrency, settings.job_nice)
+                else LocalQueue(settings.job_concurrency, settings.job_nice, settings.job_threads)
             )
         return _queue
 

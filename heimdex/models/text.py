@@ -17,6 +17,7 @@ import numpy as np
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.batching import Coalescer
+from heimdex.models.gpu import on_gpu
 
 BATCH = 64
 
@@ -106,12 +107,12 @@ class SentenceTransformerEmbedder:
         self._query_prefix = "query: " if prefixed else ""
         self._passage_prefix = "passage: " if prefixed else ""
 
+    @on_gpu
+    def _run(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts, batch_size=BATCH, convert_to_numpy=True)
+
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
-        return _batched(
-            lambda batch: self._model.encode([prefix + t for t in batch], batch_size=BATCH, convert_to_numpy=True),
-            texts,
-            self.info.width,
-        )
+        return _batched(lambda batch: self._run([prefix + t for t in batch]), texts, self.info.width)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._query_prefix)

@@ -224,6 +224,7 @@ class OpenImagesSsd:
 
 # @mediapipe/objectron (npm, Apache-2.0) packs its Open Images SSD and label map into one asset
 # file; `make` fetches the pinned package with npm, and the model is cut out by byte range.
+OBJECTRON_PACKAGE = "@mediapipe/objectron@0.4.1675468480"
 OBJECTRON_TGZ = "mediapipe-objectron-0.4.1675468480.tgz"
 OBJECTRON_TGZ_SHA256 = "fc3e37b326b05e8f596099c90b3e0931b05a56cd3160b9ac450b621794bac94c"
 OBJECTRON_PARTS = {  # name: (start, end, sha256) inside package/objectron_solution_packed_assets.data
@@ -237,10 +238,12 @@ OBJECTRON_PARTS = {  # name: (start, end, sha256) inside package/objectron_solut
 
 
 def objectron_dir() -> Path:
-    """Where `make` puts the npm tarball (inside the virtual environment)."""
+    """Where the npm tarball is: inside the virtual environment (`make`), else in the data folder (a Space,
+    :mod:`heimdex.models.carriers`)."""
     import sys
 
-    return Path(sys.prefix) / "share" / "heimdex"
+    installed = Path(sys.prefix) / "share" / "heimdex"
+    return installed if (installed / OBJECTRON_TGZ).is_file() else get_settings().models_path / "npm"
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,7 @@ class ObjectronModel:
         if all(_matches(folder / name, sha) for name, (_, _, sha) in OBJECTRON_PARTS.items()):
             return folder
         tgz = objectron_dir() / OBJECTRON_TGZ
-        hint = f"Fetch it: npm pack @mediapipe/objectron@0.4.1675468480 --pack-destination {tgz.parent}"
+        hint = f"Fetch it: npm pack {OBJECTRON_PACKAGE} --pack-destination {tgz.parent}"
         if not tgz.is_file():
             raise WeightsError(f"The npm package @mediapipe/objectron is missing ({tgz}). {hint}")
         if sha256_file(tgz) != OBJECTRON_TGZ_SHA256:
