@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -169,7 +170,8 @@ def _runs(store, video) -> set[str]:
 
 def test_cli_enqueues_at_once_and_a_worker_indexes(workers, worker_env, db, media, make_user):
     user = make_user("enqueue")
-    workers.start()
+    port = free_port()
+    workers.start(HEIMDEX_METRICS="1", HEIMDEX_METRICS_PORT=str(port))
     started = time.monotonic()
     queued = run_cli("index", str(media / "goldeneye-vfr-drop3.mp4"), "--user", user.email, "--enqueue", env=worker_env)
     assert queued.returncode == 0, queued.stderr
@@ -189,6 +191,10 @@ def test_cli_enqueues_at_once_and_a_worker_indexes(workers, worker_env, db, medi
     } <= set(first)
     done = _wait(lambda: (s := shown())["state"] == "indexed" and s, what="indexed")
     assert done["scene_count"] == 2 and done["progress"] == 1.0 and done["error"] is None
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:  # the worker's own port
+        scraped = answer.read().decode()
+    assert 'heimdex_jobs_ended_total{outcome="succeeded"} 1.0' in scraped
+    assert 'heimdex_model_load_seconds_count{role="asr"} 1.0' in scraped and "heimdex_queue_depth" in scraped
 
 
 def test_a_worker_killed_mid_job_is_recovered_every_time(workers, queue, db, store, settings, media):
