@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from helpers import launched_app
+from helpers import free_port, launched_app
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("HEIMDEX_TEST_MEDIA", ROOT.parent / "shared" / "media"))
@@ -103,3 +107,30 @@ def _scheduling_unchanged():
     started later would inherit it (SVT-AV1 once left it real-time, and two cores livelocked under Chromium)."""
     yield
     assert os.sched_getscheduler(0) == SCHEDULING, "the test process was left in another scheduling class"
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    """moto's standalone S3 server on a free loopback port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while not up():
+        assert time.monotonic() < deadline, "the S3 server did not start"
+        time.sleep(0.2)
+    yield {"HEIMDEX_S3_ENDPOINT": url, "AWS_ACCESS_KEY_ID": "heimdex", "AWS_SECRET_ACCESS_KEY": "heimdex-secret"}
+    process.terminate()
+    process.wait()

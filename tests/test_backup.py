@@ -91,3 +91,39 @@ def test_no_blob_is_deleted_while_a_backup_holds_its_lock(settings, db, store):
         backup.execute("SELECT pg_advisory_unlock(%s)", (BACKUP_LOCK,))
     sweep_orphans(db, store, limit=10_000)
     assert not store.exists(key)
+
+
+def test_with_database_url_and_s3_the_same_commands_back_up_and_restore(settings, s3_server, media, tmp_path):
+    """A library in a DATABASE_URL database with its blobs in S3, backed up and restored through the CLI into
+    another database and another bucket: the same search, every blob back in the new bucket."""
+    from heimdex.db.embedded import embedded_url
+
+    def library(name: str) -> dict:
+        return {
+            **s3_server,
+            "DATABASE_URL": embedded_url(settings.pg_dir, database=f"backup_{name}_{uuid.uuid4().hex[:6]}"),
+            "HEIMDEX_BLOB_URL": f"s3://heimdex-{name}/library",
+            "HEIMDEX_DATA_DIR": str(tmp_path / name),
+        }
+
+    source, target = library("source"), library("target")
+    email = f"s3-{uuid.uuid4().hex[:8]}@example.com"
+    assert run_cli("users", "add", email, "--password", PASSWORD, env=source).returncode == 0
+    indexed = run_cli("index", str(media / "goldeneye-vfr-drop3.mp4"), "--user", email, env=source)
+    assert indexed.returncode == 0, indexed.stderr
+    before = run_cli("search", "--user", email, "car", "--json", env=source)
+    assert json.loads(before.stdout)
+
+    made = run_cli("backup", str(tmp_path / "backup"), env=source)
+    assert made.returncode == 0, made.stderr
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    done = run_cli("restore", str(tmp_path / "backup"), "--json", env=target)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["blobs"] == len(manifest["blobs"]) > 0
+    after = run_cli("search", "--user", email, "car", "--json", env=target)
+    assert json.loads(after.stdout) == json.loads(before.stdout)
+    from heimdex.config import Settings
+    from heimdex.storage import get_blob_store
+
+    restored = [key for key in get_blob_store(Settings.from_env(target)).keys("") if not key.startswith("health/")]
+    assert sorted(restored) == sorted(blob["key"] for blob in manifest["blobs"])  # in the other bucket

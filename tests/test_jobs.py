@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -367,30 +366,6 @@ def test_in_process_mode_runs_the_same_job(db, store, settings, media):
     job_id = enqueue(db, video.id, queue=LocalQueue())
     _wait(lambda: _job(db, job_id)["state"] == "succeeded", what="in-process job")
     assert _scene_count(db, video.id) == 2
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    """moto's standalone S3 server on a free loopback port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
-
-    _wait(up, 30, what="the S3 server")
-    yield {"HEIMDEX_S3_ENDPOINT": url, "AWS_ACCESS_KEY_ID": "heimdex", "AWS_SECRET_ACCESS_KEY": "heimdex-secret"}
-    process.terminate()
-    process.wait()
 
 
 def _s3_store(s3_env: dict, blob_url: str):
