@@ -169,17 +169,16 @@ def measure_index(video: Path) -> dict:
 MEASURES = {"decode": measure_decode, "transcribe": measure_transcribe, "index": measure_index}
 
 
-def run_child(what: str, video: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "eval.bench_index", "--one", what, str(video)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def child_json(module: str, *args: str) -> dict:
+    """``python -m module ARGS`` in a child process of its own (its peak RSS is its own): its last line, as JSON."""
+    out = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
-        raise SystemExit(f"{what} failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"{module} {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_child(what: str, video: Path) -> dict:
+    return child_json("eval.bench_index", "--one", what, str(video))
 
 
 def main() -> None:

@@ -25,15 +25,12 @@ import argparse
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from eval.bench_index import MEDIA, build_video
+from eval.bench_index import MEDIA, build_video, child_json
 
-ROOT = Path(__file__).resolve().parents[1]
 QUERIES = Path(__file__).resolve().parent / "sets" / "queries.jsonl"
 
 # List prices (USD), with the page each comes from (README: Cost per indexed minute).
@@ -188,16 +185,7 @@ def price(measured: dict, cpu_price: float, gpu_prices: dict[str, float], speedu
 
 def _child(video: Path, searches: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="heimdex-cost-") as data:  # the child's server stops before it is removed
-        out = subprocess.run(
-            [sys.executable, "-m", "eval.cost", "--one", str(video), "--searches", str(searches), "--data", data],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if out.returncode != 0:
-        raise SystemExit(f"measuring failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        return child_json("eval.cost", "--one", str(video), "--searches", str(searches), "--data", data)
 
 
 def report(measured: dict, priced: dict) -> None:
