@@ -27,6 +27,7 @@ import json
 import logging
 import re
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ from heimdex import metrics
 from heimdex.clips import clip_range, cut_video
 from heimdex.config import get_settings
 from heimdex.db import get_database
-from heimdex.doctor import readiness
+from heimdex.doctor import Check, readiness
 from heimdex.errors import BadInput, NotFound
 from heimdex.handoff import UploadRefused, get_handoff
 from heimdex.links import Grant, LinkRefused, secret, verify
@@ -332,6 +333,25 @@ def public_page(clip: PublicClip | None, token: str, lang: str) -> HTMLResponse:
     return HTMLResponse(PAGE.format(lang=lang, title=f"{title} · Heimdex", body=body), headers=headers)
 
 
+READY_FOR_S = 2.0  # probes within this long of the last share its answer: a flood of /readyz costs one check
+_ready_lock = threading.Lock()
+_ready: tuple[float, list[Check]] = (0.0, [])
+
+
+def _readiness() -> list[Check]:
+    """The readiness checks, run at most once every :data:`READY_FOR_S` (callers meanwhile share the answer)."""
+    global _ready
+    with _ready_lock:
+        checked_at, checks = _ready
+        if time.monotonic() - checked_at >= READY_FOR_S:
+            checks = readiness(get_settings())
+            for check in checks:
+                if not check.ok:
+                    log.warning("not ready: %s: %s", check.name, check.detail)
+            _ready = (time.monotonic(), checks)
+        return checks
+
+
 def add_routes(app: FastAPI) -> FastAPI:
     """Register ``/media/{id}``, ``/captions/{id}`` (WebVTT), ``/still/{id}`` (a scene's picture, or the video's poster),
     ``/clip/{id}`` and the public clips' ``/p/{token}`` on ``app``."""
@@ -342,10 +362,7 @@ def add_routes(app: FastAPI) -> FastAPI:
 
     @app.get("/readyz")
     async def readyz():
-        checks = await to_thread.run_sync(readiness, get_settings())
-        for check in checks:
-            if not check.ok:
-                log.warning("not ready: %s: %s", check.name, check.detail)
+        checks = await to_thread.run_sync(_readiness)
         ready = all(check.ok for check in checks)
         return JSONResponse(
             {
