@@ -37,8 +37,14 @@ def setup(settings: Settings, shared_dir: bool) -> None:
     children inherit through the environment, so their counts reach the app's ``/metrics``."""
     if not settings.metrics or not shared_dir:
         return
-    folder = settings.data_dir / "metrics" / str(os.getpid())
-    shutil.rmtree(settings.data_dir / "metrics", ignore_errors=True)  # counts of an earlier run are not ours
+    import psutil
+
+    folders = settings.data_dir / "metrics"
+    for earlier in folders.glob("*"):  # counts of apps no longer running (another app on this folder keeps its own)
+        if not earlier.name.isdigit() or not psutil.pid_exists(int(earlier.name)):
+            shutil.rmtree(earlier, ignore_errors=True)
+    folder = folders / str(os.getpid())
+    shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ[MULTIPROCESS_ENV] = str(folder)
 
