@@ -1,7 +1,9 @@
-"""Clips: a moment cut out of a video without re-encoding (PyAV remux from the keyframe before it).
+"""Clips: a moment of a video as a file of its own, holding only that moment.
 
-The source is an MP4 the browser plays: the upload itself, or its playable copy
-(:mod:`heimdex.pipeline.proxy`). A clip is at most :data:`MAX_CLIP_S` long.
+The clip is encoded again (:func:`heimdex.pipeline.proxy.transcode`) from the playable copy
+or the upload, at most 1280 px and :data:`MAX_RATE`: a copy of the packets would start at the
+keyframe before the moment and so hold video from before it. A clip is at most
+:data:`MAX_CLIP_S` long, so at most about 30 MB.
 """
 
 from __future__ import annotations
@@ -10,19 +12,18 @@ import logging
 import math
 from pathlib import Path
 
-import av
-import av.container
 import av.error
-import av.video
 
 from heimdex.errors import BadInput
-from heimdex.media import mime_type, time_base
+from heimdex.media import mime_type
+from heimdex.pipeline.proxy import transcode
 from heimdex.storage import BlobStore, local_copy
 from heimdex.videos import Video
 
 log = logging.getLogger(__name__)
 
 MAX_CLIP_S = 120.0
+MAX_RATE = "2M"  # bits a second
 
 
 class ClipFailed(BadInput):
@@ -48,45 +49,21 @@ def cut_video(store: BlobStore, tmp_dir: Path, video: Video, start_s: float, end
     """Cut :func:`clip_range` of the stored ``video`` (its playable copy) into ``target``."""
     start_s, end_s = clip_range(video, start_s, end_s)
     with local_copy(store, video.proxy_key or video.blob_key, tmp_dir) as source:
-        return cut(source, start_s, end_s, target)
+        return cut(source, start_s, end_s, target, 0 if video.proxy_key else video.rotation)
 
 
-def cut(source: Path, start_s: float, end_s: float, target: Path) -> Path:
-    """Copy ``start_s``..``end_s`` of ``source`` into ``target`` (MP4); it starts at the keyframe at or before ``start_s``.
+def cut(source: Path, start_s: float, end_s: float, target: Path, rotation: int = 0) -> Path:
+    """Encode ``start_s``..``end_s`` of ``source`` into ``target`` (H.264/AAC MP4 of at most :data:`MAX_RATE`):
+    the frames of that range only, none from before it.
 
-    :class:`ClipFailed` (the cause logged) when the source cannot be remuxed, or holds no packet in the range.
+    :class:`ClipFailed` (the cause logged) when the source cannot be decoded, or holds no picture in the range.
     """
     end_s = min(end_s, start_s + MAX_CLIP_S)
     try:
-        written = _remux(source, start_s, end_s, target)
+        written = transcode(source, target, rotation, start_s, end_s, max_rate=MAX_RATE)
     except (av.error.FFmpegError, ValueError) as exc:
         log.warning("cutting %.2f-%.2f s failed", start_s, end_s, exc_info=exc)
         raise ClipFailed() from None
     if not written:
         raise ClipFailed()
     return target
-
-
-def _remux(source: Path, start_s: float, end_s: float, target: Path) -> int:
-    written = 0
-    with av.open(str(source)) as inp, av.open(str(target), "w", format="mp4") as out:
-        streams = [s for s in inp.streams if s.type in ("video", "audio")]
-        outputs = {s.index: out.add_stream_from_template(s) for s in streams}
-        video = inp.streams.video[0]
-        inp.seek(int(max(0.0, start_s) / time_base(video)), stream=video, backward=True, any_frame=False)
-        origin: dict[int, int] = {}
-        for packet in inp.demux(*streams):
-            if packet.dts is None or packet.pts is None:
-                continue
-            seconds = float(packet.pts * packet.time_base)
-            if seconds > end_s:
-                if packet.stream.type == "video":
-                    break
-                continue
-            first = origin.setdefault(packet.stream.index, packet.dts)
-            packet.pts -= first
-            packet.dts -= first
-            packet.stream = outputs[packet.stream.index]
-            out.mux(packet)
-            written += 1
-    return written

@@ -28,7 +28,7 @@ from heimdex.ingest import ingest
 from heimdex.inputs import clean_text, seconds, whole_number
 from heimdex.jobs import latest_job
 from heimdex.jobs.queue import enqueue
-from heimdex.links import LINK_SECONDS, secret, sign, verify
+from heimdex.links import LINK_SECONDS, Purpose, secret, sign
 from heimdex.media import MediaInfo
 from heimdex.quotas import usage
 from heimdex.search import SearchFilters
@@ -120,7 +120,7 @@ def videos(user: User) -> list[dict]:
     (their first scene's picture; 404 until there is one), newest first."""
     counts = _scene_counts(user)
     return [
-        {**_status(video, counts.get(video.id, 0)), "poster": f"/still/{video.id}?{_links(user, video, steady=True)}"}
+        {**_status(video, counts.get(video.id, 0)), "poster": f"/still/{video.id}?{_links(user, video, Purpose.STILL)}"}
         for video in list_videos(_db(), user.id)
     ]
 
@@ -206,16 +206,16 @@ def search(
     return [moment.as_dict() for moment in found.moments]
 
 
-SHARE_SECONDS = 7 * 24 * 3600  # a share link opens the moment for a week
 STEADY_S = 300  # pictures' links stay the same this long, so the browser keeps them cached
 
 
-def _links(user: User, video: Video, steady: bool = False) -> str:
-    """The signed query string of the user's video's links; ``steady``: the same for a few minutes (pictures)."""
-    if not steady:
-        return sign(secret(), user.id, video.id)
+def _links(user: User, video: Video, purpose: Purpose, scope: str = "") -> str:
+    """The signed query string of a link to the user's video for ``purpose`` (and ``scope``), alive while the user's
+    session is; pictures' links stay the same for a few minutes."""
+    if purpose != Purpose.STILL:
+        return sign(secret(), purpose, user.id, video.id, user.session_id, scope)
     now = time.time() // STEADY_S * STEADY_S
-    return sign(secret(), user.id, video.id, LINK_SECONDS + STEADY_S, now=now)
+    return sign(secret(), purpose, user.id, video.id, user.session_id, scope, LINK_SECONDS + STEADY_S, now=now)
 
 
 def preview(user: User, video_id: object, start_s: float = 0.0) -> str:
@@ -230,27 +230,27 @@ def clip_link(user: User, video_id: object, start_s: float, end_s: float) -> str
 
 def _play_link(user: User, video: Video, start_s: float) -> str:
     start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
-    return f"/media/{video.id}?{_links(user, video)}#t={start:.2f}"
+    return f"/media/{video.id}?{_links(user, video, Purpose.MEDIA)}#t={start:.2f}"
 
 
 def _clip_link(user: User, video: Video, start_s: float, end_s: float) -> str:
-    start, end = seconds(start_s, "start"), seconds(end_s, "end")
-    return f"/clip/{video.id}?{_links(user, video)}&start={start:.2f}&end={end:.2f}"
+    start, end = f"{seconds(start_s, 'start'):.2f}", f"{seconds(end_s, 'end'):.2f}"
+    return f"/clip/{video.id}?{_links(user, video, Purpose.CLIP, f'{start}-{end}')}&start={start}&end={end}"
 
 
 def still_links(user: User, moments: list[dict]) -> list[str | None]:
-    """Signed URLs of the moments' pictures (their best scene's keyframe), one signature per video."""
-    signed: dict[str, str] = {}
+    """Signed URLs of the moments' pictures (their best scene's keyframe), each naming its scene."""
+    videos: dict[str, Video] = {}
     links: list[str | None] = []
     for found in moments:
         video_id, scene = str(found.get("video_id")), found.get("thumbnail_scene")
         if scene is None:
             links.append(None)
             continue
-        if video_id not in signed:
-            video = _video(user, video_id)
-            signed[video_id] = f"/still/{video.id}?{_links(user, video, steady=True)}"
-        links.append(f"{signed[video_id]}&scene={whole_number(scene, 'scene id')}")
+        if video_id not in videos:
+            videos[video_id] = _video(user, video_id)
+        video, number = videos[video_id], str(whole_number(scene, "scene id"))
+        links.append(f"/still/{video.id}?{_links(user, video, Purpose.STILL, number)}&scene={number}")
     return links
 
 
@@ -263,7 +263,9 @@ def captions_link(user: User, video_id: object, kind: str = "vtt") -> str:
 def _captions_link(user: User, video: Video, kind: str = "vtt") -> str:
     if kind not in ("vtt", "srt", "vtt-file"):
         raise BadInput("bad_format", "Transcripts come as vtt or srt.")
-    return f"/captions/{video.id}?{_links(user, video)}" + ("" if kind == "vtt" else f"&as={kind}")
+    return f"/captions/{video.id}?{_links(user, video, Purpose.CAPTIONS, kind)}" + (
+        "" if kind == "vtt" else f"&as={kind}"
+    )
 
 
 def transcript(user: User, video_id: object, query: str = "") -> dict:
@@ -286,18 +288,16 @@ def transcript(user: User, video_id: object, query: str = "") -> dict:
 
 
 def share_link(user: User, video_id: object, start_s: float) -> str:
-    """A signed, expiring link (path and query) that opens the Player at ``start_s`` of the video, for its owner."""
+    """A link (path and query) that opens the Player at ``start_s`` of the video for its owner, once signed in: a
+    pointer, no credential (it opens nothing for anyone else, and no media without a session)."""
     video = _video(user, video_id)
     start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
-    return f"/?moment={video.id}&t={start:.2f}&{sign(secret(), user.id, video.id, SHARE_SECONDS)}"
+    return f"/?moment={video.id}&t={start:.2f}"
 
 
-def open_shared(user: User, video_id: str, at: str, u: str, e: str, s: str) -> dict:
-    """The moment a share link points at (:func:`moment`), for the signed-in owner only."""
-    grant = verify(secret(), clean_text(video_id, 64), clean_text(u, 64), clean_text(e, 20), clean_text(s, 128))
-    if grant.user_id != user.id:
-        raise BadInput("not_yours", "This link opens a moment for the account that shared it; sign in as them.")
-    return moment(user, grant.video_id, seconds(at, "time"))
+def open_shared(user: User, video_id: object, at: object) -> dict:
+    """The moment a share link points at (:func:`moment`): the signed-in user's own video only."""
+    return moment(user, video_id, seconds(at, "time"))
 
 
 def moment(user: User, video_id: object, start_s: float) -> dict:

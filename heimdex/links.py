@@ -1,7 +1,12 @@
-"""Signed links: short-lived URLs to a user's video, an HMAC over user, video and expiry.
+"""Signed links: short-lived URLs to a user's video, for one purpose, alive while the session that made them is.
 
-A link is checked without a session (a ``<video>`` tag cannot send one): a tampered
-signature, another user's id or an expired time is refused (403 in the app).
+A ``<video>``, ``<track>`` or ``<img>`` cannot send a session, so these links carry their own
+grant: an HMAC over the purpose (``media``, ``captions``, ``still``, ``clip``), the user, the
+video, the session that asked for it, the expiry and what else the link names (a scene, a
+clip's range, a transcript's format). A link for one purpose opens nothing else, and the app
+also checks that its session is still live (:func:`heimdex.auth.sessions.session_live`): signing
+out or changing the password ends every link made under that session. A tampered signature,
+another purpose, another user's id or an expired time is refused (403 in the app).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -45,34 +51,67 @@ class LinkRefused(BadInput):
         super().__init__("link_refused", f"This link is not valid: {reason}.")
 
 
+class Purpose(StrEnum):
+    """What a signed link opens: one route, nothing else."""
+
+    MEDIA = "media"
+    CAPTIONS = "captions"
+    STILL = "still"
+    CLIP = "clip"
+
+
 @dataclass(frozen=True)
 class Grant:
+    purpose: Purpose
     user_id: uuid.UUID
     video_id: uuid.UUID
+    session_id: int
     expires: int
+    scope: str  # what else the link names ("" for nothing)
 
 
-def _signature(secret: bytes, user_id: uuid.UUID, video_id: uuid.UUID, expires: int) -> str:
-    message = f"{user_id}:{video_id}:{expires}".encode()
+def _signature(secret: bytes, grant: Grant) -> str:
+    message = "\n".join(
+        (grant.purpose, str(grant.user_id), str(grant.video_id), str(grant.session_id), str(grant.expires), grant.scope)
+    ).encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def sign(
-    secret: bytes, user_id: uuid.UUID, video_id: uuid.UUID, seconds: int = LINK_SECONDS, now: float | None = None
+    secret: bytes,
+    purpose: Purpose,
+    user_id: uuid.UUID,
+    video_id: uuid.UUID,
+    session_id: int | None,
+    scope: str = "",
+    seconds: int = LINK_SECONDS,
+    now: float | None = None,
 ) -> str:
-    """The query string that lets its holder play ``video_id`` for ``seconds``."""
+    """The query string that lets its holder use ``video_id`` for ``purpose`` (and ``scope``) for ``seconds``, while
+    ``session_id`` lasts (``None``, no session: a link nothing opens)."""
     expires = int((now or time.time()) + seconds)
-    return urlencode({"u": str(user_id), "e": expires, "s": _signature(secret, user_id, video_id, expires)})
+    grant = Grant(purpose, user_id, video_id, session_id or 0, expires, scope)
+    return urlencode({"u": str(user_id), "k": grant.session_id, "e": expires, "s": _signature(secret, grant)})
 
 
-def verify(secret: bytes, video_id: str, user: str, expires: str, signature: str, now: float | None = None) -> Grant:
-    """The grant a link carries; :class:`LinkRefused` if it was altered or has expired."""
+def verify(
+    secret: bytes,
+    purpose: Purpose,
+    video_id: str,
+    user: str,
+    session: str,
+    expires: str,
+    signature: str,
+    scope: str = "",
+    now: float | None = None,
+) -> Grant:
+    """The grant a link carries for ``purpose``; :class:`LinkRefused` if it was altered, is for another purpose or
+    has expired. Whether its session is still live is the caller's to check."""
     try:
-        grant = Grant(uuid.UUID(user), uuid.UUID(video_id), int(expires))
+        grant = Grant(purpose, uuid.UUID(user), uuid.UUID(video_id), int(session), int(expires), str(scope)[:64])
     except (ValueError, TypeError):
         raise LinkRefused("malformed") from None
-    expected = _signature(secret, grant.user_id, grant.video_id, grant.expires)
-    if not hmac.compare_digest(expected, signature or ""):
+    if not hmac.compare_digest(_signature(secret, grant), str(signature or "")):
         raise LinkRefused("bad signature")
     if grant.expires < (now or time.time()):
         raise LinkRefused("expired")

@@ -211,7 +211,7 @@ def read_info(path: Path) -> MediaInfo:
         if duration_s <= 0:
             raise media_error("zero_duration")
         rotation = _check_decodes(container, video)
-        _check_whole(container, video, duration_s)
+        duration_s = _check_whole(container, video, duration_s)  # what the packets hold, not what the header says
         return MediaInfo(
             container=container.format.name.split(",")[0],
             duration_s=round(duration_s, 3),
@@ -271,8 +271,9 @@ def _check_decodes(container, video) -> int:
     raise media_error("unreadable", detail="no picture could be decoded")
 
 
-def _check_whole(container, video, duration_s: float) -> None:
-    """Seek near the end and demux to it: a truncated file stops short of its stated duration."""
+def _check_whole(container, video, duration_s: float) -> float:
+    """Seek near the stated end and demux to the real one: a truncated file stops short of its stated duration
+    (refused); the video's true length is where its packets end (a header may claim 10 s for 30 minutes)."""
     import av
     import av.error
 
@@ -289,9 +290,10 @@ def _check_whole(container, video, duration_s: float) -> None:
     start = float(video.start_time * video.time_base) if video.start_time else 0.0
     if last_end is None:
         raise media_error("unreadable", detail="the end of the video is missing")
-    if last_end - start < duration_s - TRUNCATION_TOLERANCE_S:
-        reached = last_end - start
+    reached = last_end - start
+    if reached < duration_s - TRUNCATION_TOLERANCE_S:
         raise media_error("unreadable", detail=f"the video stops at {reached:.1f} s of {duration_s:.1f} s")
+    return max(duration_s, reached)
 
 
 def _is_vfr(container, video) -> bool:

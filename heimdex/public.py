@@ -25,11 +25,14 @@ from psycopg import errors
 from heimdex.clips import clip_range, cut_video
 from heimdex.db import Database
 from heimdex.errors import BadInput, NotFound
+from heimdex.media import format_bytes
 from heimdex.orphans import delete_blobs
+from heimdex.quotas import hit
 from heimdex.storage import BlobStore, video_prefix
 from heimdex.videos import Video
 
 MAX_PER_USER = 100  # links on at once; each holds a copy of its clip
+MAX_BYTES_PER_USER = 1 << 30  # the clips of a user's links on at once, together (a clip is at most ~30 MB)
 TOKEN = re.compile(r"^[0-9a-f]{64}$")
 ROUTE = "/p/"
 
@@ -125,18 +128,31 @@ def publish(db: Database, store: BlobStore, tmp_dir: Path, video: Video, start_s
         row = conn.execute("SELECT count(*) AS n FROM public_clips WHERE user_id = %s", (video.user_id,)).fetchone()
     if row and row["n"] >= MAX_PER_USER:
         raise BadInput("too_many_links", f"You have {MAX_PER_USER} public links on; turn one off first.")
+    hit(db, "clip", str(video.user_id), video.user_id)  # each clip is encoded anew
     clip_id = uuid.uuid4()
     key = f"{video_prefix(video.user_id, video.id)}public/{clip_id}.mp4"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="public-") as work:
-        with cut_video(store, tmp_dir, video, start_s, end_s, Path(work) / "clip.mp4").open("rb") as clip:
+        cut = cut_video(store, tmp_dir, video, start_s, end_s, Path(work) / "clip.mp4")
+        size = cut.stat().st_size
+        with db.transaction() as conn:
+            held = conn.execute(
+                "SELECT coalesce(sum(bytes), 0)::bigint AS n FROM public_clips WHERE user_id = %s", (video.user_id,)
+            ).fetchone()
+        if held and held["n"] + size > MAX_BYTES_PER_USER:
+            raise BadInput(
+                "too_many_bytes",
+                f"Your public links hold {format_bytes(held['n'])} of clips, and they may hold "
+                f"{format_bytes(MAX_BYTES_PER_USER)}; turn one off first.",
+            )
+        with cut.open("rb") as clip:
             store.put(key, clip)
     try:
         with db.transaction() as conn:
             conn.execute(
-                "INSERT INTO public_clips (id, user_id, video_id, start_s, end_s, blob_key)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (video_id, start_s, end_s) DO NOTHING",
-                (clip_id, video.user_id, video.id, start_s, end_s, key),
+                "INSERT INTO public_clips (id, user_id, video_id, start_s, end_s, blob_key, bytes)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (video_id, start_s, end_s) DO NOTHING",
+                (clip_id, video.user_id, video.id, start_s, end_s, key, size),
             )
     except errors.ForeignKeyViolation:  # the video was deleted meanwhile
         delete_blobs(db, store, [key])

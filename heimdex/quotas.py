@@ -17,6 +17,7 @@ from heimdex.errors import BadInput
 
 LIMITS = {  # action: (allowed per window, window seconds)
     "upload": (30, 3600),
+    "clip": (30, 600),  # clips cut (downloaded or published), per user: each one is encoded anew
 }
 
 

@@ -4,13 +4,15 @@
   signed-in request (session cookie ``heimdex_session`` or ``Authorization: Bearer``),
   no larger than the upload limit, and records them as that user's
   (:mod:`heimdex.handoff`); its file route never sends an upload back and sends a
-  picture only to its owner while its source exists. Every call to an event or an
+  picture only to its owner while its source exists; Gradio's other routes that send
+  files (:data:`CLOSED_ROUTES`) answer nothing. Every call to an event or an
   API endpoint may name only files the same request's user uploaded: Gradio would
   otherwise copy any path a client names (a blob, ``/dev/zero``) into its cache before
   the function, and so the session check, ever runs.
 - ``/media``, ``/captions``, ``/still`` and ``/clip``: a ``<video>`` element cannot send a session, so these trust
-  only the link's signature (:mod:`heimdex.links`): tampered or expired is 403, not the
-  signer's video 404. Local files are served with byte ranges (seeking works).
+  only a link signed for that route (:mod:`heimdex.links`) whose session is still live: tampered, expired, made
+  for another route or signed out is 403, not the signer's video 404. Local files are served with byte ranges
+  (seeking works). Cutting clips is rate limited per user.
 - :class:`RequestLog`: a line per request (:mod:`heimdex.logs`); never a query string (signatures) or a
   public link's token.
 - ``/metrics`` (``HEIMDEX_METRICS=1``, :mod:`heimdex.metrics`).
@@ -48,10 +50,11 @@ from heimdex.db import get_database
 from heimdex.doctor import Check, readiness
 from heimdex.errors import BadInput, NotFound
 from heimdex.handoff import UploadRefused, get_handoff
-from heimdex.links import Grant, LinkRefused, secret, verify
+from heimdex.links import Grant, LinkRefused, Purpose, secret, verify
 from heimdex.logs import event, request_id
 from heimdex.media import mime_type
 from heimdex.public import PublicClip, opened
+from heimdex.quotas import hit
 from heimdex.storage import get_blob_store
 from heimdex.subtitles import lines, spoken_words, srt, webvtt
 from heimdex.videos import Video, get_video, scene_picture
@@ -62,6 +65,9 @@ SESSION_COOKIE = "heimdex_session"
 MAX_CALL_BYTES = 4 << 20  # a call's JSON: arguments, never file contents
 UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
+# Gradio's other routes that send files or fetch them for a client: Heimdex uses none of them, so none answers
+# (``file/`` is ``file=`` under another name; ``proxy=`` fetches URLs; ``stream/`` serves recorded media).
+CLOSED_ROUTES = ("/gradio_api/file/", "/gradio_api/proxy=", "/gradio_api/stream/", "/gradio_api/run-history/")
 MULTIPART_SLACK = 1 << 20  # form fields and boundaries around the file
 MAX_PICTURE_BYTES = 8 << 20  # a keyframe is a JPEG of a few hundred kB
 CLIP_REFUSED = {"not_indexed": 409, "clip_failed": 422}  # the HTTP status of a refused clip (else 400)
@@ -94,8 +100,8 @@ def _user_id(token: str | None) -> uuid.UUID | None:
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MASKED = [
-    (re.compile(r"^/p/[^/]+"), "/p/<token>"),  # a public link's token is its credential
-    (re.compile(r"^/gradio_api/file=.*"), "/gradio_api/file=<path>"),  # a file name is the user's
+    (re.compile(r"^/p/.*"), "/p/<token>"),  # a public link's token is its credential
+    (re.compile(r"^/gradio_api/file[=/].*"), "/gradio_api/file=<path>"),  # a file name is the user's
 ]
 
 
@@ -181,6 +187,8 @@ class FileGate:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith("/gradio_api/"):
             return await self.app(scope, receive, send)
+        if scope["path"].startswith(CLOSED_ROUTES):
+            return await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
         is_call = scope["method"] == "POST" and scope["path"] != UPLOAD_ROUTE
         if not is_call and not scope["path"].startswith((UPLOAD_ROUTE, FILE_ROUTE)):
             return await self.app(scope, receive, send)
@@ -272,11 +280,17 @@ def _named_files(value) -> Iterator[object]:
             yield from _named_files(item)
 
 
-def _granted(video_id: str, u: str, e: str, s: str) -> tuple[Grant, Video]:
+def _granted(purpose: Purpose, video_id: str, link: dict[str, str], scope: str = "") -> tuple[Grant, Video]:
+    """The grant and the video of a signed link for ``purpose`` (403 unless its signature holds and its session
+    lives; 404 when the video is gone)."""
+    from heimdex.auth.sessions import session_live
+
     try:
-        grant = verify(secret(), video_id, u, e, s)
+        grant = verify(secret(), purpose, video_id, link["u"], link["k"], link["e"], link["s"], scope)
     except LinkRefused as refused:
         raise HTTPException(status_code=403, detail=refused.message) from None
+    if not session_live(get_database(), grant.session_id, grant.user_id):
+        raise HTTPException(status_code=403, detail=LinkRefused("its session has ended").message)
     try:
         return grant, get_video(get_database(), grant.user_id, grant.video_id)
     except NotFound:
@@ -396,8 +410,8 @@ def add_routes(app: FastAPI) -> FastAPI:
         return StreamingResponse(store.open(clip.blob_key), media_type="video/mp4", headers=PUBLIC_HEADERS)
 
     @app.get("/media/{video_id}")
-    def media(video_id: str, u: str = "", e: str = "", s: str = ""):
-        _, video = _granted(video_id, u, e, s)
+    def media(video_id: str, u: str = "", k: str = "", e: str = "", s: str = ""):
+        _, video = _granted(Purpose.MEDIA, video_id, {"u": u, "k": k, "e": e, "s": s})
         store = get_blob_store(get_settings())
         key, kind = (video.proxy_key, "video/mp4") if video.proxy_key else (video.blob_key, mime_type(video.container))
         path = store.local_path(key)
@@ -406,10 +420,12 @@ def add_routes(app: FastAPI) -> FastAPI:
         return StreamingResponse(store.open(key), media_type=kind)
 
     @app.get("/captions/{video_id}")
-    def captions(video_id: str, u: str = "", e: str = "", s: str = "", as_: str = Query("vtt", alias="as")):
-        grant, video = _granted(video_id, u, e, s)
+    def captions(
+        video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", as_: str = Query("vtt", alias="as")
+    ):
         if as_ not in ("vtt", "vtt-file", "srt"):
             raise HTTPException(status_code=400, detail="Transcripts come as vtt or srt.")
+        grant, video = _granted(Purpose.CAPTIONS, video_id, {"u": u, "k": k, "e": e, "s": s}, as_)
         with get_database().transaction() as conn:
             found = lines(spoken_words(conn, grant.user_id, video.id))
         headers = {"Cache-Control": "private, max-age=600"}
@@ -420,10 +436,10 @@ def add_routes(app: FastAPI) -> FastAPI:
         return PlainTextResponse(text, media_type=kind, headers=headers)
 
     @app.get("/still/{video_id}")
-    def still(video_id: str, u: str = "", e: str = "", s: str = "", scene: str = ""):
-        grant, video = _granted(video_id, u, e, s)
+    def still(video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", scene: str = ""):
         if scene and (not scene.isdigit() or len(scene) > 18):
             raise HTTPException(status_code=400, detail="The scene must be a number.")
+        grant, video = _granted(Purpose.STILL, video_id, {"u": u, "k": k, "e": e, "s": s}, scene)
         key = scene_picture(get_database(), grant.user_id, video.id, int(scene) if scene else None)
         if key is None:
             raise HTTPException(status_code=404, detail="No such picture.")
@@ -437,14 +453,18 @@ def add_routes(app: FastAPI) -> FastAPI:
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
 
     @app.get("/clip/{video_id}")
-    def clip(video_id: str, u: str = "", e: str = "", s: str = "", start: str = "0", end: str = "0"):
-        _, video = _granted(video_id, u, e, s)
+    def clip(video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", start: str = "0", end: str = "0"):
+        grant, video = _granted(Purpose.CLIP, video_id, {"u": u, "k": k, "e": e, "s": s}, f"{start}-{end}")
         try:
             start_s, end_s = float(start), float(end)
         except ValueError:
             raise HTTPException(
                 status_code=400, detail="The clip's start and end must be numbers of seconds."
             ) from None
+        try:
+            hit(get_database(), "clip", str(grant.user_id), grant.user_id)
+        except BadInput as limited:
+            raise HTTPException(status_code=429, detail=limited.message) from None
         settings = get_settings()
         settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         target = Path(tempfile.mkstemp(dir=settings.tmp_dir, prefix="clip-", suffix=".mp4")[1])

@@ -76,18 +76,25 @@ def test_upload_is_indexed_and_found(client, alice):
     assert {"title", "filename", "start_s", "end_s", "score", "channels"} <= set(results[0])
 
 
+def _grant(link: str) -> tuple[uuid.UUID, int]:
+    """The user and the session a signed link names."""
+    query = dict(part.split("=") for part in link.split("#")[0].split("?")[1].split("&"))
+    return uuid.UUID(query["u"]), int(query["k"])
+
+
 def test_preview_links_play_and_refuse_tampering_and_expiry(client, server, alice):
-    from heimdex.links import sign
+    from heimdex.links import Purpose, sign
 
     url = client.predict(alice["token"], alice["video_id"], 4.0, api_name="/preview")
     assert url.endswith("#t=4.00")
     link = server + url.split("#")[0]
     assert _status(link) == 200
     assert _status(link[:-1] + ("0" if link[-1] != "0" else "1")) == 403
-    user = dict(part.split("=") for part in link.split("?")[1].split("&"))["u"]
-    expired = sign(SECRET.encode(), uuid.UUID(user), uuid.UUID(alice["video_id"]), seconds=-5)
+    user, session = _grant(link)
+    video = uuid.UUID(alice["video_id"])
+    expired = sign(SECRET.encode(), Purpose.MEDIA, user, video, session, seconds=-5)
     assert _status(f"{server}/media/{alice['video_id']}?{expired}") == 403
-    forged = sign(b"not the key", uuid.UUID(user), uuid.UUID(alice["video_id"]))
+    forged = sign(b"not the key", Purpose.MEDIA, user, video, session)
     assert _status(f"{server}/media/{alice['video_id']}?{forged}") == 403
 
 
@@ -250,20 +257,25 @@ def test_another_users_transcript_and_moment_are_refused(client, speaker):
 def test_pictures_come_only_from_the_linked_video_of_its_owner(client, server, speaker, alice):
     """/still serves a scene's picture (or the poster) behind the video's signed link; the scene is looked up in
     that video of that user, so another user's scene id, text or a tampered link gets nothing."""
-    from heimdex.links import sign
+    from heimdex.links import Purpose, sign
 
     opened = client.predict(speaker["token"], speaker["video_id"], 1.0, api_name="/moment")
-    user = dict(part.split("=") for part in opened["src"].split("#")[0].split("?")[1].split("&"))["u"]
-    link = (
-        f"{server}/still/{speaker['video_id']}?{sign(SECRET.encode(), uuid.UUID(user), uuid.UUID(speaker['video_id']))}"
-    )
-    with urllib.request.urlopen(link, timeout=10) as answer:  # the poster
+    user, session = _grant(opened["src"])
+    video = uuid.UUID(speaker["video_id"])
+
+    def link(scene: str = "") -> str:
+        signed = sign(SECRET.encode(), Purpose.STILL, user, video, session, scene)
+        return f"{server}/still/{video}?{signed}" + (f"&scene={scene}" if scene else "")
+
+    with urllib.request.urlopen(link(), timeout=10) as answer:  # the poster
         assert answer.headers["content-type"] == "image/jpeg" and answer.read(3) == b"\xff\xd8\xff"
-    assert _status(f"{link}&scene={opened['scene']['scene_id']}") == 200
+    mine = str(opened["scene"]["scene_id"])
+    assert _status(link(mine)) == 200
     theirs = client.predict(alice["token"], alice["video_id"], 1.0, api_name="/moment")["scene"]["scene_id"]
-    assert _status(f"{link}&scene={theirs}") == 404  # alice's scene through the speaker's link
-    assert _status(f"{link}&scene=../../etc/passwd") == 400
-    assert _status(link[:-1] + ("0" if link[-1] != "0" else "1")) == 403
+    assert _status(link(str(theirs))) == 404  # alice's scene through the speaker's link
+    assert _status(f"{link()}&scene={theirs}") == 403  # the poster's link names no scene
+    assert _status(f"{link()}&scene=../../etc/passwd") == 400
+    assert _status(link()[:-1] + ("0" if link()[-1] != "0" else "1")) == 403
 
 
 def test_the_api_keeps_its_names(server):
@@ -281,7 +293,8 @@ def test_the_api_keeps_its_names(server):
 
 def test_share_links_rename_and_transcript_files(client, server, speaker):
     """The Player's extras through the service layer the UI calls: a share link opens the moment for its owner
-    only; a video is renamed by its owner only; the transcript downloads as .srt and .vtt."""
+    only (it is a pointer, no credential); a video is renamed by its owner only; the transcript downloads as .srt
+    and .vtt."""
     from urllib.parse import parse_qs, urlsplit
 
     from heimdex import service
@@ -289,15 +302,12 @@ def test_share_links_rename_and_transcript_files(client, server, speaker):
 
     token, video_id = speaker["token"], speaker["video_id"]
     asked = {k: v[0] for k, v in parse_qs(urlsplit(service.share_link(token, video_id, 6.0)).query).items()}
-    assert asked["moment"] == video_id and asked["t"] == "6.00"
-    shared = (asked["moment"], asked["t"], asked["u"], asked["e"], asked["s"])
-    opened = service.open_shared(token, *shared)
+    assert asked == {"moment": video_id, "t": "6.00"}
+    opened = service.open_shared(token, asked["moment"], asked["t"])
     assert opened["video"]["video_id"] == video_id and opened["src"].endswith("#t=6.00")
     bob = _register(client)
-    with pytest.raises(BadInput, match="for the account that shared it"):
-        service.open_shared(bob, *shared)
-    with pytest.raises(BadInput, match="not valid"):
-        service.open_shared(token, *shared[:4], "0" * 64)
+    with pytest.raises(BadInput, match="No video"):
+        service.open_shared(bob, asked["moment"], asked["t"])
 
     service.rename_video(token, video_id, "  JFK, 1961  ")
     assert {v["video_id"]: v["title"] for v in service.videos(token)}[video_id] == "JFK, 1961"

@@ -139,7 +139,8 @@ def test_media_and_clips_serve_what_browsers_play(forged, db, store, settings, m
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from heimdex.links import secret, sign
+    from heimdex.auth.sessions import session_user, start_session
+    from heimdex.links import Purpose, secret, sign
     from heimdex.web import add_routes
 
     routes = TestClient(add_routes(FastAPI()))
@@ -147,10 +148,14 @@ def test_media_and_clips_serve_what_browsers_play(forged, db, store, settings, m
     phone = _ingest(db, store, settings, user, forged["phone-hevc.mov"])
     gif = _ingest(db, store, settings, user, forged["reaction.gif"])
     webm = _ingest(db, store, settings, user, forged["clip-vp9.webm"])
-    link = lambda video: sign(secret(), user.id, video.id)  # noqa: E731
+    session = session_user(db, start_session(db, user.id)).session_id
+
+    def link(video, purpose=Purpose.MEDIA, scope=""):
+        return sign(secret(), purpose, user.id, video.id, session, scope)
+
     assert routes.get(f"/media/{webm.id}?{link(webm)}").headers["content-type"] == "video/webm"
     assert routes.get(f"/media/{gif.id}?{link(gif)}").headers["content-type"] == "image/gif"
-    refused = routes.get(f"/clip/{gif.id}?{link(gif)}&start=0&end=2")  # no playable copy yet
+    refused = routes.get(f"/clip/{gif.id}?{link(gif, Purpose.CLIP, '0-2')}&start=0&end=2")  # no playable copy yet
     assert refused.status_code == 409 and "once it is indexed" in refused.json()["detail"]
     assert not list(settings.tmp_dir.glob("clip-*"))
     index_now(db, store, phone.id)
@@ -158,7 +163,7 @@ def test_media_and_clips_serve_what_browsers_play(forged, db, store, settings, m
     assert played.status_code == 200 and played.headers["content-type"] == "video/mp4"
     with av.open(io.BytesIO(played.content)) as copy:
         assert copy.streams.video[0].codec_context.name == "h264"
-    clip = routes.get(f"/clip/{phone.id}?{link(phone)}&start=0.5&end=2")
+    clip = routes.get(f"/clip/{phone.id}?{link(phone, Purpose.CLIP, '0.5-2')}&start=0.5&end=2")
     assert clip.status_code == 200 and clip.content[4:8] == b"ftyp"
     with av.open(io.BytesIO(clip.content)) as cut_out:
         assert cut_out.streams.video[0].codec_context.name == "h264"

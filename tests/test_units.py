@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from heimdex.links import LinkRefused, sign, verify
+from heimdex.links import LinkRefused, Purpose, sign, verify
 from heimdex.models.asr import Word
 from heimdex.pipeline.align import align_words
 from heimdex.pipeline.index import Shot, Span
@@ -80,24 +80,32 @@ def test_adjacent_scenes_of_one_moment_merge():
     assert [(m.start_s, m.end_s, m.score) for m in moments] == [(0.0, 20.0, 0.9), (30.0, 40.0, 0.7)]
 
 
-def test_signed_links_refuse_tampering_other_users_and_expiry():
+def test_signed_links_name_their_purpose_and_refuse_tampering_other_users_and_expiry():
+    """A link signs purpose, user, video, session, expiry and scope: change any and it opens nothing."""
     user, video, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    query = dict(part.split("=") for part in sign(SECRET, user, video, seconds=60).split("&"))
-    grant = verify(SECRET, str(video), query["u"], query["e"], query["s"])
-    assert grant.user_id == user and grant.video_id == video
-    for video_id, u, e, s in [
-        (str(video), query["u"], query["e"], query["s"][:-1] + ("0" if query["s"][-1] != "0" else "1")),
-        (str(video), str(other), query["e"], query["s"]),
-        (str(other), query["u"], query["e"], query["s"]),
-        (str(video), query["u"], str(int(query["e"]) + 3600), query["s"]),
-        (str(video), query["u"], "soon", query["s"]),
+    query = dict(part.split("=") for part in sign(SECRET, Purpose.CLIP, user, video, 7, "1.00-5.00", 60).split("&"))
+    link = (query["u"], query["k"], query["e"], query["s"])
+    grant = verify(SECRET, Purpose.CLIP, str(video), *link, "1.00-5.00")
+    assert (grant.user_id, grant.video_id, grant.session_id, grant.scope) == (user, video, 7, "1.00-5.00")
+    flipped = query["s"][:-1] + ("0" if query["s"][-1] != "0" else "1")
+    for purpose, video_id, u, k, e, s, scope in [
+        (Purpose.CLIP, str(video), query["u"], query["k"], query["e"], flipped, "1.00-5.00"),
+        (Purpose.CLIP, str(video), str(other), query["k"], query["e"], query["s"], "1.00-5.00"),
+        (Purpose.CLIP, str(other), query["u"], query["k"], query["e"], query["s"], "1.00-5.00"),
+        (Purpose.CLIP, str(video), query["u"], "8", query["e"], query["s"], "1.00-5.00"),  # another session
+        (Purpose.CLIP, str(video), query["u"], query["k"], str(int(query["e"]) + 3600), query["s"], "1.00-5.00"),
+        (Purpose.CLIP, str(video), query["u"], query["k"], "soon", query["s"], "1.00-5.00"),
+        (Purpose.CLIP, str(video), query["u"], query["k"], query["e"], query["s"], "0.00-120.00"),  # a wider range
+        (Purpose.MEDIA, str(video), query["u"], query["k"], query["e"], query["s"], "1.00-5.00"),  # the whole video
+        (Purpose.STILL, str(video), query["u"], query["k"], query["e"], query["s"], "1.00-5.00"),
+        (Purpose.CAPTIONS, str(video), query["u"], query["k"], query["e"], query["s"], "1.00-5.00"),
     ]:
         with pytest.raises(LinkRefused):
-            verify(SECRET, video_id, u, e, s)
+            verify(SECRET, purpose, video_id, u, k, e, s, scope)
     with pytest.raises(LinkRefused, match="expired"):
-        verify(SECRET, str(video), query["u"], query["e"], query["s"], now=time.time() + 120)
+        verify(SECRET, Purpose.CLIP, str(video), *link, "1.00-5.00", now=time.time() + 120)
     with pytest.raises(LinkRefused):
-        verify(b"another secret", str(video), query["u"], query["e"], query["s"])
+        verify(b"another secret", Purpose.CLIP, str(video), *link, "1.00-5.00")
 
 
 def test_a_failed_model_call_reaches_every_caller_it_carried():

@@ -19,6 +19,19 @@ def api_login(email: str, password: str, request: gr.Request) -> str:
     return service.login(email, password, client=client(request))
 
 
+@friendly
+def api_logout(token: str) -> str:
+    """End the session: its token and every link made under it stop working."""
+    service.logout(token)
+    return "signed out"
+
+
+@friendly
+def api_change_password(token: str, current: str, new: str) -> str:
+    """A new password ends every session of the account; the answer is a fresh token."""
+    return service.change_password(token, current, new)
+
+
 # Files arrive as plain JSON (what `gradio_client.handle_file` uploads and names), never as gr.FileData:
 # Gradio would copy a FileData path into its cache before the session is checked. The service
 # reads only a path this user uploaded (heimdex.handoff).
@@ -122,6 +135,8 @@ def api_delete_person(token: str, person_id: int) -> str:
 API = (
     api_register,
     api_login,
+    api_logout,
+    api_change_password,
     api_upload,
     api_videos,
     api_search,

@@ -289,9 +289,7 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
         asked = dict(request.query_params) if request else {}
         if "moment" not in asked or not token:
             return {component: gr.update() for component in (*opened, shell.results, shell.asked)}
-        found = service.open_shared(
-            token, asked["moment"], asked.get("t", "0"), asked.get("u", ""), asked.get("e", ""), asked.get("s", "")
-        )
+        found = service.open_shared(token, asked["moment"], asked.get("t", "0"))
         scene = found["scene"]
         start = float(asked.get("t", "0"))
         result = {

@@ -44,13 +44,25 @@ def session_user(db: Database, token: str | None) -> User:
         raise Unauthorized()
     with db.transaction() as conn:
         row = conn.execute(
-            """SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id
+            """SELECT u.*, s.id AS session_id FROM sessions s JOIN users u ON u.id = s.user_id
                WHERE s.token_hash = %s AND s.revoked_at IS NULL AND s.expires_at > now()""",
             (_digest(token),),
         ).fetchone()
     if row is None:
         raise Unauthorized()
     return User.from_row(row)
+
+
+def session_live(db: Database, session_id: int, user_id: uuid.UUID) -> bool:
+    """Whether the user's session ``session_id`` is neither signed out nor expired (a signed link lives as long)."""
+    if not 0 < session_id < 1 << 63:
+        return False
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM sessions WHERE id = %s AND user_id = %s AND revoked_at IS NULL AND expires_at > now()",
+            (session_id, user_id),
+        ).fetchone()
+    return row is not None
 
 
 def end_session(db: Database, token: str) -> None:

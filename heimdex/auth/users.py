@@ -27,10 +27,11 @@ class User:
     tier: str
     auth_provider: str
     created_at: datetime
+    session_id: int | None = None  # the session this user acts through (None: the command line); links die with it
 
     @classmethod
     def from_row(cls, row: dict) -> User:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__ if name in row})
 
 
 def normalize_email(email: str) -> str:

@@ -23,7 +23,7 @@ import av.container
 import av.error
 import av.video
 
-from heimdex.media import media_error, time_base
+from heimdex.media import TRUNCATION_TOLERANCE_S, format_duration, media_error, time_base
 from heimdex.pipeline.index import Shot
 from heimdex.pipeline.keyframes import Candidate, KeyframeSampler
 from heimdex.pipeline.shots import DETECTION_WIDTH, ShotDetector
@@ -40,8 +40,15 @@ class FrameScan:
     end_s: float  # end of the last frame
 
 
-def scan_frames(path: Path, rotation: int = 0, on_progress: Callable[[float], None] | None = None) -> FrameScan:
-    """Decode the video once: its shots and its keyframe candidates."""
+def scan_frames(
+    path: Path,
+    rotation: int = 0,
+    on_progress: Callable[[float], None] | None = None,
+    limit_s: float | None = None,
+) -> FrameScan:
+    """Decode the video once: its shots and its keyframe candidates. A frame later than ``limit_s`` (the length
+    the upload was accepted for) stops it with :class:`~heimdex.media.MediaError` ``too_long``: the decoded times
+    are what counts, never a header."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -60,6 +67,10 @@ def scan_frames(path: Path, rotation: int = 0, on_progress: Callable[[float], No
             first_pts = frame.pts if first_pts is None else first_pts
             pts = frame.pts - first_pts
             t = float(pts * time_base(frame))
+            if limit_s is not None and t > limit_s + TRUNCATION_TOLERANCE_S:
+                raise media_error(
+                    "too_long", detail=f"longer than {format_duration(limit_s)}", limit=format_duration(limit_s)
+                )
             small = frame.reformat(
                 width=width, height=height, format="bgr24", interpolation="FAST_BILINEAR"
             ).to_ndarray()

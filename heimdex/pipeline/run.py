@@ -222,7 +222,12 @@ class _Run:
                 speech = pool.submit(self._speech, path) if self.video.has_audio else None
                 try:
                     with self.stage("frames"):
-                        scan = scan_frames(path, self.video.rotation, lambda f: self.progress.advance("frames", f))
+                        scan = scan_frames(
+                            path,
+                            self.video.rotation,
+                            lambda f: self.progress.advance("frames", f),
+                            limit_s=self.video.duration_s,
+                        )
                     if self.needs_proxy:
                         with self.stage("proxy"):
                             self._proxy(path)

@@ -7,88 +7,14 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
+from probes import FILE, PASSWORD, bearer, call, http, register, upload_raw, videos
+
 pytestmark = pytest.mark.e2e
-
-
-PASSWORD = "correct horse battery"
-FILE = {"meta": {"_type": "gradio.FileData"}}
-
-
-def _http(
-    url: str, data: bytes | None = None, headers: dict | None = None, timeout: float = 30.0
-) -> tuple[int, bytes, dict]:
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, answer.read(), dict(answer.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), dict(error.headers)
-
-
-def call(base: str, name: str, *args, headers: dict | None = None, timeout: float = 60.0) -> tuple[bool, object]:
-    """Call a named API endpoint the way any HTTP client can: (True, result) or (False, the message shown)."""
-    body = json.dumps({"data": list(args)}).encode()
-    status, answer, _ = _http(
-        f"{base}/gradio_api/call/{name}", body, {"Content-Type": "application/json", **(headers or {})}
-    )
-    if status == 400:  # refused before Gradio saw it (heimdex.web.FileGate)
-        return False, answer.decode()
-    assert status == 200, answer
-    event_id = json.loads(answer)["event_id"]
-    _, stream, _ = _http(f"{base}/gradio_api/call/{name}/{event_id}", headers=headers, timeout=timeout)
-    event, data = None, None
-    for line in stream.decode().splitlines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data = line.split(":", 1)[1].strip()
-    payload = json.loads(data) if data not in (None, "null") else None
-    if event == "complete":
-        return True, payload[0]
-    return False, payload.get("error") if isinstance(payload, dict) else payload
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def register(base: str) -> tuple[str, str]:
-    email = f"sec-{uuid.uuid4().hex[:8]}@example.com"
-    ok, token = call(base, "register", email, PASSWORD)
-    assert ok, token
-    return email, token
-
-
-def upload_raw(base: str, path: Path, token: str | None) -> tuple[int, bytes]:
-    """POST a file to Gradio's upload route as a browser or an API client would."""
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{path.name}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + path.read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    status, answer, _ = _http(f"{base}/gradio_api/upload", body, headers)
-    return status, answer
-
-
-def _videos(base: str, token: str) -> list:
-    ok, listed = call(base, "videos", token)
-    assert ok, listed
-    return listed
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +28,7 @@ def victim(server, settings, media):
     )
     assert ok, video_id
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and _videos(server, token)[0]["state"] != "indexed":
+    while time.monotonic() < deadline and videos(server, token)[0]["state"] != "indexed":
         time.sleep(0.5)
     blobs = list((settings.blob_dir / "u").glob("*/src/*"))
     return {"token": token, "video_id": video_id, "blobs": blobs}
@@ -124,7 +50,7 @@ def test_1_api_never_reads_a_path_it_is_handed(server, settings, victim):
             assert not ok and "Upload the file again" in shown
             ok, shown = call(server, "search", token, {"path": path, **FILE}, 5, headers=headers)  # any endpoint
             assert not ok and "Upload the file again" in shown
-    assert _videos(server, token) == []
+    assert videos(server, token) == []
     ok, people = call(server, "people", token)
     assert people == {"people": [], "suggested": []}
 
@@ -136,7 +62,7 @@ def test_1_a_file_uploaded_by_one_user_cannot_be_claimed_by_another(server, medi
     for token in (mallory, victim["token"]):  # the victim's path, with either's session
         ok, shown = call(server, "upload", mallory, {"path": path, **FILE}, "", "auto", headers=bearer(token))
         assert not ok and "Upload the file again" in shown
-    assert _videos(server, mallory) == []
+    assert videos(server, mallory) == []
 
 
 def test_2_an_endless_file_with_a_bad_token_answers_at_once(server):
@@ -149,7 +75,7 @@ def test_2_an_endless_file_with_a_bad_token_answers_at_once(server):
     _, token = register(server)
     ok, shown = call(server, "upload", token, "/dev/zero", "", "auto", headers=bearer(token), timeout=20)
     assert not ok and "Upload the file again" in shown
-    assert _http(server + "/", timeout=10)[0] == 200
+    assert http(server + "/", timeout=10)[0] == 200
 
 
 def test_3_no_anonymous_upload_and_uploads_are_never_served(server, settings, media, victim, tmp_path):
@@ -169,8 +95,8 @@ def test_3_no_anonymous_upload_and_uploads_are_never_served(server, settings, me
         {"Authorization": f"Bearer {victim['token']}"},
         {"Cookie": f"heimdex_session={victim['token']}"},
     ):
-        assert _http(f"{server}/gradio_api/file={path}", headers=headers)[0] == 404
-    assert _http(
+        assert http(f"{server}/gradio_api/file={path}", headers=headers)[0] == 404
+    assert http(
         f"{server}/gradio_api/file={victim['blobs'][0]}", headers={"Authorization": f"Bearer {victim['token']}"}
     )[0] in (403, 404)
     ok, shown = call(
@@ -227,10 +153,10 @@ def test_9_clip_ranges_are_checked_and_leave_nothing_behind(server, settings, vi
     ok, link = call(server, "preview", victim["token"], victim["video_id"], 0.0)
     query = link.split("?", 1)[1].split("#")[0]
     for start, end in (("1e308", "inf"), ("nan", "3"), ("5", "2"), ("9999", "10000"), ("-1", "2"), ("abc", "2")):
-        status, answer, _ = _http(f"{server}/clip/{victim['video_id']}?{query}&start={start}&end={end}")
+        status, answer, _ = http(f"{server}/clip/{victim['video_id']}?{query}&start={start}&end={end}")
         assert status == 400, (start, end, answer)
         assert b"Traceback" not in answer and b"/" not in json.loads(answer)["detail"].encode()
-    status, answer, headers = _http(f"{server}/clip/{victim['video_id']}?{query}&start=0&end=2")
+    status, answer, headers = http(f"{server}/clip/{victim['video_id']}?{query}&start=0&end=2")
     assert status == 200 and headers["content-type"] == "video/mp4" and answer[4:8] == b"ftyp"
     deadline = time.monotonic() + 10  # the background task deletes the served clip after the response
     while list(settings.tmp_dir.glob("clip-*")) and time.monotonic() < deadline:
@@ -275,13 +201,13 @@ def test_ids_links_and_names_of_other_users_are_refused(server, victim):
         assert (not ok and shown.startswith("No ")) or shown == [], (endpoint, shown)
     ok, link = call(server, "preview", victim["token"], victim["video_id"], 0.0)
     signed = link.split("#")[0]
-    assert _http(server + signed)[0] == 200
-    assert _http(server + signed[:-1] + ("0" if signed[-1] != "0" else "1"))[0] == 403
+    assert http(server + signed)[0] == 200
+    assert http(server + signed[:-1] + ("0" if signed[-1] != "0" else "1"))[0] == 403
     other = signed.replace(victim["video_id"], str(uuid.uuid4()), 1)
-    assert _http(server + other)[0] == 403
+    assert http(server + other)[0] == 403
 
 
-def test_public_links_refuse_guesses_strangers_and_deleted_videos(server, media, victim):
+def test_public_links_refuse_guesses_strangers_and_deletedvideos(server, media, victim):
     """A public clip link (anyone holding it may watch): a guessed, altered or re-signed token gets the same 404;
     another user cannot publish, list or turn off someone's clip; ranges outside the video are refused; and a
     video deleted while its links are on takes them with it."""
@@ -291,7 +217,7 @@ def test_public_links_refuse_guesses_strangers_and_deleted_videos(server, media,
     token, video_id = victim["token"], victim["video_id"]
     ok, made = call(server, "publish_clip", token, video_id, 0.0, 3.0)
     assert ok, made
-    assert _http(server + made["url"] + "/clip.mp4")[0] == 200
+    assert http(server + made["url"] + "/clip.mp4")[0] == 200
     signed = made["url"].removeprefix("/p/")
     assert token_of(APP_SECRET.encode(), uuid.UUID(made["clip_id"])) == signed  # the test forges with the app's key
     for guess in (
@@ -304,7 +230,7 @@ def test_public_links_refuse_guesses_strangers_and_deleted_videos(server, media,
         "x" * 5000,
     ):
         for path in (f"/p/{guess}", f"/p/{guess}/clip.mp4"):
-            status, answer, _ = _http(server + path)
+            status, answer, _ = http(server + path)
             assert status == 404 and b"Traceback" not in answer, (guess, path)
 
     _, bob = register(server)
@@ -321,9 +247,9 @@ def test_public_links_refuse_guesses_strangers_and_deleted_videos(server, media,
         ok, shown = call(server, endpoint, *args)
         assert not ok and refusal in shown and "Something went wrong" not in shown, (endpoint, args, shown)
     assert call(server, "public_clips", bob) == (True, [])
-    assert _http(server + made["url"] + "/clip.mp4")[0] == 200  # bob's tries changed nothing
+    assert http(server + made["url"] + "/clip.mp4")[0] == 200  # bob's tries changed nothing
     ok, whole = call(server, "publish_clip", token, video_id, 0.0, 1e6)  # cut to the video's end
-    length = next(v["duration_s"] for v in _videos(server, token) if v["video_id"] == video_id)
+    length = next(v["duration_s"] for v in videos(server, token) if v["video_id"] == video_id)
     assert ok and 9.0 < whole["end_s"] <= length
 
     # a video deleted with its links on: another user's copy of the same file, published before it is indexed
@@ -335,14 +261,14 @@ def test_public_links_refuse_guesses_strangers_and_deleted_videos(server, media,
     assert ok, theirs
     ok, doomed = call(server, "publish_clip", owner, theirs, 1.0, 4.0)
     assert ok, doomed
-    assert _http(server + doomed["url"])[0] == 200
+    assert http(server + doomed["url"])[0] == 200
     assert call(server, "delete_video", owner, theirs)[0]
     for path in (doomed["url"], doomed["url"] + "/clip.mp4"):
-        assert _http(server + path)[0] == 404
+        assert http(server + path)[0] == 404
     assert call(server, "public_clips", owner) == (True, [])
     for clip in (made, whole):
         assert call(server, "unpublish_clip", token, clip["clip_id"]) == (True, "off")
-        assert _http(server + clip["url"])[0] == 404
+        assert http(server + clip["url"])[0] == 404
 
 
 def test_6_a_quick_restart_after_a_crash_finishes_the_job(settings, db, media, tmp_path):
@@ -359,14 +285,14 @@ def test_6_a_quick_restart_after_a_crash_finishes_the_job(settings, db, media, t
         )
         assert ok, video_id
         deadline = time.monotonic() + 60
-        while _videos(base, token)[0]["state"] != "processing" and time.monotonic() < deadline:
+        while videos(base, token)[0]["state"] != "processing" and time.monotonic() < deadline:
             time.sleep(0.2)
         process.kill()  # kill -9: the job's child goes with it, its heartbeat stops
         process.wait()
         process, base = start_app(settings, tmp_path / "app.log", **env)  # within seconds
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
-            state = _videos(base, token)[0]["state"]
+            state = videos(base, token)[0]["state"]
             if state in ("indexed", "failed"):
                 break
             time.sleep(1)
