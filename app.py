@@ -22,12 +22,13 @@ from ui.text import HEAD, I18N
 def create_app() -> FastAPI:
     """The web app: the gate on Gradio's file routes, signed media routes, then the Gradio UI and API at /.
 
-    Gradio keeps its uploads and pictures in ``$HEIMDEX_DATA_DIR/gradio`` (swept by the upkeep loop).
+    Gradio keeps its uploads and pictures in ``$HEIMDEX_DATA_DIR/gradio/app-<pid>`` (swept by the upkeep loop).
     """
+    from heimdex.handoff import get_handoff
     from heimdex.web import FileGate, FirstScript, RequestLog, add_routes
 
     settings = get_settings()
-    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_dir)  # read by Gradio as its blocks are built
+    os.environ["GRADIO_TEMP_DIR"] = str(get_handoff().root)  # this process's own, read as the blocks are built
     app = add_routes(FastAPI(title="Heimdex"))
     app.add_middleware(FileGate)
     app.add_middleware(FirstScript, script=HEAD)  # the language picked in Account, before Gradio reads the browser's

@@ -43,6 +43,9 @@ class Settings:
     probe_timeout_s: float = 30.0
     read_timeout_s: float = 300.0  # longest time spent copying one upload into staging
     upload_ttl_s: float = 1800.0  # files in Gradio's folder untouched this long are deleted
+    pending_user_bytes: int = 2 * GIB  # uploads one user sent and has not added yet, together
+    pending_total_bytes: int = 8 * GIB  # uploads not added yet, of everyone together
+    free_space_reserve_bytes: int = 1 * GIB  # uploads stop before the data folder's disk has less free than this
     sign_in_limit: int = 30  # sign-in attempts per client address per 15 minutes
     register_limit: int = 10  # accounts made per client address per hour
     search_limit: int = 120  # searches per user per minute
@@ -142,7 +145,8 @@ class Settings:
 
     @property
     def gradio_dir(self) -> Path:
-        """Gradio's upload and picture folder (``GRADIO_TEMP_DIR``), swept by :mod:`heimdex.handoff`."""
+        """The app processes' upload and picture folders (``app-<pid>``: each one's ``GRADIO_TEMP_DIR``), swept by
+        :mod:`heimdex.handoff`."""
         return self.data_dir / "gradio"
 
     @property

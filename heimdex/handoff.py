@@ -8,6 +8,9 @@
 - **Pictures.** Thumbnails and face pictures shown in the app are written into Gradio's
   folder and served only to their owner, and only while the blob they were made from
   still exists: nothing a user deleted can be fetched again.
+- Each app process keeps its files in a folder of its own (``app-<pid>``), which is Gradio's
+  folder for that process: what a process recorded dies with it, so the folders of processes
+  no longer running are swept whole (pending uploads do not outlive a restart).
 - Everything in the folder older than its time to live is swept.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import stat
 import threading
 import time
@@ -41,6 +45,7 @@ class _Owned:
     user_id: uuid.UUID
     since: float
     source: str | None = None  # blob key a picture was made from
+    size: int = 0  # an upload's bytes
 
 
 class Handoff:
@@ -60,13 +65,19 @@ class Handoff:
 
     # ---- uploads ----
     def record_upload(self, user_id: uuid.UUID, paths: list[str]) -> None:
-        """Remember that ``user_id`` uploaded ``paths`` (what Gradio's upload route answered)."""
+        """Remember that ``user_id`` uploaded ``paths`` (what the upload route answered, :mod:`heimdex.uploads`)."""
         now = time.time()
+        for path in paths:
+            key = self._key(path)
+            if key is not None:
+                size = os.path.getsize(key) if os.path.isfile(key) else 0
+                with self._lock:
+                    self._uploads[key] = _Owned(user_id, now, size=size)
+
+    def pending_bytes(self, user_id: uuid.UUID | None = None) -> int:
+        """The bytes of uploads not added yet: the user's, or (``None``) everyone's."""
         with self._lock:
-            for path in paths:
-                key = self._key(path)
-                if key is not None:
-                    self._uploads[key] = _Owned(user_id, now)
+            return sum(o.size for o in self._uploads.values() if user_id is None or o.user_id == user_id)
 
     def claim(self, user_id: uuid.UUID, path: object) -> Path:
         """The file ``user_id`` uploaded at ``path``, checked to be a regular file; :class:`UploadRefused` otherwise.
@@ -149,11 +160,16 @@ class Handoff:
 
     # ---- sweeping ----
     def sweep(self, now: float | None = None) -> int:
-        """Delete files in the folder untouched for longer than the time to live; return how many."""
+        """Delete files in the folder untouched for longer than the time to live, and the folders of app processes
+        no longer running; return how many files."""
         cutoff = (now or time.time()) - self.ttl_s
         removed = 0
+        for other in self.root.parent.glob("app-*") if self.root.parent.is_dir() else []:
+            if other != self.root and not _running(other.name.removeprefix("app-")):
+                removed += sum(1 for _, _, names in os.walk(other) for _ in names)
+                shutil.rmtree(other, ignore_errors=True)
         if not self.root.is_dir():
-            return 0
+            return removed
         for folder, _, names in os.walk(self.root, topdown=False):
             for name in names:
                 path = Path(folder) / name
@@ -175,6 +191,19 @@ class Handoff:
         return removed
 
 
+def _running(pid: str) -> bool:
+    """Whether a process ``pid`` runs (one of another user counts: it is not ours to sweep)."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _remove(path: Path, root: Path) -> None:
     """Delete a file and the folder Gradio made for it, if now empty."""
     try:
@@ -190,12 +219,12 @@ _handoff_lock = threading.Lock()
 
 
 def get_handoff() -> Handoff:
-    """The process-wide :class:`Handoff` over ``$HEIMDEX_DATA_DIR/gradio``."""
+    """The process-wide :class:`Handoff` over ``$HEIMDEX_DATA_DIR/gradio/app-<pid>``."""
     global _handoff
     from heimdex.config import get_settings
 
     with _handoff_lock:
         if _handoff is None:
             settings = get_settings()
-            _handoff = Handoff(settings.gradio_dir, settings.upload_ttl_s)
+            _handoff = Handoff(settings.gradio_dir / f"app-{os.getpid()}", settings.upload_ttl_s)
         return _handoff

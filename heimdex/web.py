@@ -57,6 +57,7 @@ from heimdex.public import PublicClip, opened
 from heimdex.quotas import hit
 from heimdex.storage import get_blob_store
 from heimdex.subtitles import lines, spoken_words, srt, webvtt
+from heimdex.uploads import UploadStopped, receive_upload
 from heimdex.videos import Video, get_video, scene_picture
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,14 @@ UPLOAD_ROUTE = "/gradio_api/upload"
 FILE_ROUTE = "/gradio_api/file="
 # Gradio's other routes that send files or fetch them for a client: Heimdex uses none of them, so none answers
 # (``file/`` is ``file=`` under another name; ``proxy=`` fetches URLs; ``stream/`` serves recorded media).
-CLOSED_ROUTES = ("/gradio_api/file/", "/gradio_api/proxy=", "/gradio_api/stream/", "/gradio_api/run-history/")
-MULTIPART_SLACK = 1 << 20  # form fields and boundaries around the file
+# ``upload_progress`` tracks Gradio's own upload route, which Heimdex answers instead.
+CLOSED_ROUTES = (
+    "/gradio_api/file/",
+    "/gradio_api/proxy=",
+    "/gradio_api/stream/",
+    "/gradio_api/run-history/",
+    "/gradio_api/upload_progress",
+)
 MAX_PICTURE_BYTES = 8 << 20  # a keyframe is a JPEG of a few hundred kB
 CLIP_REFUSED = {"not_indexed": 409, "clip_failed": 422}  # the HTTP status of a refused clip (else 400)
 
@@ -189,6 +196,8 @@ class FileGate:
             return await self.app(scope, receive, send)
         if scope["path"].startswith(CLOSED_ROUTES):
             return await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
+        if scope["path"].rstrip("/") == UPLOAD_ROUTE:
+            scope = {**scope, "path": UPLOAD_ROUTE}
         is_call = scope["method"] == "POST" and scope["path"] != UPLOAD_ROUTE
         if not is_call and not scope["path"].startswith((UPLOAD_ROUTE, FILE_ROUTE)):
             return await self.app(scope, receive, send)
@@ -239,33 +248,21 @@ class FileGate:
         await self.app(scope, replay, send)
 
     async def _upload(self, scope, receive, send, headers, user_id):
+        """Heimdex answers the upload route itself (:mod:`heimdex.uploads`): bytes counted as they stream."""
         if user_id is None:
             return await PlainTextResponse("Sign in to upload files.", status_code=401)(scope, receive, send)
-        limit = get_settings().max_upload_bytes + MULTIPART_SLACK
+        if scope["method"] != "POST":
+            return await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
         try:
-            length = int(headers.get("content-length", "0"))
-        except ValueError:
-            length = limit + 1
-        if length > limit:
-            return await PlainTextResponse("The file is larger than the upload limit.", status_code=413)(
-                scope, receive, send
-            )
-        answer = {"status": 0, "body": b""}
-
-        async def capture(message):
-            if message["type"] == "http.response.start":
-                answer["status"] = message["status"]
-            elif message["type"] == "http.response.body" and answer["status"] == 200:
-                answer["body"] += message.get("body", b"")
-                if not message.get("more_body"):
-                    try:
-                        paths = json.loads(answer["body"])
-                    except ValueError:
-                        paths = []
-                    get_handoff().record_upload(user_id, [p for p in paths if isinstance(p, str)])
-            await send(message)
-
-        await self.app(scope, receive, capture)
+            paths = await receive_upload(receive, headers, user_id, get_settings(), get_handoff())
+        except UploadStopped as stopped:
+            log.info("upload refused: %s", stopped.code)
+            return await PlainTextResponse(stopped.message, status_code=stopped.status)(scope, receive, send)
+        except Exception as exc:
+            log.error("an upload failed", exc_info=exc)
+            sentence = "The upload failed on the server; try again."
+            return await PlainTextResponse(sentence, status_code=500)(scope, receive, send)
+        return await JSONResponse(paths)(scope, receive, send)
 
 
 def _named_files(value) -> Iterator[object]:

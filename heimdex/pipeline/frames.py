@@ -69,7 +69,7 @@ def scan_frames(
             t = float(pts * time_base(frame))
             if limit_s is not None and t > limit_s + TRUNCATION_TOLERANCE_S:
                 raise media_error(
-                    "too_long", detail=f"longer than {format_duration(limit_s)}", limit=format_duration(limit_s)
+                    "too_long", detail=f"more than {format_duration(limit_s)}", limit=format_duration(limit_s)
                 )
             small = frame.reformat(
                 width=width, height=height, format="bgr24", interpolation="FAST_BILINEAR"

@@ -5,6 +5,9 @@ Each test names the point of the issue it keeps closed.
 
 from __future__ import annotations
 
+import json
+import uuid
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -111,17 +114,36 @@ def test_1_cutting_clips_is_rate_limited_per_user(server, media, owner):
     assert http(_links(server, owner["token"], owner["video_id"])["clip"])[0] == 200
 
 
-def _routes(app) -> list[tuple[str, set[str]]]:
-    """Every route of the web app, Gradio's mounted ones included: (path, methods)."""
+def _routes(routes: list, prefix: str = "") -> list[tuple[str, set[str]]]:
+    """Every route, mounted apps and included routers walked into: (path, methods)."""
     from starlette.routing import Mount
 
     found = []
-    for route in app.routes:
+    for route in routes:
         if isinstance(route, Mount):
-            found += [(route.path + path, methods) for path, methods in _routes(route.app)]
+            found += _routes(route.app.routes, prefix + route.path)  # pyright: ignore[reportAttributeAccessIssue]
+        elif hasattr(route, "original_router"):  # FastAPI's included router
+            found += _routes(route.original_router.routes, prefix + route.include_context.prefix)
         elif getattr(route, "methods", None):
-            found.append((route.path, set(route.methods)))
+            found.append((prefix + route.path, set(route.methods)))
     return found
+
+
+def _first_bytes(url: str, headers: dict) -> bytes:
+    """What a GET sends within a few seconds (event streams never end), at most 1 MB; nothing if it sends nothing."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=3) as answer:
+            return answer.read(1 << 20)
+    except urllib.error.HTTPError as error:
+        return error.read(1 << 20)
+    except http.client.IncompleteRead as cut:
+        return cut.partial
+    except (TimeoutError, urllib.error.URLError):
+        return b""
 
 
 def test_3_no_route_of_the_mounted_app_sends_an_upload_or_a_file_to_someone_else(server, owner, tmp_path):
@@ -138,10 +160,10 @@ def test_3_no_route_of_the_mounted_app_sends_an_upload_or_a_file_to_someone_else
     pending.write_bytes(marker * 64)
     status, answer = upload_raw(server, pending, owner["token"])
     assert status == 200
-    path = __import__("json").loads(answer)[0]
+    path = json.loads(answer)[0]
     _, stranger = register(server)
     tried = []
-    for route, methods in _routes(app.create_app()):
+    for route, methods in _routes(app.create_app().routes):
         if "GET" not in methods:
             continue
         url = re.sub(r"\{[^}:]+:path\}", path.lstrip("/"), route)
@@ -149,10 +171,94 @@ def test_3_no_route_of_the_mounted_app_sends_an_upload_or_a_file_to_someone_else
         url = url.replace("=" + path.lstrip("/"), "=" + path)  # file=/abs/path as Gradio's own pages name it
         tried.append(route)
         for headers in ({}, {"Cookie": f"heimdex_session={owner['token']}"}, {"Cookie": f"heimdex_session={stranger}"}):
-            status, body, _ = http(server + url, headers=headers)
-            assert marker not in body, (route, url, status)
-            status, body, _ = http(server + url.replace(path.lstrip("/"), "/" + path.lstrip("/")), headers=headers)
-            assert marker not in body, (route, url, status)
+            for asked in (url, url.replace(path.lstrip("/"), "/" + path.lstrip("/"))):
+                assert marker not in _first_bytes(server + asked, headers), (route, asked)
     named = " ".join(tried)
     for route in ("/gradio_api/file=", "/gradio_api/file/", "/gradio_api/proxy=", "/gradio_api/stream/", "/still/"):
         assert route in named, route  # the enumeration reaches the routes that send files
+
+
+def _chunked_upload(base: str, token: str, files: list[tuple[str, bytes]]) -> tuple[int, bytes]:
+    """POST files to the upload route in chunked transfer encoding: no Content-Length to check."""
+    import http.client
+
+    boundary = uuid.uuid4().hex
+
+    def body():
+        for name, data in files:
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            for at in range(0, len(data), 1 << 16):
+                yield data[at : at + (1 << 16)]
+            yield b"\r\n"
+        yield f"--{boundary}--\r\n".encode()
+
+    host = urlsplit(base).netloc
+    connection = http.client.HTTPConnection(host, timeout=60)
+    try:
+        connection.request(
+            "POST",
+            "/gradio_api/upload",
+            body=body(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": f"Bearer {token}"},
+            encode_chunked=True,
+        )
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    except (BrokenPipeError, ConnectionResetError):  # the app answered and closed before the body was sent
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+def _left_in(folder) -> list:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+
+
+def test_5_uploads_are_counted_as_they_stream_and_capped_per_user(settings, tmp_path):
+    """Chunked bodies count like any other; a user's uploads not added yet are capped; a refused upload leaves no
+    partial file; each refusal is a sentence."""
+    from helpers import launched_app
+
+    mb = 1 << 20
+    limits = {"HEIMDEX_MAX_UPLOAD_BYTES": str(4 * mb), "HEIMDEX_PENDING_USER_BYTES": str(6 * mb)}
+    with launched_app(settings, tmp_path / "app.log", **limits) as base:
+        _, token = register(base)
+        folders = set(settings.gradio_dir.glob("app-*"))
+        before = {p for f in folders for p in _left_in(f)}
+        parts = [(f"part{i}.mp4", bytes([i]) * (3 * mb + mb // 2)) for i in range(3)]
+        status, answer = _chunked_upload(base, token, parts)  # 10.5 MB through a 4 MB limit, no Content-Length
+        assert status == 413 and answer.decode() == "The files are larger than the upload limit of 4.0 MB."
+        assert {p for f in settings.gradio_dir.glob("app-*") for p in _left_in(f)} == before  # no partial file
+
+        status, answer = _chunked_upload(base, token, parts[:1])
+        assert status == 200 and len(json.loads(answer)) == 1
+        status, answer = _chunked_upload(base, token, parts[1:2])  # 7 MB waiting: past the user's 6 MB
+        assert status == 429 and "still waiting to be added" in answer.decode()
+        _, other = register(base)
+        assert _chunked_upload(base, other, parts[1:2])[0] == 200  # another user's room is their own
+        status, answer = _chunked_upload(base, token, [])
+        assert status == 400 and answer.decode() == "Choose a file to upload."
+
+
+def test_5_the_disk_keeps_its_reserve_and_pending_uploads_end_with_their_app(settings, tmp_path):
+    from helpers import launched_app
+
+    reserve = {"HEIMDEX_FREE_SPACE_RESERVE_BYTES": str(1 << 60)}  # more than any disk holds: as good as full
+    with launched_app(settings, tmp_path / "full.log", **reserve) as base:
+        _, token = register(base)
+        before = _left_in(settings.gradio_dir)
+        status, answer = _chunked_upload(base, token, [("clip.mp4", b"x" * (1 << 20))])
+        assert status == 507 and answer.decode() == "The server has no room for this file right now; try again later."
+        assert _left_in(settings.gradio_dir) == before
+    with launched_app(settings, tmp_path / "first.log") as base:
+        _, token = register(base)
+        status, answer = _chunked_upload(base, token, [("clip.mp4", b"x" * (1 << 20))])
+        assert status == 200
+        pending = Path(json.loads(answer)[0])
+        assert pending.is_file()
+    with launched_app(settings, tmp_path / "second.log"):  # the first app is gone: what it held goes at start
+        assert not pending.exists() and not pending.parent.parent.exists()

@@ -1,0 +1,58 @@
+"""Issue 27, privacy round 3: what a file or a request claims is never believed (in this process).
+
+Each test names the point of the issue it keeps closed.
+"""
+
+from __future__ import annotations
+
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _lying_mkv(path: Path, seconds: int, claimed_s: float) -> Path:
+    """An MKV with ``seconds`` of frames (1 fps) whose header says it lasts ``claimed_s``."""
+    with av.open(str(path), "w", format="matroska") as out:
+        stream = out.add_stream("libx264", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(seconds):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i % 250, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 1)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89\x88")  # Segment Info's Duration, a float64 in milliseconds
+    data[at + 3 : at + 11] = struct.pack(">d", claimed_s * 1000)
+    path.write_bytes(bytes(data))
+    with av.open(str(path)) as check:
+        assert abs(check.duration / 1e6 - claimed_s) < 0.01  # the header lies as meant
+    return path
+
+
+def test_4_the_length_limit_holds_on_timestamps_not_on_the_header(db, store, settings, make_user, tmp_path):
+    from heimdex.ingest import ingest
+    from heimdex.media import MediaError
+    from heimdex.pipeline.frames import scan_frames
+    from heimdex.quotas import usage
+
+    user = make_user("long")
+    long = _lying_mkv(tmp_path / "half-an-hour.mkv", 1800, 10.0)
+    with long.open("rb") as source, pytest.raises(MediaError) as refused:
+        ingest(db, store, settings, user.id, source, long.name)
+    assert refused.value.code == "too_long" and refused.value.message == "The video is 30:00 long; the limit is 10:00."
+
+    minute = _lying_mkv(tmp_path / "a-minute.mkv", 60, 10.0)
+    with minute.open("rb") as source:
+        video = ingest(db, store, settings, user.id, source, minute.name).video
+    assert 59.0 <= video.duration_s <= 61.0  # the quota counts the minute, not the header's 10 s
+    assert usage(db, user.id, "free").minutes == pytest.approx(video.duration_s / 60)
+    with pytest.raises(MediaError) as stopped:  # decoding stops at the length the upload was accepted for
+        scan_frames(minute, limit_s=10.0)
+    assert stopped.value.code == "too_long"
+    assert scan_frames(minute, limit_s=video.duration_s).end_s == pytest.approx(60.0, abs=1.1)
