@@ -1,8 +1,8 @@
 """Heimdex: the Gradio app (Hugging Face Spaces style). It composes the UI (the ``ui`` package, one module
 per tab, every action through heimdex.service) and mounts it with the media routes.
 
-python app.py        # http://0.0.0.0:7860 (PORT / HOST, or the Spaces runtime's GRADIO_SERVER_PORT / _NAME,
-                     # override); the API is at /gradio_api
+python app.py        # http://127.0.0.1:7860 (PORT / HOST, or the Spaces runtime's GRADIO_SERVER_PORT / _NAME,
+                     # override; on a Space 0.0.0.0); the API is at /gradio_api
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ def create_app() -> FastAPI:
     settings = get_settings()
     os.environ["GRADIO_TEMP_DIR"] = str(get_handoff().root)  # this process's own, read as the blocks are built
     app = add_routes(FastAPI(title="Heimdex"))
-    app.add_middleware(FileGate)
+    demo = build().queue(default_concurrency_limit=4)
+    app.add_middleware(FileGate, arity=arity(demo))
     app.add_middleware(FirstScript, script=HEAD)  # the language picked in Account, before Gradio reads the browser's
     app.add_middleware(RequestLog)  # outermost: a line per request, with its id
-    demo = build().queue(default_concurrency_limit=4)
     return gr.mount_gradio_app(
         app,
         demo,
@@ -44,6 +44,23 @@ def create_app() -> FastAPI:
         max_file_size=settings.max_upload_bytes,
         footer_links=["api"],
     )
+
+
+def arity(demo: gr.Blocks) -> dict[str | int, int]:
+    """How many values each event and API endpoint of ``demo`` takes, by ``fn_index`` and by API name."""
+    taken: dict[str | int, int] = {}
+    for index, fn in demo.fns.items():
+        taken[index] = len(fn.inputs)
+        if fn.api_name:
+            taken[str(fn.api_name)] = len(fn.inputs)
+    return taken
+
+
+def listen_host() -> str:
+    """Where ``python app.py`` listens: ``HOST``, else ``GRADIO_SERVER_NAME``, else this machine only (127.0.0.1);
+    on a Space, every interface (its proxy must reach the app; the Docker image sets ``HOST`` so too)."""
+    named = os.environ.get("HOST") or os.environ.get("GRADIO_SERVER_NAME")
+    return named or ("0.0.0.0" if get_settings().space_id else "127.0.0.1")
 
 
 if __name__ == "__main__":
@@ -66,9 +83,11 @@ if __name__ == "__main__":
     try:
         uvicorn.run(
             create_app(),
-            host=os.environ.get("HOST") or os.environ.get("GRADIO_SERVER_NAME") or "0.0.0.0",
+            host=listen_host(),
             port=int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"),
             access_log=False,  # heimdex.web.RequestLog writes it, without query strings (they carry signatures)
+            proxy_headers=False,  # the peer stays the client; heimdex.inputs.client_address reads trusted proxies
+            log_config=None,  # uvicorn's records go through the app's own handler (one JSON object each, with json)
         )
     finally:
         reset_queue()  # stop the indexing children; a job they were running is recovered at the next start

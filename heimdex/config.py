@@ -67,6 +67,8 @@ class Settings:
     job_threads: bool = False  # in-process jobs in threads, not child processes (a ZeroGPU Space: GPU calls must
     # come from the app's own process); on by default on a Space
     space_id: str | None = None  # set by the Hugging Face Spaces runtime
+    trusted_proxies: str = ""  # proxies whose X-Forwarded-For is believed: addresses or networks, comma separated;
+    # "*": every peer is one proxy (a Space: only its proxy reaches the app); empty: none, the peer is the client
     feature_faces: bool = True  # find and recognise faces while indexing
     face_match_distance: float = 0.58  # descriptors closer than this are the same person (chosen by eval/faces.py)
     face_cluster_distance: float = 0.5  # unknown faces this close are suggested as one person (eval/faces.py)
@@ -117,6 +119,8 @@ class Settings:
                 settings = replace(settings, data_dir=persistent)
             if "job_threads" not in values:
                 settings = replace(settings, job_threads=True)
+            if "trusted_proxies" not in values:
+                settings = replace(settings, trusted_proxies="*")
         settings = replace(settings, data_dir=settings.data_dir.expanduser().resolve())
         if settings.text_model not in {"use-m3", "e5-small"}:
             raise ConfigError("HEIMDEX_TEXT_MODEL", f"must be 'use-m3' or 'e5-small', not {settings.text_model!r}")

@@ -21,13 +21,28 @@ TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
+CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
+def escaped(text: str) -> str:
+    """``text`` with its control characters written out (``\\n``): one record stays one line."""
+    return text.translate(CONTROL)
+
+
 class TextFormatter(logging.Formatter):
-    """The plain line, then the event's fields as ``key=value``."""
+    """The plain line, then the event's fields as ``key=value``; control characters in either are written out
+    (a path with ``%0A`` cannot forge a line). A traceback still follows on its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escaped(super().formatMessage(record))
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         fields = {k: v for k, v in record.__dict__.items() if k not in RESERVED_ATTRS and not k.startswith("_")}
-        return line + "".join(f" {k}={v}" for k, v in fields.items()) if fields else line
+        if not fields:
+            return line
+        head, newline, rest = line.partition("\n")  # the fields go on the record's own line
+        return head + "".join(f" {k}={escaped(str(v))}" for k, v in fields.items()) + newline + rest
 
 
 def configure(settings: Settings) -> None:

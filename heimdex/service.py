@@ -24,7 +24,7 @@ from heimdex.config import get_settings
 from heimdex.db import Database, get_database
 from heimdex.errors import BadInput
 from heimdex.handoff import get_handoff
-from heimdex.inputs import clean_text
+from heimdex.inputs import clean_text, client_address
 from heimdex.quotas import check_room, hit
 from heimdex.storage import get_blob_store
 
@@ -83,6 +83,12 @@ def _door(action: Callable[Concatenate[User, P], R]) -> Callable[Concatenate[str
             return action(acting.signed_in(token), *args, **kwargs)
 
     return door
+
+
+def caller_address(peer: str | None, forwarded: str | None) -> str | None:
+    """The caller's address for limits counted per address: ``X-Forwarded-For`` only from a trusted proxy
+    (``HEIMDEX_TRUSTED_PROXIES``)."""
+    return client_address(peer, forwarded, get_settings().trusted_proxies)
 
 
 # ---- accounts ----

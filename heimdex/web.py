@@ -185,11 +185,18 @@ class FirstScript:
         await self.app(scope, receive, capture)
 
 
-class FileGate:
-    """ASGI middleware over Gradio's upload and file routes (see the module docstring)."""
+CALL_ROUTES = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
 
-    def __init__(self, app):
-        self.app = app
+
+class FileGate:
+    """ASGI middleware over Gradio's upload and file routes (see the module docstring).
+
+    ``arity`` (endpoint name or ``fn_index`` → how many values it takes): a call that sends fewer is refused with a
+    sentence before Gradio, which would log every value it received (a live token among them) as it fails.
+    """
+
+    def __init__(self, app, arity: dict[str | int, int] | None = None):
+        self.app, self.arity = app, arity or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith("/gradio_api/"):
@@ -229,9 +236,13 @@ class FileGate:
             if len(body) > MAX_CALL_BYTES:
                 return await PlainTextResponse("The request is too large.", status_code=413)(scope, receive, send)
         try:
-            named = list(_named_files(json.loads(body))) if body else []
+            sent_json = json.loads(body) if body else None
         except ValueError:
-            named = []  # not JSON: Gradio answers it
+            sent_json = None  # not JSON: Gradio answers it
+        short = self._short(scope["path"], sent_json)
+        if short:
+            return await PlainTextResponse(short, status_code=400)(scope, receive, send)
+        named = list(_named_files(sent_json)) if sent_json is not None else []
         handoff = get_handoff()
         user_id = await to_thread.run_sync(_user_id, request_token(headers)) if named else None
         if not all(handoff.may_name(path, user_id) for path in named):
@@ -246,6 +257,18 @@ class FileGate:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _short(self, path: str, sent: object) -> str | None:
+        """The sentence for a call that sends fewer values than its endpoint takes; ``None`` when it sends enough."""
+        if not isinstance(sent, dict) or not isinstance(sent.get("data", []), list):
+            return None
+        named = CALL_ROUTES.match(path)
+        key = named.group(1) if named else sent.get("fn_index") if path == "/gradio_api/queue/join" else None
+        wanted = self.arity.get(key) if isinstance(key, (str, int)) else None
+        given = len(sent.get("data", []))
+        if wanted is None or given >= wanted:
+            return None
+        return f"This call takes {wanted} values and {given} were sent; send every value, in order."
 
     async def _upload(self, scope, receive, send, headers, user_id):
         """Heimdex answers the upload route itself (:mod:`heimdex.uploads`): bytes counted as they stream."""

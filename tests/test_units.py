@@ -152,3 +152,46 @@ def test_a_result_index_from_the_page_is_clamped_and_never_trusted():
 
     results = ["a", "b", "c"]
     assert [position(i, results) for i in (0, 2, 7, -4, "1", "x", None, "1e9", 2.0)] == [0, 2, 2, 0, 1, 0, 0, 0, 0]
+
+
+def test_the_callers_address_comes_from_a_trusted_proxy_only():
+    from heimdex.inputs import client_address
+
+    forged = "203.0.113.9, 198.51.100.7"
+    assert client_address("127.0.0.1", forged, "") == "127.0.0.1"  # no proxy trusted: the peer
+    assert client_address("127.0.0.1", None, "127.0.0.1") == "127.0.0.1"
+    assert client_address("10.0.0.5", forged, "10.0.0.0/8") == "198.51.100.7"  # what the proxy saw, not the client
+    assert client_address("10.0.0.5", "198.51.100.7, 10.0.0.9", "10.0.0.0/8") == "198.51.100.7"  # two proxies
+    assert client_address("192.0.2.1", forged, "10.0.0.0/8") == "192.0.2.1"  # a peer that is no proxy of ours
+    assert client_address("10.0.0.5", forged, "*") == "198.51.100.7"  # a Space: one proxy, its last entry
+    assert client_address("10.0.0.5", "not-an-address", "nonsense, 10.0.0.0/8") == "not-an-address"
+
+
+@pytest.mark.parametrize(
+    ("password", "email", "name"),
+    [
+        ("abababababab", "ada@example.com", ""),
+        ("qwe1qwe1qwe1", "ada@example.com", ""),
+        ("lovelace1234", "ada.lovelace@example.com", ""),
+        ("AdaLovelace!!", "someone@example.com", "Ada Lovelace"),
+        ("minji2024", "kim@example.com", "Minji"),
+    ],
+)
+def test_passwords_of_a_repeated_piece_or_of_ones_own_name_are_refused(password, email, name):
+    from heimdex.auth.passwords import check_strength
+    from heimdex.errors import BadInput
+
+    with pytest.raises(BadInput) as refused:
+        check_strength(password, email, name)
+    assert refused.value.code == "weak_password"
+
+
+def test_good_passwords_still_pass():
+    from heimdex.auth.passwords import check_strength
+
+    for password, email, name in [
+        ("correct horse battery", "user-1a2b3c4d@example.com", "user-1a2b3c4d"),
+        ("minji loves rainy tuesdays", "kim@example.com", "Minji"),
+        ("a new and better passphrase", "ada@example.com", "Ada"),
+    ]:
+        check_strength(password, email, name)

@@ -46,9 +46,25 @@ def friendly(fn):
     return wrapper
 
 
+def chosen(items: object, evt: object) -> dict:
+    """The item of ``items`` an event's data picks; :class:`BadInput` when the event came without a usable index
+    (a hand-made call): a sentence, never an internal error."""
+    index = getattr(evt, "index", None)
+    if isinstance(index, (list, tuple)) and index:  # a gallery may send [row, column]
+        index = index[0]
+    if not isinstance(items, list) or not isinstance(index, int) or isinstance(index, bool):
+        raise BadInput("nothing_picked", "Pick one first.")
+    if not 0 <= index < len(items) or not isinstance(items[index], dict):
+        raise BadInput("nothing_picked", "Pick one first.")
+    return items[index]
+
+
 def client(request: gr.Request | None) -> str | None:
-    """The caller's address (rate limits count per address)."""
-    return request.client.host if request is not None and request.client else None
+    """The caller's address (rate limits count per address): X-Forwarded-For only from a trusted proxy."""
+    if request is None or not request.client:
+        return None
+    forwarded = request.headers.get("x-forwarded-for") if request.headers else None
+    return service.caller_address(request.client.host, forwarded)
 
 
 def file_path(file) -> object:

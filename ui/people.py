@@ -11,7 +11,7 @@ import gradio as gr
 
 from heimdex import service
 from heimdex.errors import BadInput
-from ui.common import Shell, friendly, picture
+from ui.common import Shell, chosen, friendly, picture
 from ui.text import say, t
 
 
@@ -210,12 +210,14 @@ def wire(
 
     @friendly
     def pick(session, listing, kind, lang, evt: gr.SelectData):
-        return panel(session, listing[kind][evt.index]["person_id"], listing, lang)
+        return panel(
+            session, chosen(listing.get(kind) if isinstance(listing, dict) else None, evt)["person_id"], listing, lang
+        )
 
     @friendly
     def confirm_likely(session, person_id, name, likely, lang, evt: gr.SelectData):
         """'Is this also Mina?' — yes: the face becomes one of hers."""
-        service.name_face(session, likely[evt.index]["face_id"], name)
+        service.name_face(session, chosen(likely, evt)["face_id"], name)
         gr.Info(say(lang, "added_to", name=name))
         return all_of_it(session, person_id, lang)
 

@@ -10,7 +10,7 @@ import gradio as gr
 from heimdex import service
 from heimdex.errors import BadInput
 from ui.cards import channel_name, clock, marked
-from ui.common import Shell, friendly, picture
+from ui.common import Shell, chosen, friendly, picture
 from ui.text import error, say, t
 
 COPY_JS = """
@@ -325,8 +325,9 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
             gr.Warning(error(lang, refused))
         return public_shown(published, lang)
 
-    def pick_face(faces, evt: gr.SelectData):
-        face = faces[evt.index]
+    @friendly
+    def pick_face(faces, lang, evt: gr.SelectData):
+        face = chosen(faces, evt)
         return {tab.picked_face: face["face_id"], tab.face_name: gr.update(value=face["name"] or "", interactive=True)}
 
     @friendly
@@ -349,5 +350,5 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
     for trigger in (tab.within.submit, tab.find_within.click):
         trigger(find_within, [*at, tab.within, lang], [*opened, shell.results, shell.asked], api_visibility="private")
     tab.public.input(make_public, [*at, tab.public, tab.published, lang], public, api_visibility="private")
-    tab.faces_here.select(pick_face, [tab.faces], [tab.picked_face, tab.face_name], api_visibility="private")
+    tab.faces_here.select(pick_face, [tab.faces, lang], [tab.picked_face, tab.face_name], api_visibility="private")
     tab.name_face.click(name_face, [*at, tab.picked_face, tab.face_name, lang], faces, api_visibility="private")

@@ -340,6 +340,18 @@ ERRORS_KO = {  # error code → the Korean sentence
     "too_many_links": "공개 링크가 너무 많습니다. 하나를 먼저 끄세요.",
     "link_not_found": "이 공개 링크는 켜져 있지 않습니다.",
     "no_link": "먼저 링크를 고르세요.",
+    "too_many_bytes": "공개 링크의 클립이 허용된 용량을 다 썼습니다. 하나를 먼저 끄세요.",
+    "photo_too_large": "사진이 너무 큽니다 (5천만 화소까지).",
+    "nothing_picked": "먼저 하나를 고르세요.",
+    "sign_in_locked": "로그인 실패가 너무 많습니다. 잠시 뒤 다시 해 보세요.",
+    "too_many_pending": "앞서 올린 파일이 아직 추가를 기다립니다. 추가하거나 취소한 뒤 다시 올리세요.",
+    "busy": "지금 기다리는 업로드가 너무 많습니다. 잠시 뒤 다시 해 보세요.",
+    "no_space": "지금 서버에 이 파일을 둘 자리가 없습니다. 나중에 다시 해 보세요.",
+    "upload_stopped": "업로드가 끝나기 전에 멈췄습니다. 다시 보내세요.",
+    "bad_upload": "업로드를 읽을 수 없습니다. 다시 보내세요.",
+    "too_many_files": "한 번에 올릴 수 있는 파일 수를 넘었습니다.",
+    "database_unavailable": "지금 데이터베이스에 닿을 수 없습니다. 잠시 뒤 다시 해 보세요.",
+    "source_missing": "이 영상의 원본 파일이 없어졌습니다. 영상을 다시 올려 주세요.",
 }
 
 I18N = gr.I18n(en=EN, ko=KO)

@@ -74,13 +74,7 @@ def login(db: Database, email: str, password: str, client: str | None = None) ->
     if client:
         hit(db, "sign_in", client)
     key = _email_key(email)
-    with db.transaction() as conn:
-        locked = conn.execute(
-            "SELECT extract(epoch FROM locked_until - now()) AS wait FROM sign_in_failures WHERE key = %s AND locked_until > now()",
-            (key,),
-        ).fetchone()
-    if locked:
-        raise SignInLocked(float(locked["wait"]))
+    _not_locked(db, key)
     with db.transaction() as conn:
         row = conn.execute(
             "SELECT id, password_hash FROM users WHERE email = %s AND auth_provider = 'local'", (email.strip().lower(),)
@@ -94,6 +88,32 @@ def login(db: Database, email: str, password: str, client: str | None = None) ->
         conn.execute("DELETE FROM sign_in_failures WHERE key = %s", (key,))
     audit(db, row["id"], "login")
     return start_session(db, row["id"])
+
+
+def _not_locked(db: Database, key: str) -> None:
+    """:class:`SignInLocked` while the account key is locked."""
+    with db.transaction() as conn:
+        locked = conn.execute(
+            "SELECT extract(epoch FROM locked_until - now()) AS wait FROM sign_in_failures WHERE key = %s AND locked_until > now()",
+            (key,),
+        ).fetchone()
+    if locked:
+        raise SignInLocked(float(locked["wait"]))
+
+
+def _confirm_password(db: Database, user: User, password: str, refusal: str) -> None:
+    """Check a signed-in user's password (to change it, or to delete the account) under the sign-in lockout:
+    a stolen session cannot guess it faster than a stranger could sign in."""
+    key = _email_key(user.email)
+    _not_locked(db, key)
+    with db.transaction() as conn:
+        row = one(conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone())
+    if not row["password_hash"] or not verify_password(row["password_hash"], password):
+        _failed(db, key)
+        audit(db, user.id, "password_check_failed")
+        raise BadInput("sign_in_failed", refusal)
+    with db.transaction() as conn:
+        conn.execute("DELETE FROM sign_in_failures WHERE key = %s", (key,))
 
 
 def _failed(db: Database, key: str) -> None:
@@ -117,11 +137,8 @@ def logout(db: Database, token: str) -> None:
 def change_password(db: Database, token: str, current: str, new: str) -> str:
     """Set a new password, sign out everywhere, and return a fresh token."""
     user = session_user(db, token)
-    with db.transaction() as conn:
-        row = one(conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone())
-    if not row["password_hash"] or not verify_password(row["password_hash"], current):
-        raise BadInput("sign_in_failed", "The current password is not right.")
-    check_strength(new, user.email)
+    _confirm_password(db, user, current, "The current password is not right.")
+    check_strength(new, user.email, user.display_name)
     with db.transaction() as conn:
         conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (hash_password(new), user.id))
     end_all_sessions(db, user.id)
@@ -145,10 +162,7 @@ def delete_account(db: Database, store: BlobStore, token: str, password: str) ->
     """Delete the signed-in user and everything they own (their password confirms it for local accounts)."""
     user = session_user(db, token)
     if user.auth_provider == "local":
-        with db.transaction() as conn:
-            row = one(conn.execute("SELECT password_hash FROM users WHERE id = %s", (user.id,)).fetchone())
-        if not verify_password(row["password_hash"], password):
-            raise BadInput("sign_in_failed", "The password is not right.")
+        _confirm_password(db, user, password, "The password is not right.")
     delete_user(db, store, user.id)
 
 

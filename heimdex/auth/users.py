@@ -45,7 +45,7 @@ def normalize_email(email: str) -> str:
 def create_user(db: Database, email: str, password: str, display_name: str = "") -> User:
     """Create a local account; :class:`BadInput` if the email is taken or the password weak."""
     email = normalize_email(email)
-    check_strength(password, email)
+    check_strength(password, email, display_name)
     try:
         with db.transaction() as conn:
             row = conn.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import LiteralString
@@ -26,6 +27,7 @@ from heimdex.storage import BlobStore
 
 MAX_NAME = 80
 PHOTO_SIDE = 1280  # photos are read at most this large (a face in a portrait stays well over 80 px)
+MAX_PHOTO_PIXELS = 50_000_000  # a photo larger than this (by its header) is refused before it is decoded
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,27 @@ def _name(name: str) -> str:
 
 
 def read_photo(path: Path) -> np.ndarray:
-    """An RGB photo, upright and at most ``PHOTO_SIDE`` px; :class:`BadInput` if the file is not an image."""
+    """An RGB photo, upright and at most ``PHOTO_SIDE`` px; :class:`BadInput` if the file is not an image, or its
+    header names more than :data:`MAX_PHOTO_PIXELS` (checked before anything is decoded: a small file can unpack
+    into gigabytes)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    too_large = BadInput(
+        "photo_too_large", f"{path.name} has more than {MAX_PHOTO_PIXELS // 1_000_000} megapixels; use a smaller photo."
+    )
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # measured here, with a sentence
+            image = Image.open(path)  # reads the header only
+        with image:
+            if image.size[0] * image.size[1] > MAX_PHOTO_PIXELS:
+                raise too_large
+            image.draft("RGB", (PHOTO_SIDE, PHOTO_SIDE))  # a JPEG decodes straight at a smaller scale
             photo = ImageOps.exif_transpose(image).convert("RGB")
             photo.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
             return np.asarray(photo)
+    except Image.DecompressionBombError:  # Pillow's own check, at opening, of the same header
+        raise too_large from None
     except (UnidentifiedImageError, OSError):
         raise BadInput("not_image", f"{path.name} is not a photo Heimdex can read (use JPEG or PNG).") from None
 

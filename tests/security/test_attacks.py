@@ -149,14 +149,25 @@ def test_5_no_event_runs_one_at_a_time(settings):
 
 
 def test_9_clip_ranges_are_checked_and_leave_nothing_behind(server, settings, victim):
-    """Defect 9: infinite, huge, reversed and past-the-end ranges get a 400 sentence; no temporary clip stays."""
+    """Defect 9: infinite, huge, reversed and past-the-end ranges get a 400 sentence, even signed by the app's own
+    key (a link signed for another range is refused before: 403); no temporary clip stays."""
+    from heimdex.links import Purpose, sign
+    from helpers import APP_SECRET
+
     ok, link = call(server, "preview", victim["token"], victim["video_id"], 0.0)
-    query = link.split("?", 1)[1].split("#")[0]
+    query = dict(urllib.parse.parse_qsl(link.split("?", 1)[1].split("#")[0]))
+    user, session, video = uuid.UUID(query["u"]), int(query["k"]), uuid.UUID(victim["video_id"])
+
+    def clip(start: str, end: str) -> str:
+        signed = sign(APP_SECRET.encode(), Purpose.CLIP, user, video, session, f"{start}-{end}")
+        return f"{server}/clip/{video}?{signed}&start={start}&end={end}"
+
     for start, end in (("1e308", "inf"), ("nan", "3"), ("5", "2"), ("9999", "10000"), ("-1", "2"), ("abc", "2")):
-        status, answer, _ = http(f"{server}/clip/{victim['video_id']}?{query}&start={start}&end={end}")
+        status, answer, _ = http(clip(start, end))
         assert status == 400, (start, end, answer)
         assert b"Traceback" not in answer and b"/" not in json.loads(answer)["detail"].encode()
-    status, answer, headers = http(f"{server}/clip/{victim['video_id']}?{query}&start=0&end=2")
+        assert http(clip("0", "2").replace("start=0&end=2", f"start={start}&end={end}"))[0] == 403
+    status, answer, headers = http(clip("0", "2"))
     assert status == 200 and headers["content-type"] == "video/mp4" and answer[4:8] == b"ftyp"
     deadline = time.monotonic() + 10  # the background task deletes the served clip after the response
     while list(settings.tmp_dir.glob("clip-*")) and time.monotonic() < deadline:

@@ -56,3 +56,38 @@ def test_4_the_length_limit_holds_on_timestamps_not_on_the_header(db, store, set
         scan_frames(minute, limit_s=10.0)
     assert stopped.value.code == "too_long"
     assert scan_frames(minute, limit_s=video.duration_s).end_s == pytest.approx(60.0, abs=1.1)
+
+
+def _png_bomb(path: Path, width: int, height: int) -> Path:
+    """A valid grey PNG of ``width``×``height`` zeros: a few hundred kB that decode into hundreds of MB."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)  # filter byte, then the row
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return path
+
+
+def test_6_a_photo_is_measured_by_its_header_before_it_is_decoded(tmp_path):
+    import resource
+
+    from heimdex.errors import BadInput
+    from heimdex.people.manage import read_photo
+
+    for width, height in ((13000, 7000), (20000, 10000)):
+        bomb = _png_bomb(tmp_path / f"bomb-{width}.png", width, height)
+        assert bomb.stat().st_size < 1 << 20
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with pytest.raises(BadInput) as refused:
+            read_photo(bomb)
+        assert refused.value.code == "photo_too_large"
+        assert refused.value.message == f"{bomb.name} has more than 50 megapixels; use a smaller photo."
+        grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert grown_mb < 100, grown_mb  # decoding it would take 270 MB or more
+    fine = _png_bomb(tmp_path / "fine.png", 800, 600)
+    assert read_photo(fine).shape == (600, 800, 3)

@@ -262,3 +262,84 @@ def test_5_the_disk_keeps_its_reserve_and_pending_uploads_end_with_their_app(set
         assert pending.is_file()
     with launched_app(settings, tmp_path / "second.log"):  # the first app is gone: what it held goes at start
         assert not pending.exists() and not pending.parent.parent.exists()
+
+
+def test_7_a_forwarded_address_from_the_client_counts_for_nothing(settings, tmp_path):
+    """From loopback (no trusted proxy), X-Forwarded-For is the client's own words: sign-ups past the limit stay
+    refused whatever address it names."""
+    from helpers import launched_app
+
+    with launched_app(settings, tmp_path / "app.log", HEIMDEX_REGISTER_LIMIT="3") as base:
+        answers = []
+        for i in range(6):
+            email = f"xff-{uuid.uuid4().hex[:8]}@example.com"
+            forged = {"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"198.51.100.{i}"}
+            answers.append(call(base, "register", email, PASSWORD, headers=forged))
+        assert [ok for ok, _ in answers] == [True, True, True, False, False, False]
+        assert all("try again" in shown for _, shown in answers[3:])
+
+
+def test_8_the_current_password_check_locks_like_sign_in(server):
+    email, token = register(server)
+    for _ in range(5):
+        ok, shown = call(server, "change_password", token, "not my password", "a new and better passphrase")
+        assert not ok and shown == "The current password is not right."
+    ok, shown = call(server, "change_password", token, PASSWORD, "a new and better passphrase")
+    assert not ok and shown.startswith("Too many failed sign-ins for this account")  # even the right one waits
+    ok, shown = call(server, "login", email, PASSWORD)
+    assert not ok and shown.startswith("Too many failed sign-ins")  # one lock for every way in
+
+
+@pytest.mark.parametrize(
+    "password", ["abababababab", "xyzxyzxyzxyz", "{name}123", "{name}2024!", "{local}!!!", "{name}{name}"]
+)
+def test_12_repeated_and_self_made_passwords_are_refused(server, password):
+    local = f"minji-{uuid.uuid4().hex[:6]}"
+    ok, shown = call(server, "register", f"{local}@example.com", password.format(name="minji", local=local))
+    assert not ok and "password" in shown.lower() and "Something went wrong" not in shown, shown
+
+
+def test_14_a_local_run_listens_on_this_machine_only(monkeypatch):
+    import app
+    from heimdex.config import get_settings
+
+    for name in ("HOST", "GRADIO_SERVER_NAME", "SPACE_ID"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        assert app.listen_host() == "127.0.0.1"
+        monkeypatch.setenv("SPACE_ID", "heimdex/heimdex")
+        get_settings.cache_clear()
+        assert app.listen_host() == "0.0.0.0"
+        monkeypatch.setenv("HOST", "10.1.2.3")
+        assert app.listen_host() == "10.1.2.3"
+    finally:
+        monkeypatch.delenv("SPACE_ID", raising=False)
+        get_settings.cache_clear()
+
+
+def test_11_logs_cannot_be_forged_and_carry_no_secret(settings, tmp_path):
+    """A path with %0A stays on its own line; a call missing a value is refused with a sentence before Gradio (which
+    would log every value received, a live token among them); public links' and files' paths are masked; with
+    HEIMDEX_LOG_FORMAT=json every line the app writes is one JSON object."""
+    from helpers import launched_app
+
+    for fmt in ("text", "json"):
+        log = tmp_path / f"{fmt}.log"
+        with launched_app(settings, log, HEIMDEX_LOG_FORMAT=fmt) as base:
+            email, token = register(base)
+            http(f"{base}/x%0A2026-01-01%2000:00:00,000%20INFO%20heimdex.web:%20forged=yes")
+            http(f"{base}/p//{'ab' * 32}")
+            http(f"{base}/gradio_api/file/tmp/secret-name.mp4")
+            ok, shown = call(base, "search", token)  # the query is missing
+            assert not ok and shown == "This call takes 4 values and 1 were sent; send every value, in order."
+            ok, shown = call(base, "change_password", token, "x")
+            assert not ok and "values" in shown
+        written = log.read_text()
+        assert token not in written and email not in written
+        assert "ab" * 32 not in written and "secret-name" not in written
+        lines = [line for line in written.splitlines() if line.strip()]
+        assert not [line for line in lines if line.startswith("2026-01-01")]  # no forged line
+        if fmt == "json":
+            for line in lines:
+                assert isinstance(json.loads(line), dict), line
