@@ -25,7 +25,7 @@ def create_app() -> FastAPI:
     Gradio keeps its uploads and pictures in ``$HEIMDEX_DATA_DIR/gradio/app-<pid>`` (swept by the upkeep loop).
     """
     from heimdex.handoff import get_handoff
-    from heimdex.web import FileGate, FirstScript, RequestLog, add_routes
+    from heimdex.web import FileGate, FirstScript, NoFraming, RequestLog, add_routes
 
     settings = get_settings()
     os.environ["GRADIO_TEMP_DIR"] = str(get_handoff().root)  # this process's own, read as the blocks are built
@@ -33,6 +33,7 @@ def create_app() -> FastAPI:
     demo = build().queue(default_concurrency_limit=4)
     app.add_middleware(FileGate, arity=arity(demo))
     app.add_middleware(FirstScript, script=HEAD)  # the language picked in Account, before Gradio reads the browser's
+    app.add_middleware(NoFraming)
     app.add_middleware(RequestLog)  # outermost: a line per request, with its id
     return gr.mount_gradio_app(
         app,

@@ -21,7 +21,7 @@ from heimdex import public, states, subtitles
 from heimdex import videos as videos_store
 from heimdex.auth.users import User
 from heimdex.config import get_settings
-from heimdex.db import Database, get_database
+from heimdex.db import Conn, Database, get_database
 from heimdex.errors import BadInput
 from heimdex.handoff import get_handoff
 from heimdex.ingest import ingest
@@ -36,7 +36,7 @@ from heimdex.search import search as search_moments
 from heimdex.search.query import parse_query
 from heimdex.search.results import Matcher
 from heimdex.storage import BlobStore, get_blob_store
-from heimdex.videos import Video, get_video, list_videos, parse_video_id, scene_at
+from heimdex.videos import Video, get_video, list_videos, parse_video_id, scene_at, source_missing
 from heimdex.videos import delete_video as remove_video
 
 
@@ -73,7 +73,7 @@ def add_video(
     filename: str,
     title: str | None = None,
     language: str | None = None,
-    admit: Callable[[MediaInfo], None] | None = None,
+    admit: Callable[[Conn, MediaInfo], None] | None = None,
 ) -> Video:
     """Store a video from ``source`` and queue its indexing (the same bytes again: the video they already are)."""
     db = _db()
@@ -363,9 +363,12 @@ def publish_clip(user: User, video_id: object, start_s: float, end_s: float) -> 
     """Let anyone with the link watch ``start_s``..``end_s`` of the user's video (at most 2 minutes; the same range
     again: the same link): ``{"clip_id", "url", ...}``, the link being the path ``/p/<token>``."""
     video = _video(user, video_id)
-    clip = public.publish(
-        _db(), _store(), get_settings().tmp_dir, video, seconds(start_s, "start"), seconds(end_s, "end")
-    )
+    try:
+        clip = public.publish(
+            _db(), _store(), get_settings().tmp_dir, video, seconds(start_s, "start"), seconds(end_s, "end")
+        )
+    except FileNotFoundError:
+        raise source_missing(_db(), video) from None
     return clip.as_dict(secret())
 
 

@@ -24,7 +24,7 @@ from typing import BinaryIO, LiteralString, cast
 import psycopg
 
 from heimdex.config import Settings
-from heimdex.db import Database, one
+from heimdex.db import Conn, Database, one
 from heimdex.errors import BadInput, NotFound
 from heimdex.media import MediaInfo, format_bytes, media_error, probe, validate
 from heimdex.storage import CHUNK, BlobStore, source_key
@@ -128,11 +128,12 @@ def ingest(
     filename: str,
     title: str | None = None,
     language: str | None = None,
-    admit: Callable[[MediaInfo], None] | None = None,
+    admit: Callable[[Conn, MediaInfo], None] | None = None,
 ) -> IngestResult:
     """Validate and store one upload for ``user_id``; raise :class:`MediaError` and keep nothing if it is unusable.
 
-    ``admit`` sees the probed file before anything is stored and may refuse it (quotas).
+    ``admit`` sees the probed file inside the transaction that adds it, while the user's other uploads wait (an
+    advisory lock), and may refuse it: a quota holds however many uploads race.
     """
     filename = clean_filename(filename)
     language = clean_language(language)
@@ -142,18 +143,39 @@ def ingest(
             raise media_error("empty_file")
         existing = _find_by_hash(db, user_id, staged.sha256)
         if existing is not None:
-            return IngestResult(existing, created=False)
+            return IngestResult(_restored(db, store, existing, staged), created=False)
         info = probe(staged.path, settings.probe_timeout_s)
         validate(info, settings.max_duration_s, settings.max_upload_bytes)
-        if admit:
-            admit(info)
-        return _store(db, store, user_id, staged, info, filename, title, language)
+        return _store(db, store, user_id, staged, info, filename, title, language, admit)
+
+
+def _restored(db: Database, store: BlobStore, video: Video, staged: Staged) -> Video:
+    """The video this same file already is; its stored file put back if it had gone missing (the upload the
+    Library asked for), and the note of it cleared."""
+    if store.exists(video.blob_key):
+        return video
+    with staged.path.open("rb") as blob, storage_errors():
+        store.put(video.blob_key, blob)
+    with db.transaction() as conn:
+        row = conn.execute(
+            """UPDATE videos SET error_code = NULL, error_message = NULL
+               WHERE id = %s AND error_code = 'source_missing' RETURNING *""",
+            (video.id,),
+        ).fetchone()
+    return Video.from_row(row) if row else video
 
 
 def _find_by_hash(db: Database, user_id: uuid.UUID, sha256: str) -> Video | None:
     with db.transaction() as conn:
         row = conn.execute("SELECT * FROM videos WHERE user_id = %s AND sha256 = %s", (user_id, sha256)).fetchone()
     return Video.from_row(row) if row else None
+
+
+def _has(conn: Conn, user_id: uuid.UUID, sha256: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM videos WHERE user_id = %s AND sha256 = %s", (user_id, sha256)).fetchone()
+        is not None
+    )
 
 
 def _store(
@@ -165,6 +187,7 @@ def _store(
     filename: str,
     title: str,
     language: str | None,
+    admit: Callable[[Conn, MediaInfo], None] | None,
 ) -> IngestResult:
     key = source_key(user_id, staged.sha256)
     values = {
@@ -180,6 +203,9 @@ def _store(
     columns = cast(LiteralString, ", ".join(values))  # our own column names, never user text
     placeholders = cast(LiteralString, ", ".join(f"%({name})s" for name in values))
     with db.transaction() as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 27))", (f"upload:{user_id}",))
+        if admit and not _has(conn, user_id, staged.sha256):  # the same file again is no new video
+            admit(conn, info)
         try:
             row = conn.execute(
                 f"""INSERT INTO videos ({columns}) VALUES ({placeholders})

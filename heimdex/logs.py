@@ -55,6 +55,7 @@ def configure(settings: Settings) -> None:
     else:
         handler.setFormatter(TextFormatter(TEXT))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    logging.captureWarnings(True)  # a library's warning is a record too (with json: one JSON object, not raw lines)
 
 
 def event(log: logging.Logger, name: str, level: int = logging.INFO, **fields: object) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from heimdex.config import get_settings
-from heimdex.db import Database, one
+from heimdex.db import Conn, Database, one
 from heimdex.errors import BadInput
 
 LIMITS = {  # action: (allowed per window, window seconds)
@@ -55,21 +55,25 @@ def tier_limits(tier: str) -> tuple[int, float]:
     return settings.quota_free_videos, settings.quota_free_minutes
 
 
-def usage(db: Database, user_id: uuid.UUID, tier: str) -> Usage:
-    """What a user keeps, against their tier's limits."""
-    with db.transaction() as conn:
-        row = one(
-            conn.execute(
-                "SELECT count(*) AS n, coalesce(sum(duration_s), 0) AS seconds FROM videos WHERE user_id = %s",
-                (user_id,),
-            ).fetchone()
-        )
+def usage(db: Database | Conn, user_id: uuid.UUID, tier: str) -> Usage:
+    """What a user keeps, against their tier's limits (read in ``db``'s own transaction, or in ``conn``'s)."""
+    if isinstance(db, Database):
+        with db.transaction() as conn:
+            return usage(conn, user_id, tier)
+    row = one(
+        db.execute(
+            "SELECT count(*) AS n, coalesce(sum(duration_s), 0) AS seconds FROM videos WHERE user_id = %s",
+            (user_id,),
+        ).fetchone()
+    )
     max_videos, max_minutes = tier_limits(tier)
     return Usage(row["n"], row["seconds"] / 60, max_videos, max_minutes)
 
 
-def check_room(db: Database, user_id: uuid.UUID, tier: str, duration_s: float) -> None:
-    """:class:`QuotaExceeded` unless one more video of ``duration_s`` fits the user's tier."""
+def check_room(db: Database | Conn, user_id: uuid.UUID, tier: str, duration_s: float) -> None:
+    """:class:`QuotaExceeded` unless one more video of ``duration_s`` fits the user's tier. To hold when uploads
+    race, call it with the connection whose transaction adds the video (:func:`heimdex.ingest.ingest` locks the
+    user's uploads there)."""
     now = usage(db, user_id, tier)
     if now.videos + 1 > now.max_videos:
         raise QuotaExceeded("quota_videos", f"Your plan keeps {now.max_videos} videos; delete one to upload another.")

@@ -148,7 +148,7 @@ def upload(token: str, path: object, title: str | None = None, language: str | N
                         staged.name,
                         title,
                         language,
-                        admit=lambda info: check_room(_db(), user.id, user.tier, info.duration_s),
+                        admit=lambda conn, info: check_room(conn, user.id, user.tier, info.duration_s),
                     )
             finally:
                 handoff.release(staged)

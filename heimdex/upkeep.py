@@ -4,7 +4,8 @@
   (:mod:`heimdex.jobs.recovery`): a quick restart after a crash is noticed once the
   dead run's heartbeat is stale, not only at start;
 - blobs whose deletion failed are deleted (:mod:`heimdex.orphans`);
-- in the app, Gradio's folder is swept of uploads and pictures past their time (:mod:`heimdex.handoff`).
+- in the app, Gradio's folder is swept of uploads and pictures past their time (:mod:`heimdex.handoff`);
+- an embedded PostgreSQL of this process that stopped is started again (:func:`heimdex.db.embedded.keep_running`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def run_once(app: bool) -> None:
     """One round of upkeep; each part fails alone (a database or Redis away is tried again next round)."""
     from heimdex.config import get_settings
     from heimdex.db import get_database
+    from heimdex.db.embedded import keep_running
     from heimdex.handoff import get_handoff
     from heimdex.jobs.queue import get_queue
     from heimdex.jobs.recovery import recover
@@ -29,6 +31,7 @@ def run_once(app: bool) -> None:
 
     settings = get_settings()
     parts = [
+        ("database server", keep_running),
         ("recovery", lambda: recover(get_database(), get_queue(), settings)),
         ("orphan blobs", lambda: sweep_orphans(get_database(), get_blob_store(settings))),
     ]

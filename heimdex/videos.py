@@ -68,6 +68,25 @@ class Video:
         }
 
 
+SOURCE_MISSING = "The file of this video is missing from storage; upload it again to watch or index it."
+
+
+class SourceMissing(BadInput):
+    def __init__(self) -> None:
+        super().__init__("source_missing", SOURCE_MISSING)
+
+
+def source_missing(db: Database, video: Video) -> SourceMissing:
+    """Note on the video that its stored file is gone (the Library then says so and offers a new upload); the
+    error to raise."""
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE videos SET error_code = 'source_missing', error_message = %s WHERE id = %s AND user_id = %s",
+            (SOURCE_MISSING, video.id, video.user_id),
+        )
+    return SourceMissing()
+
+
 def parse_video_id(text: str) -> uuid.UUID:
     """A video id from user text; :class:`NotFound` for anything that is not one."""
     try:

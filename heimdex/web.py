@@ -46,7 +46,7 @@ from starlette.responses import PlainTextResponse
 from heimdex import metrics
 from heimdex.clips import clip_range, cut_video
 from heimdex.config import get_settings
-from heimdex.db import get_database
+from heimdex.db import DatabaseUnavailable, get_database
 from heimdex.doctor import Check, readiness
 from heimdex.errors import BadInput, NotFound
 from heimdex.handoff import UploadRefused, get_handoff
@@ -58,7 +58,7 @@ from heimdex.quotas import hit
 from heimdex.storage import get_blob_store
 from heimdex.subtitles import lines, spoken_words, srt, webvtt
 from heimdex.uploads import UploadStopped, receive_upload
-from heimdex.videos import Video, get_video, scene_picture
+from heimdex.videos import Video, get_video, scene_picture, source_missing
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,30 @@ class RequestLog:
             )
 
 
+class NoFraming:
+    """ASGI middleware: no page of the app may be framed by another site (``X-Frame-Options: DENY``, and
+    ``frame-ancestors 'none'`` where a response has no Content-Security-Policy of its own)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers.append((b"x-frame-options", b"DENY"))
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", b"frame-ancestors 'none'"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
 class FirstScript:
     """ASGI middleware: ``script`` goes first into the ``<head>`` of the app's page, so it runs before Gradio's own
     code (Gradio's ``head`` option is added later, by that code)."""
@@ -209,9 +233,12 @@ class FileGate:
         if not is_call and not scope["path"].startswith((UPLOAD_ROUTE, FILE_ROUTE)):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if is_call:
-            return await self._call(scope, receive, send, headers)
-        user_id = await to_thread.run_sync(_user_id, request_token(headers))
+        try:
+            if is_call:
+                return await self._call(scope, receive, send, headers)
+            user_id = await to_thread.run_sync(_user_id, request_token(headers))
+        except DatabaseUnavailable as away:
+            return await PlainTextResponse(away.message, status_code=503)(scope, receive, send)
         if scope["path"] == UPLOAD_ROUTE:
             return await self._upload(scope, receive, send, headers, user_id)
         if scope["path"].startswith(FILE_ROUTE):
@@ -239,14 +266,14 @@ class FileGate:
             sent_json = json.loads(body) if body else None
         except ValueError:
             sent_json = None  # not JSON: Gradio answers it
-        short = self._short(scope["path"], sent_json)
-        if short:
-            return await PlainTextResponse(short, status_code=400)(scope, receive, send)
         named = list(_named_files(sent_json)) if sent_json is not None else []
         handoff = get_handoff()
         user_id = await to_thread.run_sync(_user_id, request_token(headers)) if named else None
         if not all(handoff.may_name(path, user_id) for path in named):
             return await PlainTextResponse(UploadRefused().message, status_code=400)(scope, receive, send)
+        short = self._short(scope["path"], sent_json)
+        if short:
+            return await PlainTextResponse(short, status_code=400)(scope, receive, send)
         sent = False
 
         async def replay():
@@ -390,6 +417,12 @@ def add_routes(app: FastAPI) -> FastAPI:
     """Register ``/media/{id}``, ``/captions/{id}`` (WebVTT), ``/still/{id}`` (a scene's picture, or the video's poster),
     ``/clip/{id}`` and the public clips' ``/p/{token}`` on ``app``."""
 
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_away(request: Request, away: DatabaseUnavailable):
+        return PlainTextResponse(
+            away.message, status_code=503, headers={"Cache-Control": "no-store", "Retry-After": "5"}
+        )
+
     @app.get("/healthz")
     def healthz():
         return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
@@ -434,6 +467,8 @@ def add_routes(app: FastAPI) -> FastAPI:
         _, video = _granted(Purpose.MEDIA, video_id, {"u": u, "k": k, "e": e, "s": s})
         store = get_blob_store(get_settings())
         key, kind = (video.proxy_key, "video/mp4") if video.proxy_key else (video.blob_key, mime_type(video.container))
+        if not store.exists(key):
+            raise HTTPException(status_code=410, detail=source_missing(get_database(), video).message)
         path = store.local_path(key)
         if path is not None:
             return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=600"})
@@ -493,6 +528,9 @@ def add_routes(app: FastAPI) -> FastAPI:
         except BadInput as refused:
             target.unlink(missing_ok=True)
             raise HTTPException(status_code=CLIP_REFUSED.get(refused.code, 400), detail=refused.message) from None
+        except FileNotFoundError:
+            target.unlink(missing_ok=True)
+            raise HTTPException(status_code=410, detail=source_missing(get_database(), video).message) from None
         except BaseException:
             target.unlink(missing_ok=True)
             raise

@@ -50,4 +50,22 @@ def build() -> gr.Blocks:
         then_search = search.wire(shell, search_tab)
         player.wire(shell, player_tab, search_tab.moments)
         people.wire(shell, people_tab, search_tab.with_person, search_tab.query, then_search)
+        forget_on_change(
+            shell,
+            [
+                player.signed_out(player_tab),
+                search.signed_out(search_tab),
+                people.signed_out(people_tab),
+                account.signed_out(account_tab),
+            ],
+        )
     return demo
+
+
+def forget_on_change(shell: Shell, blanks: list[dict]) -> None:
+    """Whenever the session changes (signed out, another account, a session found gone), every tab drops what it
+    showed: the Player's video, the cards, galleries, lists and choices of the last user. The Library lists anew."""
+    cleared = {shell.results: [], shell.current: 0, shell.asked: ""}
+    for blank in blanks:
+        cleared.update(blank)
+    shell.token.change(lambda: cleared, None, list(cleared), api_visibility="private", show_progress="hidden")

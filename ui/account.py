@@ -94,6 +94,18 @@ def layout() -> AccountTab:
     )
 
 
+def signed_out(tab: AccountTab) -> dict:
+    """Nothing of the last user left in Account: the public links listed, the password boxes."""
+    return {
+        tab.links: "",
+        tab.link_pick: gr.update(choices=[], value=None),
+        tab.current_pw: "",
+        tab.new_pw: "",
+        tab.gone_pw: "",
+        tab.new_name: "",
+    }
+
+
 def links_html(clips: list[dict], lang: str | None) -> str:
     """The public links that are on: what each shows, and the link."""
     if not clips:

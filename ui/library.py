@@ -157,8 +157,15 @@ def wire(shell: Shell, tab: LibraryTab, in_video: gr.Dropdown) -> None:
         if session:
             try:
                 listed = service.videos(session)
-            except BadInput:
-                pass
+            except BadInput as refused:
+                if refused.code == "unauthorized":  # signed out elsewhere, or expired: the page forgets it all
+                    return {
+                        token: "",
+                        tab.grid: gr.update(),
+                        tab.shown: last,
+                        tab.picked: gr.update(),
+                        in_video: gr.update(),
+                    }
         shown = grid(listed, lang) if session else f"<div class='empty'><p>{say(lang, 'sign_in_to_see')}</p></div>"
         choices = [
             (f"{v['title']} ({say(lang, STATES.get(v['state'], 'state_waiting'))})", v["video_id"]) for v in listed
@@ -217,7 +224,9 @@ def wire(shell: Shell, tab: LibraryTab, in_video: gr.Dropdown) -> None:
         [tab.upload_msg, tab.upload_files, *outputs],
         api_visibility="private",
     ).then(who, [token, shell.lang], [shell.who], api_visibility="private")
-    tab.timer.tick(listing, [token, shell.lang, tab.shown], outputs, api_visibility="private", show_progress="hidden")
+    tab.timer.tick(
+        listing, [token, shell.lang, tab.shown], [*outputs, token], api_visibility="private", show_progress="hidden"
+    )
     shell.lang.change(listing, [token, shell.lang], outputs, api_visibility="private")
     shell.token.change(listing, [token, shell.lang], outputs, api_visibility="private")
     tab.grid.click(pick, None, [tab.picked], api_visibility="private")

@@ -39,6 +39,25 @@ class PeopleTab:
     forget: gr.Button
 
 
+def signed_out(tab: PeopleTab) -> dict:
+    """Nothing of the last user left in People: the galleries, the person picked, their names."""
+    return {
+        tab.listing: {"people": [], "suggested": []},
+        tab.chosen: None,
+        tab.note: "",
+        tab.people: [],
+        tab.suggested: [],
+        tab.new_name: "",
+        tab.photos: None,
+        tab.title: "",
+        tab.faces: [],
+        tab.likely: gr.update(value=[], visible=False),
+        tab.likely_faces: [],
+        tab.name: "",
+        tab.merge_with: gr.update(choices=[], value=None),
+    }
+
+
 def faces_gallery(label: Any, elem_id: str, columns: int = 8, height: int = 200, visible: bool = True) -> gr.Gallery:
     """A gallery of face pictures to pick from (no preview: a click picks)."""
     return gr.Gallery(

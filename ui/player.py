@@ -110,6 +110,21 @@ def layout() -> PlayerTab:
     )
 
 
+def signed_out(tab: PlayerTab) -> dict:
+    """Nothing of the last user left in the Player: its video (and so its playback), faces and public link."""
+    return {
+        tab.player: "",
+        tab.within: "",
+        tab.faces: [],
+        tab.picked_face: None,
+        tab.faces_here: [],
+        tab.face_name: gr.update(value="", interactive=False),
+        tab.public: False,
+        tab.public_link: "",
+        tab.published: None,
+    }
+
+
 def timeline(marks: list[dict], duration_s: float, opened_at: float, lang: str | None) -> str:
     """A strip under the video with a mark at every matching moment of it; a click plays that moment."""
     if not marks or duration_s <= 0:

@@ -78,6 +78,19 @@ def layout() -> SearchTab:
     )
 
 
+def signed_out(tab: SearchTab) -> dict:
+    """Nothing of the last user left in Search: the cards, the words, the filters naming their videos and people."""
+    return {
+        tab.query: "",
+        tab.moments: "",
+        tab.found_note: "",
+        tab.more: gr.update(visible=False),
+        tab.pages: 1,
+        tab.in_video: gr.update(choices=[], value=None),
+        tab.with_person: gr.update(value=""),
+    }
+
+
 def wire(shell: Shell, tab: SearchTab) -> Callable[[Any], Any]:
     """Wire the tab; return what runs a search after another event (``then_search(event)``)."""
     asked = [tab.query, tab.in_video, tab.channels, tab.since, tab.with_person]

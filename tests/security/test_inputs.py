@@ -91,3 +91,44 @@ def test_6_a_photo_is_measured_by_its_header_before_it_is_decoded(tmp_path):
         assert grown_mb < 100, grown_mb  # decoding it would take 270 MB or more
     fine = _png_bomb(tmp_path / "fine.png", 800, 600)
     assert read_photo(fine).shape == (600, 800, 3)
+
+
+def test_9_a_quota_holds_when_uploads_race(db, store, settings, make_user, tmp_path, monkeypatch):
+    """Eight uploads at once against a quota of three videos: exactly three are kept, the others refused."""
+    import threading
+
+    from forge import make
+
+    from heimdex import quotas
+    from heimdex.ingest import ingest
+
+    monkeypatch.setattr(quotas, "tier_limits", lambda tier: (3, 600.0))
+    files = [make(tmp_path / f"race-{i}.mp4", frames=20 + i, audio=None) for i in range(8)]
+    user = make_user("race")
+    start, outcomes = threading.Barrier(8), []
+
+    def upload(path: Path) -> None:
+        start.wait()
+        try:
+            with path.open("rb") as source:
+                ingest(
+                    db,
+                    store,
+                    settings,
+                    user.id,
+                    source,
+                    path.name,
+                    admit=lambda conn, info: quotas.check_room(conn, user.id, "free", info.duration_s),
+                )
+            outcomes.append("kept")
+        except quotas.QuotaExceeded as refused:
+            outcomes.append(refused.code)
+
+    threads = [threading.Thread(target=upload, args=(path,)) for path in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["kept"] * 3 + ["quota_videos"] * 5
+    assert quotas.usage(db, user.id, "free").videos == 3
+    assert len([k for k in store.keys() if f"u/{user.id}/" in k]) == 3  # the refused left no blob

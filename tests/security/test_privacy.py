@@ -267,9 +267,16 @@ def test_5_the_disk_keeps_its_reserve_and_pending_uploads_end_with_their_app(set
 def test_7_a_forwarded_address_from_the_client_counts_for_nothing(settings, tmp_path):
     """From loopback (no trusted proxy), X-Forwarded-For is the client's own words: sign-ups past the limit stay
     refused whatever address it names."""
+    from heimdex.db import get_database
     from helpers import launched_app
 
-    with launched_app(settings, tmp_path / "app.log", HEIMDEX_REGISTER_LIMIT="3") as base:
+    with get_database().transaction() as conn:  # the accounts made from 127.0.0.1 this hour by other tests
+        row = conn.execute(
+            "SELECT coalesce(max(hits), 0) AS n FROM rate_limits WHERE bucket = 'register:127.0.0.1'"
+            " AND window_start = to_timestamp(floor(extract(epoch FROM now()) / 3600) * 3600)"
+        ).fetchone()
+    limit = str(row["n"] + 3)
+    with launched_app(settings, tmp_path / "app.log", HEIMDEX_REGISTER_LIMIT=limit) as base:
         answers = []
         for i in range(6):
             email = f"xff-{uuid.uuid4().hex[:8]}@example.com"
@@ -343,3 +350,49 @@ def test_11_logs_cannot_be_forged_and_carry_no_secret(settings, tmp_path):
         if fmt == "json":
             for line in lines:
                 assert isinstance(json.loads(line), dict), line
+
+
+def test_12_no_page_can_be_framed(server, owner):
+    for path in ("/", "/?moment=x&t=1", "/healthz", "/gradio_api/info", "/p/" + "0" * 64):
+        status, _, headers = http(server + path)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        assert lowered.get("x-frame-options") == "DENY", path
+        assert "frame-ancestors 'none'" in lowered.get("content-security-policy", ""), path
+
+
+def test_12_an_event_sent_without_its_data_gets_a_sentence(server, owner):
+    """A UI event (a gallery pick) sent by hand with no event data: a sentence, no internal error."""
+    import app as app_module
+
+    demo = app_module.build()
+    picks = [
+        index
+        for index, fn in demo.fns.items()
+        if fn.fn is not None and fn.fn.__name__ in ("pick_face", "pick", "confirm_likely")
+    ]
+    assert picks
+    for index in picks:
+        fn, session = demo.fns[index], uuid.uuid4().hex
+        body = json.dumps(
+            {"data": [None] * len(fn.inputs), "fn_index": index, "session_hash": session, "event_data": None}
+        ).encode()
+        status, answer, _ = http(f"{server}/gradio_api/queue/join", body, {"Content-Type": "application/json"})
+        assert status == 200, answer
+        done = _queue_outcome(server, session)
+        error = (done.get("output") or {}).get("error") or ""
+        assert done.get("success") is False and error, done
+        assert "Something went wrong" not in error and "error id" not in error.lower(), error
+
+
+def _queue_outcome(server: str, session: str) -> dict:
+    """The ``process_completed`` message of a session's queued event (Gradio's event stream)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{server}/gradio_api/queue/data?session_hash={session}", timeout=60) as stream:
+        for raw in stream:
+            line = raw.decode().strip()
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return message
+    raise AssertionError("the event never completed")
