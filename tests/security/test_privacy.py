@@ -396,3 +396,66 @@ def _queue_outcome(server: str, session: str) -> dict:
                 if message.get("msg") == "process_completed":
                     return message
     raise AssertionError("the event never completed")
+
+
+def test_10_a_missing_source_is_a_sentence_and_a_new_upload_mends_it(server, settings, media):
+    """The stored file deleted under the app: playing, cutting and publishing answer a sentence (no bare 500), the
+    Library says so, indexing again fails at reading it (not at saving), and uploading the file again restores it."""
+    import time
+
+    from probes import videos
+
+    _, token = register(server)
+    video = upload_indexed(server, token, media / "goldeneye-vfr-drop3.mp4")
+    links = _links(server, token, video)
+    from heimdex import service
+    from heimdex.db import get_database
+    from heimdex.storage import get_blob_store
+    from heimdex.videos import get_video
+
+    stored = get_video(get_database(), service.signed_in(token).id, uuid.UUID(video))
+    for key in (stored.blob_key, stored.proxy_key):
+        if key:
+            get_blob_store(settings).delete(key)  # gone under the app: a disk mishap, an operator's slip
+    missing = "The file of this video is missing from storage; upload it again to watch or index it."
+    for name in ("media", "clip"):
+        status, answer, _ = http(links[name])
+        assert status == 410 and json.loads(answer)["detail"] == missing, name
+    ok, shown = call(server, "publish_clip", token, video, 0.0, 2.0)
+    assert not ok and shown == missing
+    assert next(v for v in videos(server, token) if v["video_id"] == video)["error"] == missing
+    assert http(links["captions"])[0] == 200  # the index stays searchable and readable
+
+    service.reindex(token, video)
+    deadline = time.monotonic() + 60
+    while (now := next(v for v in videos(server, token) if v["video_id"] == video))["state"] != "failed":
+        assert time.monotonic() < deadline, now
+        time.sleep(0.5)
+    assert now["error_stage"] == "reading" and now["error"] == missing
+
+    again = upload_indexed(server, token, media / "goldeneye-vfr-drop3.mp4")
+    assert again == video
+    assert http(_links(server, token, video)["media"])[0] == 200
+
+
+def test_10_the_database_away_is_a_sentence_within_seconds_and_the_app_starts_it_again(settings, tmp_path):
+    """The app's embedded PostgreSQL stopped: sign-in and a public page answer a sentence within seconds (not a
+    30 s hang, not a bare 500), and the app starts its server again by itself."""
+    import time
+
+    from helpers import launched_app, pg_ctl
+
+    data = tmp_path / "data"
+    with launched_app(settings, tmp_path / "app.log", HEIMDEX_DATA_DIR=str(data), DATABASE_URL="") as base:
+        email, token = register(base)
+        pg_ctl(data / "pg", "stop", "-m", "fast", "-w")
+        started = time.monotonic()
+        ok, shown = call(base, "login", email, PASSWORD, timeout=30)
+        assert time.monotonic() - started < 10
+        assert not ok and shown == "The database cannot be reached right now; try again in a moment.", shown
+        status, answer, _ = http(f"{base}/p/{'0' * 64}")
+        assert status in (503, 404) and b"Internal Server Error" not in answer
+        deadline = time.monotonic() + 90
+        while not (answer := call(base, "login", email, PASSWORD))[0]:  # the app starts its server again
+            assert time.monotonic() < deadline, answer
+            time.sleep(1)
