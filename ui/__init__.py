@@ -5,6 +5,9 @@ The UI calls :mod:`heimdex.service` only; nothing in ``heimdex`` imports it.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import gradio as gr
 
 from ui import account, api, cards, library, people, player, search
@@ -50,22 +53,19 @@ def build() -> gr.Blocks:
         then_search = search.wire(shell, search_tab)
         player.wire(shell, player_tab, search_tab.moments)
         people.wire(shell, people_tab, search_tab.with_person, search_tab.query, then_search)
-        forget_on_change(
-            shell,
-            [
-                player.signed_out(player_tab),
-                search.signed_out(search_tab),
-                people.signed_out(people_tab),
-                account.signed_out(account_tab),
-            ],
-        )
+        tabs = [(player, player_tab), (search, search_tab), (people, people_tab), (account, account_tab)]
+        forget_on_change(shell, [functools.partial(module.signed_out, tab) for module, tab in tabs])
     return demo
 
 
-def forget_on_change(shell: Shell, blanks: list[dict]) -> None:
+def forget_on_change(shell: Shell, blanks: list[Callable[[str | None], dict]]) -> None:
     """Whenever the session changes (signed out, another account, a session found gone), every tab drops what it
     showed: the Player's video, the cards, galleries, lists and choices of the last user. The Library lists anew."""
-    cleared = {shell.results: [], shell.current: 0, shell.asked: ""}
-    for blank in blanks:
-        cleared.update(blank)
-    shell.token.change(lambda: cleared, None, list(cleared), api_visibility="private", show_progress="hidden")
+
+    def cleared(lang: str | None) -> dict:
+        shown: dict = {shell.results: [], shell.current: 0, shell.asked: ""}
+        for blank in blanks:
+            shown.update(blank(lang))
+        return shown
+
+    shell.token.change(cleared, [shell.lang], list(cleared(None)), api_visibility="private", show_progress="hidden")

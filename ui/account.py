@@ -94,7 +94,7 @@ def layout() -> AccountTab:
     )
 
 
-def signed_out(tab: AccountTab) -> dict:
+def signed_out(tab: AccountTab, lang: str | None = None) -> dict:
     """Nothing of the last user left in Account: the public links listed, the password boxes."""
     return {
         tab.links: "",

@@ -82,6 +82,12 @@ def api_public_clips(token: str) -> list:
 
 
 @friendly
+def api_reindex(token: str, video_id: str) -> int:
+    """Index the video again; the job's id (a video already queued or running keeps its job)."""
+    return service.reindex(token, video_id)
+
+
+@friendly
 def api_delete_video(token: str, video_id: str) -> str:
     return service.delete_video(token, video_id)
 
@@ -146,6 +152,7 @@ API = (
     api_publish_clip,
     api_unpublish_clip,
     api_public_clips,
+    api_reindex,
     api_delete_video,
     api_people,
     api_add_person,

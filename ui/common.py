@@ -46,10 +46,18 @@ def friendly(fn):
     return wrapper
 
 
+def event_value(evt: object, name: str) -> object:
+    """A value an event's data carries, ``None`` when the event came without it (a hand-made call)."""
+    try:
+        return getattr(evt, name, None)
+    except TypeError:  # Gradio's EventData with no data at all
+        return None
+
+
 def chosen(items: object, evt: object) -> dict:
     """The item of ``items`` an event's data picks; :class:`BadInput` when the event came without a usable index
     (a hand-made call): a sentence, never an internal error."""
-    index = getattr(evt, "index", None)
+    index = event_value(evt, "index")
     if isinstance(index, (list, tuple)) and index:  # a gallery may send [row, column]
         index = index[0]
     if not isinstance(items, list) or not isinstance(index, int) or isinstance(index, bool):

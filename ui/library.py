@@ -11,7 +11,7 @@ import gradio as gr
 from heimdex import service
 from heimdex.errors import BadInput
 from ui.cards import clock
-from ui.common import Shell, file_path, friendly, who
+from ui.common import Shell, event_value, file_path, friendly, who
 from ui.text import error, say, t
 
 STATES = {
@@ -216,7 +216,7 @@ def wire(shell: Shell, tab: LibraryTab, in_video: gr.Dropdown) -> None:
         return {**listing(session, lang), tab.title: ""}
 
     def pick(evt: gr.EventData):
-        return gr.update(value=getattr(evt, "video", None))
+        return gr.update(value=event_value(evt, "video"))
 
     tab.upload.click(
         upload,

@@ -39,7 +39,7 @@ class PeopleTab:
     forget: gr.Button
 
 
-def signed_out(tab: PeopleTab) -> dict:
+def signed_out(tab: PeopleTab, lang: str | None = None) -> dict:
     """Nothing of the last user left in People: the galleries, the person picked, their names."""
     return {
         tab.listing: {"people": [], "suggested": []},

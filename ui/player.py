@@ -10,7 +10,7 @@ import gradio as gr
 from heimdex import service
 from heimdex.errors import BadInput
 from ui.cards import channel_name, clock, marked
-from ui.common import Shell, chosen, friendly, picture
+from ui.common import Shell, chosen, event_value, friendly, picture
 from ui.text import error, say, t
 
 COPY_JS = """
@@ -110,7 +110,7 @@ def layout() -> PlayerTab:
     )
 
 
-def signed_out(tab: PlayerTab) -> dict:
+def signed_out(tab: PlayerTab, lang: str | None = None) -> dict:
     """Nothing of the last user left in the Player: its video (and so its playback), faces and public link."""
     return {
         tab.player: "",
@@ -282,7 +282,7 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
 
     @friendly
     def clicked(token, results, asked, lang, evt: gr.EventData):
-        return play(token, results, getattr(evt, "index", 0) or 0, asked, lang)
+        return play(token, results, event_value(evt, "index") or 0, asked, lang)
 
     @friendly
     def step(token, results, index, asked, by, lang):

@@ -78,16 +78,16 @@ def layout() -> SearchTab:
     )
 
 
-def signed_out(tab: SearchTab) -> dict:
-    """Nothing of the last user left in Search: the cards, the words, the filters naming their videos and people."""
+def signed_out(tab: SearchTab, lang: str | None = None) -> dict:
+    """Nothing of the last user left in Search: the cards, the words, the people to filter by (the videos to
+    filter by are the Library's to list)."""
     return {
         tab.query: "",
         tab.moments: "",
         tab.found_note: "",
         tab.more: gr.update(visible=False),
         tab.pages: 1,
-        tab.in_video: gr.update(choices=[], value=None),
-        tab.with_person: gr.update(value=""),
+        tab.with_person: gr.update(choices=[(say(lang, "anyone"), "")], value=""),
     }
 
 

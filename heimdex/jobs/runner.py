@@ -68,7 +68,9 @@ def is_transient(exc: BaseException | None) -> bool:
     """Whether trying again later may succeed."""
     import redis.exceptions
 
-    while exc is not None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:  # a chain may loop (an error raised from itself)
+        seen.add(id(exc))
         if isinstance(
             exc,
             (

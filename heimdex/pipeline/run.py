@@ -213,7 +213,10 @@ class _Run:
             self.store.delete_prefix(self.prefix)
             if isinstance(exc, Cancelled) or self.events.stop_requested():
                 raise exc if isinstance(exc, Cancelled) else Cancelled("The job was cancelled.") from exc
-            raise failure(self.failed_stage or "commit", exc) from exc
+            failed = failure(self.failed_stage or "commit", exc)
+            if failed is exc:  # already the video's own words (a StageFailed): its cause stays what it was
+                raise
+            raise failed from exc
         self.timings["total"] = round(time.perf_counter() - started, 3)
         return IndexReport(self.video, index, self.timings)
 
