@@ -23,6 +23,7 @@ def data_dir(tmp_path_factory) -> Path:
     """One data folder (and so one embedded server) for the whole run."""
     path = tmp_path_factory.mktemp("heimdex-data")
     os.environ["HEIMDEX_DATA_DIR"] = str(path)
+    os.environ["HEIMDEX_JOB_NICE"] = "0"  # indexing children compete fairly with other work on a shared CI machine
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)
     return path
