@@ -364,7 +364,7 @@ def test_in_process_mode_runs_the_same_job(db, store, settings, media):
     from heimdex.jobs.queue import LocalQueue, enqueue
 
     video = _stored(db, store, settings, media, "goldeneye-vfr-drop3.mp4")
-    job_id = enqueue(db, video.id, queue=LocalQueue())
+    job_id = enqueue(db, video.id, queue=LocalQueue(nice=settings.job_nice))  # the suite's priority (conftest)
     _wait(lambda: _job(db, job_id)["state"] == "succeeded", what="in-process job")
     assert _scene_count(db, video.id) == 2
 
