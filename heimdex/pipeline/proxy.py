@@ -92,8 +92,8 @@ def transcode(
                 continue
             for frame in frames:
                 if isinstance(frame, av.VideoFrame):
-                    if frame.pts is None or frame.time is None or frame.time < start_s:
-                        continue
+                    if frame.pts is None or frame.time is None or (start_s > 0 and frame.time < start_s):
+                        continue  # a whole copy keeps what it had (a first frame a hair before 0 included)
                     if end_s is not None and frame.time >= end_s:
                         ended.add("video")  # the sound of the range may still come after it
                         continue
@@ -116,7 +116,7 @@ def transcode(
                 elif isinstance(frame, av.AudioFrame) and resampler is not None and aout is not None:
                     if end_s is not None and frame.time is not None and frame.time >= end_s:
                         ended.add("audio")
-                    if frame.time is None or frame.time < start_s or "audio" in ended:
+                    if frame.time is None or (start_s > 0 and frame.time < start_s) or "audio" in ended:
                         continue
                     for chunk in resampler.resample(frame):
                         chunk.pts, chunk.time_base = audio_pts, Fraction(1, 48000)
