@@ -1,5 +1,5 @@
 """Heimdex: the Gradio app (Hugging Face Spaces style). It composes the UI (the ``ui`` package, one module
-per tab, every action through heimdex.service) and mounts it with the media routes.
+per tab, every action through heimdex.app.service) and mounts it with the media routes.
 
 python app.py        # http://127.0.0.1:7860 (PORT / HOST, or the Spaces runtime's GRADIO_SERVER_PORT / _NAME,
                      # override; on a Space 0.0.0.0); the API is at /gradio_api
@@ -24,8 +24,8 @@ def create_app() -> FastAPI:
 
     Gradio keeps its uploads and pictures in ``$HEIMDEX_DATA_DIR/gradio/app-<pid>`` (swept by the upkeep loop).
     """
-    from heimdex.handoff import get_handoff
-    from heimdex.web import FileGate, FirstScript, NoFraming, RequestLog, add_routes
+    from heimdex.app.handoff import get_handoff
+    from heimdex.app.web import FileGate, FirstScript, NoFraming, RequestLog, add_routes
 
     settings = get_settings()
     os.environ["GRADIO_TEMP_DIR"] = str(get_handoff().root)  # this process's own, read as the blocks are built
@@ -67,8 +67,10 @@ def listen_host() -> str:
 if __name__ == "__main__":
     import uvicorn
 
-    from heimdex import logs, metrics, upkeep
+    from heimdex.app.handoff import get_handoff
     from heimdex.jobs.queue import reset_queue
+    from heimdex.ops import upkeep
+    from heimdex.telemetry import logs, metrics
 
     settings = get_settings()
     logs.configure(settings)
@@ -77,7 +79,9 @@ if __name__ == "__main__":
 
         carriers.ensure(settings)
     metrics.setup(settings, shared_dir=True)  # before the indexing children start: they count into it too
-    upkeep.start(app=True)  # queued jobs and jobs whose worker died run again, now and every few seconds
+    upkeep.start(
+        [("gradio folder", lambda: get_handoff().sweep())]
+    )  # queued jobs and jobs whose worker died run again, now and every few seconds
     # uvicorn raises a SIGTERM again after its graceful shutdown; exit through `finally` and the exit handlers
     # then (which stop the embedded database), not at once
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
@@ -86,8 +90,8 @@ if __name__ == "__main__":
             create_app(),
             host=listen_host(),
             port=int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"),
-            access_log=False,  # heimdex.web.RequestLog writes it, without query strings (they carry signatures)
-            proxy_headers=False,  # the peer stays the client; heimdex.inputs.client_address reads trusted proxies
+            access_log=False,  # heimdex.app.web.RequestLog writes it, without query strings (they carry signatures)
+            proxy_headers=False,  # the peer stays the client; heimdex.app.inputs.client_address reads trusted proxies
             log_config=None,  # uvicorn's records go through the app's own handler (one JSON object each, with json)
         )
     finally:

@@ -1,6 +1,6 @@
 """Indexing worker entry point: ``python worker.py`` (needs REDIS_URL; see README "Jobs and workers")."""
 
-from heimdex.worker import main
+from heimdex.ops.worker import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

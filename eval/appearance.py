@@ -6,7 +6,7 @@ Reads ``eval/sets/appearance.json`` (who is on each clip, left to right), sample
 frames, finds faces as the visual stage does and estimates each one's gender. The
 threshold is the lowest that keeps precision at or above ``--precision`` on the tune
 clips; precision and coverage (the share of faces given a gender at all) are then
-reported on both splits. ``heimdex/models/vision/people.py`` keeps the chosen value.
+reported on both splits. ``heimdex/perception/people.py`` keeps the chosen value.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 
 The source is the indexing benchmark's video (:func:`eval.bench_index.build_video`, 1080p30
 H.264 with speech, three minutes of it). Each clip starts 30 s in and is cut as ``/clip`` and a
-public link cut it (:func:`heimdex.clips.cut`); it prints, per length, the wall time, the
+public link cut it (:func:`heimdex.library.clips.cut`); it prints, per length, the wall time, the
 realtime factor (seconds of clip per second of work), the clip's size and bitrate.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 
 from eval.bench_index import build_video
-from heimdex.clips import cut
+from heimdex.library.clips import cut
 
 
 def measure(source: Path, start_s: float, seconds: float) -> dict:

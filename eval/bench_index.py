@@ -141,8 +141,8 @@ def measure_index(video: Path) -> dict:
     from heimdex.auth.users import create_user
     from heimdex.config import get_settings
     from heimdex.db import close_database, get_database
-    from heimdex.ingest import ingest
     from heimdex.jobs.runner import index_now
+    from heimdex.library.ingest import ingest
     from heimdex.models.registry import get_registry
     from heimdex.storage import get_blob_store
 

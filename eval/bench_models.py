@@ -75,7 +75,7 @@ def workload(role: str, media: Path):
         people = frames(media / "head-pose-face-detection-female-and-male.mp4", 0.25, 20)
         return "crops/s", len(people), lambda m: [m.mask(f) for f in people]
     if role == "tags":
-        from heimdex.models.vision.tags import tag_frame
+        from heimdex.perception.tags import tag_frame
 
         return "frames/s", len(shots), lambda registry: [tag_frame(f, registry) for f in shots]
     return "frames/s", len(shots), lambda m: [calls[role](m, f) for f in shots]

@@ -89,12 +89,12 @@ def measure(video: Path, searches: int, data: Path) -> dict:
     """In the empty data folder ``data``: index ``video``, run ``searches`` searches; the work and what it left."""
     os.environ["HEIMDEX_DATA_DIR"] = str(data)
     os.environ.pop("DATABASE_URL", None)
-    from heimdex import core
+    from heimdex.app import core
     from heimdex.auth.users import create_user
     from heimdex.config import get_settings
     from heimdex.db import close_database, get_database
-    from heimdex.ingest import ingest
     from heimdex.jobs.runner import index_now
+    from heimdex.library.ingest import ingest
     from heimdex.models.registry import get_registry
     from heimdex.storage import get_blob_store
 

@@ -40,7 +40,7 @@ def photos(truth: dict, folder: Path) -> dict[str, Path]:
     """Each enrolled person's photo: the frame named in the set, saved as a JPEG."""
     import cv2
 
-    from heimdex.media import frame_at
+    from heimdex.library.media import frame_at
 
     found = {}
     for name, source in truth["enroll"].items():
@@ -167,7 +167,7 @@ def clip_scenes(db, user_id, truth: dict) -> dict[int, str]:
 
 def suggestions(db, user_id, faces: list[dict]) -> list[dict]:
     """The people clustering suggests, with the true identities of their faces."""
-    from heimdex.people import list_people
+    from heimdex.library.people import list_people
 
     by_face = {face["id"]: face["who"] for face in faces}
     with db.transaction() as conn:
@@ -224,7 +224,7 @@ def predictions(faces: list[dict], names: list[str | None]) -> tuple[dict[str, s
 
 def references(db, user_id) -> tuple[list[str], np.ndarray]:
     """The enrolled people's reference faces: owner names and descriptors."""
-    from heimdex.people.identity import matrix
+    from heimdex.library.people.identity import matrix
 
     with db.transaction() as conn:
         rows = conn.execute(
@@ -237,7 +237,7 @@ def references(db, user_id) -> tuple[list[str], np.ndarray]:
 
 def named_at(faces: list[dict], owners: list[str], refs: np.ndarray, threshold: float) -> list[str | None]:
     """Each face's name at ``threshold``: its closest reference's owner, if closer than that."""
-    from heimdex.people.identity import matrix, nearest
+    from heimdex.library.people.identity import matrix, nearest
 
     index, distance = nearest(matrix([f["descriptor"] for f in faces]), refs)
     return [owners[i] if d < threshold else None for i, d in zip(index, distance)]
@@ -267,8 +267,8 @@ def sweep(faces: list[dict], frames: list[dict], scenes: dict[int, str], truth: 
 def clustering(frames: list[dict], enrolled: list[str]) -> list[dict]:
     """How frame faces cluster at each clustering distance: clusters, purity, clusters per enrolled person, faces left
     out. As in the pipeline, only faces clear enough to start a suggestion (``MIN_CLUSTER_QUALITY``) are clustered."""
-    from heimdex.people.identity import clusters, matrix
-    from heimdex.people.matching import MIN_CLUSTER_QUALITY
+    from heimdex.library.people.identity import clusters, matrix
+    from heimdex.library.people.matching import MIN_CLUSTER_QUALITY
 
     frames = [f for f in frames if f["quality"] >= MIN_CLUSTER_QUALITY]
     descriptors, table = matrix([f["descriptor"] for f in frames]), []
@@ -305,7 +305,7 @@ def by_people(frames: list[dict]) -> dict:
     purity >= 0.95 over clusters of tune people, then the held-out people's purity at it.
     """
     from heimdex.config import get_settings
-    from heimdex.people.identity import clusters, matrix
+    from heimdex.library.people.identity import clusters, matrix
 
     people = [name for group in SPLIT.values() for name in group]
     report: dict = {"split": {g: list(v) for g, v in SPLIT.items()}, "configured": get_settings().face_match_distance}
@@ -347,7 +347,7 @@ def by_people(frames: list[dict]) -> dict:
 
 def _named_by(frames: list[dict], refs: list[dict], owners: list[str], threshold: float) -> dict:
     """Precision and recall per group of ``SPLIT`` when every face but the references is named at ``threshold``."""
-    from heimdex.people.identity import matrix, nearest
+    from heimdex.library.people.identity import matrix, nearest
 
     taken = {r["id"] for r in refs}
     queries = [f for f in frames if f["id"] not in taken]
@@ -387,8 +387,8 @@ def main() -> None:
     )
 
     from heimdex.config import get_settings
+    from heimdex.library.people import delete_person, enroll, list_people
     from heimdex.models.registry import get_registry
-    from heimdex.people import delete_person, enroll, list_people
     from heimdex.search import search
     from heimdex.storage import get_blob_store
 

@@ -74,8 +74,8 @@ def open_library(media: Path = MEDIA, data: Path | None = None, echo=print, only
     from heimdex.config import get_settings
     from heimdex.db import get_database
     from heimdex.errors import NotFound
-    from heimdex.ingest import ingest
     from heimdex.jobs.runner import index_now
+    from heimdex.library.ingest import ingest
     from heimdex.storage import get_blob_store
 
     get_settings.cache_clear()

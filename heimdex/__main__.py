@@ -1,7 +1,7 @@
-"""``python -m heimdex``: see :mod:`heimdex.cli`."""
+"""``python -m heimdex``: see :mod:`heimdex.app.cli`."""
 
 import sys
 
-from heimdex.cli import main
+from heimdex.app.cli import main
 
 sys.exit(main())

@@ -150,7 +150,7 @@ class Settings:
     @property
     def gradio_dir(self) -> Path:
         """The app processes' upload and picture folders (``app-<pid>``: each one's ``GRADIO_TEMP_DIR``), swept by
-        :mod:`heimdex.handoff`."""
+        :mod:`heimdex.app.handoff`."""
         return self.data_dir / "gradio"
 
     @property

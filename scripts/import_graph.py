@@ -3,9 +3,10 @@
     python scripts/import_graph.py            # the graph between parts, then "no cycle" or the cycles
     python scripts/import_graph.py --modules  # the same between modules
 
-A part is a top-level module or package of ``heimdex`` (``heimdex.jobs``, ``heimdex.pipeline``,
-``heimdex.states``, ...); imports inside functions count as much as those at the top.
-Exit status 1 when there is a cycle.
+A part is a top-level module or package of ``heimdex``: a wing (``heimdex.app``, ``heimdex.library``,
+``heimdex.ops``, ...) or a foundation module (``heimdex.config``, ``heimdex.states``, ...); imports
+inside functions count as much as those at the top. Parts stand in :data:`LAYERS`, lowest first: a
+part imports only parts of lower layers. Exit status 1 when there is a cycle or an upward arrow.
 """
 
 from __future__ import annotations
@@ -16,6 +17,23 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "heimdex"
+
+LAYERS = (
+    ("errors",),  # the foundation: error kinds, settings, stores
+    ("config",),
+    ("db", "storage"),
+    ("states",),  # the one state machine of videos and jobs
+    ("telemetry",),  # logs and metrics
+    ("models",),  # adapters behind the registry
+    ("perception",),  # what a scene shows
+    ("library",),  # a user's videos, media, clips, people, quotas
+    ("auth", "pipeline", "search"),
+    ("jobs",),
+    ("ops",),  # worker, upkeep, backup, doctor
+    ("app",),  # sessions, operations, web, CLI
+    ("__main__",),
+)
+LAYER = {f"heimdex.{part}": level for level, parts in enumerate(LAYERS) for part in parts}
 
 
 def module_name(path: Path) -> str:
@@ -88,18 +106,31 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def upward(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Arrows from a part to one of its own layer or above (a part missing from :data:`LAYERS` is above all)."""
+    top = len(LAYERS)
+    return sorted(
+        (source, target)
+        for source, targets in edges.items()
+        for target in targets
+        if LAYER.get(".".join(target.split(".")[:2]), top) >= LAYER.get(".".join(source.split(".")[:2]), top)
+        and ".".join(target.split(".")[:2]) != ".".join(source.split(".")[:2])
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", action="store_true", help="between modules rather than parts")
     args = parser.parse_args(argv)
     edges = graph(by_part=not args.modules)
-    for source in sorted(edges):
-        print(
-            f"{source.removeprefix('heimdex.'):<12} → {', '.join(sorted(t.removeprefix('heimdex.') for t in edges[source])) or '-'}"
-        )
-    found = cycles(edges)
+    width = max(len(source) for source in edges) - len("heimdex.")
+    for source in sorted(edges, key=lambda name: (LAYER.get(".".join(name.split(".")[:2]), len(LAYERS)), name)):
+        targets = ", ".join(sorted(t.removeprefix("heimdex.") for t in edges[source])) or "-"
+        print(f"{source.removeprefix('heimdex.'):<{width}} → {targets}")
+    found, up = cycles(edges), upward(graph(by_part=True))
     print("cycles: " + ("; ".join(" ↔ ".join(group) for group in found) if found else "none"))
-    return 1 if found else 0
+    print("upward arrows: " + ("; ".join(f"{a} → {b}" for a, b in up) if up else "none"))
+    return 1 if found or up else 0
 
 
 if __name__ == "__main__":

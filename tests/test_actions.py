@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from heimdex.models.vision.actions import Glimpse, track_actions
-from heimdex.models.vision.body import ANKLE, ELBOW, HIP, INDEX, KNEE, NOSE, PINKY, SHOULDER, WRIST, Body, Hand
+from heimdex.models.types import ANKLE, ELBOW, HIP, INDEX, KNEE, NOSE, PINKY, SHOULDER, WRIST, Body, Hand
+from heimdex.perception.actions import Glimpse, track_actions
 from heimdex.search.query import parse_query
 
 pytestmark = pytest.mark.unit

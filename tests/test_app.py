@@ -39,7 +39,7 @@ _signed_in: dict = {}
 
 
 def _as(server, token):
-    """A client whose requests carry the session (uploads need it; heimdex.web.FileGate)."""
+    """A client whose requests carry the session (uploads need it; heimdex.app.web.FileGate)."""
     from gradio_client import Client
 
     if token not in _signed_in:
@@ -83,7 +83,7 @@ def _grant(link: str) -> tuple[uuid.UUID, int]:
 
 
 def test_preview_links_play_and_refuse_tampering_and_expiry(client, server, alice):
-    from heimdex.links import Purpose, sign
+    from heimdex.app.links import Purpose, sign
 
     url = client.predict(alice["token"], alice["video_id"], 4.0, api_name="/preview")
     assert url.endswith("#t=4.00")
@@ -157,7 +157,7 @@ def test_people_through_the_api(client, server, media, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
-    from heimdex.media import frame_at
+    from heimdex.library.media import frame_at
 
     token = _register(client)
     for name in ("head-pose-face-detection-male.mp4", "head-pose-face-detection-female-and-male.mp4"):
@@ -257,7 +257,7 @@ def test_another_users_transcript_and_moment_are_refused(client, speaker):
 def test_pictures_come_only_from_the_linked_video_of_its_owner(client, server, speaker, alice):
     """/still serves a scene's picture (or the poster) behind the video's signed link; the scene is looked up in
     that video of that user, so another user's scene id, text or a tampered link gets nothing."""
-    from heimdex.links import Purpose, sign
+    from heimdex.app.links import Purpose, sign
 
     opened = client.predict(speaker["token"], speaker["video_id"], 1.0, api_name="/moment")
     user, session = _grant(opened["src"])
@@ -297,7 +297,7 @@ def test_share_links_rename_and_transcript_files(client, server, speaker):
     and .vtt."""
     from urllib.parse import parse_qs, urlsplit
 
-    from heimdex import service
+    from heimdex.app import service
     from heimdex.errors import BadInput
 
     token, video_id = speaker["token"], speaker["video_id"]
@@ -362,7 +362,7 @@ def test_a_public_clip_shows_only_its_range_to_anyone_until_turned_off(client, s
     assert 4.0 <= length <= 7.8 < speaker["video"]["duration_s"]  # from the keyframe at or before 2.17 s, to 7.31 s
 
     # the title is the owner's text: shown, never run
-    from heimdex import service
+    from heimdex.app import service
 
     service.rename_video(token, video_id, "<script>alert(1)</script>")
     assert b"<script>" not in _fetch(server + made["url"])[2] and b"&lt;script&gt;" in _fetch(server + made["url"])[2]
@@ -380,6 +380,6 @@ def test_a_public_clip_shows_only_its_range_to_anyone_until_turned_off(client, s
 
 
 def service_open(token, video_id, start_s, end_s):
-    from heimdex import service
+    from heimdex.app import service
 
     return service.open_moment(token, video_id, start_s, start_s, end_s, [])

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from heimdex.media import frame_at
-from heimdex.models.vision.caption import caption
-from heimdex.models.vision.tags import tag_frame
+from heimdex.library.media import frame_at
+from heimdex.perception.caption import caption
+from heimdex.perception.tags import tag_frame
 from heimdex.search import search
 from heimdex.search.channels import SearchFilters, appearance_scores
 from heimdex.search.query import parse_query
@@ -67,8 +67,8 @@ def test_the_scene_sentence_says_who_and_what(registry, media):
 @pytest.fixture(scope="module")
 def viewer(db, store, settings, media):
     from heimdex.auth.users import create_user
-    from heimdex.ingest import ingest
     from heimdex.jobs.runner import index_now
+    from heimdex.library.ingest import ingest
 
     user = create_user(db, f"sight-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery")
     for name in ("head-pose-face-detection-male.mp4", "head-pose-face-detection-female.mp4", "bottle-detection.mp4"):

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from heimdex.auth.sessions import Unauthorized, end_all_sessions, end_session, session_user, start_session
-from heimdex.quotas import QuotaExceeded, check_room, hit, usage
+from heimdex.library.quotas import QuotaExceeded, check_room, hit, usage
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def test_sessions_rotate_expire_and_revoke(db, make_user):
 
 
 def test_quota_counts_videos_and_minutes(db, store, settings, make_user, media):
-    from heimdex.ingest import ingest
+    from heimdex.library.ingest import ingest
 
     user = make_user("quota")
     with (media / "walkthrough_en.mp4").open("rb") as source:
@@ -65,7 +65,7 @@ def test_rate_limits_count_per_key_and_window(db):
 def test_accounts_register_sign_in_change_password_and_delete(db, store, settings, media):
     from heimdex.auth import accounts
     from heimdex.errors import BadInput
-    from heimdex.ingest import ingest
+    from heimdex.library.ingest import ingest
     from heimdex.storage import user_prefix
 
     email = f"acct-{uuid.uuid4().hex[:8]}@example.com"

@@ -17,13 +17,14 @@ PASSWORD = "correct horse battery"
 
 
 def test_a_backup_taken_while_indexing_restores_whole(settings, db, store, media, tmp_path):
-    from heimdex import core, states
+    from heimdex import states
+    from heimdex.app import core
     from heimdex.auth.users import create_user
-    from heimdex.backup import backup
-    from heimdex.ingest import ingest
     from heimdex.jobs import latest_job
     from heimdex.jobs.runner import index_now
-    from heimdex.videos import load_video
+    from heimdex.library.ingest import ingest
+    from heimdex.library.videos import load_video
+    from heimdex.ops.backup import backup
 
     email = f"backup-{uuid.uuid4().hex[:8]}@example.com"
     user = create_user(db, email, PASSWORD)
@@ -80,7 +81,7 @@ def test_no_blob_is_deleted_while_a_backup_holds_its_lock(settings, db, store):
     import psycopg
 
     from heimdex.db import resolve_url
-    from heimdex.orphans import BACKUP_LOCK, delete_blobs, sweep_orphans
+    from heimdex.library.orphans import BACKUP_LOCK, delete_blobs, sweep_orphans
 
     key = f"u/{uuid.uuid4()}/people/{uuid.uuid4().hex}.jpg"
     store.put(key, io.BytesIO(b"picture"))

@@ -67,11 +67,11 @@ def test_a_public_clip_and_a_download_hold_only_their_range(db, store, settings,
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from heimdex import public
+    from heimdex.app.links import Purpose, secret, sign
+    from heimdex.app.web import add_routes
     from heimdex.auth.sessions import session_user, start_session
-    from heimdex.ingest import ingest
-    from heimdex.links import Purpose, secret, sign
-    from heimdex.web import add_routes
+    from heimdex.library import public
+    from heimdex.library.ingest import ingest
 
     user = make_user("clips")
     with one_keyframe.open("rb") as source:
@@ -90,9 +90,9 @@ def test_a_public_clip_and_a_download_hold_only_their_range(db, store, settings,
 
 
 def test_public_clips_of_a_user_hold_a_bounded_number_of_bytes(db, store, settings, make_user, one_keyframe):
-    from heimdex import public
     from heimdex.errors import BadInput
-    from heimdex.ingest import ingest
+    from heimdex.library import public
+    from heimdex.library.ingest import ingest
 
     user = make_user("clip-bytes")
     with one_keyframe.open("rb") as source:

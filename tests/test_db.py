@@ -14,9 +14,9 @@ from heimdex.auth.users import delete_user
 from heimdex.db.embedded import create_database
 from heimdex.db.migrate import applied, available, migrate
 from heimdex.errors import HeimdexError
-from heimdex.ingest import ingest
+from heimdex.library.ingest import ingest
+from heimdex.library.videos import delete_video
 from heimdex.storage import video_prefix
-from heimdex.videos import delete_video
 from helpers import ROOT, snapshot
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 def test_sign_in_is_limited_per_address_and_registration_too(db, monkeypatch):
     from heimdex.auth import accounts
     from heimdex.config import get_settings
-    from heimdex.quotas import QuotaExceeded
+    from heimdex.library.quotas import QuotaExceeded
 
     address = f"203.0.113.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:6]}"
     limit = get_settings().sign_in_limit
@@ -81,7 +81,7 @@ def test_weak_passwords_are_refused_with_the_reason(password, reason):
 
 
 def test_an_unknown_language_is_refused_at_upload():
-    from heimdex.ingest import clean_language
+    from heimdex.library.ingest import clean_language
 
     assert clean_language("KO") == "ko" and clean_language("auto") is None
     with pytest.raises(BadInput) as refused:
@@ -107,7 +107,7 @@ class RefusingStore:
 
 
 def test_a_full_disk_at_upload_is_a_sentence_and_keeps_nothing(db, store, settings, make_user, media):
-    from heimdex.ingest import ingest
+    from heimdex.library.ingest import ingest
 
     user = make_user("full")
     before = snapshot(db, store)
@@ -120,9 +120,9 @@ def test_a_full_disk_at_upload_is_a_sentence_and_keeps_nothing(db, store, settin
 
 
 def test_a_delete_the_store_refuses_succeeds_and_the_blobs_go_later(db, store, settings, make_user, media):
-    from heimdex.ingest import ingest
-    from heimdex.orphans import sweep_orphans
-    from heimdex.videos import delete_video, get_video
+    from heimdex.library.ingest import ingest
+    from heimdex.library.orphans import sweep_orphans
+    from heimdex.library.videos import delete_video, get_video
 
     user = make_user("readonly")
     with (media / "goldeneye-vfr-drop3.mp4").open("rb") as source:
@@ -143,7 +143,7 @@ def test_a_delete_the_store_refuses_succeeds_and_the_blobs_go_later(db, store, s
 
 
 def test_odd_text_is_cleaned_and_odd_numbers_are_sentences():
-    from heimdex.inputs import clean_text, seconds, whole_number
+    from heimdex.app.inputs import clean_text, seconds, whole_number
 
     assert clean_text("red\x00 car\ud800") == "red car?"
     assert clean_text(None) == "" and len(clean_text("x" * 5000)) == 2000
@@ -156,7 +156,7 @@ def test_odd_text_is_cleaned_and_odd_numbers_are_sentences():
 
 
 def test_gradio_files_are_the_owners_and_swept(tmp_path):
-    from heimdex.handoff import Handoff, UploadRefused
+    from heimdex.app.handoff import Handoff, UploadRefused
 
     handoff = Handoff(tmp_path / "gradio", ttl_s=60)
     alice, bob = uuid.uuid4(), uuid.uuid4()

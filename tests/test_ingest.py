@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 
 from heimdex.errors import NotFound
-from heimdex.ingest import ingest
-from heimdex.media import MediaError
-from heimdex.videos import get_video, list_videos
+from heimdex.library.ingest import ingest
+from heimdex.library.media import MediaError
+from heimdex.library.videos import get_video, list_videos
 from helpers import snapshot
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from forge import cut, make, scramble
 
-from heimdex.ingest import ingest
 from heimdex.jobs.runner import index_now
-from heimdex.media import MediaError, plays_in_browsers
-from heimdex.videos import get_video
+from heimdex.library.ingest import ingest
+from heimdex.library.media import MediaError, plays_in_browsers
+from heimdex.library.videos import get_video
 
 pytestmark = pytest.mark.integration
 
@@ -139,9 +139,9 @@ def test_media_and_clips_serve_what_browsers_play(forged, db, store, settings, m
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
+    from heimdex.app.links import Purpose, secret, sign
+    from heimdex.app.web import add_routes
     from heimdex.auth.sessions import session_user, start_session
-    from heimdex.links import Purpose, secret, sign
-    from heimdex.web import add_routes
 
     routes = TestClient(add_routes(FastAPI()))
     user = make_user("media")

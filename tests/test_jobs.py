@@ -140,7 +140,7 @@ def queue(redis_server):
 
 def _stored(db, store, settings, media, name: str):
     from heimdex.auth.users import create_user
-    from heimdex.ingest import ingest
+    from heimdex.library.ingest import ingest
 
     user = create_user(db, f"jobs-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery")
     with (media / name).open("rb") as source:
@@ -268,8 +268,8 @@ def test_cancelling_queued_and_running_jobs(workers, queue, worker_env, db, stor
 
 def test_deleting_a_video_while_it_is_indexed_stops_its_job(workers, queue, db, store, settings, media):
     from heimdex.jobs.queue import enqueue
+    from heimdex.library.videos import delete_video
     from heimdex.storage import video_prefix
-    from heimdex.videos import delete_video
 
     video = _stored(db, store, settings, media, "car-detection.mp4")
     job_id = enqueue(db, video.id, queue=queue)

@@ -1,6 +1,6 @@
 import pytest
 
-from heimdex.media import MediaError, probe, validate
+from heimdex.library.media import MediaError, probe, validate
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ These check shapes, normalisation, batching and prefixes; they say nothing of qu
 import numpy as np
 import pytest
 
-from heimdex.media import frame_at
+from heimdex.library.media import frame_at
 from heimdex.models.base import ModelInfo
 from heimdex.models.clip import BATCH, ZERO_SHOT_TAGS, build_clip
 from heimdex.models.profiles import PROFILES

@@ -77,7 +77,7 @@ def test_whisper_parts_are_joined_and_rejoined_when_damaged(tmp_path):
 
 
 def test_doctor_lists_every_model(settings, registry):
-    from heimdex.doctor import check_models
+    from heimdex.ops.doctor import check_models
 
     checks = check_models(settings)
     assert [c.name for c in checks] == [f"model {role}" for role in registry.specs]

@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
-from heimdex.media import frame_at
-from heimdex.models.vision.attributes import colour_name, lighting
+from heimdex.library.media import frame_at
+from heimdex.models.types import Pose
 from heimdex.models.vision.detect import ssd_anchors
-from heimdex.models.vision.pose import KEYPOINTS, Pose, posture
-from heimdex.models.vision.tags import tag_frame
+from heimdex.models.vision.pose import KEYPOINTS
+from heimdex.perception.attributes import colour_name, lighting
+from heimdex.perception.people import posture
+from heimdex.perception.tags import tag_frame
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import cv2
 import pytest
 
 from heimdex.errors import BadInput, NotFound
-from heimdex.media import frame_at
-from heimdex.people import (
+from heimdex.library.media import frame_at
+from heimdex.library.people import (
     delete_person,
     enroll,
     enroll_faces,
@@ -49,8 +49,8 @@ def photos(tmp_path_factory, media):
 
 
 def _indexed(db, store, settings, media, user, name):
-    from heimdex.ingest import ingest
     from heimdex.jobs.runner import index_now
+    from heimdex.library.ingest import ingest
 
     with (media / name).open("rb") as source:
         video = ingest(db, store, settings, user.id, source, name).video
@@ -137,7 +137,7 @@ def test_people_are_recognised_and_rematched_after_enrollment(db, store, setting
 
 
 def test_faces_are_one_users_and_go_with_the_video(db, store, settings, registry, make_user, media, photos):
-    from heimdex.videos import delete_video
+    from heimdex.library.videos import delete_video
 
     alice, bob = make_user("alice-faces"), make_user("bob-faces")
     report = _indexed(db, store, settings, media, alice, BOTH)
@@ -225,8 +225,8 @@ def test_cli_people_add_and_list(make_user, photos):
 def test_feature_faces_off_skips_the_stage(db, store, settings, make_user, media):
     from dataclasses import replace
 
-    from heimdex.ingest import ingest
     from heimdex.jobs.runner import index_now
+    from heimdex.library.ingest import ingest
 
     user = make_user("no-faces")
     with (media / BOTH).open("rb") as source:
@@ -358,11 +358,12 @@ def test_faces_are_followed_through_the_scene_and_named_as_a_whole(
 def _with_actions(db, store, video, actions: dict[str, str]):
     """Re-commit the video's index (sidecar restore, no model run) as if the pose rules had seen each named
     person (``{name: action}``) do that action in every scene: the rules themselves are tested in test_actions."""
-    from heimdex.models.vision.tags import Tag, merge
+    from heimdex.library.videos import get_video
+    from heimdex.models.types import Tag
+    from heimdex.perception.tags import merge
     from heimdex.pipeline.commit import sidecar_key
     from heimdex.pipeline.faces import actions_seen
     from heimdex.pipeline.restore import current_index, restore_index
-    from heimdex.videos import get_video
 
     video = get_video(db, video.user_id, video.id)
     by_track = {(t["scene_id"], t["idx"]): t["names"][0] for t in _tracks(db, video.id)}
@@ -429,7 +430,7 @@ def test_minji_waving_means_minji_is_the_one_waving(db, store, settings, registr
 def test_is_this_also_mina_offers_sure_matches_unlike_her_photo(
     db, store, settings, registry, make_user, media, photos
 ):
-    from heimdex.people import likely_faces
+    from heimdex.library.people import likely_faces
 
     user, other = make_user("likely"), make_user("likely-other")
     mina = enroll(db, store, user.id, "Mina", [photos["mina"]], registry.get("faces"))

@@ -16,12 +16,12 @@ import pytest
 
 from eval.library import mux_clip
 from heimdex.jobs.runner import index_now
+from heimdex.library.videos import get_video, load_video
 from heimdex.pipeline import StageFailed
 from heimdex.pipeline.index import VideoIndex
 from heimdex.pipeline.restore import export_index, restore_index
 from heimdex.pipeline.run import STAGES
 from heimdex.storage import video_prefix
-from heimdex.videos import get_video, load_video
 from helpers import ROOT, snapshot
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def _user(db):
 
 
 def _ingest(db, store, settings, user, path):
-    from heimdex.ingest import ingest
+    from heimdex.library.ingest import ingest
 
     with path.open("rb") as source:
         return ingest(db, store, settings, user.id, source, path.name).video

@@ -8,8 +8,8 @@ from datetime import UTC
 
 import pytest
 
+from heimdex.library.videos import list_videos
 from heimdex.search import SearchFilters, search
-from heimdex.videos import list_videos
 from helpers import run_cli
 
 pytestmark = pytest.mark.integration
@@ -19,8 +19,8 @@ LIBRARY = ("walkthrough_en.mp4", "subtitles_ko.mp4", "bottle-detection.mp4")
 
 def _indexed_user(db, store, settings, media, files):
     from heimdex.auth.users import create_user
-    from heimdex.ingest import ingest
     from heimdex.jobs.runner import index_now
+    from heimdex.library.ingest import ingest
 
     user = create_user(db, f"search-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery")
     for name in files:

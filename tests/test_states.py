@@ -31,7 +31,7 @@ CALLS = {
 @pytest.fixture(scope="module")
 def video(db, store, settings, media):
     from heimdex.auth.users import create_user
-    from heimdex.ingest import ingest
+    from heimdex.library.ingest import ingest
 
     user = create_user(db, "states@example.com", "correct horse battery staple")
     with (media / "goldeneye-vfr-drop3.mp4").open("rb") as source:

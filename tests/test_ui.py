@@ -187,7 +187,7 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
 def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_path):
     import cv2
 
-    from heimdex.media import frame_at
+    from heimdex.library.media import frame_at
 
     photo = tmp_path / "joon.jpg"
     cv2.imwrite(str(photo), cv2.cvtColor(frame_at(media / "head-pose-face-detection-male.mp4", 0.5), cv2.COLOR_RGB2BGR))

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from heimdex.links import LinkRefused, Purpose, sign, verify
-from heimdex.models.asr import Word
+from heimdex.app.links import LinkRefused, Purpose, sign, verify
+from heimdex.models.types import Word
 from heimdex.pipeline.align import align_words
 from heimdex.pipeline.index import Shot, Span
 from heimdex.pipeline.scenes import build_scenes
@@ -130,7 +130,7 @@ def test_a_query_reads_appearance_in_english_and_korean():
 
 
 def test_subtitles_break_at_sentences_pauses_and_length_and_escape_markup():
-    from heimdex.subtitles import MAX_LINE_WORDS, lines, srt, webvtt
+    from heimdex.library.subtitles import MAX_LINE_WORDS, lines, srt, webvtt
 
     words = [("And", 2.0, 2.2), ("so,", 2.2, 2.5), ("my", 2.6, 2.8), ("fellow", 2.8, 3.1), ("Americans.", 3.1, 3.9)]
     words += [("ask", 6.0, 6.3), ("<b>not</b>", 6.3, 6.6)]  # a pause of 2 s first
@@ -155,7 +155,7 @@ def test_a_result_index_from_the_page_is_clamped_and_never_trusted():
 
 
 def test_the_callers_address_comes_from_a_trusted_proxy_only():
-    from heimdex.inputs import client_address
+    from heimdex.app.inputs import client_address
 
     forged = "203.0.113.9, 198.51.100.7"
     assert client_address("127.0.0.1", forged, "") == "127.0.0.1"  # no proxy trusted: the peer

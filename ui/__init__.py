@@ -1,6 +1,6 @@
 """The Gradio UI, one module per tab; each builds its components (``layout``) and wires its listeners (``wire``).
 
-The UI calls :mod:`heimdex.service` only; nothing in ``heimdex`` imports it.
+The UI calls :mod:`heimdex.app.service` only; nothing in ``heimdex`` imports it.
 """
 
 from __future__ import annotations

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from heimdex import service
+from heimdex.app import service
 from heimdex.errors import BadInput
 from ui.cards import clock
 from ui.common import Shell, client, friendly, who
 from ui.text import CHOOSE_LANGUAGE_JS, PAGE_LANGUAGE_JS, say, t
 
 # The session token also travels as a same-site cookie, so the browser's uploads to Gradio's
-# upload route carry it (heimdex.web.FileGate lets only signed-in requests upload).
+# upload route carry it (heimdex.app.web.FileGate lets only signed-in requests upload).
 SESSION_COOKIE_JS = """(token) => {
   document.cookie = "heimdex_session=" + encodeURIComponent(token || "") + "; path=/; SameSite=Strict"
                     + (token ? "" : "; max-age=0");

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from heimdex import service
+from heimdex.app import service
 from heimdex.config import get_settings
 from ui.common import client, file_path, friendly
 
@@ -34,7 +34,7 @@ def api_change_password(token: str, current: str, new: str) -> str:
 
 # Files arrive as plain JSON (what `gradio_client.handle_file` uploads and names), never as gr.FileData:
 # Gradio would copy a FileData path into its cache before the session is checked. The service
-# reads only a path this user uploaded (heimdex.handoff).
+# reads only a path this user uploaded (heimdex.app.handoff).
 @friendly
 def api_upload(token: str, file: dict, title: str = "", language: str = "auto") -> str:
     return service.upload(token, file_path(file), title or None, language)

@@ -12,7 +12,7 @@ from functools import wraps
 import gradio as gr
 from PIL import Image
 
-from heimdex import service
+from heimdex.app import service
 from heimdex.errors import BadInput, HeimdexError
 from ui.text import error, say
 

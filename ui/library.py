@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from heimdex import service
+from heimdex.app import service
 from heimdex.errors import BadInput
 from ui.cards import clock
 from ui.common import Shell, event_value, file_path, friendly, who

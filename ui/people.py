@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from heimdex import service
+from heimdex.app import service
 from heimdex.errors import BadInput
 from ui.common import Shell, chosen, friendly, picture
 from ui.text import say, t

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from heimdex import service
+from heimdex.app import service
 from heimdex.errors import BadInput
 from ui.cards import channel_name, clock, marked
 from ui.common import Shell, chosen, event_value, friendly, picture

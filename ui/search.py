@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from heimdex import service
+from heimdex.app import service
 from heimdex.config import get_settings
 from heimdex.search.query import HANGUL
 from ui.cards import CLICKS_JS, cards, nothing_found

@@ -19,7 +19,7 @@ from heimdex.auth.users import User, create_user, delete_user, normalize_email
 from heimdex.config import get_settings
 from heimdex.db import Database, one
 from heimdex.errors import BadInput
-from heimdex.quotas import hit
+from heimdex.library.quotas import hit
 from heimdex.storage import BlobStore
 
 SIGN_IN_FAILED = "The email or password is not right."

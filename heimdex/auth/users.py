@@ -12,7 +12,7 @@ import psycopg
 from heimdex.auth.passwords import check_strength, hash_password
 from heimdex.db import Database, one
 from heimdex.errors import BadInput, NotFound
-from heimdex.orphans import delete_blobs
+from heimdex.library.orphans import delete_blobs
 from heimdex.storage import BlobStore, user_prefix
 
 REGISTER_FAILED = "An account could not be made with this email; if you already have one, sign in."

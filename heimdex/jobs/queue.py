@@ -16,10 +16,11 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from typing import Protocol
 
-from heimdex import logs, states
+from heimdex import states
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database, one
 from heimdex.jobs.rows import latest_job, set_queue_id
+from heimdex.telemetry import logs
 
 log = logging.getLogger(__name__)
 

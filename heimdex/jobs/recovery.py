@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 
-from heimdex import metrics, states
+from heimdex import states
 from heimdex.config import Settings
 from heimdex.db import Database
 from heimdex.jobs.queue import JobQueue, submit
 from heimdex.jobs.rows import stale_jobs
+from heimdex.telemetry import metrics
 
 log = logging.getLogger(__name__)
 

@@ -28,18 +28,19 @@ from dataclasses import replace
 
 import psycopg
 
-from heimdex import logs, metrics, states
+from heimdex import states
 from heimdex.config import Settings, get_settings
 from heimdex.db import Conn, Database, get_database
 from heimdex.errors import NotFound
 from heimdex.jobs.queue import submit
 from heimdex.jobs.rows import beat, get_job, latest_job, report_progress
+from heimdex.library.orphans import delete_blobs
+from heimdex.library.videos import load_video
 from heimdex.models.registry import Registry
-from heimdex.orphans import delete_blobs
 from heimdex.pipeline import Cancelled, Events, IndexReport, StageFailed, failure, index_video
 from heimdex.pipeline.commit import commit_index
 from heimdex.storage import BlobStore, get_blob_store, run_prefix
-from heimdex.videos import load_video
+from heimdex.telemetry import logs, metrics
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError, sha256_file
+from heimdex.models.types import Segment, Transcript, Word
 
 SAMPLE_RATE = 16_000
 
@@ -33,40 +34,6 @@ WHISPER_BASE_FILES = (
     WeightFile(*_PART1, "data/tokenizer.json", "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab"),
     WeightFile(*_PART1, "data/vocabulary.txt", "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"),
 )
-
-
-@dataclass(frozen=True)
-class Word:
-    """One recognised word with its times (seconds); the one word type of the codebase, from ASR to the index."""
-
-    text: str
-    start: float
-    end: float
-    probability: float = 1.0  # how sure the recogniser was (1.0 where it is not known, e.g. read back from a sidecar)
-
-
-@dataclass(frozen=True)
-class Segment:
-    start: float
-    end: float
-    text: str
-    words: tuple[Word, ...]
-
-
-@dataclass(frozen=True)
-class Transcript:
-    language: str
-    language_probability: float
-    duration_s: float
-    segments: tuple[Segment, ...]
-
-    @property
-    def text(self) -> str:
-        return " ".join(segment.text for segment in self.segments).strip()
-
-    @property
-    def words(self) -> list[Word]:
-        return [word for segment in self.segments for word in segment.words]
 
 
 class WhisperTranscriber:

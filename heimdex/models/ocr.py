@@ -19,6 +19,7 @@ import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError
+from heimdex.models.types import TextLine
 
 TRUST_RAPID = 0.85  # a RapidOCR line at least this sure is kept as it is
 MAX_LINE_HEIGHT = 0.25  # boxes taller than this share of the frame are not lines of text
@@ -27,14 +28,6 @@ TESSERACT_LANGS = "kor+eng"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 WORD_CHARS = re.compile(r"\w")
 EDGE_NOISE = " '\"`|_~‘’“”"  # marks Tesseract reads into the edges of a text band
-
-
-@dataclass(frozen=True)
-class TextLine:
-    text: str
-    confidence: float
-    box: tuple[int, int, int, int]  # left, top, right, bottom in pixels
-    source: str  # "rapidocr" or "tesseract"
 
 
 @dataclass(frozen=True)

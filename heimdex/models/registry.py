@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from heimdex import metrics
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec
+from heimdex.telemetry import metrics
 
 if TYPE_CHECKING:
     from heimdex.models.roles import (

@@ -13,16 +13,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from heimdex.models.asr import Transcript
 from heimdex.models.base import ModelInfo
-from heimdex.models.faces import Face
-from heimdex.models.ocr import TextLine
-from heimdex.models.text import TextEmbedder
-from heimdex.models.vision.blazeface import FaceBox
-from heimdex.models.vision.body import Body, Hand
-from heimdex.models.vision.demographics import Demographics
-from heimdex.models.vision.detect import Detection
-from heimdex.models.vision.pose import Pose
+from heimdex.models.types import Body, Demographics, Detection, Face, FaceBox, Hand, Pose, TextLine, Transcript
 
 Role = Literal[
     "asr",
@@ -162,3 +154,15 @@ class BodyModel(Protocol):
     def body(self, image: np.ndarray, face_box: tuple[int, int, int, int]) -> Body | None: ...
 
     def hand(self, image: np.ndarray, body: Body, side: int) -> Hand | None: ...
+
+
+class TextEmbedder(Protocol):
+    info: ModelInfo
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Rows for search queries."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Rows for indexed text (transcripts, OCR, tags)."""
+        ...

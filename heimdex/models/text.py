@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -18,27 +18,9 @@ from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.batching import Coalescer
 from heimdex.models.gpu import on_gpu
+from heimdex.models.types import normalize
 
 BATCH = 64
-
-
-class TextEmbedder(Protocol):
-    info: ModelInfo
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Rows for search queries."""
-        ...
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Rows for indexed text (transcripts, OCR, tags)."""
-        ...
-
-
-def normalize(rows: np.ndarray) -> np.ndarray:
-    """L2-normalised float32 rows (zero rows stay zero)."""
-    rows = np.asarray(rows, dtype=np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return rows / np.maximum(norms, 1e-12)
 
 
 def _batched(encode, texts: Sequence[str], dim: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 
-from heimdex.models.asr import Word
+from heimdex.models.types import Word
 from heimdex.pipeline.index import Span
 
 

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from heimdex.db import Conn, one
 from heimdex.db.vectors import ensure_vector_index
 from heimdex.errors import NotFound
-from heimdex.people.matching import refresh
+from heimdex.library.people.matching import refresh
 from heimdex.pipeline.index import Vectors, VideoIndex
 from heimdex.storage import BlobStore, run_prefix
 

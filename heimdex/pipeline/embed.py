@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from heimdex.models.text import TextEmbedder
+from heimdex.models.roles import TextEmbedder
 from heimdex.pipeline.index import Scene, Vectors
 
 PIECE_WORDS = 16

@@ -17,13 +17,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from heimdex.models.boxes import overlap
-from heimdex.models.faces import SAME_FACE_OVERLAP, Face, crop
 from heimdex.models.roles import BodyModel, ExpressionModel, FaceModel
-from heimdex.models.vision.actions import Glimpse, track_actions
-from heimdex.models.vision.blazeface import FaceBox
-from heimdex.models.vision.body import HIP, WRIST, Body
-from heimdex.models.vision.tags import Tag
+from heimdex.models.types import HIP, SAME_FACE_OVERLAP, WRIST, Body, Face, FaceBox, Tag, overlap
+from heimdex.perception.actions import Glimpse, track_actions
+from heimdex.perception.faces import crop
 from heimdex.pipeline.index import FaceSeen, Span, Track
 from heimdex.pipeline.keyframes import Candidate
 

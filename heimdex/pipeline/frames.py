@@ -23,7 +23,7 @@ import av.container
 import av.error
 import av.video
 
-from heimdex.media import TRUNCATION_TOLERANCE_S, format_duration, media_error, time_base
+from heimdex.library.media import TRUNCATION_TOLERANCE_S, format_duration, media_error, time_base
 from heimdex.pipeline.index import Shot
 from heimdex.pipeline.keyframes import Candidate, KeyframeSampler
 from heimdex.pipeline.shots import DETECTION_WIDTH, ShotDetector
@@ -47,7 +47,7 @@ def scan_frames(
     limit_s: float | None = None,
 ) -> FrameScan:
     """Decode the video once: its shots and its keyframe candidates. A frame later than ``limit_s`` (the length
-    the upload was accepted for) stops it with :class:`~heimdex.media.MediaError` ``too_long``: the decoded times
+    the upload was accepted for) stops it with :class:`~heimdex.library.media.MediaError` ``too_long``: the decoded times
     are what counts, never a header."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from heimdex.models.asr import Segment, Word
-from heimdex.models.vision.tags import Tag
+from heimdex.models.types import Segment, Tag, Word
 
 FORMAT = "heimdex-index/1"
 

@@ -20,6 +20,7 @@ import av.video
 import cv2
 import numpy as np
 
+from heimdex.library.transcode import upright
 from heimdex.pipeline.index import Span
 
 SAMPLE_EVERY_S = 0.25  # how often a frame is scored
@@ -116,12 +117,6 @@ class KeyframeSampler:
             signature = upright(cv2.resize(gray, SIGNATURE_SIZE, interpolation=cv2.INTER_AREA), self._rotation)
             self.candidates.append(Candidate(round(t, 3), score, jpeg.tobytes(), signature))
         self._best = None
-
-
-def upright(image: np.ndarray, rotation: int) -> np.ndarray:
-    """The frame as it should be shown (``rotation``: the display matrix's counter-clockwise degrees)."""
-    turns = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
-    return cv2.rotate(image, turns[rotation % 360]) if rotation % 360 in turns else image
 
 
 def choose_keyframes(scene: Span, candidates: list[Candidate], cuts: list[float]) -> list[Candidate]:

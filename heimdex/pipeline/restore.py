@@ -6,10 +6,10 @@ import time
 
 from heimdex.db import Database
 from heimdex.errors import BadInput
+from heimdex.library.videos import Video, get_video
 from heimdex.pipeline.commit import commit_index, read_sidecar, sidecar_key
 from heimdex.pipeline.run import IndexReport
 from heimdex.storage import BlobStore
-from heimdex.videos import Video, get_video
 
 
 def _indexed(video: Video) -> str:

@@ -31,11 +31,13 @@ from pathlib import Path
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database
 from heimdex.errors import BadInput, HeimdexError
-from heimdex.media import plays_in_browsers
-from heimdex.models.asr import Segment
+from heimdex.library.media import plays_in_browsers
+from heimdex.library.transcode import make_proxy
+from heimdex.library.videos import SourceMissing, Video, set_proxy
 from heimdex.models.registry import Registry, get_registry
-from heimdex.models.vision.caption import caption
-from heimdex.models.vision.tags import merge
+from heimdex.models.types import Segment
+from heimdex.perception.caption import caption
+from heimdex.perception.tags import merge
 from heimdex.pipeline.align import align_words
 from heimdex.pipeline.audio import decode_audio
 from heimdex.pipeline.commit import write_sidecar
@@ -46,12 +48,10 @@ from heimdex.pipeline.index import Keyframe, Scene, VideoIndex
 from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
 from heimdex.pipeline.ocr import read_scene_text
 from heimdex.pipeline.progress import Cancelled, Events, Progress, Quiet
-from heimdex.pipeline.proxy import make_proxy
 from heimdex.pipeline.scenes import build_scenes
 from heimdex.pipeline.transcribe import transcribe
 from heimdex.pipeline.visual import clip_scenes, tag_scene
 from heimdex.storage import BlobStore, local_copy, proxy_key, run_prefix, video_prefix
-from heimdex.videos import SourceMissing, Video, set_proxy
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from heimdex.models.asr import Word
+from heimdex.models.types import Word
 from heimdex.pipeline.index import Shot, Span
 
 Unlikeness = Callable[[Span, Span], float | None]  # how different two adjacent spans look; None: unknown

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from heimdex.models.asr import Segment, Word
 from heimdex.models.roles import SpeechModel
+from heimdex.models.types import Segment, Word
 from heimdex.pipeline.audio import SAMPLE_RATE
 
 MIN_AUDIO_S = 0.2  # shorter soundtracks have nothing to say

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from heimdex.models.registry import Registry
-from heimdex.models.text import normalize
-from heimdex.models.vision.tags import MIN_TAG, Tag, merge, tag_frame
+from heimdex.models.types import Tag, normalize
+from heimdex.perception.tags import MIN_TAG, merge, tag_frame
 from heimdex.pipeline.index import Vectors
 from heimdex.pipeline.keyframes import Candidate, distinct
 

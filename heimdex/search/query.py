@@ -12,7 +12,7 @@ import re
 import string
 from dataclasses import dataclass, field
 
-from heimdex.models.vision.words import (
+from heimdex.perception.words import (
     ACTION_WORDS,
     COLOUR_SYNONYMS,
     COLOURS,

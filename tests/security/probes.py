@@ -29,7 +29,7 @@ def call(base: str, name: str, *args, headers: dict | None = None, timeout: floa
     status, answer, _ = http(
         f"{base}/gradio_api/call/{name}", body, {"Content-Type": "application/json", **(headers or {})}
     )
-    if status == 400:  # refused before Gradio saw it (heimdex.web.FileGate)
+    if status == 400:  # refused before Gradio saw it (heimdex.app.web.FileGate)
         return False, answer.decode()
     assert status == 200, answer
     event_id = json.loads(answer)["event_id"]

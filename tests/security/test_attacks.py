@@ -152,7 +152,7 @@ def test_5_no_event_runs_one_at_a_time(settings):
 def test_9_clip_ranges_are_checked_and_leave_nothing_behind(server, settings, victim):
     """Defect 9: infinite, huge, reversed and past-the-end ranges get a 400 sentence, even signed by the app's own
     key (a link signed for another range is refused before: 403); no temporary clip stays."""
-    from heimdex.links import Purpose, sign
+    from heimdex.app.links import Purpose, sign
     from helpers import APP_SECRET
 
     ok, link = call(server, "preview", victim["token"], victim["video_id"], 0.0)
@@ -223,7 +223,7 @@ def test_public_links_refuse_guesses_strangers_and_deletedvideos(server, media, 
     """A public clip link (anyone holding it may watch): a guessed, altered or re-signed token gets the same 404;
     another user cannot publish, list or turn off someone's clip; ranges outside the video are refused; and a
     video deleted while its links are on takes them with it."""
-    from heimdex.public import token_of
+    from heimdex.library.public import token_of
     from helpers import APP_SECRET
 
     token, video_id = victim["token"], victim["video_id"]

@@ -36,10 +36,10 @@ def _lying_mkv(path: Path, seconds: int, claimed_s: float) -> Path:
 
 
 def test_4_the_length_limit_holds_on_timestamps_not_on_the_header(db, store, settings, make_user, tmp_path):
-    from heimdex.ingest import ingest
-    from heimdex.media import MediaError
+    from heimdex.library.ingest import ingest
+    from heimdex.library.media import MediaError
+    from heimdex.library.quotas import usage
     from heimdex.pipeline.frames import scan_frames
-    from heimdex.quotas import usage
 
     user = make_user("long")
     long = _lying_mkv(tmp_path / "half-an-hour.mkv", 1800, 10.0)
@@ -77,7 +77,7 @@ def test_6_a_photo_is_measured_by_its_header_before_it_is_decoded(tmp_path):
     import resource
 
     from heimdex.errors import BadInput
-    from heimdex.people.manage import read_photo
+    from heimdex.library.people.manage import read_photo
 
     for width, height in ((13000, 7000), (20000, 10000)):
         bomb = _png_bomb(tmp_path / f"bomb-{width}.png", width, height)
@@ -99,8 +99,8 @@ def test_9_a_quota_holds_when_uploads_race(db, store, settings, make_user, tmp_p
 
     from forge import make
 
-    from heimdex import quotas
-    from heimdex.ingest import ingest
+    from heimdex.library import quotas
+    from heimdex.library.ingest import ingest
 
     monkeypatch.setattr(quotas, "tier_limits", lambda tier: (3, 600.0))
     files = [make(tmp_path / f"race-{i}.mp4", frames=20 + i, audio=None) for i in range(8)]

@@ -49,7 +49,7 @@ def _signature(url: str) -> str:
 
 def test_1_a_share_link_is_a_pointer_and_opens_no_media(server, owner):
     """The share link carries no grant; with no cookie, nothing it holds opens a video, captions, stills or clips."""
-    from heimdex import service
+    from heimdex.app import service
 
     shared = service.share_link(owner["token"], owner["video_id"], 2.0)
     asked = dict(parse_qsl(urlsplit(shared).query))
@@ -409,10 +409,10 @@ def test_10_a_missing_source_is_a_sentence_and_a_new_upload_mends_it(server, set
     _, token = register(server)
     video = upload_indexed(server, token, media / "goldeneye-vfr-drop3.mp4")
     links = _links(server, token, video)
-    from heimdex import service
+    from heimdex.app import service
     from heimdex.db import get_database
+    from heimdex.library.videos import get_video
     from heimdex.storage import get_blob_store
-    from heimdex.videos import get_video
 
     stored = get_video(get_database(), service.signed_in(token).id, uuid.UUID(video))
     for key in (stored.blob_key, stored.proxy_key):
@@ -444,7 +444,7 @@ def test_10_the_database_away_is_a_sentence_within_seconds(settings, own_databas
     not a bare 500); started again, everything works."""
     import time
 
-    from heimdex.public import token_of
+    from heimdex.library.public import token_of
     from helpers import APP_SECRET, launched_app, pg_ctl
 
     with launched_app(settings, tmp_path / "app.log", DATABASE_URL=own_database["url"]) as base:

@@ -1,2 +1,2 @@
-"""Visual understanding from packaged models: objects, concepts, pose and actions,
-expressions, pixel attributes; combined into scene tags by :mod:`.tags`."""
+"""Vision adapters over packaged weights: detectors, classifiers, faces, pose, bodies, segmentation.
+What a scene shows is decided from their outputs in :mod:`heimdex.perception`."""

@@ -14,17 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from heimdex.models.base import WeightFile
-from heimdex.models.boxes import iou
+from heimdex.models.types import FaceBox, iou
 from heimdex.models.vision.litert import LiteRtModel
 
 SAME_FACE_IOU = 0.3  # detections overlapping this much are one face (weighted together)
-
-
-@dataclass(frozen=True)
-class FaceBox:
-    box: tuple[int, int, int, int]  # left, top, right, bottom in pixels
-    score: float
-    keypoints: tuple[tuple[float, float], ...]  # right eye, left eye, nose, mouth, right ear, left ear (pixels)
 
 
 @dataclass(frozen=True)

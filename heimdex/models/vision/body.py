@@ -10,53 +10,19 @@ hand-from-pose graph does. Points come back in pixels of the image given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
+from heimdex.models.types import INDEX, PINKY, POINTS, WRIST, Body, Hand
 from heimdex.models.vision.litert import LiteRtModel
-
-# BlazePose's 33 points (the model gives 39; the last six are its own region helpers)
-NOSE, LEFT_EYE, RIGHT_EYE, MOUTH_LEFT, MOUTH_RIGHT = 0, 2, 5, 9, 10
-SHOULDER, ELBOW, WRIST, PINKY, INDEX, HIP, KNEE, ANKLE = (
-    (11, 12),
-    (13, 14),
-    (15, 16),
-    (17, 18),
-    (19, 20),
-    (23, 24),
-    (25, 26),
-    (27, 28),
-)
-POINTS = 33
 
 BODY_BELOW_FACE = 2.6  # the body's square is centred this many face heights below the face's centre ...
 BODY_SIDE = 7.0  # ... and is this many face heights wide: a raised hand and the knees of a standing person fit
 HAND_SIDE = 2.6  # a hand's square, in wrist-to-knuckles lengths (MediaPipe's hand-from-pose scale)
 MIN_BODY = 0.5  # the model's own confidence that a body is in the square
-
-
-@dataclass(frozen=True)
-class Body:
-    """One body: ``points`` (33 × x, y in image pixels), ``visible`` (33 × 0..1) and the model's confidence."""
-
-    points: np.ndarray
-    visible: np.ndarray
-    score: float
-
-    def seen(self, index: int, at_least: float = 0.5) -> bool:
-        return bool(self.visible[index] >= at_least)
-
-
-@dataclass(frozen=True)
-class Hand:
-    """One hand: 21 points (x, y in image pixels; 0 wrist, 4 thumb tip, 8 index tip, 12 middle tip, ...)."""
-
-    points: np.ndarray
-    score: float
 
 
 class BodyLandmarker:

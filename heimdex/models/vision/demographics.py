@@ -8,29 +8,17 @@ code is not used, only its files.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
+from heimdex.models.types import Demographics
 
 CHIP_PADDING = 0.2
 GENDER_CHIP, AGE_CHIP = 32, 64
 MEANS = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32)  # RGB, from the package manifest
 AGES = np.array([0.25, *range(1, 81)], dtype=np.float32)  # the age of each of the 81 classes
-
-
-@dataclass(frozen=True)
-class Demographics:
-    """One face's estimate: ``woman`` is P(female); ``age`` the expected age in years."""
-
-    woman: float
-    age: float
-
-    @property
-    def gender_confidence(self) -> float:
-        return max(self.woman, 1.0 - self.woman)
 
 
 class AgeGender:

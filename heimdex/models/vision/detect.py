@@ -16,17 +16,11 @@ import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError, sha256_file
+from heimdex.models.types import Detection
 from heimdex.models.vision.litert import LiteRtModel
 
 MIN_SCORE = 0.3
 NMS_IOU = 0.5
-
-
-@dataclass(frozen=True)
-class Detection:
-    label: str
-    confidence: float
-    box: tuple[float, float, float, float]  # left, top, right, bottom, 0..1
 
 
 # COCO category ids 1..90 as the TensorFlow detection models number them ("" for unused ids).

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
+from heimdex.models.types import Pose
 from heimdex.models.vision.litert import LiteRtModel
 
 KEYPOINTS = (
@@ -30,43 +30,6 @@ KEYPOINTS = (
     "left_ankle",
     "right_ankle",
 )
-VISIBLE = 0.3  # keypoint score above which a joint counts as seen
-
-
-@dataclass(frozen=True)
-class Pose:
-    """Keypoints as (x, y, score), x and y in 0..1 of the image."""
-
-    points: dict[str, tuple[float, float, float]]
-
-    def seen(self, *names: str) -> bool:
-        return all(self.points[name][2] >= VISIBLE for name in names)
-
-    def y(self, name: str) -> float:
-        return self.points[name][1]
-
-    def score(self, *names: str) -> float:
-        return float(min(self.points[name][2] for name in names))
-
-
-def posture(pose: Pose) -> list[tuple[str, float]]:
-    """What one frame can honestly show of the most prominent body: standing or sitting (with a confidence).
-    Motion (waving) needs several frames: :mod:`heimdex.models.vision.actions` reads it per person."""
-    found: list[tuple[str, float]] = []
-    for side in ("left", "right"):
-        shoulder, hip, knee, ankle = (f"{side}_{j}" for j in ("shoulder", "hip", "knee", "ankle"))
-        if not pose.seen(shoulder, hip, knee):
-            continue
-        torso = pose.y(hip) - pose.y(shoulder)
-        if torso <= 0:
-            continue
-        thigh_drop = (pose.y(knee) - pose.y(hip)) / torso  # a thigh hangs down standing, lies level sitting
-        if thigh_drop < 0.45:
-            found.append(("sitting", pose.score(shoulder, hip, knee)))
-        elif pose.seen(ankle) and (pose.y(ankle) - pose.y(hip)) / torso > 1.3:
-            found.append(("standing", pose.score(shoulder, hip, knee, ankle)))
-        break
-    return found
 
 
 class PoseEstimator:

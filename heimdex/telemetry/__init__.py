@@ -1,0 +1,1 @@
+"""What a running Heimdex tells its operator: structured logs and Prometheus metrics."""
