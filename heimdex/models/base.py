@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from heimdex.config import Settings
 from heimdex.errors import HeimdexError
 
 
@@ -20,7 +21,7 @@ class WeightsError(HeimdexError):
 class Requirement(Protocol):
     """Something a model needs on disk; ``verify`` raises :class:`WeightsError` naming the fix."""
 
-    def verify(self) -> object: ...
+    def verify(self, settings: Settings) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ class WeightFile:
             raise WeightsError(f"The package {self.distribution} is not installed. {self.reinstall_hint()}")
         return Path(list(spec.submodule_search_locations)[0]) / self.path
 
-    def verify(self) -> Path:
-        """The file's path after checking it against the pinned sha256."""
+    def verify(self, settings: Settings | None = None) -> Path:
+        """The file's path after checking it against the pinned sha256 (``settings``: unused, a packaged file
+        is where its package is)."""
         path = self.locate()
         if not path.is_file():
             raise WeightsError(f"Model file {self.package}/{self.path} is missing. {self.reinstall_hint()}")
@@ -91,18 +93,18 @@ class ModelSpec:
     """How to get one model: its identity, the files to verify, and a builder that loads it."""
 
     info: ModelInfo
-    build: Callable[[ModelSpec], object]
+    build: Callable[[ModelSpec, Settings], object]  # (spec, settings) → the loaded model
     weights: tuple[Requirement, ...] = field(default=())
 
-    def check(self) -> None:
+    def check(self, settings: Settings) -> None:
         """Verify every weight file (no loading); :class:`WeightsError` names what to reinstall."""
         for weight in self.weights:
-            weight.verify()
+            weight.verify(settings)
 
-    def load(self) -> object:
-        """Verify the weights, then build the model."""
-        self.check()
-        return self.build(self)
+    def load(self, settings: Settings) -> object:
+        """Verify the weights, then build the model (``settings``: its threads and folders)."""
+        self.check(settings)
+        return self.build(self, settings)
 
     def path(self, name: str) -> Path:
         """The path of the weight file whose ``path`` ends with ``name`` (verified by :meth:`load`)."""

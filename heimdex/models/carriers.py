@@ -58,7 +58,7 @@ def ensure(settings: Settings) -> None:
         if str(target) not in sys.path:
             sys.path.append(str(target))
         importlib.invalidate_caches()
-    folder = objectron_dir()
+    folder = objectron_dir(settings.models_path)
     if not (folder / OBJECTRON_TGZ).is_file():
         log.info("packing %s into %s", OBJECTRON_PACKAGE, folder)
         folder.mkdir(parents=True, exist_ok=True)

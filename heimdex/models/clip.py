@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec
 from heimdex.models.gpu import on_gpu
 from heimdex.models.types import normalize
@@ -122,12 +122,12 @@ class ClipModel:
         return [[(ZERO_SHOT_TAGS[i], float(row[i])) for i in np.argsort(row)[::-1][:top_k]] for row in probabilities]
 
 
-def build_clip(info: ModelInfo, architecture: str, pretrained: str | None) -> ClipModel:
-    """An open_clip model; ``pretrained=None`` gives random weights (plumbing tests)."""
+def build_clip(info: ModelInfo, architecture: str, pretrained: str | None, cache_dir: Path | None = None) -> ClipModel:
+    """An open_clip model; ``pretrained=None`` gives random weights (plumbing tests); downloads go to ``cache_dir``."""
     import open_clip
 
     model, _, preprocess = open_clip.create_model_and_transforms(
-        architecture, pretrained=pretrained, cache_dir=str(get_settings().models_path / "hub")
+        architecture, pretrained=pretrained, cache_dir=str(cache_dir) if cache_dir else None
     )
     return ClipModel(info, model, preprocess, open_clip.get_tokenizer(architecture))
 
@@ -143,5 +143,5 @@ def hub_spec(architecture: str = "xlm-roberta-base-ViT-B-32", pretrained: str = 
             "MIT (open_clip), weights: LAION",
             f"hub:open_clip/{architecture}/{pretrained}",
         ),
-        lambda spec: build_clip(spec.info, architecture, pretrained),
+        lambda spec, settings: build_clip(spec.info, architecture, pretrained, settings.models_path / "hub"),
     )

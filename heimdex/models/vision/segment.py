@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from heimdex.config import get_settings
 from heimdex.models.base import ModelInfo, ModelSpec, WeightFile
 from heimdex.models.vision.litert import LiteRtModel
 
@@ -31,7 +30,7 @@ SELFIE = ModelSpec(
     ModelInfo(
         "segmentation", "mediapipe-selfie-segmentation", "mediapipe-0.10.21", None, "Apache-2.0", "pypi:mediapipe"
     ),
-    lambda spec: PersonSegmenter(spec.info, spec.path("selfie_segmentation.tflite"), get_settings().model_threads),
+    lambda spec, settings: PersonSegmenter(spec.info, spec.path("selfie_segmentation.tflite"), settings.model_threads),
     (
         WeightFile(
             "mediapipe",
