@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -200,7 +201,7 @@ def percentile(values: list[float], pct: float) -> float:
     return values[min(len(values) - 1, max(0, int(round(pct / 100 * len(values) + 0.5)) - 1))]
 
 
-def measure(db, library: Library, registry, count: int) -> dict:
+def measure(db, library: Library, registry, settings, count: int) -> dict:
     from heimdex.search import SearchFilters, search
     from heimdex.search.channels import TEXT_SIGNALS, vector_scores
 
@@ -210,11 +211,11 @@ def measure(db, library: Library, registry, count: int) -> dict:
     plan = [(rng.choice(owners), rng.choice(texts)) for _ in range(count)]
     embedder = registry.get("text")
     for user, text in plan[:20]:  # warm caches and the model
-        search(db, user, text, registry=registry)
+        search(db, user, text, registry=registry, settings=settings)
     latencies = []
     for user, text in plan:
         started = time.perf_counter()
-        search(db, user, text, registry=registry)
+        search(db, user, text, registry=registry, settings=settings)
         latencies.append((time.perf_counter() - started) * 1000)
     encode, lookup = [], []
     for user, text in plan:
@@ -223,13 +224,13 @@ def measure(db, library: Library, registry, count: int) -> dict:
         encode.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         with db.transaction() as conn:
-            vector_scores(conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters())
+            vector_scores(conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters(), settings=settings)
         lookup.append((time.perf_counter() - started) * 1000)
     done, lock = [0], threading.Lock()
 
     def client(offset: int) -> None:
         for user, text in plan[offset::8]:
-            search(db, user, text, registry=registry)
+            search(db, user, text, registry=registry, settings=settings)
             with lock:
                 done[0] += 1
 
@@ -253,6 +254,7 @@ def heavy_user(
     db,
     library: Library,
     registry,
+    settings,
     sizes: list[int],
     count: int,
     full_at: int | None,
@@ -299,30 +301,34 @@ def heavy_user(
             )
             conn.execute("ANALYZE scene_vectors")
         row = {"scenes": size, "load_s": round(built, 1), "index_s": round(index_s, 1), "index_mb": round(index_mb, 1)}
-        row.update(_paths(db, library, user, plan, vectors, registry))
+        row.update(_paths(db, library, user, plan, vectors, registry, settings))
         for text in plan[:5]:
-            search(db, user, text, registry=registry)  # warm
+            search(db, user, text, registry=registry, settings=settings)  # warm
         latencies = []
         for text in plan:
             started = time.perf_counter()
-            search(db, user, text, registry=registry)
+            search(db, user, text, registry=registry, settings=settings)
             latencies.append((time.perf_counter() - started) * 1000)
         row.update(p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99))
         lexical = []
         for text, vector in zip(plan, vectors):
             with db.transaction() as conn:  # as search() does: the candidates the index found, and the rare words
-                found = vector_scores(conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters(), True)
+                found = vector_scores(
+                    conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters(), True, settings=settings
+                )
                 started = time.perf_counter()
-                lexical_scores(conn, user, text, SearchFilters(), {scene for s in found.values() for scene in s})
+                lexical_scores(
+                    conn, user, text, SearchFilters(), {scene for s in found.values() for scene in s}, settings=settings
+                )
                 lexical.append((time.perf_counter() - started) * 1000)
         row["lexical_ms"] = statistics.median(lexical)
-        row["search_recall_at_10"] = _search_recall(db, user, sorted(set(plan)), registry)
-        row["lexical_plan"] = _lexical_plan(db, user, plan)
+        row["search_recall_at_10"] = _search_recall(db, user, sorted(set(plan)), registry, settings)
+        row["lexical_plan"] = _lexical_plan(db, user, plan, settings)
         row["insert_scenes_ms"], row["insert_video_ms"] = _insert_video_ms(db, library, user)
         if full_at == size:
-            row["full_precision"] = _full_precision(db, library, user, plan, vectors, registry)
+            row["full_precision"] = _full_precision(db, library, user, plan, vectors, registry, settings)
         if choose_at == size:
-            row["choices"] = _choose(db, user, registry)
+            row["choices"] = _choose(db, user, registry, settings)
         results.append({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()})
         report(results[-1])
     return results
@@ -334,14 +340,16 @@ def sql_drop(name: str):
     return sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name))
 
 
-def _paths(db, library: Library, user, plan, vectors, registry) -> dict:
+def _paths(db, library: Library, user, plan, vectors, registry, settings) -> dict:
     """Median time of the exact scan and of the index lookup alone, and recall@10 of the lookup, at each ef_search."""
-    from heimdex.config import get_settings
     from heimdex.search.channels import TEXT_SIGNALS, SearchFilters, vector_scores
 
-    def lookup(vector, approximate: bool) -> dict:
+    def lookup(vector, approximate: bool, ef: int | None = None) -> dict:
+        tried = replace(settings, ann_ef_search=ef) if ef else settings
         with db.transaction() as conn:
-            return vector_scores(conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters(), approximate)
+            return vector_scores(
+                conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters(), approximate, settings=tried
+            )
 
     def best(scores: dict) -> list[set]:
         return [set(sorted(found, key=found.get, reverse=True)[:10]) for found in scores.values() if found]
@@ -352,86 +360,71 @@ def _paths(db, library: Library, user, plan, vectors, registry) -> dict:
         exact.append(best(lookup(vector, False)))
         exact_ms.append((time.perf_counter() - started) * 1000)
     found = {"exact_scan_ms": statistics.median(exact_ms)}
-    default = get_settings().ann_ef_search
+    default = settings.ann_ef_search
     for ef in sorted({40, default, 200}):
-        os.environ["HEIMDEX_ANN_EF_SEARCH"] = str(ef)
-        get_settings.cache_clear()
         ann_ms, hits, wanted = [], 0, 0
         for vector, truth in zip(vectors, exact):
             started = time.perf_counter()
-            got = best(lookup(vector, True))
+            got = best(lookup(vector, True, ef))
             ann_ms.append((time.perf_counter() - started) * 1000)
             for want, have in zip(truth, got):
                 hits, wanted = hits + len(want & have), wanted + len(want)
         suffix = "" if ef == default else f"_ef{ef}"
         found[f"ann_ms{suffix}"] = statistics.median(ann_ms)
         found[f"recall_at_10{suffix}"] = round(hits / max(1, wanted), 4)
-    os.environ.pop("HEIMDEX_ANN_EF_SEARCH", None)
-    get_settings.cache_clear()
     return found
 
 
 CHOICES = [(50, 200), (100, 200), (100, 500), (50, 1000), (100, 1000), (200, 1000), (100, 2000)]
 
 
-def _choose(db, user, registry) -> list[dict]:
+def _choose(db, user, registry, settings) -> list[dict]:
     """The index path's settings (ANN candidates per channel, scenes the rare words may pick) tried on the half of
     the queries the reported figures do not use: search recall@10 against the exact path, and latency."""
-    from heimdex.config import get_settings
     from heimdex.search import search
 
     texts = queries()[0::2]
-    exact = _first_pages(db, user, texts, registry, exact=True)
+    exact = _first_pages(db, user, texts, registry, settings, exact=True)
     tried = []
     for candidates, rare in CHOICES:
-        os.environ.update(HEIMDEX_ANN_CANDIDATES=str(candidates), HEIMDEX_LEXICAL_MAX_SCENES=str(rare))
-        get_settings.cache_clear()
+        tried = replace(settings, ann_candidates=candidates, lexical_max_scenes=rare)
         latencies = []
         for text in texts:
             started = time.perf_counter()
-            search(db, user, text, registry=registry)
+            search(db, user, text, registry=registry, settings=tried)
             latencies.append((time.perf_counter() - started) * 1000)
         tried.append(
             {
                 "ann_candidates": candidates,
                 "lexical_max_scenes": rare,
-                "search_recall_at_10": round(_search_recall(db, user, texts, registry, exact), 3),
+                "search_recall_at_10": round(_search_recall(db, user, texts, registry, tried, exact), 3),
                 "p50_ms": round(percentile(latencies, 50), 1),
                 "p95_ms": round(percentile(latencies, 95), 1),
             }
         )
-    for name in ("HEIMDEX_ANN_CANDIDATES", "HEIMDEX_LEXICAL_MAX_SCENES"):
-        os.environ.pop(name)
-    get_settings.cache_clear()
     return tried
 
 
-def _first_pages(db, user, texts: list[str], registry, exact: bool) -> dict[str, list[float]]:
+def _first_pages(db, user, texts: list[str], registry, settings, exact: bool) -> dict[str, list[float]]:
     """The scores of each query's first ten moments, through the index path or (``exact``) the exact one."""
-    from heimdex.config import get_settings
     from heimdex.search import search
 
-    if exact:
-        os.environ["HEIMDEX_ANN_MIN_SCENES"] = str(10**12)
-        get_settings.cache_clear()
-    try:
-        return {
-            text: [moment.score for moment in search(db, user, text, page_size=10, registry=registry).moments]
-            for text in texts
-        }
-    finally:
-        if exact:
-            os.environ.pop("HEIMDEX_ANN_MIN_SCENES")
-            get_settings.cache_clear()
+    path = replace(settings, ann_min_scenes=10**12) if exact else settings
+    return {
+        text: [m.score for m in search(db, user, text, page_size=10, registry=registry, settings=path).moments]
+        for text in texts
+    }
 
 
-def _search_recall(db, user, texts: list[str], registry, exact: dict[str, list[float]] | None = None) -> float:
+def _search_recall(
+    db, user, texts: list[str], registry, settings, exact: dict[str, list[float]] | None = None
+) -> float:
     """How much of the exact path's first page of ten the index path gives: the share of its ten moments that
     score at least as high as the exact path's tenth (scores, not identities: the synthetic library holds many
     equally good scenes, and either of two ties is as right)."""
-    exact = exact or _first_pages(db, user, texts, registry, exact=True)
+    exact = exact or _first_pages(db, user, texts, registry, settings, exact=True)
     found = wanted = 0
-    for text, scores in _first_pages(db, user, texts, registry, exact=False).items():
+    for text, scores in _first_pages(db, user, texts, registry, settings, exact=False).items():
         truth = exact[text]
         if truth:
             found += min(len(truth), sum(score >= truth[-1] - 1e-6 for score in scores))
@@ -439,14 +432,14 @@ def _search_recall(db, user, texts: list[str], registry, exact: dict[str, list[f
     return found / max(1, wanted)
 
 
-def _lexical_plan(db, user, texts: list[str]) -> str:
+def _lexical_plan(db, user, texts: list[str], settings) -> str:
     """What the index path's lexical query reads, for the first query with a rare word: the GIN indexes and the
     primary key (good), or every scene of the user (a sequential scan, or the whole range of the user's index)."""
     from heimdex.search.channels import SearchFilters, lexical_statement, rare_terms
 
     statement, params = lexical_statement(SearchFilters(), "rare")
     with db.transaction() as conn:
-        text, rare = next(((t, r) for t in texts if (r := rare_terms(conn, user, t))), (texts[0], ["none"]))
+        text, rare = next(((t, r) for t in texts if (r := rare_terms(conn, user, t, settings))), (texts[0], ["none"]))
         within = [row["id"] for row in conn.execute("SELECT id FROM scenes WHERE user_id = %s LIMIT 300", (user,))]
         plan = json.dumps(
             conn.execute(
@@ -495,7 +488,7 @@ def _insert_video_ms(db, library: Library, user) -> tuple[float, float]:
     return scenes_ms, spent
 
 
-def _full_precision(db, library: Library, user, plan, vectors, registry) -> dict:
+def _full_precision(db, library: Library, user, plan, vectors, registry, settings) -> dict:
     """The same indexes over full floats instead of halves: build time, size, lookup time and recall@10; then back."""
     from heimdex.db import vectors as stored
     from heimdex.db.vectors import ensure_vector_index, index_names
@@ -524,14 +517,18 @@ def _full_precision(db, library: Library, user, plan, vectors, registry) -> dict
                 / 2**20,
                 1,
             )
-        found.update({k: v for k, v in _paths(db, library, user, plan, vectors, registry).items() if "ef" not in k})
+        found.update(
+            {k: v for k, v in _paths(db, library, user, plan, vectors, registry, settings).items() if "ef" not in k}
+        )
     finally:
         stored.STORED_AS = "halfvec"
         rebuild()
     return found
 
 
-def crossover(db, library: Library, registry, sizes=(1_000, 10_000, 50_000, 100_000)) -> list[tuple[int, float]]:
+def crossover(
+    db, library: Library, registry, settings, sizes=(1_000, 10_000, 50_000, 100_000)
+) -> list[tuple[int, float]]:
     """Exact-scan time of one user's vectors as that user's library grows (a user of its own)."""
     from heimdex.search.channels import TEXT_SIGNALS, SearchFilters, vector_scores
 
@@ -567,7 +564,7 @@ def crossover(db, library: Library, registry, sizes=(1_000, 10_000, 50_000, 100_
         for _ in range(7):
             started = time.perf_counter()
             with db.transaction() as conn:
-                vector_scores(conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters())
+                vector_scores(conn, user, library.model, vector, TEXT_SIGNALS, SearchFilters(), settings=settings)
             times.append((time.perf_counter() - started) * 1000)
         results.append((size, statistics.median(times)))
     return results
@@ -588,14 +585,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args()
 
-    os.environ["HEIMDEX_DATA_DIR"] = tempfile.mkdtemp(prefix="heimdex-bench-search-")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.setdefault("HEIMDEX_DB_POOL_SIZE", "10")
-    from heimdex.db import get_database
+    from heimdex.config import Settings
+    from heimdex.db import open_database
     from heimdex.models.registry import get_registry
 
+    data = Path(tempfile.mkdtemp(prefix="heimdex-bench-search-"))  # a database of its own, never the app's
+    settings = replace(Settings.from_env(), data_dir=data, database_url=None, db_pool_size=10)
     registry = get_registry()
-    db = get_database()
+    db = open_database(settings)
     library = Library(db, registry.get("text"), args.users)
     report: dict = {"cpus": os.cpu_count(), "users": args.users, "text_model": registry.info("text").name, "crowd": []}
     say = (lambda line: None) if args.json else (lambda line: print(line, flush=True))
@@ -608,7 +605,7 @@ def main() -> None:
         if scale == 0:
             continue
         built = library.grow(scale)
-        m = measure(db, library, registry, args.queries)
+        m = measure(db, library, registry, settings, args.queries)
         report["crowd"].append({"scenes": scale, "build_s": round(built, 1), **{k: round(v, 2) for k, v in m.items()}})
         budget = 2 * (m["encode_p50"] + m["lookup_p50"])
         say(
@@ -637,12 +634,14 @@ def main() -> None:
             for choice in r.get("choices", []):
                 say(f"  at {r['scenes']:,}, on the other half of the queries: {json.dumps(choice)}")
 
-        heavy = heavy_user(db, library, registry, sizes, args.heavy_queries, args.full_at, row, args.choose_at)
+        heavy = heavy_user(
+            db, library, registry, settings, sizes, args.heavy_queries, args.full_at, row, args.choose_at
+        )
         report["heavy_users"] = heavy
         report["heavy_user"] = heavy[-1]
     if not args.no_crossover and not args.json:
         say("\none user's exact vector scan as their library grows:\n\n| that user's scenes | scan ms |\n|---|---|")
-        for size, ms in crossover(db, library, registry):
+        for size, ms in crossover(db, library, registry, settings):
             say(f"| {size:,} | {ms:.1f} |")
     if args.json:
         print(json.dumps(report))

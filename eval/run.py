@@ -48,12 +48,13 @@ class Collected:
 
 def collect(db, user_id: uuid.UUID, queries: list[dict], registry) -> tuple[list[Collected], dict[int, dict]]:
     """Run every query (timed end to end) and keep its raw channel scores, plus every scene's details."""
+    from heimdex.config import get_settings
     from heimdex.search import SearchFilters, raw_scores, search
     from heimdex.search.channels import person_names, phrase_scenes
     from heimdex.search.query import parse_query
     from heimdex.search.results import scene_details
 
-    filters = SearchFilters()
+    filters, settings = SearchFilters(), get_settings()
     collected = []
     for query in queries:
         started = time.perf_counter()
@@ -62,7 +63,7 @@ def collect(db, user_id: uuid.UUID, queries: list[dict], registry) -> tuple[list
         with db.transaction() as conn:
             parsed = parse_query(query["query"], person_names(conn, user_id))
             allowed = phrase_scenes(conn, user_id, parsed.phrases, filters) if parsed.phrases else None
-            raw = raw_scores(conn, user_id, parsed, filters, registry) if not parsed.empty else {}
+            raw = raw_scores(conn, user_id, parsed, filters, registry, settings) if not parsed.empty else {}
         collected.append(Collected(query, parsed, raw, allowed, latency))
     with db.transaction() as conn:
         ids = [row["id"] for row in conn.execute("SELECT id FROM scenes WHERE user_id = %s", (user_id,)).fetchall()]

@@ -96,16 +96,17 @@ def _moments(db, user, query: str) -> list[tuple]:
 
 
 def test_the_index_path_answers_as_the_exact_scan(db, registry, make_user, approximate_from):
+    from heimdex.config import get_settings
     from heimdex.search.channels import large_library
 
     user = _library(db, registry, make_user, 150, TEXTS, 0.05, seed=1)
     approximate_from(10**9)  # everyone is small: exact
     exact = {query: _moments(db, user, query) for query in QUERIES}
     with db.transaction() as conn:
-        assert not large_library(conn, user.id)
+        assert not large_library(conn, user.id, get_settings())
     approximate_from(100)  # 150 scenes is large now: the index
     with db.transaction() as conn:
-        assert large_library(conn, user.id)
+        assert large_library(conn, user.id, get_settings())
     assert all(exact[query] for query in QUERIES)
     for query in QUERIES:
         assert _moments(db, user, query) == exact[query], query
@@ -113,6 +114,7 @@ def test_the_index_path_answers_as_the_exact_scan(db, registry, make_user, appro
 
 def test_the_index_never_returns_another_users_scenes(db, registry, make_user, approximate_from):
     """Another user's 400 scenes are all nearer the query than any of Bob's: the scan goes on past them."""
+    from heimdex.config import get_settings
     from heimdex.search.channels import TEXT_SIGNALS, SearchFilters, index_scan, nearest_statement, vector_scores
 
     approximate_from(50)
@@ -129,13 +131,20 @@ def test_the_index_never_returns_another_users_scenes(db, registry, make_user, a
     info = registry.info("text")
     with db.transaction() as conn:
         found = vector_scores(
-            conn, bob.id, (info.name, info.version), vector, TEXT_SIGNALS, SearchFilters(), approximate=True
+            conn,
+            bob.id,
+            (info.name, info.version),
+            vector,
+            TEXT_SIGNALS,
+            SearchFilters(),
+            approximate=True,
+            settings=get_settings(),
         )
         mine = {r["id"] for r in conn.execute("SELECT id FROM scenes WHERE user_id = %s", (bob.id,)).fetchall()}
         model = conn.execute(
             "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s", (info.name, info.version)
         ).fetchone()
-        with index_scan(conn):
+        with index_scan(conn, get_settings()):
             plan = conn.execute(
                 b"EXPLAIN (FORMAT JSON) " + nearest_statement(model["id"], model["dim"], ["tags"]).as_bytes(conn),
                 {"query": vector, "user": bob.id, "limit": 200},
@@ -207,10 +216,14 @@ def test_common_words_never_pick_scenes_on_the_index_path(db, registry, make_use
     monkeypatch.setenv("HEIMDEX_LEXICAL_MAX_SCENES", str(len(parking) - 1))  # "park" is too common to pick scenes
     get_settings.cache_clear()
     with db.transaction() as conn:
-        assert rare_terms(conn, user.id, "a zeppelin in a parking lot") == ["zeppelin"]
-        scores = lexical_scores(conn, user.id, "a zeppelin in a parking lot", SearchFilters(), within=set())
+        assert rare_terms(conn, user.id, "a zeppelin in a parking lot", get_settings()) == ["zeppelin"]
+        scores = lexical_scores(
+            conn, user.id, "a zeppelin in a parking lot", SearchFilters(), within=set(), settings=get_settings()
+        )
         assert {scene for ranks in scores.values() for scene in ranks} == {zeppelin}
-        everywhere = lexical_scores(conn, user.id, "a zeppelin in a parking lot", SearchFilters())
+        everywhere = lexical_scores(
+            conn, user.id, "a zeppelin in a parking lot", SearchFilters(), settings=get_settings()
+        )
         assert parking | {zeppelin} <= {scene for ranks in everywhere.values() for scene in ranks}  # exact: all
     top = _moments(db, user, "zeppelin")
     assert top and top[0][1] == (zeppelin,)

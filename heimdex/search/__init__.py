@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from heimdex.config import Settings, get_settings
 from heimdex.db import Conn, Database
 from heimdex.errors import BadInput
 from heimdex.models.registry import Registry, get_registry
@@ -53,13 +54,17 @@ def search(
     *,
     registry: Registry | None = None,
     config: FusionConfig | None = None,
+    settings: Settings | None = None,
 ) -> SearchPage:
-    """One page of the user's moments that match ``query``, best first; none when nothing is relevant."""
+    """One page of the user's moments that match ``query``, best first; none when nothing is relevant.
+
+    ``registry``, ``config`` (fusion) and ``settings`` (the index path's limits) are the app's own unless given."""
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise BadInput("bad_page", f"Pages start at 1 and hold 1 to {MAX_PAGE_SIZE} results.")
     filters = filters or SearchFilters()
     registry = registry or get_registry()
     config = config or FusionConfig.load()
+    settings = settings or get_settings()
     with db.transaction() as conn:  # one connection and one snapshot for the whole query
         parsed = parse_query(query, person_names(conn, user_id))
         if filters.person and filters.person.casefold() not in {name.casefold() for name in parsed.people}:
@@ -68,7 +73,7 @@ def search(
             )  # the filter alone finds the person's scenes
         if parsed.empty:
             return SearchPage(parsed, [], 0, page, page_size)
-        raw = raw_scores(conn, user_id, parsed, filters, registry)
+        raw = raw_scores(conn, user_id, parsed, filters, registry, settings)
         scored = {scene_id for scores in raw.values() for scene_id in scores}
         allowed = phrase_scenes(conn, user_id, parsed.phrases, filters, scored) if parsed.phrases else None
         hits = select_hits(parsed, raw, config, allowed)
@@ -92,7 +97,12 @@ def select_hits(
 
 
 def raw_scores(
-    conn: Conn, user_id: uuid.UUID, parsed: ParsedQuery, filters: SearchFilters, registry: Registry
+    conn: Conn,
+    user_id: uuid.UUID,
+    parsed: ParsedQuery,
+    filters: SearchFilters,
+    registry: Registry,
+    settings: Settings,
 ) -> dict[str, dict[int, float]]:
     """Raw scores per signal (signal → scene id → score) from every channel the filters allow.
 
@@ -113,18 +123,20 @@ def raw_scores(
     if parsed.people and "person" in signals:
         raw["person"] = person_scores(conn, user_id, parsed.people, filters, parsed.actions)
     near: set[int] | None = None  # the index path's candidates; None: every scene
-    if not filters.on_videos and large_library(conn, user_id):
+    if not filters.on_videos and large_library(conn, user_id, settings):
         near = set(raw.get("person", {}))  # the named people's scenes, each channel's nearest through the index, ...
         for model, vector, channels in vectors:
-            for scores in vector_scores(conn, user_id, model, vector, channels, filters, approximate=True).values():
+            for scores in vector_scores(
+                conn, user_id, model, vector, channels, filters, approximate=True, settings=settings
+            ).values():
                 near.update(scores)
     if parsed.text:
-        lexical = lexical_scores(conn, user_id, parsed.text, filters, near)
+        lexical = lexical_scores(conn, user_id, parsed.text, filters, near, settings=settings)
         raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
         if near is not None:  # ... and the scenes of the query's rare words
             near.update(scene_id for scores in lexical.values() for scene_id in scores)
     for model, vector, channels in vectors:  # every candidate scored on every channel, as on the exact path
-        raw.update(vector_scores(conn, user_id, model, vector, channels, filters, within=near))
+        raw.update(vector_scores(conn, user_id, model, vector, channels, filters, within=near, settings=settings))
     if parsed.appearance and "appearance" in signals:
         raw["appearance"] = appearance_scores(conn, user_id, parsed.appearance, filters, near)
     return raw

@@ -33,7 +33,7 @@ import numpy as np
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from heimdex.config import get_settings
+from heimdex.config import Settings
 from heimdex.db import Conn, vectors
 
 TEXT_SIGNALS = {"transcript": "transcript_vec", "ocr": "ocr_vec", "tags": "tags_vec"}
@@ -88,6 +88,8 @@ def vector_scores(
     filters: SearchFilters,
     approximate: bool = False,
     within: Collection[int] | None = None,
+    *,
+    settings: Settings,
 ) -> dict[str, dict[int, float]]:
     """Cosine similarity of ``query`` to the user's scenes in ``channels`` (vector channel → signal); a scene's best piece counts.
 
@@ -95,10 +97,10 @@ def vector_scores(
     Exact by default, over every scene or those ``within``; ``approximate``: the index path's nearest rows only.
     """
     if approximate:
-        scores = _nearest_scores(conn, user_id, model, query, channels)
+        scores = _nearest_scores(conn, user_id, model, query, channels, settings)
         empty = {channel: signal for channel, signal in channels.items() if not scores[signal]}
         if empty:  # the index found none of the user's rows (a graph cut off by duplicates): scan those exactly
-            scores.update(vector_scores(conn, user_id, model, query, empty, filters))
+            scores.update(vector_scores(conn, user_id, model, query, empty, filters, settings=settings))
         return scores
     where, params = filters.where()
     if within is not None:
@@ -144,9 +146,9 @@ def nearest_statement(model_id: int, dim: int, channels: Collection[str]) -> sql
     )
 
 
-def large_library(conn: Conn, user_id: uuid.UUID) -> bool:
-    """Whether the user has ``HEIMDEX_ANN_MIN_SCENES`` scenes or more (counting stops there: it stays cheap)."""
-    threshold = get_settings().ann_min_scenes
+def large_library(conn: Conn, user_id: uuid.UUID, settings: Settings) -> bool:
+    """Whether the user has ``settings.ann_min_scenes`` scenes or more (counting stops there: it stays cheap)."""
+    threshold = settings.ann_min_scenes
     row = conn.execute(
         "SELECT count(*) AS n FROM (SELECT 1 FROM scenes WHERE user_id = %s LIMIT %s) AS first_ones",
         (user_id, threshold),
@@ -155,7 +157,12 @@ def large_library(conn: Conn, user_id: uuid.UUID) -> bool:
 
 
 def _nearest_scores(
-    conn: Conn, user_id: uuid.UUID, model: tuple[str, str], query: np.ndarray, channels: dict[str, str]
+    conn: Conn,
+    user_id: uuid.UUID,
+    model: tuple[str, str],
+    query: np.ndarray,
+    channels: dict[str, str],
+    settings: Settings,
 ) -> dict[str, dict[int, float]]:
     """The nearest rows of each channel through the model's HNSW index, filtered to the user as it goes."""
     scores: dict[str, dict[int, float]] = {signal: {} for signal in channels.values()}
@@ -164,12 +171,12 @@ def _nearest_scores(
     ).fetchone()
     if found is None:
         return scores
-    with index_scan(conn):
+    with index_scan(conn, settings):
         rows = (
             conn.cursor(row_factory=tuple_row)
             .execute(
                 nearest_statement(int(found["id"]), int(found["dim"]), list(channels)),
-                {"query": query, "user": user_id, "limit": get_settings().ann_candidates},
+                {"query": query, "user": user_id, "limit": settings.ann_candidates},
                 prepare=False,
             )
             .fetchall()
@@ -181,11 +188,10 @@ def _nearest_scores(
 
 
 @contextmanager
-def index_scan(conn: Conn) -> Generator[None]:
+def index_scan(conn: Conn, settings: Settings) -> Generator[None]:
     """Inside the caller's transaction: lookups go through the HNSW index, scanning on past other users' rows
-    (iterative scan) up to ``HEIMDEX_ANN_MAX_SCAN``. Sorting is off meanwhile, so the planner never picks
+    (iterative scan) up to ``settings.ann_max_scan``. Sorting is off meanwhile, so the planner never picks
     "every row of this user, sorted" (the exact scan, slower here) over the index; it is back on after."""
-    settings = get_settings()
     conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(settings.ann_ef_search)))
     conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
     conn.execute(sql.SQL("SET LOCAL hnsw.max_scan_tuples = {}").format(sql.Literal(settings.ann_max_scan)))
@@ -222,7 +228,13 @@ def lexical_statement(filters: SearchFilters, picked_by: str | None = None) -> t
 
 
 def lexical_scores(
-    conn: Conn, user_id: uuid.UUID, text: str, filters: SearchFilters, within: Collection[int] | None = None
+    conn: Conn,
+    user_id: uuid.UUID,
+    text: str,
+    filters: SearchFilters,
+    within: Collection[int] | None = None,
+    *,
+    settings: Settings,
 ) -> dict[str, dict[int, float]]:
     """Full-text rank (cover density, 0..1) of the user's scenes per text channel: stems in English, bigrams in Korean.
 
@@ -231,7 +243,7 @@ def lexical_scores(
     extra: dict[str, Any] = {}
     picked_by = None
     if within is not None:
-        rare = rare_terms(conn, user_id, text)
+        rare = rare_terms(conn, user_id, text, settings)
         picked_by = "rare" if rare else "within"
         extra = {"within": list(within), "rare": rare}
     statement, params = lexical_statement(filters, picked_by)
@@ -249,15 +261,15 @@ def lexical_scores(
     return scores
 
 
-def rare_terms(conn: Conn, user_id: uuid.UUID, text: str) -> list[str]:
+def rare_terms(conn: Conn, user_id: uuid.UUID, text: str, settings: Settings) -> list[str]:
     """The query's terms that pick scenes on the index path: the rarest in the user's library, as long as
-    together they are in at most ``HEIMDEX_LEXICAL_MAX_SCENES`` scenes."""
+    together they are in at most ``settings.lexical_max_scenes`` scenes."""
     rows = conn.execute(
         """SELECT term, scenes FROM scene_terms
            WHERE user_id = %s AND term = ANY(tsvector_to_array(search_document(%s))) ORDER BY scenes, term""",
         (user_id, text),
     ).fetchall()
-    budget, rare = get_settings().lexical_max_scenes, list[str]()
+    budget, rare = settings.lexical_max_scenes, list[str]()
     for row in rows:
         budget -= row["scenes"]
         if budget < 0:
