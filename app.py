@@ -30,7 +30,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     os.environ["GRADIO_TEMP_DIR"] = str(get_handoff().root)  # this process's own, read as the blocks are built
     app = add_routes(FastAPI(title="Heimdex"))
-    demo = build().queue(default_concurrency_limit=4)
+    demo = build(settings.search_concurrency).queue(default_concurrency_limit=4)
     app.add_middleware(FileGate, arity=arity(demo))
     app.add_middleware(FirstScript, script=HEAD)  # the language picked in Account, before Gradio reads the browser's
     app.add_middleware(NoFraming)

@@ -28,8 +28,8 @@ CSS = (
 )
 
 
-def build() -> gr.Blocks:
-    """The whole app: the tabs, their listeners, and the API."""
+def build(search_concurrency: int = 2) -> gr.Blocks:
+    """The whole app: the tabs, their listeners, and the API (``search_concurrency``: searches answered at once)."""
     with gr.Blocks(title="Heimdex") as demo:
         token = gr.BrowserState("", storage_key="heimdex-token")
         results = gr.State([])
@@ -47,10 +47,12 @@ def build() -> gr.Blocks:
             search_tab = search.layout()
             player_tab = player.layout()
             people_tab = people.layout()
-        api.serve()  # first: the API keeps its names (/register, /login, ...), the UI's own events take others
+        api.serve(
+            search_concurrency
+        )  # first: the API keeps its names (/register, /login, ...), the UI's own events take others
         account.wire(shell, account_tab, demo)
         library.wire(shell, library_tab, search_tab.in_video)
-        then_search = search.wire(shell, search_tab)
+        then_search = search.wire(shell, search_tab, search_concurrency)
         player.wire(shell, player_tab, search_tab.moments)
         people.wire(shell, people_tab, search_tab.with_person, search_tab.query, then_search)
         tabs = [(player, player_tab), (search, search_tab), (people, people_tab), (account, account_tab)]

@@ -9,8 +9,6 @@ from typing import Any
 import gradio as gr
 
 from heimdex.app import service
-from heimdex.config import get_settings
-from heimdex.search.query import HANGUL
 from ui.cards import CLICKS_JS, cards, nothing_found
 from ui.common import Shell, friendly
 from ui.text import say, t
@@ -91,13 +89,14 @@ def signed_out(tab: SearchTab, lang: str | None = None) -> dict:
     }
 
 
-def wire(shell: Shell, tab: SearchTab) -> Callable[[Any], Any]:
-    """Wire the tab; return what runs a search after another event (``then_search(event)``)."""
+def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]:
+    """Wire the tab (``concurrency``: searches answered at once); return what runs a search after another event
+    (``then_search(event)``)."""
     asked = [tab.query, tab.in_video, tab.channels, tab.since, tab.with_person]
     lang = shell.lang
     outputs = [tab.moments, shell.results, tab.found_note, tab.more, tab.pages, shell.asked]
 
-    def page_of(token, query, video_id, channels, since_days, person, page: int) -> list[dict]:
+    def page_of(token, query, video_id, channels, since_days, person, page: int) -> dict:
         return service.search(
             token,
             query,
@@ -109,9 +108,8 @@ def wire(shell: Shell, tab: SearchTab) -> Callable[[Any], Any]:
             since_days=since_days or None,
         )
 
-    def shown(token, query, channels, results: list[dict], pages: int, lang) -> dict:
+    def shown(query, channels, results: list[dict], total: int, korean: bool, pages: int, lang) -> dict:
         if not results:
-            korean = bool(HANGUL.search(query or ""))
             return {
                 tab.moments: nothing_found(query or "", tuple(channels or ()), korean, lang),
                 shell.results: [],
@@ -120,11 +118,11 @@ def wire(shell: Shell, tab: SearchTab) -> Callable[[Any], Any]:
                 tab.pages: 1,
                 shell.asked: query or "",
             }
-        more = len(results) >= pages * PAGE
+        more = total > len(results)
         return {
-            tab.moments: cards(results, service.still_links(token, results), lang),
+            tab.moments: cards(results, [moment["picture"] for moment in results], lang),
             shell.results: results,
-            tab.found_note: say(lang, "moments_found", n=f"{len(results)}{'+' if more else ''}"),
+            tab.found_note: say(lang, "moments_found", n=str(total)),
             tab.more: gr.update(visible=more),
             tab.pages: pages,
             shell.asked: query or "",
@@ -132,13 +130,15 @@ def wire(shell: Shell, tab: SearchTab) -> Callable[[Any], Any]:
 
     @friendly
     def find(token, query, video_id, channels, since_days, person, lang):
-        return shown(token, query, channels, page_of(token, query, video_id, channels, since_days, person, 1), 1, lang)
+        found = page_of(token, query, video_id, channels, since_days, person, 1)
+        return shown(query, channels, found["moments"], found["total"], found["language"] == "ko", 1, lang)
 
     @friendly
     def more(token, query, video_id, channels, since_days, person, pages, results, lang):
         pages = int(pages) + 1
-        got = page_of(token, query, video_id, channels, since_days, person, pages)
-        return shown(token, query, channels, list(results or []) + got, pages, lang)
+        found = page_of(token, query, video_id, channels, since_days, person, pages)
+        moments = list(results or []) + found["moments"]
+        return shown(query, channels, moments, found["total"], found["language"] == "ko", pages, lang)
 
     for trigger in (tab.query.submit, tab.search.click):
         trigger(
@@ -146,7 +146,7 @@ def wire(shell: Shell, tab: SearchTab) -> Callable[[Any], Any]:
             [shell.token, *asked, lang],
             outputs,
             api_visibility="private",
-            concurrency_limit=get_settings().search_concurrency,
+            concurrency_limit=concurrency,
             concurrency_id="search",
         )
     tab.more.click(
@@ -154,7 +154,7 @@ def wire(shell: Shell, tab: SearchTab) -> Callable[[Any], Any]:
         [shell.token, *asked, tab.pages, shell.results, lang],
         outputs,
         api_visibility="private",
-        concurrency_limit=get_settings().search_concurrency,
+        concurrency_limit=concurrency,
         concurrency_id="search",
     )
 

@@ -159,7 +159,7 @@ def cmd_videos_export(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from heimdex.app import core
 
-    moments = core.search(
+    found = core.search(
         _user(args.user),
         args.query,
         args.limit,
@@ -170,8 +170,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         language=args.language,
     )
     if args.json:
-        _print_json(moments)
+        _print_json(found)
         return 0
+    moments = found["moments"]
     for moment in moments:
         why = ", ".join(f"{channel} {score:.2f}" for channel, score in moment["channels"].items())
         print(f"{moment['score']:5.2f}  {moment['title']}  {moment['start_s']:7.2f}-{moment['end_s']:7.2f}s  ({why})")

@@ -218,6 +218,12 @@ _handoff: Handoff | None = None
 _handoff_lock = threading.Lock()
 
 
+def file_path(file: object) -> object:
+    """What a client sent for a file (``{"path": ...}``, as ``gradio_client.handle_file`` sends it, or the path
+    itself): only the path it names, which :meth:`Handoff.claim` checks against the caller's own uploads."""
+    return file.get("path") if isinstance(file, dict) else getattr(file, "path", file)
+
+
 def get_handoff() -> Handoff:
     """The process-wide :class:`Handoff` over ``$HEIMDEX_DATA_DIR/gradio/app-<pid>``."""
     global _handoff

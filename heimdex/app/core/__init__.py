@@ -1,0 +1,83 @@
+"""What a user can do with their library: every function takes the :class:`~heimdex.auth.users.User` it acts for.
+
+Who that user is was settled before the call: by the session layer (:mod:`heimdex.app.service`, for
+the app and its API) or by the CLI's ``--user``. Every read and write stays inside that user's rows
+and blobs; text and numbers from outside are made safe here (the CLI and the app send the same
+things). Results are the typed shapes of :mod:`heimdex.app.results`. One module per subject:
+:mod:`.videos`, :mod:`.moments`, :mod:`.sharing`, :mod:`.people`; :mod:`.account` acts on a session
+token (or on none: signing up and in).
+"""
+
+from heimdex.app.core.moments import (
+    captions_link,
+    clip_link,
+    moment,
+    open_moment,
+    open_shared,
+    preview,
+    search,
+    share_link,
+    transcript,
+)
+from heimdex.app.core.people import (
+    add_person,
+    delete_person,
+    face_pictures,
+    likely_faces,
+    merge_people,
+    name_face,
+    people,
+    person_faces,
+    pictures,
+    rename_person,
+    scene_faces,
+    split_person,
+)
+from heimdex.app.core.sharing import public_clips, publish_clip, unpublish_clip
+from heimdex.app.core.videos import (
+    add_video,
+    cancel,
+    delete_video,
+    profile,
+    reindex,
+    rename_video,
+    upload,
+    video_status,
+    videos,
+)
+
+__all__ = [
+    "add_person",
+    "add_video",
+    "cancel",
+    "captions_link",
+    "clip_link",
+    "delete_person",
+    "delete_video",
+    "face_pictures",
+    "likely_faces",
+    "merge_people",
+    "moment",
+    "name_face",
+    "open_moment",
+    "open_shared",
+    "people",
+    "person_faces",
+    "pictures",
+    "preview",
+    "profile",
+    "public_clips",
+    "publish_clip",
+    "reindex",
+    "rename_person",
+    "rename_video",
+    "scene_faces",
+    "search",
+    "share_link",
+    "split_person",
+    "transcript",
+    "unpublish_clip",
+    "upload",
+    "video_status",
+    "videos",
+]
