@@ -27,7 +27,7 @@ def endpoint(operation: service.Operation) -> Callable[..., Any]:
     if operation.caller != service.Caller.ANYONE:
         parameters.insert(0, inspect.Parameter("token", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str))
     if takes_client:
-        parameters.append(inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=gr.Request))
+        parameters.append(inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request))
     returns = str if operation.answer else operation.returns()
     signature = inspect.Signature(parameters, return_annotation=returns)
 
