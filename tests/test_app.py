@@ -71,9 +71,13 @@ def alice(client, server, media):
 
 def test_upload_is_indexed_and_found(client, alice):
     assert alice["video"]["scene_count"] == 2 and alice["video"]["progress"] == 1.0
-    results = client.predict(alice["token"], "Initiate Search Program", 5, api_name="/search")
+    found = client.predict(alice["token"], "Initiate Search Program", 5, api_name="/search")
+    results = found["moments"]
+    assert found["total"] == len(results) >= 1 and found["page"] == 1
     assert results[0]["video_id"] == alice["video_id"]
-    assert {"title", "filename", "start_s", "end_s", "score", "channels"} <= set(results[0])
+    assert {"title", "filename", "start_s", "end_s", "score", "channels", "picture"} <= set(results[0])
+    picture = results[0]["picture"]  # the picture's signed link comes with the moment
+    assert picture.startswith(f"/still/{alice['video_id']}?") and _status(client.src.rstrip("/") + picture) == 200
 
 
 def _grant(link: str) -> tuple[uuid.UUID, int]:
@@ -103,7 +107,8 @@ def test_a_second_user_sees_nothing_of_the_first(client, alice):
 
     bob = _register(client)
     assert client.predict(bob, api_name="/videos") == []
-    assert client.predict(bob, "Initiate Search Program", 5, api_name="/search") == []
+    nothing = client.predict(bob, "Initiate Search Program", 5, api_name="/search")
+    assert nothing["moments"] == [] and nothing["total"] == 0
     for call in (("/preview", (bob, alice["video_id"], 0.0)), ("/delete_video", (bob, alice["video_id"]))):
         with pytest.raises(AppError, match="No video"):
             client.predict(*call[1], api_name=call[0])
@@ -171,7 +176,7 @@ def test_people_through_the_api(client, server, media, tmp_path):
     man = next(p for p in listing["suggested"] if p["videos"] == 2)  # seen in both videos; the woman in one
     joon = client.predict(token, man["person_id"], "Joon", api_name="/rename_person")
     assert joon["name"] == "Joon" and not joon["suggested"]
-    found = client.predict(token, "", 10, "Joon", api_name="/search")  # the person filter alone
+    found = client.predict(token, "", 10, "Joon", api_name="/search")["moments"]  # the person filter alone
     assert {r["filename"] for r in found} == {
         "head-pose-face-detection-male.mp4",
         "head-pose-face-detection-female-and-male.mp4",
@@ -289,6 +294,29 @@ def test_the_api_keeps_its_names(server):
     wanted |= {"/rename_person", "/merge_people", "/split_person", "/delete_person"}
     wanted |= {"/publish_clip", "/unpublish_clip", "/public_clips"}
     assert wanted <= named
+
+
+def test_the_api_describes_each_answer(client):
+    """view_api() lists each endpoint's parameters and the fields of its answer (heimdex.app.results)."""
+    described = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+
+    def fields(name: str) -> set[str]:
+        returned = described[name]["returns"][0]["type"]
+        shape = returned.get("items", returned)  # a list's items, or the object itself
+        return set(shape.get("properties", {}))
+
+    assert [p["parameter_name"] for p in described["/search"]["parameters"]] == ["token", "query", "limit", "person"]
+    assert {"moments", "total", "page", "page_size", "language"} <= fields("/search")
+    moment = described["/search"]["returns"][0]["type"]["properties"]["moments"]["items"]
+    assert {"video_id", "start_s", "end_s", "score", "channels", "picture", "scene_ids"} <= set(moment["properties"])
+    assert {"video_id", "title", "state", "progress", "scene_count", "poster"} <= fields("/videos")
+    assert {"segments", "vtt", "srt"} <= fields("/transcript")
+    assert {"video", "scene", "src", "captions", "clip", "faces"} <= fields("/moment")
+    assert {"people", "suggested"} <= fields("/people")
+    assert {"person_id", "name", "photos", "cover_face_id"} <= fields("/rename_person")
+    assert {"clip_id", "url", "start_s", "end_s"} <= fields("/publish_clip") == fields("/public_clips")
+    assert [p["parameter_name"] for p in described["/register"]["parameters"]] == ["email", "password"]
+    assert described["/logout"]["returns"][0]["type"] == {"type": "string"}
 
 
 def test_share_links_rename_and_transcript_files(client, server, speaker):
