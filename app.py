@@ -14,9 +14,15 @@ import sys
 import gradio as gr
 from fastapi import FastAPI
 
+import ui
 from heimdex.config import get_settings
-from ui import CSS, build
+from ui import CSS
 from ui.text import HEAD, I18N
+
+
+def build() -> gr.Blocks:
+    """The UI and its API, with the settings it needs."""
+    return ui.build(get_settings().search_concurrency)
 
 
 def create_app() -> FastAPI:
@@ -30,7 +36,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     os.environ["GRADIO_TEMP_DIR"] = str(get_handoff().root)  # this process's own, read as the blocks are built
     app = add_routes(FastAPI(title="Heimdex"))
-    demo = build(settings.search_concurrency).queue(default_concurrency_limit=4)
+    demo = build().queue(default_concurrency_limit=4)
     app.add_middleware(FileGate, arity=arity(demo))
     app.add_middleware(FirstScript, script=HEAD)  # the language picked in Account, before Gradio reads the browser's
     app.add_middleware(NoFraming)

@@ -13,13 +13,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 
 GIB = 1024**3
 
 
 class ConfigError(BadInput):
     """An environment variable with a value Heimdex cannot use."""
+
+    kind = Kind.INVALID
 
     def __init__(self, variable: str, problem: str):
         super().__init__("bad_setting", f"{variable}: {problem}")

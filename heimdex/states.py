@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, LiteralString
 
 from heimdex.db import Conn
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 
 
 class VideoState(StrEnum):
@@ -46,6 +46,8 @@ ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 
 
 class WrongState(BadInput):
+    kind = Kind.CONFLICT
+
     """The job (or its video) is not in a state the transition leaves; nothing changed."""
 
     def __init__(self, transition: str, job_id: int | None = None):
@@ -59,6 +61,8 @@ class NotQueued(WrongState):
 
 
 class Busy(BadInput):
+    kind = Kind.CONFLICT
+
     """Another live run is indexing the video."""
 
     def __init__(self) -> None:

@@ -28,7 +28,7 @@ CSS = (
 )
 
 
-def build(search_concurrency: int = 2) -> gr.Blocks:
+def build(search_concurrency: int) -> gr.Blocks:
     """The whole app: the tabs, their listeners, and the API (``search_concurrency``: searches answered at once)."""
     with gr.Blocks(title="Heimdex") as demo:
         token = gr.BrowserState("", storage_key="heimdex-token")

@@ -36,12 +36,14 @@ def friendly(fn):
             except TypeError:
                 lang = None
             if isinstance(exc, BadInput):
-                raise gr.Error(error(lang, exc), print_exception=False) from None
+                raise gr.Error(error(lang, exc), title=say(lang, exc.answer.title), print_exception=False) from None
             if isinstance(exc, HeimdexError):
-                raise gr.Error(str(exc), print_exception=False) from None
+                raise gr.Error(str(exc), title=say(lang, exc.answer.title), print_exception=False) from None
             error_id = uuid.uuid4().hex[:8]
             log.error("error %s in %s", error_id, fn.__name__, exc_info=exc)
-            raise gr.Error(say(lang, "something_wrong", id=error_id), print_exception=False) from None
+            raise gr.Error(
+                say(lang, "something_wrong", id=error_id), title=say(lang, "title_error"), print_exception=False
+            ) from None
 
     return wrapper
 
@@ -73,11 +75,6 @@ def client(request: gr.Request | None) -> str | None:
         return None
     forwarded = request.headers.get("x-forwarded-for") if request.headers else None
     return service.caller_address(request.client.host, forwarded)
-
-
-def file_path(file) -> object:
-    """What a client sent for a file: only the path it names, which the service checks against its own uploads."""
-    return file.get("path") if isinstance(file, dict) else getattr(file, "path", file)
 
 
 def picture(path: str | None, size: tuple[int, int] = (480, 270)) -> str | Image.Image:

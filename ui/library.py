@@ -11,7 +11,7 @@ import gradio as gr
 from heimdex.app import service
 from heimdex.errors import BadInput
 from ui.cards import clock
-from ui.common import Shell, event_value, file_path, friendly, who
+from ui.common import Shell, event_value, friendly, who
 from ui.text import error, say, t
 
 STATES = {
@@ -185,7 +185,7 @@ def wire(shell: Shell, tab: LibraryTab, in_video: gr.Dropdown) -> None:
             raise BadInput("no_file", "Choose one or more video files first.")
         lines = []
         for file in files if isinstance(files, list) else [files]:
-            name = html.escape(Path(str(file_path(file))).name)
+            name = html.escape(Path(str(service.file_path(file))).name)
             try:
                 service.upload(session, file, None, language)
                 lines.append(f"- ✓ **{name}**: {say(lang, 'uploaded_ok')}")

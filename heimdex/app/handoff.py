@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ PICTURES = "pictures"
 
 
 class UploadRefused(BadInput):
+    kind = Kind.INVALID
+
     def __init__(self) -> None:
         super().__init__("no_file", "Upload the file again: Heimdex only reads files you uploaded with this request.")
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 from urllib.parse import urlencode
 
 from heimdex.config import Settings, get_settings
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 
 LINK_SECONDS = 15 * 60
 
@@ -47,6 +47,8 @@ def _secret(settings: Settings) -> bytes:
 
 
 class LinkRefused(BadInput):
+    kind = Kind.FORBIDDEN
+
     def __init__(self, reason: str):
         super().__init__("link_refused", f"This link is not valid: {reason}.")
 

@@ -29,7 +29,7 @@ from heimdex.errors import BadInput
 from heimdex.library.quotas import hit
 from heimdex.telemetry import logs
 
-__all__ = ["OPERATIONS", "Operation", "Caller", "caller_address", "door", "signed_in"]
+__all__ = ["OPERATIONS", "Caller", "Operation", "caller_address", "door", "file_path", "signed_in"]
 
 log = logging.getLogger("heimdex.service")
 

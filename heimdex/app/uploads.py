@@ -23,7 +23,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from heimdex.app.handoff import Handoff
 from heimdex.config import Settings
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 from heimdex.library.media import format_bytes
 
 if TYPE_CHECKING:
@@ -35,15 +35,15 @@ SPACE_CHECKED_EVERY = 8 << 20  # bytes received between two looks at the disk's 
 
 
 class UploadStopped(BadInput):
-    """An upload refused or stopped; ``status`` is the HTTP answer's."""
+    """An upload refused or stopped."""
 
-    def __init__(self, code: str, message: str, status: int):
-        super().__init__(code, message)
-        self.status = status
+    kind = Kind.INVALID
 
 
 def _too_large(limit: int) -> UploadStopped:
-    return UploadStopped("too_large", f"The files are larger than the upload limit of {format_bytes(limit)}.", 413)
+    return UploadStopped(
+        "too_large", f"The files are larger than the upload limit of {format_bytes(limit)}.", Kind.TOO_LARGE
+    )
 
 
 def _no_room(settings: Settings, handoff: Handoff, user_id: uuid.UUID) -> tuple[int, UploadStopped]:
@@ -55,15 +55,17 @@ def _no_room(settings: Settings, handoff: Handoff, user_id: uuid.UUID) -> tuple[
         return max(0, mine), UploadStopped(
             "too_many_pending",
             "Your earlier uploads are still waiting to be added; add or cancel them, then upload again.",
-            429,
+            Kind.RATE_LIMITED,
         )
     if everyone < limit:
-        return max(0, everyone), UploadStopped("busy", "Too many uploads are waiting right now; try again soon.", 503)
+        return max(0, everyone), UploadStopped(
+            "busy", "Too many uploads are waiting right now; try again soon.", Kind.UNAVAILABLE
+        )
     return limit, _too_large(settings.max_upload_bytes)
 
 
 def _no_space() -> UploadStopped:
-    return UploadStopped("no_space", "The server has no room for this file right now; try again later.", 507)
+    return UploadStopped("no_space", "The server has no room for this file right now; try again later.", Kind.NO_ROOM)
 
 
 def safe_name(name: str) -> str:
@@ -114,7 +116,7 @@ class _Parts:
         if options.get(b"name") != b"files" or b"filename" not in options:
             return  # not a file: ignored
         if len(self.paths) >= FILES_PER_REQUEST:
-            raise UploadStopped("too_many_files", f"Upload at most {FILES_PER_REQUEST} files at once.", 413)
+            raise UploadStopped("too_many_files", f"Upload at most {FILES_PER_REQUEST} files at once.", Kind.TOO_LARGE)
         name = safe_name(options[b"filename"].decode("utf-8", "replace"))
         path = self.folder / str(len(self.paths)) / name
         path.parent.mkdir()
@@ -155,7 +157,7 @@ async def receive_upload(
     user's; :class:`UploadStopped` (nothing left behind) when it breaks a limit or cannot be read."""
     kind, options = parse_options_header(headers.get("content-type", ""))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
-        raise UploadStopped("not_multipart", "Send the files as a multipart form.", 400)
+        raise UploadStopped("not_multipart", "Send the files as a multipart form.")
     allowed, stopped = _no_room(settings, handoff, user_id)
     stated = headers.get("content-length")
     if stated is not None and (not stated.isdigit() or int(stated) > allowed):
@@ -173,7 +175,7 @@ async def receive_upload(
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise UploadStopped("upload_stopped", "The upload stopped before its end; send it again.", 400)
+                raise UploadStopped("upload_stopped", "The upload stopped before its end; send it again.")
             chunk = message.get("body", b"")
             more = message.get("more_body", False)
             received += len(chunk)
@@ -189,7 +191,7 @@ async def receive_upload(
         await to_thread.run_sync(parts.flush)
     except MultipartParseError:
         _discard(parts, folder)
-        raise UploadStopped("bad_upload", "The upload could not be read; send it again.", 400) from None
+        raise UploadStopped("bad_upload", "The upload could not be read; send it again.") from None
     except OSError as exc:
         _discard(parts, folder)
         if exc.errno in (28, 122):  # ENOSPC, EDQUOT
@@ -201,7 +203,7 @@ async def receive_upload(
     parts.close()
     if not parts.paths:
         _discard(parts, folder)
-        raise UploadStopped("no_file", "Choose a file to upload.", 400)
+        raise UploadStopped("no_file", "Choose a file to upload.")
     paths = [str(path) for path in parts.paths]
     handoff.record_upload(user_id, paths)
     return paths

@@ -18,7 +18,7 @@ from heimdex.auth.sessions import Unauthorized, end_all_sessions, end_session, s
 from heimdex.auth.users import User, create_user, delete_user, normalize_email
 from heimdex.config import get_settings
 from heimdex.db import Database, one
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 from heimdex.library.quotas import hit
 from heimdex.storage import BlobStore
 
@@ -42,6 +42,8 @@ LOCK_LONGEST_S = 3600.0
 
 
 class SignInLocked(BadInput):
+    kind = Kind.RATE_LIMITED
+
     def __init__(self, seconds: float):
         wait = f"{int(seconds // 60) + 1} minute(s)" if seconds >= 60 else f"{int(seconds) + 1} seconds"
         super().__init__("sign_in_locked", f"Too many failed sign-ins for this account; try again in {wait}.")

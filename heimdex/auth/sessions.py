@@ -13,12 +13,14 @@ from datetime import timedelta
 
 from heimdex.auth.users import User
 from heimdex.db import Database
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 
 SESSION_DAYS = 14
 
 
 class Unauthorized(BadInput):
+    kind = Kind.UNAUTHORIZED
+
     def __init__(self) -> None:
         super().__init__("unauthorized", "Please sign in again.")
 

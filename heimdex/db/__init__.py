@@ -20,7 +20,7 @@ from heimdex.config import Settings, get_settings
 from heimdex.db.embedded import embedded_url
 from heimdex.db.migrate import migrate, update_extensions
 from heimdex.db.vectors import ensure_vector_indexes
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 
 Conn = psycopg.Connection[DictRow]  # what every query gets: a connection whose rows are dicts
 
@@ -36,6 +36,8 @@ WAIT_S = 3.0  # the longest a request waits for the database before it is told, 
 
 
 class DatabaseUnavailable(BadInput):
+    kind = Kind.UNAVAILABLE
+
     def __init__(self) -> None:
         super().__init__("database_unavailable", "The database cannot be reached right now; try again in a moment.")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import av.error
 
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 from heimdex.library.media import mime_type
 from heimdex.library.transcode import transcode
 from heimdex.library.videos import Video
@@ -27,6 +27,8 @@ MAX_RATE = "2M"  # bits a second
 
 
 class ClipFailed(BadInput):
+    kind = Kind.UNPROCESSABLE
+
     def __init__(self) -> None:
         super().__init__(
             "clip_failed", "This clip could not be cut from the video; try a moment a little earlier or later."
@@ -41,7 +43,7 @@ def clip_range(video: Video, start_s: float, end_s: float) -> tuple[float, float
     if start_s >= video.duration_s:
         raise BadInput("bad_range", f"The video is only {video.duration_s:.1f} s long.")
     if not video.proxy_key and mime_type(video.container) != "video/mp4":
-        raise BadInput("not_indexed", "Clips of this video can be downloaded once it is indexed.")
+        raise BadInput("not_indexed", "Clips of this video can be downloaded once it is indexed.", Kind.CONFLICT)
     return start_s, min(end_s, video.duration_s, start_s + MAX_CLIP_S)
 
 

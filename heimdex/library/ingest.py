@@ -25,7 +25,7 @@ import psycopg
 
 from heimdex.config import Settings
 from heimdex.db import Conn, Database, one
-from heimdex.errors import BadInput, NotFound
+from heimdex.errors import BadInput, Kind, NotFound
 from heimdex.library.media import MediaInfo, format_bytes, media_error, probe, validate
 from heimdex.library.videos import Video
 from heimdex.storage import CHUNK, BlobStore, source_key
@@ -74,6 +74,8 @@ def clean_language(language: str | None) -> str | None:
 
 
 class StorageUnavailable(BadInput):
+    kind = Kind.UNAVAILABLE
+
     def __init__(self) -> None:
         super().__init__(
             "storage_unavailable",

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ VFR_SHARE = 0.02
 
 class MediaError(BadInput):
     """A file that cannot be indexed; ``code`` is one of :data:`CODES`."""
+
+    kind = Kind.INVALID
 
 
 CODES = {

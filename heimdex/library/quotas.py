@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from heimdex.config import get_settings
 from heimdex.db import Conn, Database, one
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 
 LIMITS = {  # action: (allowed per window, window seconds)
     "upload": (30, 3600),
@@ -33,7 +33,10 @@ def _limit(action: str) -> tuple[int, int]:
 
 
 class QuotaExceeded(BadInput):
-    pass
+    """A plan's room used up (``too_large``), or too many tries in a while (code ``rate_limited``)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(code, message, Kind.RATE_LIMITED if code == "rate_limited" else Kind.TOO_LARGE)
 
 
 @dataclass(frozen=True)

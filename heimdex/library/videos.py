@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from heimdex.db import Database
-from heimdex.errors import BadInput, NotFound
+from heimdex.errors import BadInput, Kind, NotFound
 from heimdex.library.orphans import delete_blobs
 from heimdex.library.people.matching import refresh
 from heimdex.states import VideoState
@@ -72,6 +72,8 @@ SOURCE_MISSING = "The file of this video is missing from storage; upload it agai
 
 
 class SourceMissing(BadInput):
+    kind = Kind.GONE
+
     def __init__(self) -> None:
         super().__init__("source_missing", SOURCE_MISSING)
 

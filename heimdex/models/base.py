@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Protocol
 
 from heimdex.config import Settings
-from heimdex.errors import HeimdexError
+from heimdex.errors import HeimdexError, Kind
 
 
 class WeightsError(HeimdexError):
     """A weight file is missing or damaged; the message names the package to reinstall."""
+
+    kind = Kind.FAILED
 
 
 class Requirement(Protocol):

@@ -37,7 +37,7 @@ from heimdex.config import Settings
 from heimdex.db import Conn, get_database, one, resolve_url
 from heimdex.db.embedded import POSTGRES_MAJOR
 from heimdex.db.migrate import applied
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 from heimdex.library.orphans import BACKUP_LOCK
 from heimdex.storage import BlobStore, get_blob_store
 
@@ -48,6 +48,8 @@ SOURCE_KEY = re.compile(r"^u/[0-9a-f-]{36}/src/")
 
 
 class BackupFailed(BadInput):
+    kind = Kind.CONFLICT
+
     def __init__(self, message: str):
         super().__init__("backup_failed", message)
 

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Protocol
 
-from heimdex.errors import HeimdexError
+from heimdex.errors import HeimdexError, Kind
 
 
 class Events(Protocol):
@@ -40,6 +40,8 @@ class Quiet:
 
 class Cancelled(HeimdexError):
     """The run stopped because it was asked to; nothing it stored was kept."""
+
+    kind = Kind.CONFLICT
 
 
 # stage: (fixed seconds, seconds per second of video)

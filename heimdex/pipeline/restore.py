@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from heimdex.db import Database
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 from heimdex.library.videos import Video, get_video
 from heimdex.pipeline.commit import commit_index, read_sidecar, sidecar_key
 from heimdex.pipeline.run import IndexReport
@@ -14,7 +14,7 @@ from heimdex.storage import BlobStore
 
 def _indexed(video: Video) -> str:
     if not video.index_run:
-        raise BadInput("not_indexed", f"Video {video.id} has no index yet; index it first.")
+        raise BadInput("not_indexed", f"Video {video.id} has no index yet; index it first.", Kind.CONFLICT)
     return video.index_run
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database
-from heimdex.errors import BadInput, HeimdexError
+from heimdex.errors import BadInput, HeimdexError, Kind
 from heimdex.library.media import plays_in_browsers
 from heimdex.library.transcode import make_proxy
 from heimdex.library.videos import SourceMissing, Video, set_proxy
@@ -98,7 +98,7 @@ class StageFailed(HeimdexError):
         self.stage = stage
         self.code = code
         self.message = message
-        self.exit_code = 2 if code != "index_failed" else 1
+        self.kind = Kind.FAILED if code == "index_failed" else Kind.INVALID
 
 
 def failure(stage: str, exc: BaseException) -> StageFailed:

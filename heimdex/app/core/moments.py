@@ -15,7 +15,7 @@ from heimdex.app.links import Purpose
 from heimdex.app.results import MarkedLine, Moment, MomentAt, Player, SearchAnswer, Transcript
 from heimdex.auth.users import User
 from heimdex.config import get_settings
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 from heimdex.library import subtitles
 from heimdex.library.videos import Video, parse_video_id, scene_at
 from heimdex.search import SearchFilters
@@ -143,7 +143,9 @@ def moment(user: User, video_id: str, start_s: float = 0.0) -> MomentAt:
     start = min(max(0.0, seconds(start_s, "start")), video.duration_s)
     scene = scene_at(database(), user.id, video.id, start)
     if scene is None:
-        raise BadInput("not_indexed", "This video has no scenes yet; it can be opened once it is indexed.")
+        raise BadInput(
+            "not_indexed", "This video has no scenes yet; it can be opened once it is indexed.", Kind.CONFLICT
+        )
     return {
         "video": video_status(user, str(video.id)),
         "scene": {

@@ -16,7 +16,7 @@ from heimdex.app.results import ListedVideo, Profile, Quota, VideoInfo
 from heimdex.auth.users import User
 from heimdex.config import get_settings
 from heimdex.db import Conn
-from heimdex.errors import BadInput
+from heimdex.errors import BadInput, Kind
 from heimdex.jobs import latest_job
 from heimdex.jobs.queue import enqueue
 from heimdex.library import videos as videos_store
@@ -173,4 +173,4 @@ def cancel(user: User, video_id: str) -> str:
                 return states.request_cancel(conn, job.id).value
         except states.WrongState:  # it is not queued or running
             pass
-    raise BadInput("not_running", "This video is not being indexed.")
+    raise BadInput("not_running", "This video is not being indexed.", Kind.CONFLICT)
