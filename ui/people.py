@@ -130,126 +130,136 @@ def layout() -> PeopleTab:
 
 
 def who_label(person: dict, lang: str | None) -> str:
+    """'Mina · seen in 4 scenes of 2 videos' (someone unnamed: 'Someone')."""
     seen = say(lang, "seen_count", n=person["scenes"], m=person["videos"])
     return f"{person['name'] or say(lang, 'someone')} · {seen}"
 
 
-def wire(
-    shell: Shell,
-    tab: PeopleTab,
-    with_person: gr.Dropdown,
-    query: gr.Textbox,
-    then_search: Callable[[Any], Any],
-) -> None:
-    """``with_person`` and ``query``: the Search tab's, which "Show their scenes" fills before ``then_search``."""
-    token, lang = shell.token, shell.lang
+def face_label(face: dict, lang: str | None) -> str:
+    """A face's caption: 'Photo' for an enrolled photo, else where it was seen ('Interview · 12.5 s')."""
+    if face.get("reference") and not face["title"]:
+        return say(lang, "photo")
+    return f"{face['title']} · {face['t'] or 0:.1f} s"
 
-    def everyone(session, lang) -> dict:
+
+def gallery(items: list[dict], pictures: list[str | None], label: Callable[[dict], str]) -> list[tuple[object, str]]:
+    """Pictures with their captions for a gallery (a placeholder where a picture is missing)."""
+    return [(picture(found, (160, 160)), label(item)) for item, found in zip(items, pictures)]
+
+
+def find_person(listing: dict, person_id: object) -> dict | None:
+    """The person ``person_id`` of a listing (named or suggested); ``None`` if there is none."""
+    return next((p for p in listing["people"] + listing["suggested"] if p["person_id"] == person_id), None)
+
+
+def name_choices(listing: dict, lang: str | None) -> tuple[list[tuple[str, object]], list[tuple[str, str]]]:
+    """The choices to merge with (everyone, by label) and to search with (the named, by name; first 'anyone')."""
+    everybody = listing["people"] + listing["suggested"]
+    merge = [(who_label(p, lang), p["person_id"]) for p in everybody]
+    search = [(say(lang, "anyone"), "")] + [(p["name"], p["name"]) for p in listing["people"]]
+    return merge, search
+
+
+def heading(person: dict, lang: str | None) -> str:
+    """The picked person's heading: their name (escaped) and where they were seen."""
+    title = html.escape(person["name"] or say(lang, "someone_unnamed"))
+    return f"### {title}\n{html.escape(who_label(person, lang))}"
+
+
+class Handlers:
+    """What the People tab does when it is used; each handler answers the components it changes."""
+
+    def __init__(self, tab: PeopleTab, with_person: gr.Dropdown):
+        self.tab, self.with_person = tab, with_person
+        self.view = [tab.people, tab.suggested, tab.listing, tab.merge_with, with_person, tab.note, tab.title]
+        self.shown = [tab.chosen, tab.title, tab.faces, tab.name, tab.likely, tab.likely_faces]
+
+    def everyone(self, session, lang) -> dict:
         """The galleries of people and suggestions, the listing behind them, and the name choices elsewhere."""
         listing = service.people(session)
-        shown = []
-        for kind in ("people", "suggested"):
-            pictures = service.face_pictures(session, [p["cover_face_id"] for p in listing[kind]])
-            shown.append(
-                [(picture(found, (160, 160)), who_label(p, lang)) for p, found in zip(listing[kind], pictures)]
+        shown = {
+            kind: gallery(
+                listing[kind],
+                service.face_pictures(session, [p["cover_face_id"] for p in listing[kind]]),
+                lambda person: who_label(person, lang),
             )
-        everybody = listing["people"] + listing["suggested"]
+            for kind in ("people", "suggested")
+        }
+        merge, search = name_choices(listing, lang)
         return {
-            tab.people: shown[0],
-            tab.suggested: shown[1],
-            tab.listing: listing,
-            tab.merge_with: gr.update(choices=[(who_label(p, lang), p["person_id"]) for p in everybody], value=None),
-            with_person: gr.update(
-                choices=[(say(lang, "anyone"), "")] + [(p["name"], p["name"]) for p in listing["people"]]
-            ),
-            tab.note: say(lang, "people_note", n=len(listing["people"]), m=len(listing["suggested"])),
+            self.tab.people: shown["people"],
+            self.tab.suggested: shown["suggested"],
+            self.tab.listing: listing,
+            self.tab.merge_with: gr.update(choices=merge, value=None),
+            self.with_person: gr.update(choices=search),
+            self.tab.note: say(lang, "people_note", n=len(listing["people"]), m=len(listing["suggested"])),
         }
 
-    def nobody(note: str, lang) -> dict:
+    def nobody(self, note: str, lang) -> dict:
         return {
-            tab.people: [],
-            tab.suggested: [],
-            tab.listing: {"people": [], "suggested": []},
-            tab.merge_with: gr.update(choices=[]),
-            with_person: gr.update(choices=[(say(lang, "anyone"), "")]),
-            tab.note: note,
+            self.tab.people: [],
+            self.tab.suggested: [],
+            self.tab.listing: {"people": [], "suggested": []},
+            self.tab.merge_with: gr.update(choices=[]),
+            self.with_person: gr.update(choices=[(say(lang, "anyone"), "")]),
+            self.tab.note: note,
         }
 
-    def panel(session, person_id, listing, lang) -> dict:
+    def panel(self, session, person_id, listing, lang) -> dict:
         """The picked person's heading, faces, name box and "is this also them?" faces."""
-        person = next((p for p in listing["people"] + listing["suggested"] if p["person_id"] == person_id), None)
+        tab, person = self.tab, find_person(listing, person_id)
         if person is None:
-            return {
-                tab.chosen: None,
-                tab.title: say(lang, "pick_person"),
-                tab.faces: [],
-                tab.name: "",
-                tab.likely: gr.update(value=[], visible=False),
-                tab.likely_faces: [],
-            }
+            nothing = {tab.chosen: None, tab.title: say(lang, "pick_person"), tab.faces: [], tab.name: ""}
+            return {**nothing, tab.likely: gr.update(value=[], visible=False), tab.likely_faces: []}
         faces = service.person_faces(session, person_id)
-        pictures = service.face_pictures(session, [f["face_id"] for f in faces])
-        shown = [
-            (
-                picture(found, (160, 160)),
-                say(lang, "photo") if f["reference"] and not f["title"] else f"{f['title']} · {f['t'] or 0:.1f} s",
-            )
-            for f, found in zip(faces, pictures)
-        ]
+        shown = gallery(
+            faces, service.face_pictures(session, [f["face_id"] for f in faces]), lambda f: face_label(f, lang)
+        )
         likely = service.likely_faces(session, person_id) if person["name"] else []
-        offered = [
-            (picture(found, (160, 160)), f"{f['title']} · {f['t'] or 0:.1f} s")
-            for f, found in zip(likely, service.face_pictures(session, [f["face_id"] for f in likely]))
-        ]
-        title = html.escape(person["name"] or say(lang, "someone_unnamed"))
+        offered = gallery(
+            likely, service.face_pictures(session, [f["face_id"] for f in likely]), lambda f: face_label(f, lang)
+        )
+        question = say(lang, "is_this_also", name=person["name"]) if likely else ""
         return {
             tab.chosen: person_id,
-            tab.title: f"### {title}\n{who_label(person, lang)}",
+            tab.title: heading(person, lang),
             tab.faces: shown,
             tab.name: person["name"] or "",
-            tab.likely: gr.update(
-                value=offered,
-                visible=bool(offered),
-                label=say(lang, "is_this_also", name=person["name"]) if likely else "",
-            ),
+            tab.likely: gr.update(value=offered, visible=bool(offered), label=question),
             tab.likely_faces: likely,
         }
 
-    def all_of_it(session, person_id, lang) -> dict:
-        view = everyone(session, lang)
-        return {**view, **panel(session, person_id, view[tab.listing], lang)}
+    def all_of_it(self, session, person_id, lang) -> dict:
+        view = self.everyone(session, lang)
+        return {**view, **self.panel(session, person_id, view[self.tab.listing], lang)}
 
-    def show(session, lang):
+    def show(self, session, lang):
         if not session:
-            return nobody(say(lang, "sign_in_people"), lang)
+            return self.nobody(say(lang, "sign_in_people"), lang)
         try:
-            return {**everyone(session, lang), tab.title: say(lang, "pick_person")}
+            return {**self.everyone(session, lang), self.tab.title: say(lang, "pick_person")}
         except BadInput:
-            return nobody(say(lang, "session_ended_short"), lang)
+            return self.nobody(say(lang, "session_ended_short"), lang)
 
-    @friendly
-    def pick(session, listing, kind, lang, evt: gr.SelectData):
-        return panel(
-            session, chosen(listing.get(kind) if isinstance(listing, dict) else None, evt)["person_id"], listing, lang
-        )
+    def pick(self, session, listing, kind, lang, evt: gr.SelectData):
+        picked = chosen(listing.get(kind) if isinstance(listing, dict) else None, evt)
+        return self.panel(session, picked["person_id"], listing, lang)
 
-    @friendly
-    def confirm_likely(session, person_id, name, likely, lang, evt: gr.SelectData):
+    def confirm_likely(self, session, person_id, name, likely, lang, evt: gr.SelectData):
         """'Is this also Mina?' — yes: the face becomes one of hers."""
         service.name_face(session, chosen(likely, evt)["face_id"], name)
         gr.Info(say(lang, "added_to", name=name))
-        return all_of_it(session, person_id, lang)
+        return self.all_of_it(session, person_id, lang)
 
-    @friendly
-    def add(session, name, photos, lang):
+    def add(self, session, name, photos, lang):
         if not photos:
             raise BadInput("no_photo", "Add at least one photo of the person.")
         person = service.add_person(session, name, photos)
         gr.Info(say(lang, "seen_in", name=person["name"], n=person["scenes"]))
-        return {**all_of_it(session, person["person_id"], lang), tab.new_name: "", tab.photos: None}
+        return {**self.all_of_it(session, person["person_id"], lang), self.tab.new_name: "", self.tab.photos: None}
 
-    @friendly
-    def act(session, person_id, action, name, other, lang):
+    def act(self, session, person_id, action, name, other, lang):
+        """Name, merge, split or forget the picked person."""
         if person_id is None:
             raise BadInput("no_person", "Pick a person first.")
         if action == "name":
@@ -264,30 +274,30 @@ def wire(
         else:
             service.delete_person(session, person_id)
             person_id = None
-        return all_of_it(session, person_id, lang)
+        return self.all_of_it(session, person_id, lang)
 
-    view = [tab.people, tab.suggested, tab.listing, tab.merge_with, with_person, tab.note, tab.title]
-    shown = [tab.chosen, tab.title, tab.faces, tab.name, tab.likely, tab.likely_faces]
-    lang.change(show, [token, lang], view, api_visibility="private")
-    tab.tab.select(show, [token, lang], view, api_visibility="private")
-    tab.people.select(pick, [token, tab.listing, gr.State("people"), lang], shown, api_visibility="private")
-    tab.suggested.select(pick, [token, tab.listing, gr.State("suggested"), lang], shown, api_visibility="private")
-    tab.add.click(
-        add,
-        [token, tab.new_name, tab.photos, lang],
-        view + shown + [tab.new_name, tab.photos],
-        api_visibility="private",
-    )
+
+def wire(
+    shell: Shell,
+    tab: PeopleTab,
+    with_person: gr.Dropdown,
+    query: gr.Textbox,
+    then_search: Callable[[Any], Any],
+) -> None:
+    """``with_person`` and ``query``: the Search tab's, which "Show their scenes" fills before ``then_search``."""
+    do, token, lang = Handlers(tab, with_person), shell.token, shell.lang
+    view, shown = do.view, do.shown
+    lang.change(do.show, [token, lang], view, api_visibility="private")
+    tab.tab.select(do.show, [token, lang], view, api_visibility="private")
+    for gallery_, kind in ((tab.people, "people"), (tab.suggested, "suggested")):
+        gallery_.select(friendly(do.pick), [token, tab.listing, gr.State(kind), lang], shown, api_visibility="private")
+    added = [*view, *shown, tab.new_name, tab.photos]
+    tab.add.click(friendly(do.add), [token, tab.new_name, tab.photos, lang], added, api_visibility="private")
     for button, action in ((tab.save_name, "name"), (tab.merge, "merge"), (tab.split, "split"), (tab.forget, "forget")):
-        button.click(
-            act,
-            [token, tab.chosen, gr.State(action), tab.name, tab.merge_with, lang],
-            view + shown,
-            api_visibility="private",
-        )
-    tab.likely.select(
-        confirm_likely, [token, tab.chosen, tab.name, tab.likely_faces, lang], view + shown, api_visibility="private"
-    )
+        asked = [token, tab.chosen, gr.State(action), tab.name, tab.merge_with, lang]
+        button.click(friendly(do.act), asked, view + shown, api_visibility="private")
+    picked = [token, tab.chosen, tab.name, tab.likely_faces, lang]
+    tab.likely.select(friendly(do.confirm_likely), picked, view + shown, api_visibility="private")
     then_search(
         tab.scenes.click(
             lambda name: {with_person: gr.update(value=name), query: "", shell.tabs: gr.update(selected="search")},

@@ -233,98 +233,113 @@ def position(index: object, results: list) -> int:
     return max(0, min(whole, len(results) - 1))
 
 
-def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
-    """``moments``: the Search tab's cards; a click on one plays it here."""
+def faces_shown(opened: dict | None, lang: str | None) -> list[tuple[object, str]]:
+    """The faces seen in a moment's scenes for the gallery: each picture, with its name or the question who it is."""
+    return [
+        (picture(f["picture"], (160, 160)), f["name"] or say(lang, "who_is_this"))
+        for f in (opened or {}).get("faces", [])
+    ]
 
-    def people_in(opened: dict | None, lang) -> dict:
-        """The faces seen in a moment's scenes, named or asking who they are; no face picked, so the name box is shut."""
-        faces = opened["faces"] if opened else []
+
+def marks_in(results: list[dict], video_id: str) -> list[dict]:
+    """The moments of ``results`` in one video: the timeline's marks."""
+    return [r for r in results if r["video_id"] == video_id]
+
+
+def shared_moment(found: dict, start_s: float) -> dict:
+    """A moment to play from what a share link opened (:func:`heimdex.app.core.moments.open_shared`): its scene, from
+    the second the link names, with nothing said to have matched."""
+    scene = found["scene"]
+    return {
+        "video_id": found["video"]["video_id"],
+        "title": found["video"]["title"],
+        "start_s": start_s,
+        "end_s": scene["end_s"],
+        "scene_start_s": scene["start_s"],
+        "scene_ids": [scene["scene_id"]],
+        "channels": {},
+        "transcript_snippet": "",
+        "ocr_snippet": "",
+        "caption": scene["caption"],
+        "people": [],
+        "tags": [],
+    }
+
+
+class Handlers:
+    """What the Player does when it is used; each handler answers the components it changes."""
+
+    def __init__(self, shell: Shell, tab: PlayerTab):
+        self.shell, self.tab = shell, tab
+        self.faces = [tab.faces_here, tab.faces, tab.picked_face, tab.face_name]
+        self.public = [tab.public, tab.public_link, tab.published]
+        self.opened = [tab.player, shell.current, shell.tabs, *self.faces, *self.public]
+
+    def people_in(self, opened: dict | None, lang) -> dict:
+        """The faces seen in a moment's scenes, named or asking who they are; no face picked, the name box shut."""
         return {
-            tab.faces_here: [(picture(f["picture"], (160, 160)), f["name"] or say(lang, "who_is_this")) for f in faces],
-            tab.faces: faces,
-            tab.picked_face: None,
-            tab.face_name: gr.update(value="", interactive=False),
+            self.tab.faces_here: faces_shown(opened, lang),
+            self.tab.faces: opened["faces"] if opened else [],
+            self.tab.picked_face: None,
+            self.tab.face_name: gr.update(value="", interactive=False),
         }
 
-    def public_shown(published: dict | None, lang) -> dict:
+    def public_shown(self, published: dict | None, lang) -> dict:
         return {
-            tab.public: published is not None,
-            tab.public_link: public_html(published, lang),
-            tab.published: published,
+            self.tab.public: published is not None,
+            self.tab.public_link: public_html(published, lang),
+            self.tab.published: published,
         }
 
-    def play(token, results, index, asked, lang) -> dict:
+    def play(self, token, results, index, asked, lang) -> dict:
+        """The moment ``index`` of ``results``, with every match of ``asked`` in its video marked."""
+        moved = {self.shell.tabs: gr.update(selected="player")}
         if not results:
-            return {
-                tab.player: f"<p>{say(lang, 'nothing_yet')}</p>",
-                shell.current: 0,
-                shell.tabs: gr.update(selected="player"),
-                **people_in(None, lang),
-                **public_shown(None, lang),
-            }
+            empty = {self.tab.player: f"<p>{say(lang, 'nothing_yet')}</p>", self.shell.current: 0}
+            return {**empty, **moved, **self.people_in(None, lang), **self.public_shown(None, lang)}
         index = position(index, results)
         result = results[index]
         opened = open_moment(token, result)
         segments = service.transcript(token, result["video_id"], asked or "")["segments"]
         if asked:  # every moment of this video that matches, not only those on the results page
-            marks = service.search(token, asked, 100, result["video_id"])
+            marks = service.search(token, asked, 100, result["video_id"])["moments"]
         else:
-            marks = [r for r in results if r["video_id"] == result["video_id"]]
+            marks = marks_in(results, result["video_id"])
+        share = service.share_link(token, result["video_id"], result["start_s"])
         return {
-            tab.player: moment_html(
-                result, opened, segments, marks, service.share_link(token, result["video_id"], result["start_s"]), lang
-            ),
-            shell.current: index,
-            shell.tabs: gr.update(selected="player"),
-            **people_in(opened, lang),
-            **public_shown(opened["public"], lang),
+            self.tab.player: moment_html(result, opened, segments, marks, share, lang),
+            self.shell.current: index,
+            **moved,
+            **self.people_in(opened, lang),
+            **self.public_shown(opened["public"], lang),
         }
 
-    @friendly
-    def clicked(token, results, asked, lang, evt: gr.EventData):
-        return play(token, results, event_value(evt, "index") or 0, asked, lang)
+    def clicked(self, token, results, asked, lang, evt: gr.EventData):
+        return self.play(token, results, event_value(evt, "index") or 0, asked, lang)
 
-    @friendly
-    def step(token, results, index, asked, by, lang):
-        return play(token, results, position(index, results) + by, asked, lang)
+    def step(self, token, results, index, asked, by, lang):
+        return self.play(token, results, position(index, results) + by, asked, lang)
 
-    @friendly
-    def find_within(token, results, index, words, lang):
+    def find_within(self, token, results, index, words, lang):
+        """Search the open moment's video only; play its first match."""
         if not results:
             raise BadInput("nothing_open", "Open a moment first; then search in its video.")
         video_id = results[position(index, results)]["video_id"]
-        found = service.search(token, words, 100, video_id)
+        found = service.search(token, words, 100, video_id)["moments"]
         if not found:
             raise BadInput("no_match", "Nothing in this video matches that; try other words.")
-        return {**play(token, found, 0, words, lang), shell.results: found, shell.asked: words}
+        return {**self.play(token, found, 0, words, lang), self.shell.results: found, self.shell.asked: words}
 
-    @friendly
-    def from_link(token, lang, request: gr.Request):
+    def from_link(self, token, lang, request: gr.Request):
         """A share link (``/?moment=…``) opened by its owner: the Player at that second."""
         asked = dict(request.query_params) if request else {}
         if "moment" not in asked or not token:
-            return {component: gr.update() for component in (*opened, shell.results, shell.asked)}
+            return {component: gr.update() for component in (*self.opened, self.shell.results, self.shell.asked)}
         found = service.open_shared(token, asked["moment"], asked.get("t", "0"))
-        scene = found["scene"]
-        start = float(asked.get("t", "0"))
-        result = {
-            "video_id": found["video"]["video_id"],
-            "title": found["video"]["title"],
-            "start_s": start,
-            "end_s": scene["end_s"],
-            "scene_start_s": scene["start_s"],
-            "scene_ids": [scene["scene_id"]],
-            "channels": {},
-            "transcript_snippet": "",
-            "ocr_snippet": "",
-            "caption": scene["caption"],
-            "people": [],
-            "tags": [],
-        }
-        return {**play(token, [result], 0, "", lang), shell.results: [result], shell.asked: ""}
+        result = shared_moment(found, float(asked.get("t", "0")))
+        return {**self.play(token, [result], 0, "", lang), self.shell.results: [result], self.shell.asked: ""}
 
-    @friendly
-    def make_public(token, results, index, on, published, lang):
+    def make_public(self, token, results, index, on, published, lang):
         """Turn the open clip's public link on or off."""
         if not results:
             raise BadInput("nothing_open", "Open a moment first.")
@@ -338,32 +353,48 @@ def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
                 published = None
         except BadInput as refused:  # the box goes back to what is true
             gr.Warning(error(lang, refused))
-        return public_shown(published, lang)
+        return self.public_shown(published, lang)
 
-    @friendly
-    def pick_face(faces, lang, evt: gr.SelectData):
+    def pick_face(self, faces, lang, evt: gr.SelectData):
         face = chosen(faces, evt)
-        return {tab.picked_face: face["face_id"], tab.face_name: gr.update(value=face["name"] or "", interactive=True)}
+        return {
+            self.tab.picked_face: face["face_id"],
+            self.tab.face_name: gr.update(value=face["name"] or "", interactive=True),
+        }
 
-    @friendly
-    def name_face(token, results, index, face_id, name, lang):
+    def name_face(self, token, results, index, face_id, name, lang):
         if face_id is None:
             raise BadInput("no_face", "Pick a face first.")
         person = service.name_face(token, face_id, name)
         gr.Info(say(lang, "seen_in", name=person["name"], n=person["scenes"]))
-        return people_in(open_moment(token, results[position(index, results)]) if results else None, lang)
+        return self.people_in(open_moment(token, results[position(index, results)]) if results else None, lang)
 
-    faces = [tab.faces_here, tab.faces, tab.picked_face, tab.face_name]
-    public = [tab.public, tab.public_link, tab.published]
-    opened = [tab.player, shell.current, shell.tabs, *faces, *public]
-    at = [shell.token, shell.results, shell.current]
-    lang = shell.lang
-    lang.change(from_link, [shell.token, lang], [*opened, shell.results, shell.asked], api_visibility="private")
-    moments.click(clicked, [shell.token, shell.results, shell.asked, lang], opened, api_visibility="private")
-    tab.previous.click(step, [*at, shell.asked, gr.State(-1), lang], opened, api_visibility="private")
-    tab.next.click(step, [*at, shell.asked, gr.State(1), lang], opened, api_visibility="private")
+
+def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
+    """``moments``: the Search tab's cards; a click on one plays it here."""
+    do = Handlers(shell, tab)
+    at, lang, opened = [shell.token, shell.results, shell.current], shell.lang, do.opened
+    lang.change(
+        friendly(do.from_link), [shell.token, lang], [*opened, shell.results, shell.asked], api_visibility="private"
+    )
+    moments.click(
+        friendly(do.clicked), [shell.token, shell.results, shell.asked, lang], opened, api_visibility="private"
+    )
+    tab.previous.click(friendly(do.step), [*at, shell.asked, gr.State(-1), lang], opened, api_visibility="private")
+    tab.next.click(friendly(do.step), [*at, shell.asked, gr.State(1), lang], opened, api_visibility="private")
     for trigger in (tab.within.submit, tab.find_within.click):
-        trigger(find_within, [*at, tab.within, lang], [*opened, shell.results, shell.asked], api_visibility="private")
-    tab.public.input(make_public, [*at, tab.public, tab.published, lang], public, api_visibility="private")
-    tab.faces_here.select(pick_face, [tab.faces, lang], [tab.picked_face, tab.face_name], api_visibility="private")
-    tab.name_face.click(name_face, [*at, tab.picked_face, tab.face_name, lang], faces, api_visibility="private")
+        trigger(
+            friendly(do.find_within),
+            [*at, tab.within, lang],
+            [*opened, shell.results, shell.asked],
+            api_visibility="private",
+        )
+    tab.public.input(
+        friendly(do.make_public), [*at, tab.public, tab.published, lang], do.public, api_visibility="private"
+    )
+    tab.faces_here.select(
+        friendly(do.pick_face), [tab.faces, lang], [tab.picked_face, tab.face_name], api_visibility="private"
+    )
+    tab.name_face.click(
+        friendly(do.name_face), [*at, tab.picked_face, tab.face_name, lang], do.faces, api_visibility="private"
+    )
