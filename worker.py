@@ -1,4 +1,4 @@
-"""Indexing worker entry point: ``python worker.py`` (needs REDIS_URL; see README "Jobs and workers")."""
+"""Indexing worker entry point: ``python worker.py`` (needs REDIS_URL; see docs/operations.md, "Jobs and workers")."""
 
 from heimdex.ops.worker import main
 

@@ -16,7 +16,7 @@ embedded Postgres. Then, in the same run and for each scale:
 - p95 against 2x (encode + one lookup).
 
 It also times the per-user exact scan at growing library sizes for one user, to
-show where an ANN index would start to pay (the "crossover" in the README).
+show where an ANN index would start to pay (the crossover table it prints).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ indexes the benchmark video of :mod:`eval.bench_index` (``--minutes`` of 1080p30
 the database server's), peak memory, wall time, the bytes stored per kind (video, proxy,
 keyframes, face pictures, sidecar; the database's tables with their indexes) and the rows.
 
-The prices are list prices with their sources in the README (``--cpu-price`` and the others
+The prices are list prices with their sources in docs/benchmarks.md (``--cpu-price`` and the others
 override them). CPU: the CPU-seconds billed at a vCPU-hour price (a worker kept busy); the
 wall-clock figure (one 2-vCPU machine held for the whole run) is printed beside it. GPU: an
 ESTIMATE until measured on a GPU: the model stages (speech, screen text, vision, faces, text)
@@ -33,7 +33,7 @@ from eval.bench_index import MEDIA, build_video, child_json
 
 QUERIES = Path(__file__).resolve().parent / "sets" / "queries.jsonl"
 
-# List prices (USD), with the page each comes from (README: Cost per indexed minute).
+# List prices (USD), with the page each comes from (docs/benchmarks.md: Cost per indexed minute).
 CPU_USD_PER_VCPU_HOUR = 0.0335  # Hugging Face Inference Endpoints, aws intel-spr x2: $0.067/h for 2 vCPU, 4 GB
 GPU_USD_PER_HOUR = {  # Hugging Face Spaces hardware (docs/hub/spaces-gpus)
     "Nvidia T4 small": 0.40,

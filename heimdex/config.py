@@ -1,7 +1,9 @@
 """Settings: the one place that reads the environment.
 
-Every module takes what it needs from :func:`get_settings`; nothing else reads
-``os.environ``. The README lists each variable with its default.
+:func:`get_settings` reads them once; nothing else reads ``os.environ``. The app's own modules take
+what they need from it; the models (through the registry) and search take a :class:`Settings` as an
+argument, so eval and tests try other values without touching the environment. docs/operations.md
+lists each variable with its default.
 """
 
 from __future__ import annotations

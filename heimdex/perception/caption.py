@@ -56,8 +56,8 @@ def _people(tags: list[Tag]) -> str:
 
 def _things(tags: list[Tag]) -> list[str]:
     """The strongest objects, each once, by their coloured names where known ('a red car')."""
-    coloured = {t.tag.split(" ", 1)[1]: t.tag for t in tags if t.source == "colour"}
-    counted = {t.tag.split(" ", 1)[1]: t.tag for t in tags if t.source == "count"}
+    coloured = {t.tag.split(" ", 1)[1]: t.tag for t in tags if t.source == "colour" and " " in t.tag}
+    counted = {t.tag.split(" ", 1)[1]: t.tag for t in tags if t.source == "count" and " " in t.tag}  # not "crowd"
     names = []
     for tag in tags:
         if tag.source in ("objects", "concepts", "clip") and tag.tag not in NOT_THINGS:
