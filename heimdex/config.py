@@ -23,10 +23,8 @@ GIB = 1024**3
 class ConfigError(BadInput):
     """An environment variable with a value Heimdex cannot use."""
 
-    kind = Kind.INVALID
-
     def __init__(self, variable: str, problem: str):
-        super().__init__("bad_setting", f"{variable}: {problem}")
+        super().__init__("bad_setting", f"{variable}: {problem}", Kind.INVALID)
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,10 @@ ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 
 
 class WrongState(BadInput):
-    kind = Kind.CONFLICT
-
     """The job (or its video) is not in a state the transition leaves; nothing changed."""
 
     def __init__(self, transition: str, job_id: int | None = None):
-        super().__init__("wrong_state", "This video changed meanwhile; refresh and try again.")
+        super().__init__("wrong_state", "This video changed meanwhile; refresh and try again.", Kind.CONFLICT)
         self.job_id = job_id
         self.transition = transition
 
@@ -61,12 +59,10 @@ class NotQueued(WrongState):
 
 
 class Busy(BadInput):
-    kind = Kind.CONFLICT
-
     """Another live run is indexing the video."""
 
     def __init__(self) -> None:
-        super().__init__("busy", "This video is being indexed right now; wait for that run to finish.")
+        super().__init__("busy", "This video is being indexed right now; wait for that run to finish.", Kind.CONFLICT)
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,10 @@ PICTURES = "pictures"
 
 
 class UploadRefused(BadInput):
-    kind = Kind.INVALID
-
     def __init__(self) -> None:
-        super().__init__("no_file", "Upload the file again: Heimdex only reads files you uploaded with this request.")
+        super().__init__(
+            "no_file", "Upload the file again: Heimdex only reads files you uploaded with this request.", Kind.INVALID
+        )
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,8 @@ def _secret(settings: Settings) -> bytes:
 
 
 class LinkRefused(BadInput):
-    kind = Kind.FORBIDDEN
-
     def __init__(self, reason: str):
-        super().__init__("link_refused", f"This link is not valid: {reason}.")
+        super().__init__("link_refused", f"This link is not valid: {reason}.", Kind.FORBIDDEN)
 
 
 class Purpose(StrEnum):

@@ -42,11 +42,11 @@ LOCK_LONGEST_S = 3600.0
 
 
 class SignInLocked(BadInput):
-    kind = Kind.RATE_LIMITED
-
     def __init__(self, seconds: float):
         wait = f"{int(seconds // 60) + 1} minute(s)" if seconds >= 60 else f"{int(seconds) + 1} seconds"
-        super().__init__("sign_in_locked", f"Too many failed sign-ins for this account; try again in {wait}.")
+        super().__init__(
+            "sign_in_locked", f"Too many failed sign-ins for this account; try again in {wait}.", Kind.RATE_LIMITED
+        )
 
 
 def register(db: Database, email: str, password: str, display_name: str = "", client: str | None = None) -> str:

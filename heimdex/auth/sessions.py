@@ -19,10 +19,8 @@ SESSION_DAYS = 14
 
 
 class Unauthorized(BadInput):
-    kind = Kind.UNAUTHORIZED
-
     def __init__(self) -> None:
-        super().__init__("unauthorized", "Please sign in again.")
+        super().__init__("unauthorized", "Please sign in again.", Kind.UNAUTHORIZED)
 
 
 def _digest(token: str) -> bytes:

@@ -36,10 +36,10 @@ WAIT_S = 3.0  # the longest a request waits for the database before it is told, 
 
 
 class DatabaseUnavailable(BadInput):
-    kind = Kind.UNAVAILABLE
-
     def __init__(self) -> None:
-        super().__init__("database_unavailable", "The database cannot be reached right now; try again in a moment.")
+        super().__init__(
+            "database_unavailable", "The database cannot be reached right now; try again in a moment.", Kind.UNAVAILABLE
+        )
 
 
 class Database:

@@ -27,11 +27,11 @@ MAX_RATE = "2M"  # bits a second
 
 
 class ClipFailed(BadInput):
-    kind = Kind.UNPROCESSABLE
-
     def __init__(self) -> None:
         super().__init__(
-            "clip_failed", "This clip could not be cut from the video; try a moment a little earlier or later."
+            "clip_failed",
+            "This clip could not be cut from the video; try a moment a little earlier or later.",
+            Kind.UNPROCESSABLE,
         )
 
 

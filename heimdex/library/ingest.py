@@ -74,12 +74,11 @@ def clean_language(language: str | None) -> str | None:
 
 
 class StorageUnavailable(BadInput):
-    kind = Kind.UNAVAILABLE
-
     def __init__(self) -> None:
         super().__init__(
             "storage_unavailable",
             "The server cannot store files right now (its disk is full or read-only); please try again later.",
+            Kind.UNAVAILABLE,
         )
 
 

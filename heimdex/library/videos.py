@@ -72,10 +72,8 @@ SOURCE_MISSING = "The file of this video is missing from storage; upload it agai
 
 
 class SourceMissing(BadInput):
-    kind = Kind.GONE
-
     def __init__(self) -> None:
-        super().__init__("source_missing", SOURCE_MISSING)
+        super().__init__("source_missing", SOURCE_MISSING, Kind.GONE)
 
 
 def source_missing(db: Database, video: Video) -> SourceMissing:

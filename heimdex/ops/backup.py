@@ -48,10 +48,8 @@ SOURCE_KEY = re.compile(r"^u/[0-9a-f-]{36}/src/")
 
 
 class BackupFailed(BadInput):
-    kind = Kind.CONFLICT
-
     def __init__(self, message: str):
-        super().__init__("backup_failed", message)
+        super().__init__("backup_failed", message, Kind.CONFLICT)
 
 
 def _bin(tool: str) -> str:

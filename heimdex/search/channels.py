@@ -97,7 +97,8 @@ def vector_scores(
     Exact by default, over every scene or those ``within``; ``approximate``: the index path's nearest rows only.
     """
     if approximate:
-        scores = _nearest_scores(conn, user_id, model, query, channels, settings)
+        with index_scan(conn, settings):
+            scores = _nearest_scores(conn, user_id, model, query, channels, settings.ann_candidates)
         empty = {channel: signal for channel, signal in channels.items() if not scores[signal]}
         if empty:  # the index found none of the user's rows (a graph cut off by duplicates): scan those exactly
             scores.update(vector_scores(conn, user_id, model, query, empty, filters, settings=settings))
@@ -157,30 +158,25 @@ def large_library(conn: Conn, user_id: uuid.UUID, settings: Settings) -> bool:
 
 
 def _nearest_scores(
-    conn: Conn,
-    user_id: uuid.UUID,
-    model: tuple[str, str],
-    query: np.ndarray,
-    channels: dict[str, str],
-    settings: Settings,
+    conn: Conn, user_id: uuid.UUID, model: tuple[str, str], query: np.ndarray, channels: dict[str, str], limit: int
 ) -> dict[str, dict[int, float]]:
-    """The nearest rows of each channel through the model's HNSW index, filtered to the user as it goes."""
+    """The ``limit`` nearest rows of each channel through the model's HNSW index, filtered to the user as it goes
+    (inside :func:`index_scan`)."""
     scores: dict[str, dict[int, float]] = {signal: {} for signal in channels.values()}
     found = conn.execute(
         "SELECT id, dim FROM embedding_models WHERE name = %s AND version = %s", (model[0], model[1])
     ).fetchone()
     if found is None:
         return scores
-    with index_scan(conn, settings):
-        rows = (
-            conn.cursor(row_factory=tuple_row)
-            .execute(
-                nearest_statement(int(found["id"]), int(found["dim"]), list(channels)),
-                {"query": query, "user": user_id, "limit": settings.ann_candidates},
-                prepare=False,
-            )
-            .fetchall()
+    rows = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            nearest_statement(int(found["id"]), int(found["dim"]), list(channels)),
+            {"query": query, "user": user_id, "limit": limit},
+            prepare=False,
         )
+        .fetchall()
+    )
     for scene_id, channel, similarity in rows:
         signal = scores[channels[channel]]
         signal[scene_id] = max(similarity, signal.get(scene_id, -1.0))
