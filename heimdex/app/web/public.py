@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from starlette.responses import PlainTextResponse
 
@@ -56,20 +56,28 @@ def public_page(clip: PublicClip | None, token: str, lang: str) -> HTMLResponse:
     return HTMLResponse(PAGE.format(lang=lang, title=f"{title} · Heimdex", body=body), headers=headers)
 
 
+router = APIRouter()  # a public clip's page and video
+
+
+@router.get("/p/{token}")
+def public_clip_page(token: str, request: Request):
+    """The clip's page, in the language the browser asks for."""
+    return public_page(opened(get_database(), secret(), token), token, _language(dict(request.headers)))
+
+
+@router.get("/p/{token}/clip.mp4")
+def public_clip(token: str):
+    """The clip's video: its own blob and nothing else of the owner's."""
+    clip = opened(get_database(), secret(), token)
+    store = get_blob_store(get_settings())
+    if clip is None or not store.exists(clip.blob_key):
+        return PlainTextResponse(say("en", "public_gone"), status_code=404, headers=PUBLIC_HEADERS)
+    path = store.local_path(clip.blob_key)
+    if path is not None:
+        return FileResponse(path, media_type="video/mp4", headers=PUBLIC_HEADERS)
+    return StreamingResponse(store.open(clip.blob_key), media_type="video/mp4", headers=PUBLIC_HEADERS)
+
+
 def add(app: FastAPI) -> None:
     """Register a public clip's page and its video on ``app``."""
-
-    @app.get("/p/{token}")
-    def public_clip_page(token: str, request: Request):
-        return public_page(opened(get_database(), secret(), token), token, _language(dict(request.headers)))
-
-    @app.get("/p/{token}/clip.mp4")
-    def public_clip(token: str):
-        clip = opened(get_database(), secret(), token)
-        store = get_blob_store(get_settings())
-        if clip is None or not store.exists(clip.blob_key):
-            return PlainTextResponse(say("en", "public_gone"), status_code=404, headers=PUBLIC_HEADERS)
-        path = store.local_path(clip.blob_key)
-        if path is not None:
-            return FileResponse(path, media_type="video/mp4", headers=PUBLIC_HEADERS)
-        return StreamingResponse(store.open(clip.blob_key), media_type="video/mp4", headers=PUBLIC_HEADERS)
+    app.include_router(router)

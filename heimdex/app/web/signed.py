@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import APIRouter, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -55,82 +55,98 @@ def _granted(purpose: Purpose, video_id: str, link: dict[str, str], scope: str =
         raise _refuse("video_not_found", "No such video.", Kind.NOT_FOUND) from None
 
 
+def _cut(video: Video, start_s: float, end_s: float) -> Path:
+    """A temporary file holding the clip (the caller sends it, then deletes it); nothing left behind on a refusal."""
+    settings = get_settings()
+    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    target = Path(tempfile.mkstemp(dir=settings.tmp_dir, prefix="clip-", suffix=".mp4")[1])
+    try:
+        cut_video(get_blob_store(settings), settings.tmp_dir, video, start_s, end_s, target)
+    except BadInput as refusal:
+        target.unlink(missing_ok=True)
+        raise refused(refusal) from None
+    except FileNotFoundError:
+        target.unlink(missing_ok=True)
+        raise refused(source_missing(get_database(), video)) from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+router = APIRouter()  # the signed routes
+
+
+@router.get("/media/{video_id}")
+def media(video_id: str, u: str = "", k: str = "", e: str = "", s: str = ""):
+    """The video (its browser-playable copy where it has one), with byte ranges."""
+    _, video = _granted(Purpose.MEDIA, video_id, {"u": u, "k": k, "e": e, "s": s})
+    store = get_blob_store(get_settings())
+    key, kind = (video.proxy_key, "video/mp4") if video.proxy_key else (video.blob_key, mime_type(video.container))
+    if not store.exists(key):
+        raise refused(source_missing(get_database(), video))
+    path = store.local_path(key)
+    if path is not None:
+        return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=600"})
+    return StreamingResponse(store.open(key), media_type=kind)
+
+
+@router.get("/captions/{video_id}")
+def captions(video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", as_: str = Query("vtt", alias="as")):
+    """What was said, as the player's WebVTT track, or a .vtt / .srt file to keep."""
+    if as_ not in ("vtt", "vtt-file", "srt"):
+        raise _refuse("bad_format", "Transcripts come as vtt or srt.")
+    grant, video = _granted(Purpose.CAPTIONS, video_id, {"u": u, "k": k, "e": e, "s": s}, as_)
+    with get_database().transaction() as conn:
+        found = lines(spoken_words(conn, grant.user_id, video.id))
+    headers = {"Cache-Control": "private, max-age=600"}
+    if as_ != "vtt":  # a file to keep, named after the video
+        name = f"{Path(video.filename).stem}.{as_.removesuffix('-file')}"
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    text, kind = (srt(found), "application/x-subrip") if as_ == "srt" else (webvtt(found), "text/vtt")
+    return PlainTextResponse(text, media_type=kind, headers=headers)
+
+
+@router.get("/still/{video_id}")
+def still(video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", scene: str = ""):
+    """A scene's picture (``scene``), or the video's poster; bounded in bytes."""
+    if scene and (not scene.isdigit() or len(scene) > 18):
+        raise _refuse("bad_scene", "The scene must be a number.")
+    grant, video = _granted(Purpose.STILL, video_id, {"u": u, "k": k, "e": e, "s": s}, scene)
+    key = scene_picture(get_database(), grant.user_id, video.id, int(scene) if scene else None)
+    if key is None:
+        raise _refuse("not_found", "No such picture.", Kind.NOT_FOUND)
+    try:
+        with get_blob_store(get_settings()).open(key) as blob:
+            data = blob.read(MAX_PICTURE_BYTES + 1)
+    except FileNotFoundError:
+        raise _refuse("not_found", "No such picture.", Kind.NOT_FOUND) from None
+    if len(data) > MAX_PICTURE_BYTES:
+        raise _refuse("not_found", "No such picture.", Kind.NOT_FOUND)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
+
+
+@router.get("/clip/{video_id}")
+def clip(video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", start: str = "0", end: str = "0"):
+    """``start``..``end`` of the video as a file of its own, encoded anew; rate limited per user."""
+    grant, video = _granted(Purpose.CLIP, video_id, {"u": u, "k": k, "e": e, "s": s}, f"{start}-{end}")
+    try:
+        start_s, end_s = float(start), float(end)
+    except ValueError:
+        raise _refuse("bad_range", "The clip's start and end must be numbers of seconds.") from None
+    try:
+        hit(get_database(), "clip", str(grant.user_id), grant.user_id)
+    except BadInput as limited:
+        raise refused(limited) from None
+    target = _cut(video, start_s, end_s)
+    start_s, end_s = clip_range(video, start_s, end_s)
+    name = f"{Path(video.filename).stem}-{start_s:.0f}-{end_s:.0f}s.mp4"
+    return FileResponse(
+        target, media_type="video/mp4", filename=name, background=BackgroundTask(target.unlink, missing_ok=True)
+    )
+
+
 def add(app: FastAPI) -> None:
     """Register ``/media/{id}``, ``/captions/{id}`` (WebVTT or a file), ``/still/{id}`` (a scene's picture, or the
     video's poster) and ``/clip/{id}`` on ``app``."""
-
-    @app.get("/media/{video_id}")
-    def media(video_id: str, u: str = "", k: str = "", e: str = "", s: str = ""):
-        _, video = _granted(Purpose.MEDIA, video_id, {"u": u, "k": k, "e": e, "s": s})
-        store = get_blob_store(get_settings())
-        key, kind = (video.proxy_key, "video/mp4") if video.proxy_key else (video.blob_key, mime_type(video.container))
-        if not store.exists(key):
-            raise refused(source_missing(get_database(), video))
-        path = store.local_path(key)
-        if path is not None:
-            return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=600"})
-        return StreamingResponse(store.open(key), media_type=kind)
-
-    @app.get("/captions/{video_id}")
-    def captions(
-        video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", as_: str = Query("vtt", alias="as")
-    ):
-        if as_ not in ("vtt", "vtt-file", "srt"):
-            raise _refuse("bad_format", "Transcripts come as vtt or srt.")
-        grant, video = _granted(Purpose.CAPTIONS, video_id, {"u": u, "k": k, "e": e, "s": s}, as_)
-        with get_database().transaction() as conn:
-            found = lines(spoken_words(conn, grant.user_id, video.id))
-        headers = {"Cache-Control": "private, max-age=600"}
-        if as_ != "vtt":  # a file to keep, named after the video
-            name = f"{Path(video.filename).stem}.{as_.removesuffix('-file')}"
-            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-        text, kind = (srt(found), "application/x-subrip") if as_ == "srt" else (webvtt(found), "text/vtt")
-        return PlainTextResponse(text, media_type=kind, headers=headers)
-
-    @app.get("/still/{video_id}")
-    def still(video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", scene: str = ""):
-        if scene and (not scene.isdigit() or len(scene) > 18):
-            raise _refuse("bad_scene", "The scene must be a number.")
-        grant, video = _granted(Purpose.STILL, video_id, {"u": u, "k": k, "e": e, "s": s}, scene)
-        key = scene_picture(get_database(), grant.user_id, video.id, int(scene) if scene else None)
-        if key is None:
-            raise _refuse("not_found", "No such picture.", Kind.NOT_FOUND)
-        try:
-            with get_blob_store(get_settings()).open(key) as blob:
-                data = blob.read(MAX_PICTURE_BYTES + 1)
-        except FileNotFoundError:
-            raise _refuse("not_found", "No such picture.", Kind.NOT_FOUND) from None
-        if len(data) > MAX_PICTURE_BYTES:
-            raise _refuse("not_found", "No such picture.", Kind.NOT_FOUND)
-        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
-
-    @app.get("/clip/{video_id}")
-    def clip(video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", start: str = "0", end: str = "0"):
-        grant, video = _granted(Purpose.CLIP, video_id, {"u": u, "k": k, "e": e, "s": s}, f"{start}-{end}")
-        try:
-            start_s, end_s = float(start), float(end)
-        except ValueError:
-            raise _refuse("bad_range", "The clip's start and end must be numbers of seconds.") from None
-        try:
-            hit(get_database(), "clip", str(grant.user_id), grant.user_id)
-        except BadInput as limited:
-            raise refused(limited) from None
-        settings = get_settings()
-        settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-        target = Path(tempfile.mkstemp(dir=settings.tmp_dir, prefix="clip-", suffix=".mp4")[1])
-        try:
-            cut_video(get_blob_store(settings), settings.tmp_dir, video, start_s, end_s, target)
-        except BadInput as refusal:
-            target.unlink(missing_ok=True)
-            raise refused(refusal) from None
-        except FileNotFoundError:
-            target.unlink(missing_ok=True)
-            raise refused(source_missing(get_database(), video)) from None
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        start_s, end_s = clip_range(video, start_s, end_s)
-        name = f"{Path(video.filename).stem}-{start_s:.0f}-{end_s:.0f}s.mp4"
-        return FileResponse(
-            target, media_type="video/mp4", filename=name, background=BackgroundTask(target.unlink, missing_ok=True)
-        )
+    app.include_router(router)
