@@ -6,6 +6,7 @@ Each test names the point of the issue it keeps closed.
 from __future__ import annotations
 
 import struct
+import uuid
 from fractions import Fraction
 from pathlib import Path
 
@@ -132,3 +133,30 @@ def test_9_a_quota_holds_when_uploads_race(db, store, settings, make_user, tmp_p
     assert sorted(outcomes) == ["kept"] * 3 + ["quota_videos"] * 5
     assert quotas.usage(db, user.id, "free").videos == 3
     assert len([k for k in store.keys() if f"u/{user.id}/" in k]) == 3  # the refused left no blob
+
+
+def test_a_door_that_refuses_an_upload_deletes_the_callers_file_and_no_one_elses(db, make_user, monkeypatch):
+    """The upload door counts the rate limit before the action; refused there, the caller's pending upload is
+    deleted as a refused upload always was, and a file of another user named in the same call stays."""
+    from heimdex.app import service
+    from heimdex.app.handoff import get_handoff
+    from heimdex.auth.sessions import start_session
+    from heimdex.errors import BadInput
+    from heimdex.library import quotas
+
+    handoff = get_handoff()
+    caller, other = make_user("door"), make_user("other")
+    mine, theirs = handoff.root / f"door-{uuid.uuid4().hex}", handoff.root / f"door-{uuid.uuid4().hex}"
+    for path, user in ((mine, caller), (theirs, other)):
+        path.mkdir(parents=True)
+        (path / "clip.mp4").write_bytes(b"\0" * 1000)
+        handoff.record_upload(user.id, [str(path / "clip.mp4")])
+    monkeypatch.setitem(quotas.LIMITS, "upload", (0, 3600))
+    token = start_session(db, caller.id)
+    for named in (mine, theirs):
+        with pytest.raises(BadInput) as refused:
+            service.upload(token, {"path": str(named / "clip.mp4")}, "", "auto")
+        assert refused.value.code == "rate_limited"
+    assert not (mine / "clip.mp4").exists() and (theirs / "clip.mp4").exists()
+    assert handoff.pending_bytes(caller.id) == 0 and handoff.pending_bytes(other.id) == 1000
+    handoff.release(theirs / "clip.mp4")
