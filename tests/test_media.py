@@ -57,3 +57,10 @@ def test_a_stuck_probe_is_stopped(media):
     with pytest.raises(MediaError) as caught:
         probe(media / "car-detection.mp4", timeout_s=0.01)
     assert caught.value.code == "probe_timeout"
+
+
+def test_the_probe_reads_this_heimdex_from_any_folder(media, tmp_path, monkeypatch):
+    """The probe's child process imports the same package from anywhere (a notebook's folder, a worker's)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    assert probe(media / "walkthrough_en.mp4").duration_s > 0

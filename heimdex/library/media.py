@@ -131,7 +131,7 @@ class MediaInfo:
     size_bytes: int
 
 
-PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])  # the child imports this same heimdex, from any cwd
+PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # the child imports this same heimdex, from any cwd
 
 
 def probe(path: Path, timeout_s: float = 30.0) -> MediaInfo:
