@@ -86,7 +86,7 @@ class Searcher:
         self.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
         self.token, self.session = token, uuid.uuid4().hex
 
-    def search(self, query: str) -> list:
+    def search(self, query: str) -> dict:
         body = json.dumps({"data": [self.token, query, 10, ""], "session_hash": self.session})
         self.connection.request("POST", "/gradio_api/run/search", body, {"Content-Type": "application/json"})
         answer = self.connection.getresponse()

@@ -26,7 +26,7 @@ def main(base: str, clip: str, words: str) -> int:
             print(f"indexing ended {state}", file=sys.stderr)
             return 1
         time.sleep(1)
-    found = client.predict(token, words, 5, api_name="/search")
+    found = client.predict(token, words, 5, api_name="/search")["moments"]
     if not found or found[0]["video_id"] != video_id:
         print(f"searching {words!r} did not find the clip: {found}", file=sys.stderr)
         return 1
