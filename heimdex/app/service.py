@@ -129,13 +129,13 @@ def door(operation: Operation) -> Callable[..., Any]:
     action, names = operation.action, [p.name for p in operation.parameters()]
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        words = operation.words and get_settings().log_queries
         if operation.caller == Caller.ANYONE:
             with _Acting(operation.name):
                 return action(*args, **kwargs)
         token, rest = (args[0], args[1:]) if args else (kwargs.pop("token", None), ())
         given = dict(zip(names, rest)) | kwargs
-        fields = {operation.words: given.get(operation.words)} if words and operation.words else {}
+        logged = operation.words and get_settings().log_queries  # a person's words only when asked to
+        fields = {operation.words: given.get(operation.words)} if logged and operation.words else {}
         with _line() if operation.in_line else nullcontext(), _Acting(operation.name, **fields) as acting:
             if operation.caller == Caller.SESSION:
                 answer = action(token, *rest, **kwargs)

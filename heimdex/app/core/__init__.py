@@ -9,7 +9,6 @@ token (or on none: signing up and in).
 """
 
 from heimdex.app.core.moments import (
-    captions_link,
     clip_link,
     moment,
     open_moment,
@@ -50,7 +49,6 @@ __all__ = [
     "add_person",
     "add_video",
     "cancel",
-    "captions_link",
     "clip_link",
     "delete_person",
     "delete_video",

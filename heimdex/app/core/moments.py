@@ -93,13 +93,9 @@ def _clip_link(user: User, video: Video, start_s: float, end_s: float) -> str:
     return f"/clip/{video.id}?{signed(user, video.id, Purpose.CLIP, f'{start}-{end}')}&start={start}&end={end}"
 
 
-def captions_link(user: User, video_id: str, kind: str = "vtt") -> str:
+def _captions_link(user: User, video: Video, kind: str = "vtt") -> str:
     """A signed URL of the video's speech as WebVTT (what a ``<track>`` loads: it cannot send a session either),
     or ``kind`` ``srt`` / ``vtt-file``: a SubRip or WebVTT file to download."""
-    return _captions_link(user, owned_video(user, video_id), kind)
-
-
-def _captions_link(user: User, video: Video, kind: str = "vtt") -> str:
     if kind not in ("vtt", "srt", "vtt-file"):
         raise BadInput("bad_format", "Transcripts come as vtt or srt.")
     return f"/captions/{video.id}?{signed(user, video.id, Purpose.CAPTIONS, kind)}" + (
