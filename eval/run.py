@@ -1,12 +1,18 @@
-"""Search quality on the shared media: R@1, R@5, MRR, nDCG@10 per channel, negatives, latency.
+"""Search quality on the shared media, per split: ranking, negatives, localisation and calibration.
 
-    python -m eval.run [--queries eval/sets/queries.jsonl] [--data DIR] [--split all|tune|holdout]
+    python -m eval.run [--queries eval/sets/queries.jsonl] [--data DIR] [--split all|tune|holdout] [--show]
 
 Indexes the eval library (``eval/library.py``) into a throwaway data folder (or
-``--data DIR``, kept for the next run), runs every labeled query through the
-real search, and prints the metrics. A result is relevant when it is in an
-expected file and its time overlaps the expected range; each expected moment
-counts once. A negative query passes when it returns nothing.
+``--data DIR``, kept for the next run), runs every labelled query through the
+real search, and prints, for the tune split, the holdout split and both:
+
+- R@1, R@5, MRR and nDCG@10 per channel: a result is relevant when it is in an
+  expected file and its time overlaps the expected range; each expected moment counts once;
+- negatives: the share of queries about absent things answered with nothing;
+- localisation: the share of first hits that are relevant and start (the evidence onset; the
+  Player plays from a second before it) inside the labelled range, the median distance from the
+  labelled start, and the median moment length;
+- ECE: expected calibration error of the shown scores (top 10 of every query, 10 bins).
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ import math
 import statistics
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SETS = Path(__file__).resolve().parent / "sets"
 QUERIES = SETS / "queries.jsonl"
 CHANNELS = ("transcript", "ocr", "visual", "person")
+SPLITS = ("tune", "holdout", "all")
 
 
 def load_queries(path: Path = QUERIES) -> list[dict]:
@@ -44,14 +51,14 @@ class Collected:
     raw: dict
     allowed: set | None
     latency_s: float
+    pieces: dict = field(default_factory=dict)  # scene id → its on-screen line nearest the query
 
 
 def collect(db, user_id: uuid.UUID, queries: list[dict], registry) -> tuple[list[Collected], dict[int, dict]]:
     """Run every query (timed end to end) and keep its raw channel scores, plus every scene's details."""
     from heimdex.config import get_settings
-    from heimdex.search import SearchFilters, raw_scores, search
-    from heimdex.search.channels import person_names, phrase_scenes
-    from heimdex.search.query import parse_query
+    from heimdex.search import SearchFilters, query_vectors, raw_scores, search, understand
+    from heimdex.search.channels import best_pieces, phrase_scenes
     from heimdex.search.results import scene_details
 
     filters, settings = SearchFilters(), get_settings()
@@ -61,10 +68,13 @@ def collect(db, user_id: uuid.UUID, queries: list[dict], registry) -> tuple[list
         search(db, user_id, query["query"], registry=registry)
         latency = time.perf_counter() - started
         with db.transaction() as conn:
-            parsed = parse_query(query["query"], person_names(conn, user_id))
+            parsed, _, _ = understand(conn, user_id, query["query"], filters)
             allowed = phrase_scenes(conn, user_id, parsed.phrases, filters) if parsed.phrases else None
-            raw = raw_scores(conn, user_id, parsed, filters, registry, settings) if not parsed.empty else {}
-        collected.append(Collected(query, parsed, raw, allowed, latency))
+            vectors = query_vectors(parsed, filters, registry) if not parsed.empty else []
+            raw = raw_scores(conn, user_id, parsed, filters, registry, settings, vectors) if not parsed.empty else {}
+            scored = {scene_id for scores in raw.values() for scene_id in scores}
+            pieces = next((best_pieces(conn, user_id, m, v, "ocr", scored) for m, v, ch in vectors if "ocr" in ch), {})
+        collected.append(Collected(query, parsed, raw, allowed, latency, pieces))
     with db.transaction() as conn:
         ids = [row["id"] for row in conn.execute("SELECT id FROM scenes WHERE user_id = %s", (user_id,)).fetchall()]
         details = scene_details(conn, user_id, ids)
@@ -78,43 +88,65 @@ def rank(item: Collected, details: dict[int, dict], config) -> list:
     if item.parsed.empty:
         return []
     hits = select_hits(item.parsed, item.raw, config, item.allowed)
-    return build_moments(hits, details, item.parsed, list(item.parsed.people))
+    return build_moments(hits, details, item.parsed, list(item.parsed.people), config.tier, item.pieces)
 
 
-def relevant(moment, expected: list[dict], used: set[int]) -> bool:
-    """Whether ``moment`` is an expected moment not yet counted (marks it counted)."""
+def matched(moment, expected: list[dict], used: set[int]) -> int | None:
+    """Which expected moment not yet counted ``moment`` is (marks it counted), or None."""
     for i, want in enumerate(expected):
         if (
             i not in used
             and moment.filename == want["file"]
-            and moment.scene_start_s < want["end"]
+            and moment.start_s < want["end"]
             and moment.end_s > want["start"]
         ):
             used.add(i)
-            return True
-    return False
+            return i
+    return None
 
 
 def score_query(item: Collected, details: dict[int, dict], config) -> dict:
     moments = rank(item, details, config)
     expected = item.query["expect"]
+    shown = moments[:10]
     if not expected:
-        return {"negative_pass": float(not moments)}
+        return {"negative_pass": float(not moments), "shown": [(m.score, False) for m in shown]}
     used: set[int] = set()
-    gains = [relevant(m, expected, used) for m in moments[:10]]
-    first = next((i for i, g in enumerate(gains) if g), None)
+    found = [matched(m, expected, used) for m in shown]
+    gains = [i is not None for i in found]
+    first = next((rank for rank, gain in enumerate(gains) if gain), None)
     dcg = sum(1 / math.log2(i + 2) for i, g in enumerate(gains) if g)
     ideal = sum(1 / math.log2(i + 2) for i in range(min(len(expected), 10)))
-    return {
+    result = {
         "r@1": float(first == 0),
         "r@5": float(first is not None and first < 5),
         "mrr": 1 / (first + 1) if first is not None else 0.0,
         "ndcg@10": dcg / ideal,
+        "shown": [(m.score, g) for m, g in zip(shown, gains)],
+        "lengths": [m.end_s - m.start_s for m in shown],
     }
+    if moments:  # localisation of the first hit
+        top, want = moments[0], expected[found[0]] if found and found[0] is not None else None
+        result["start_inside"] = float(want is not None and want["start"] <= top.start_s <= want["end"])
+        if want is not None:
+            result["start_error"] = abs(top.start_s - want["start"])
+    return result
+
+
+def ece(pairs: list[tuple[float, bool]], bins: int = 10) -> float | None:
+    """Expected calibration error: the mean gap between score and the share relevant, per score bin, weighted."""
+    if not pairs:
+        return None
+    total = 0.0
+    for b in range(bins):
+        inside = [(s, r) for s, r in pairs if b / bins <= s < (b + 1) / bins or (b == bins - 1 and s == 1.0)]
+        if inside:
+            total += len(inside) * abs(statistics.fmean(s for s, _ in inside) - statistics.fmean(r for _, r in inside))
+    return total / len(pairs)
 
 
 def evaluate(collected: list[Collected], details: dict[int, dict], config) -> dict:
-    """Metrics per channel and overall, the negative pass rate, and latency."""
+    """Metrics per channel and overall, negatives, localisation, calibration and latency."""
     scores = [(item.query["channel"], score_query(item, details, config)) for item in collected]
     report: dict = {}
     for channel in (*CHANNELS, "overall"):
@@ -125,6 +157,16 @@ def evaluate(collected: list[Collected], details: dict[int, dict], config) -> di
             }
     negatives = [s["negative_pass"] for _, s in scores if "negative_pass" in s]
     report["negatives"] = {"pass_rate": statistics.fmean(negatives) if negatives else None, "n": len(negatives)}
+    inside = [s["start_inside"] for _, s in scores if "start_inside" in s]
+    errors = [s["start_error"] for _, s in scores if "start_error" in s]
+    lengths = [length for _, s in scores for length in s.get("lengths", [])]
+    report["localisation"] = {
+        "start_inside": statistics.fmean(inside) if inside else None,
+        "n": len(inside),
+        "median_start_error_s": statistics.median(errors) if errors else None,
+        "median_length_s": statistics.median(lengths) if lengths else None,
+    }
+    report["ece"] = ece([pair for _, s in scores for pair in s["shown"]])
     latencies = sorted(item.latency_s * 1000 for item in collected)
     report["latency_ms"] = {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95)}
     return report
@@ -152,7 +194,16 @@ def print_report(title: str, report: dict) -> None:
             print(f"| {channel} | {r['n']} | {r['r@1']:.2f} | {r['r@5']:.2f} | {r['mrr']:.2f} | {r['ndcg@10']:.2f} |")
     negatives = report["negatives"]
     if negatives["n"]:
-        print(f"\nnegatives returning nothing: {negatives['pass_rate']:.2f} of {negatives['n']}")
+        print(f"\nnegatives answered with nothing: {negatives['pass_rate']:.2f} of {negatives['n']}")
+    where = report["localisation"]
+    if where["n"]:
+        print(
+            f"first hit starts inside the labelled range: {where['start_inside']:.2f} of {where['n']}; "
+            f"median |start - labelled start| {where['median_start_error_s']:.1f} s; "
+            f"median moment length {where['median_length_s']:.1f} s"
+        )
+    if report["ece"] is not None:
+        print(f"calibration error (ECE, top 10 of every query): {report['ece']:.3f}")
     print(f"query latency: p50 {report['latency_ms']['p50']:.0f} ms, p95 {report['latency_ms']['p95']:.0f} ms")
 
 
@@ -160,7 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--data", type=Path, help="data folder to index into and keep (default: a new temporary one)")
-    parser.add_argument("--split", choices=("all", "tune", "holdout"), default="all")
+    parser.add_argument("--split", choices=SPLITS, help="one split only (default: tune, holdout and all)")
     parser.add_argument("--show", action="store_true", help="print each query's top results")
     args = parser.parse_args()
 
@@ -169,20 +220,20 @@ def main() -> None:
     from heimdex.search.fusion import FusionConfig
 
     db, user_id = open_library(data=args.data)
-    queries = [q for q in load_queries(args.queries) if args.split == "all" or split_of(q) == args.split]
+    queries = load_queries(args.queries)
     collected, details = collect(db, user_id, queries, get_registry())
     config = FusionConfig.load()
     if args.show:
         for item in collected:
             top = rank(item, details, config)[:3]
             shown = "; ".join(
-                f"{m.filename} {m.scene_start_s:.0f}-{m.end_s:.0f} {m.score:.2f} {m.channels}" for m in top
+                f"{m.filename} {m.start_s:.1f}-{m.end_s:.1f} {m.score:.2f} {m.tier} {m.channels}" for m in top
             )
-            print(f"{item.query['id']} {item.query['query'][:40]!r}: {shown or '-'}")
-    print_report(
-        f"{len(queries)} queries ({args.split}), fusion {config.method}, floor {config.floor}",
-        evaluate(collected, details, config),
-    )
+            print(f"{item.query['id']} {split_of(item.query)} {item.query['query'][:40]!r}: {shown or '-'}")
+    for split in (args.split,) if args.split else SPLITS:
+        part = [c for c in collected if split == "all" or split_of(c.query) == split]
+        title = f"{split}: {len(part)} queries, floor {config.floor}, strong from {config.strong}"
+        print_report(title, evaluate(part, details, config))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ def what_matched(moment: dict, lang: str | None) -> tuple[str, str]:
 
 def card(index: int, moment: dict, picture: str | None, lang: str | None) -> str:
     where, words = what_matched(moment, lang)
+    tier = moment.get("tier", "possible")
+    match = f"<span class='tier {tier}'>{say(lang, 'tier_' + tier)} · {round(100 * moment['score'])}%</span>"
     chips = "".join(
         f"<span class='chip'>{channel_name(channel, lang)} {round(100 * strength)}%</span>"
         for channel, strength in sorted(moment["channels"].items(), key=lambda item: -item[1])
@@ -65,7 +67,7 @@ def card(index: int, moment: dict, picture: str | None, lang: str | None) -> str
         f"<div class='thumb'>{image}<span class='when'>{clock(moment['start_s'])}–{clock(moment['end_s'])}</span></div>"
         f"<div class='body'><h4>{title}</h4>"
         + (f"<p class='said'><b>{where}:</b> {words}</p>" if words else "")
-        + f"<div class='chips'>{chips}</div>"
+        + f"<div class='chips'>{match}{chips}</div>"
         + (f"<p class='with'>{say(lang, 'with_people', people=people)}</p>" if people else "")
         + "</div></article>"
     )
@@ -81,9 +83,19 @@ def channel_name(channel: str, lang: str | None) -> str:
     return say(lang, CHANNEL_NAMES[channel]) if channel in CHANNEL_NAMES else html.escape(channel)
 
 
-def nothing_found(query: str, channels: tuple[str, ...], korean: bool, lang: str | None) -> str:
+def searched_for(corrected: str | None, query: str, lang: str | None) -> str:
+    """'Showing results for bicycle (you typed bycicle)' when a misspelt word was corrected, else nothing."""
+    if not corrected:
+        return ""
+    return f"<p class='corrected'>{html.escape(say(lang, 'searched_for', corrected=corrected, query=query))}</p>"
+
+
+def nothing_found(
+    query: str, channels: tuple[str, ...], korean: bool, lang: str | None, unknown_names: tuple[str, ...] = ()
+) -> str:
     """What to say when no moment matches, with what to try instead."""
-    tips = [html.escape(say(lang, "tip_words"))]
+    tips = [html.escape(say(lang, "no_one_called", name=name)) for name in unknown_names]
+    tips.append(html.escape(say(lang, "tip_words")))
     if channels:
         named = ", ".join(channel_name(c, lang) for c in channels)
         tips.append(html.escape(say(lang, "tip_channels", channels=named)))
@@ -95,6 +107,8 @@ def nothing_found(query: str, channels: tuple[str, ...], korean: bool, lang: str
 
 
 CSS = """
+.tier {font-weight: 600; margin-right: 6px} .tier.strong {color: var(--color-accent)}
+.corrected {margin: 0 0 8px; font-style: italic}
 .moments {display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 14px}
 .moment {border: 1px solid var(--border-color-primary); border-radius: 12px; overflow: hidden; cursor: pointer;
   background: var(--background-fill-primary); transition: box-shadow .15s}

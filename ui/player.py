@@ -219,9 +219,8 @@ def evidence(result: dict) -> str:
 
 def open_moment(token: str, result: dict) -> dict:
     """The moment as the Player shows it: one call, one session check."""
-    return service.open_moment(
-        token, result["video_id"], result["start_s"], result["scene_start_s"], result["end_s"], result["scene_ids"]
-    )
+    start = result.get("play_s", result["start_s"])  # a second before the evidence: it is seen arriving
+    return service.open_moment(token, result["video_id"], start, start, result["end_s"], result["scene_ids"])
 
 
 def position(index: object, results: list) -> int:
@@ -346,7 +345,9 @@ class Handlers:
         result = results[position(index, results)]
         try:
             if on:
-                published = service.publish_clip(token, result["video_id"], result["scene_start_s"], result["end_s"])
+                published = service.publish_clip(
+                    token, result["video_id"], result.get("play_s", result["scene_start_s"]), result["end_s"]
+                )
             elif published:
                 service.unpublish_clip(token, published["clip_id"])
                 gr.Info(say(lang, "link_turned_off"))

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from heimdex.app import service
-from ui.cards import CLICKS_JS, cards, nothing_found
+from ui.cards import CLICKS_JS, cards, nothing_found, searched_for
 from ui.common import Shell, friendly
 from ui.text import say, t
 
@@ -108,10 +108,13 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
             since_days=since_days or None,
         )
 
-    def shown(query, channels, results: list[dict], total: int, korean: bool, pages: int, lang) -> dict:
+    def shown(query, channels, results: list[dict], found: dict, pages: int, lang) -> dict:
+        korean, total = found["language"] == "ko", found["total"]
+        note = searched_for(found.get("corrected"), query or "", lang)
         if not results:
+            unknown = tuple(found.get("unknown_names") or ())
             return {
-                tab.moments: nothing_found(query or "", tuple(channels or ()), korean, lang),
+                tab.moments: note + nothing_found(query or "", tuple(channels or ()), korean, lang, unknown),
                 shell.results: [],
                 tab.found_note: "",
                 tab.more: gr.update(visible=False),
@@ -120,7 +123,7 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
             }
         more = total > len(results)
         return {
-            tab.moments: cards(results, [moment["picture"] for moment in results], lang),
+            tab.moments: note + cards(results, [moment["picture"] for moment in results], lang),
             shell.results: results,
             tab.found_note: say(lang, "moments_found", n=str(total)),
             tab.more: gr.update(visible=more),
@@ -131,14 +134,14 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
     @friendly
     def find(token, query, video_id, channels, since_days, person, lang):
         found = page_of(token, query, video_id, channels, since_days, person, 1)
-        return shown(query, channels, found["moments"], found["total"], found["language"] == "ko", 1, lang)
+        return shown(query, channels, found["moments"], found, 1, lang)
 
     @friendly
     def more(token, query, video_id, channels, since_days, person, pages, results, lang):
         pages = int(pages) + 1
         found = page_of(token, query, video_id, channels, since_days, person, pages)
         moments = list(results or []) + found["moments"]
-        return shown(query, channels, moments, found["total"], found["language"] == "ko", pages, lang)
+        return shown(query, channels, moments, found, pages, lang)
 
     for trigger in (tab.query.submit, tab.search.click):
         trigger(

@@ -64,11 +64,13 @@ class Moment(TypedDict):
     video_id: str
     title: str
     filename: str
-    start_s: float  # where the Player starts
-    end_s: float
+    start_s: float  # where the evidence begins (the word said, the line's first frame, the person's entry)
+    end_s: float  # where it ends
+    play_s: float  # where the Player starts: a second before the evidence
     scene_start_s: float
-    score: float
-    channels: dict[str, float]
+    score: float  # the calibrated probability that this is what was asked for
+    tier: str  # "strong" or "possible"
+    channels: dict[str, float]  # channel → its own probability: why it matched
     thumbnail: str | None  # the picture's blob key
     thumbnail_scene: int | None
     picture: str | None  # a signed link to that picture
@@ -90,6 +92,8 @@ class SearchAnswer(TypedDict):
     page: int
     page_size: int
     language: str  # the query's: "ko" or "en"
+    corrected: str | None  # the query as searched when a word was misspelt ("did you mean")
+    unknown_names: list[str]  # words that read as names and are nobody and nothing in the library
 
 
 class Line(TypedDict):

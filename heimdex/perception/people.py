@@ -29,7 +29,7 @@ WORN_MIN = 0.3  # concepts probability for a hat, tie or glasses (small things: 
 MIN_REGION_PX = 24  # body parts shorter than this are coloured but not classified
 COLOUR_MIN = 0.35  # share of a region's person pixels that must have the colour
 FACE_ONLY = 0.6  # the confidence of a person known only by a face the person detector missed
-EXPRESSION_WORDS = {
+EXPRESSION_WORDS: dict[str, tuple[str, ...]] = {
     "happy": ("smiling", "happy"),
     "sad": ("sad",),
     "surprise": ("surprised",),

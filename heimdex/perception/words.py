@@ -84,7 +84,12 @@ KOREAN = {
     "물병": "bottle", "병": "bottle", "의자": "chair", "탁자": "table", "테이블": "table", "책상": "desk",
     "컵": "cup", "휴대폰": "mobile phone", "사과": "apple", "개": "dog", "고양이": "cat",
     "두": "two", "세": "three", "네": "four", "다섯": "five", "군중": "crowd",
+    # signs, as on-screen text says them
+    "비상구": "emergency exit", "출구": "exit", "입구": "entrance", "화장실": "restroom", "계단": "stairs",
+    "엘리베이터": "elevator", "주의": "caution", "위험": "danger", "금연": "no smoking", "영업중": "open",
 }  # fmt: skip
+# the other way, for a query in English that should find Korean words (the first Korean word for each)
+ENGLISH_KOREAN = {english: korean for korean, english in reversed(KOREAN.items())}
 
 
 # what people do (the tags of :mod:`heimdex.perception.actions`), as a query may say it, English and Korean

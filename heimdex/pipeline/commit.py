@@ -58,9 +58,9 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
     for scene in index.scenes:
         scene_ids[scene.idx] = one(
             conn.execute(
-                """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript, words, ocr_text, tags, tag_text,
-                                  caption, keyframe_key, keyframes)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                """INSERT INTO scenes (video_id, user_id, idx, start_s, end_s, transcript, words, ocr_text, ocr_lines,
+                                  tags, tag_text, caption, keyframe_key, keyframes)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
                 (
                     video_id,
                     row["user_id"],
@@ -70,6 +70,7 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
                     scene.transcript,
                     Jsonb([{"w": w.text, "s": w.start, "e": w.end} for w in scene.words]),
                     scene.ocr_text,
+                    Jsonb([{"text": line.text, "s": line.seen[0], "e": line.seen[1]} for line in scene.ocr]),
                     Jsonb([tag.as_dict() for tag in scene.tags]),
                     scene.tag_text,
                     scene.caption,

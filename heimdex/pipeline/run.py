@@ -256,8 +256,9 @@ class _Run:
                 scene.keyframes = [Keyframe(k.t, keep(thumbnail(k))) for k in keyframes]
         with self.stage("ocr"):
             reader = self.registry.get("ocr")
-            for scene, keyframes in zip(scenes, chosen):
-                scene.ocr = read_scene_text(keyframes, reader)
+            for scene, span, keyframes in zip(scenes, spans, chosen):
+                frames = [c for c in scan.candidates if span.start_s <= c.t < span.end_s]
+                scene.ocr = read_scene_text(keyframes, reader, frames)
                 self.progress.advance("ocr", (scene.idx + 1) / len(scenes))
         with self.stage("visual"):
             visual, clip_tags = clip_scenes(chosen, self.registry)

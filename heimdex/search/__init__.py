@@ -1,7 +1,7 @@
 """Moment search: ``search(db, user_id, query)`` → ranked moments of that user's videos.
 
 query understanding (query.py) → channel retrieval, one SQL query each (channels.py)
-→ calibration and fusion with a relevance floor (fusion.py) → moments (results.py)
+→ calibration and fusion with a relevance floor (fusion.py) → moments localised to their evidence (results.py)
 """
 
 from __future__ import annotations
@@ -19,20 +19,26 @@ from heimdex.search.channels import (
     TEXT_SIGNALS,
     SearchFilters,
     appearance_scores,
+    best_pieces,
+    known_words,
     large_library,
     lexical_scores,
     person_names,
     person_scores,
     phrase_scenes,
+    scenes_showing,
     vector_scores,
 )
 from heimdex.search.fusion import CHANNELS, Fused, FusionConfig, fuse
-from heimdex.search.query import ParsedQuery, parse_query
-from heimdex.search.results import Moment, describe, group_runs, scene_details, scene_spans
+from heimdex.search.query import ParsedQuery, looks_like_name, parse_query, spelling
+from heimdex.search.results import STOPWORDS, Moment, describe, group_runs, reasons, scene_details, scene_spans
 
 MAX_PAGE_SIZE = 100
 
 __all__ = ["Moment", "SearchFilters", "SearchPage", "search"]
+
+SIGHTED = ("tags_vec", "tags_text", "appearance")  # the signals that read the taggers' words
+QueryVector = tuple[tuple[str, str], np.ndarray, dict[str, str]]  # (model, the query's vector, channel → signal)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class SearchPage:
     total: int  # moments above the floor, over all pages
     page: int
     page_size: int
+    corrected: str | None = None  # the query as searched, when a word was misspelt ("did you mean")
+    unknown_names: tuple[str, ...] = ()  # words that read as names and are nobody and nothing in the library
 
 
 def search(
@@ -66,22 +74,56 @@ def search(
     config = config or FusionConfig.load()
     settings = settings or get_settings()
     with db.transaction() as conn:  # one connection and one snapshot for the whole query
-        parsed = parse_query(query, person_names(conn, user_id))
-        if filters.person and filters.person.casefold() not in {name.casefold() for name in parsed.people}:
-            parsed = replace(
-                parsed, people=(*parsed.people, filters.person)
-            )  # the filter alone finds the person's scenes
-        if parsed.empty:
-            return SearchPage(parsed, [], 0, page, page_size)
-        raw = raw_scores(conn, user_id, parsed, filters, registry, settings)
+        parsed, corrected, unknown = understand(conn, user_id, query, filters)
+        if parsed.empty or only_names(parsed, unknown):
+            return SearchPage(parsed, [], 0, page, page_size, corrected, unknown)
+        vectors = query_vectors(parsed, filters, registry)
+        raw = raw_scores(conn, user_id, parsed, filters, registry, settings, vectors)
         scored = {scene_id for scores in raw.values() for scene_id in scores}
         allowed = phrase_scenes(conn, user_id, parsed.phrases, filters, scored) if parsed.phrases else None
         hits = select_hits(parsed, raw, config, allowed)
         runs = group_runs(hits, scene_spans(conn, user_id, [hit.scene_id for hit in hits]))
         shown = runs[(page - 1) * page_size : page * page_size]
         details = scene_details(conn, user_id, [span["id"] for run in shown for span in run.scenes])
-    moments = [describe(run, details, parsed, list(parsed.people)) for run in shown]
-    return SearchPage(parsed, moments, len(runs), page, page_size)
+        read = [hit.scene_id for run in shown for hit in run.hits if "ocr" in reasons(hit.channels)]
+        pieces: dict[int, int] = {}
+        for model, vector, channels in vectors:
+            if "ocr" in channels and read:
+                pieces = best_pieces(conn, user_id, model, vector, "ocr", read)
+    moments = [describe(run, details, parsed, list(parsed.people), config.tier(run.score), pieces) for run in shown]
+    return SearchPage(parsed, moments, len(runs), page, page_size, corrected, unknown if not runs else ())
+
+
+def understand(
+    conn: Conn, user_id: uuid.UUID, query: str, filters: SearchFilters
+) -> tuple[ParsedQuery, str | None, tuple[str, ...]]:
+    """The query parsed, with misspelt sight words corrected (the corrected text, else None), and the words that
+    read as names but are nobody and nothing in the library ("소라")."""
+    names = person_names(conn, user_id)
+    parsed = parse_query(query, names)
+    if filters.person and filters.person.casefold() not in {name.casefold() for name in parsed.people}:
+        parsed = replace(parsed, people=(*parsed.people, filters.person))  # the filter alone finds the person's scenes
+    words = [w for w in parsed.text.split() if w.casefold().strip(".,!?") not in STOPWORDS]
+    known: set[str] = known_words(conn, user_id, [w.strip(".,!?;:") for w in words]) if words else set()
+    fixes = {w: spelling(w.strip(".,!?;:")) for w in words if w.strip(".,!?;:") not in known}
+    fixes = {w: fix for w, fix in fixes.items() if fix}
+    corrected = None
+    if fixes:
+        corrected = " ".join(fixes.get(w, w) for w in parsed.raw.split())
+        parsed = replace(parse_query(corrected, names), people=parsed.people, raw=parsed.raw)
+    unknown = tuple(w for w in words if w.strip(".,!?;:") not in known and w not in fixes and looks_like_name(w))
+    return parsed, corrected, unknown
+
+
+def only_names(parsed: ParsedQuery, unknown: tuple[str, ...]) -> bool:
+    """Whether the query asks for nothing but people nobody enrolled and nothing in the library names ("소라")."""
+    return (
+        bool(unknown)
+        and not parsed.phrases
+        and all(
+            w in unknown or w.casefold().strip(".,!?") in STOPWORDS or w in parsed.actions for w in parsed.text.split()
+        )
+    )
 
 
 def select_hits(
@@ -96,23 +138,11 @@ def select_hits(
     return hits
 
 
-def raw_scores(
-    conn: Conn,
-    user_id: uuid.UUID,
-    parsed: ParsedQuery,
-    filters: SearchFilters,
-    registry: Registry,
-    settings: Settings,
-) -> dict[str, dict[int, float]]:
-    """Raw scores per signal (signal → scene id → score) from every channel the filters allow.
-
-    A large library without filters takes the index path (:mod:`heimdex.search.channels`): each channel's
-    nearest scenes, with the scenes of the query's rare words, are the candidates, and every channel scores them."""
-    wanted = set(filters.channels or CHANNELS)
-    signals = {signal for channel in wanted for signal in CHANNELS[channel]}
+def query_vectors(parsed: ParsedQuery, filters: SearchFilters, registry: Registry) -> list[QueryVector]:
+    """The query embedded once per model the channels the filters allow compare with."""
+    signals = {signal for channel in set(filters.channels or CHANNELS) for signal in CHANNELS[channel]}
     text_channels = {channel: signal for channel, signal in TEXT_SIGNALS.items() if signal in signals}
-    raw: dict[str, dict[int, float]] = {}
-    vectors: list[tuple[tuple[str, str], np.ndarray, dict[str, str]]] = []  # (model, query vector, its channels)
+    vectors: list[QueryVector] = []
     if parsed.text and text_channels:
         embedder = registry.get("text")
         model = (embedder.info.name, embedder.info.version)
@@ -120,6 +150,28 @@ def raw_scores(
     if parsed.text and "clip_vec" in signals and registry.has("clip"):
         model = (registry.info("clip").name, registry.info("clip").version)
         vectors.append((model, registry.get("clip").embed_texts([parsed.text])[0], {"visual": "clip_vec"}))
+    return vectors
+
+
+def raw_scores(
+    conn: Conn,
+    user_id: uuid.UUID,
+    parsed: ParsedQuery,
+    filters: SearchFilters,
+    registry: Registry,
+    settings: Settings,
+    vectors: list[QueryVector] | None = None,
+) -> dict[str, dict[int, float]]:
+    """Raw scores per signal (signal → scene id → score) from every channel the filters allow.
+
+    A large library without filters takes the index path (:mod:`heimdex.search.channels`): each channel's
+    nearest scenes, with the scenes of the query's rare words, are the candidates, and every channel scores them.
+    Where the query names things a tagger can see, the tags count only in scenes whose tags name one of them: a
+    neighbour in meaning ("smiling" for "crying") or a part of the query ("man" of "man crying") is not what was asked.
+    """
+    signals = {signal for channel in set(filters.channels or CHANNELS) for signal in CHANNELS[channel]}
+    vectors = query_vectors(parsed, filters, registry) if vectors is None else vectors
+    raw: dict[str, dict[int, float]] = {}
     if parsed.people and "person" in signals:
         raw["person"] = person_scores(conn, user_id, parsed.people, filters, parsed.actions)
     near: set[int] | None = None  # the index path's candidates; None: every scene
@@ -131,7 +183,7 @@ def raw_scores(
             ).values():
                 near.update(scores)
     if parsed.text:
-        lexical = lexical_scores(conn, user_id, parsed.text, filters, near, settings=settings)
+        lexical = lexical_scores(conn, user_id, parsed.lexical, filters, near, settings=settings)
         raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
         if near is not None:  # ... and the scenes of the query's rare words
             near.update(scene_id for scores in lexical.values() for scene_id in scores)
@@ -139,4 +191,9 @@ def raw_scores(
         raw.update(vector_scores(conn, user_id, model, vector, channels, filters, within=near, settings=settings))
     if parsed.appearance and "appearance" in signals:
         raw["appearance"] = appearance_scores(conn, user_id, parsed.appearance, filters, near)
+    sighted = [signal for signal in SIGHTED if raw.get(signal)]
+    if parsed.sight and sighted:
+        showing = scenes_showing(conn, user_id, parsed.sight, {s for signal in sighted for s in raw[signal]})
+        for signal in sighted:
+            raw[signal] = {scene_id: v for scene_id, v in raw[signal].items() if scene_id in showing}
     return raw

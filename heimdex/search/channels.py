@@ -370,3 +370,48 @@ def person_names(conn: Conn, user_id: uuid.UUID) -> list[str]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def scenes_showing(conn: Conn, user_id: uuid.UUID, things: tuple[str, ...], among: Collection[int]) -> set[int]:
+    """The scenes of ``among`` whose tags name at least one of ``things`` (any form: 'bottles' for 'bottle')."""
+    rows = conn.execute(
+        """SELECT s.id FROM scenes s
+           WHERE s.user_id = %s AND s.id = ANY(%s)
+             AND EXISTS (SELECT 1 FROM unnest(%s::text[]) AS thing WHERE s.tags_tsv @@ phraseto_tsquery('english', thing))""",
+        (user_id, list(among), list(things)),
+    ).fetchall()
+    return {row["id"] for row in rows}
+
+
+def known_words(conn: Conn, user_id: uuid.UUID, words: Collection[str]) -> set[str]:
+    """The ``words`` whose search terms (stems, Hangul bigrams) are all somewhere in the user's library."""
+    rows = conn.execute(
+        """SELECT w FROM unnest(%s::text[]) AS w
+           WHERE numnode(search_query(w)) > 0 AND NOT EXISTS (
+               SELECT 1 FROM unnest(tsvector_to_array(search_document(w))) AS q(term)
+               WHERE NOT EXISTS (SELECT 1 FROM scene_terms t WHERE t.user_id = %s AND t.term = q.term))""",
+        (list(words), user_id),
+    ).fetchall()
+    return {row["w"] for row in rows}
+
+
+def best_pieces(
+    conn: Conn, user_id: uuid.UUID, model: tuple[str, str], query: np.ndarray, channel: str, scene_ids: Collection[int]
+) -> dict[int, int]:
+    """For each of ``scene_ids``, the piece of ``channel`` nearest to ``query`` (0 is the whole text, k the k-th
+    line or piece): which on-screen line a match in meaning came from."""
+    rows = conn.execute(
+        """SELECT DISTINCT ON (sv.scene_id) sv.scene_id, sv.chunk FROM scene_vectors sv
+           WHERE sv.user_id = %(user)s AND sv.channel = %(channel)s AND sv.scene_id = ANY(%(scenes)s)
+             AND sv.model_id = (SELECT id FROM embedding_models WHERE name = %(model)s AND version = %(version)s)
+           ORDER BY sv.scene_id, sv.embedding <=> %(query)s, sv.chunk""",
+        {
+            "user": user_id,
+            "channel": channel,
+            "scenes": list(scene_ids),
+            "model": model[0],
+            "version": model[1],
+            "query": query,
+        },
+    ).fetchall()
+    return {row["scene_id"]: row["chunk"] for row in rows}

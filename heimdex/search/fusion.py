@@ -1,21 +1,29 @@
-"""Fusion: per-signal scores made comparable, combined into one score, cut at a relevance floor.
+"""Fusion: per-signal scores made comparable, combined into one calibrated score, cut at a relevance floor.
 
 Signals are what the channels measure (``transcript_vec`` is the cosine of the query
 and a scene's transcript vector, ``tags_text`` the full-text rank of its tags, ...).
-Each is calibrated to 0..1 by a linear ramp between two raw values, so that a
-score means the same thing whatever else is in the library, and then fused:
+Each is mapped to 0..1 by a linear ramp between two raw values, so that a score
+means the same thing whatever else is in the library, and then fused:
 
-- ``weighted``: the weighted sum of the calibrated signals; the floor applies to it.
-- ``rrf``: reciprocal rank fusion, sum of weight / (k + rank) over the signals
-  that found the scene; the floor applies to the best calibrated signal.
+- ``weighted``: the weighted sum of the ramped signals;
+- ``rrf``: reciprocal rank fusion, sum of weight / (k + rank) over the signals that found the scene;
+- ``channels``: noisy-or of the channels' own probabilities (below), as a logit.
+
+The fused value is then **calibrated**: Platt scaling, ``σ(a · fused + b)``, turns it
+into the probability that the moment is what was asked for, as measured on the tune
+split of the labelled queries. The floor and the "strong" tier are probabilities.
+Each channel's own probability (why a moment matched, shown per channel) is the
+Platt map of its best signal's raw score, fitted on the same split: no channel
+reads 1.0 for a query it merely resembles.
 
 The numbers live in ``fusion.json`` beside this module; ``python -m eval.tune``
-chooses them on the labeled queries and writes them there.
+fits them on the tune split and reports the holdout split.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,13 +44,20 @@ class FusionConfig:
     method: str = "weighted"
     weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SIGNALS, 1.0))
     calibration: dict[str, tuple[float, float]] = field(default_factory=lambda: dict.fromkeys(SIGNALS, (0.0, 1.0)))
-    floor: float = 0.3
+    floor: float = 0.3  # calibrated probability under which nothing is shown
     rrf_k: float = 60.0
+    calibrated: tuple[float, float] = (1.0, 0.0)  # Platt (a, b) of the fused value
+    platt: dict[str, tuple[float, float]] = field(default_factory=dict[str, tuple[float, float]])  # per signal
+    strong: float = 0.6  # calibrated probability from which a match is "strong"
 
     @classmethod
     def load(cls, path: Path = CONFIG_PATH) -> FusionConfig:
         """The settings in ``path`` (re-read only when the file changes)."""
         return _load(path, path.stat().st_mtime_ns)
+
+    def tier(self, score: float) -> str:
+        """'strong' or 'possible' (a score under the floor is never shown)."""
+        return "strong" if score >= self.strong else "possible"
 
     def save(self, path: Path = CONFIG_PATH) -> None:
         path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
@@ -52,23 +67,30 @@ class FusionConfig:
 def _load(path: Path, mtime_ns: int) -> FusionConfig:
     data = json.loads(path.read_text())
     data["calibration"] = {k: tuple(v) for k, v in data["calibration"].items()}
+    data["platt"] = {k: tuple(v) for k, v in data.get("platt", {}).items()}
+    data["calibrated"] = tuple(data.get("calibrated", (1.0, 0.0)))
     return FusionConfig(**data)
 
 
 @dataclass
 class Fused:
     scene_id: int
-    score: float
-    signals: dict[str, float]  # calibrated, 0..1
+    score: float  # calibrated: the probability that the scene is what was asked for
+    signals: dict[str, float]  # ramped, 0..1
+    probabilities: dict[str, float] = field(default_factory=dict[str, float])  # each signal's own probability
 
     @property
     def channels(self) -> dict[str, float]:
-        """Each channel's strongest calibrated signal (the 'why it matched')."""
+        """Each channel's probability, its strongest signal's (the 'why it matched')."""
         found: dict[str, float] = {}
-        for signal, value in self.signals.items():
+        for signal, value in (self.probabilities or self.signals).items():
             channel = CHANNEL_OF[signal]
             found[channel] = max(found.get(channel, 0.0), value)
         return {channel: round(value, 3) for channel, value in found.items() if value > 0}
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
 def calibrate(signal: str, raw: float, config: FusionConfig) -> float:
@@ -76,25 +98,55 @@ def calibrate(signal: str, raw: float, config: FusionConfig) -> float:
     return min(1.0, max(0.0, (raw - lo) / (hi - lo))) if hi > lo else float(raw >= lo)
 
 
-def fuse(raw: dict[str, dict[int, float]], config: FusionConfig) -> list[Fused]:
-    """Scenes above the floor, best first; ``raw`` maps signal → scene id → raw score."""
-    calibrated: dict[int, dict[str, float]] = {}
+def probability(signal: str, raw: float, config: FusionConfig) -> float | None:
+    """The probability of relevance one signal's raw score stands for (None: not fitted)."""
+    if signal not in config.platt:
+        return None
+    a, b = config.platt[signal]
+    return sigmoid(a * raw + b)
+
+
+def fuse(raw: dict[str, dict[int, float]], config: FusionConfig, floor: float | None = None) -> list[Fused]:
+    """Scenes at or above the floor (``config.floor`` unless given), best first; ``raw``: signal → scene id → raw."""
+    ramped: dict[int, dict[str, float]] = {}
+    probabilities: dict[int, dict[str, float]] = {}
     for signal, scores in raw.items():
         if config.weights.get(signal, 0.0) <= 0:
             continue
         for scene_id, value in scores.items():
             score = calibrate(signal, value, config)
             if score > 0:
-                calibrated.setdefault(scene_id, {})[signal] = score
+                ramped.setdefault(scene_id, {})[signal] = score
+                p = probability(signal, value, config)
+                if p is not None:
+                    probabilities.setdefault(scene_id, {})[signal] = p
     if config.method == "rrf":
-        fused = _reciprocal_rank(calibrated, config)
+        fused = _reciprocal_rank(ramped, config)
+    elif config.method == "channels":
+        fused = [
+            Fused(scene_id, _either(probabilities.get(scene_id, {})), signals) for scene_id, signals in ramped.items()
+        ]
     else:
         fused = [
             Fused(scene_id, sum(config.weights[s] * v for s, v in signals.items()), signals)
-            for scene_id, signals in calibrated.items()
+            for scene_id, signals in ramped.items()
         ]
-        fused = [f for f in fused if f.score >= config.floor]
-    return sorted(fused, key=lambda f: (-f.score, f.scene_id))
+    a, b = config.calibrated
+    for hit in fused:
+        hit.score = sigmoid(a * hit.score + b)
+        hit.probabilities = probabilities.get(hit.scene_id, {})
+    floor = config.floor if floor is None else floor
+    return sorted((f for f in fused if f.score >= floor), key=lambda f: (-f.score, f.scene_id))
+
+
+def _either(probabilities: dict[str, float]) -> float:
+    """The logit of noisy-or over the channels, each its best signal's probability: how likely any channel is right."""
+    best: dict[str, float] = {}
+    for signal, p in probabilities.items():
+        best[CHANNEL_OF[signal]] = max(best.get(CHANNEL_OF[signal], 0.0), p)
+    missing = math.prod(1.0 - p for p in best.values())
+    either = min(1 - 1e-9, max(1e-9, 1.0 - missing))
+    return math.log(either / (1 - either))
 
 
 def _reciprocal_rank(calibrated: dict[int, dict[str, float]], config: FusionConfig) -> list[Fused]:
@@ -103,8 +155,4 @@ def _reciprocal_rank(calibrated: dict[int, dict[str, float]], config: FusionConf
         ranked = sorted((s for s in calibrated if signal in calibrated[s]), key=lambda s: -calibrated[s][signal])
         for rank, scene_id in enumerate(ranked, start=1):
             scores[scene_id] += config.weights.get(signal, 0.0) / (config.rrf_k + rank)
-    return [
-        Fused(scene_id, scores[scene_id], signals)
-        for scene_id, signals in calibrated.items()
-        if max(signals.values()) >= config.floor
-    ]
+    return [Fused(scene_id, scores[scene_id], signals) for scene_id, signals in calibrated.items()]

@@ -12,17 +12,36 @@ import re
 import string
 from dataclasses import dataclass, field
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from heimdex.models.vision.detect import COCO_LABELS
+from heimdex.perception.people import EXPRESSION_WORDS
+from heimdex.perception.tags import SAME_AS
 from heimdex.perception.words import (
     ACTION_WORDS,
     COLOUR_SYNONYMS,
     COLOURS,
+    ENGLISH_KOREAN,
+    HELD,
     KOREAN,
     LOWER_WORDS,
     NUMBERS,
     PLACES,
+    RIDDEN,
     UPPER_WORDS,
 )
 
+# what the taggers can say they saw: a query naming one of these is answered by the picture only where a tagger said
+# it (a neighbour in meaning, "smiling" for "crying", a car for "bicycle", is not the thing asked for)
+SIGHT_WORDS = frozenset(
+    {SAME_AS.get(label, label) for label in COCO_LABELS if label and label != "person"}
+    | HELD
+    | RIDDEN
+    | set(ACTION_WORDS.values())
+    | {word for words in EXPRESSION_WORDS.values() for word in words}
+)
+PEOPLE_WORDS = frozenset({"person", "people", "man", "men", "woman", "women", "child", "children", "boy", "girl"})
 MAX_QUERY_CHARS = 500  # longer queries are cut here (the rest adds nothing a person would type)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]")
@@ -71,6 +90,13 @@ class ParsedQuery:
     # (("red shirt", 1.0), ("red top", 0.7)) for "a man in a red shirt"; matched against the tags
     appearance: tuple[tuple[tuple[str, float], ...], ...] = ()
     actions: tuple[str, ...] = ()  # what the query says someone does ("waving"): the named people must be the ones
+    sight: tuple[str, ...] = ()  # the things a tagger can name that the query asks to see (SIGHT_WORDS)
+    translated: tuple[str, ...] = ()  # its words in the other language (bilingual vocabulary): screen text, speech
+
+    @property
+    def lexical(self) -> str:
+        """What the full-text channels look for: the text and its translated words."""
+        return " ".join((self.text, *self.translated)).strip()
 
     @property
     def empty(self) -> bool:
@@ -122,7 +148,59 @@ def parse_query(raw: str, person_names: list[str] | tuple[str, ...] = ()) -> Par
         terms,
         appearance_units(text),
         actions_in(text),
+        sight_words(text),
+        translations(text),
     )
+
+
+def translations(text: str) -> tuple[str, ...]:
+    """The query's words in the other language, as far as the bilingual vocabulary knows them
+    ("emergency exit" → "비상구", "물병" → "bottle")."""
+    lowered = text.casefold()
+    if HANGUL.search(lowered):
+        found = [KOREAN.get(w) or KOREAN.get(strip_particle(w)) for w in WORD.findall(lowered)]
+    else:
+        found = [
+            korean for english, korean in ENGLISH_KOREAN.items() if re.search(rf"\b{re.escape(english)}\b", lowered)
+        ]
+    return tuple(dict.fromkeys(w for w in found if w))
+
+
+def sight_words(text: str) -> tuple[str, ...]:
+    """The things of ``SIGHT_WORDS`` a query names, singular and in English ("물병" → "bottle", "cars" → "car")."""
+    words = [_english(w) for w in WORD.findall(text.casefold())]
+    found = [_singular(" ".join(words[i : i + 2])) for i in range(len(words) - 1)]
+    found += [_singular(w) for w in words] + list(actions_in(text))
+    return tuple(dict.fromkeys(w for w in found if w in SIGHT_WORDS))
+
+
+def _singular(word: str) -> str:
+    for cut in ("es", "s"):
+        if word.endswith(cut) and word[: -len(cut)] in SIGHT_WORDS:
+            return word[: -len(cut)]
+    return word
+
+
+def spelling(word: str) -> str | None:
+    """The sight word a misspelt query word stands for ("bycicle" → "bicycle"); None when none is close.
+
+    Only words of five letters or more, one edit away (two from seven letters: swaps count once), and only into
+    words of five letters or more: a short real word is too easily 'corrected' into another."""
+    bare = word.casefold()
+    if len(bare) < 5 or not bare.isalpha() or bare in SIGHT_WORDS or _singular(bare) in SIGHT_WORDS:
+        return None
+    options = [w for w in SIGHT_WORDS if " " not in w and len(w) >= 5]
+    close = process.extractOne(bare, options, scorer=OSA.distance, score_cutoff=2 if len(bare) >= 7 else 1)
+    return close[0] if close else None
+
+
+def looks_like_name(word: str) -> bool:
+    """Whether a query word that nothing in the library holds reads as a name: two to four Hangul syllables
+    that are no word the app knows, or a capitalised Latin word."""
+    bare = strip_particle(word.strip(string.punctuation))
+    if HANGUL.search(bare):
+        return 2 <= len(bare) <= 4 and not _english(bare) and not actions_in(bare)
+    return bare[:1].isupper() and bare[1:].islower() and bare.isalpha()
 
 
 def actions_in(text: str) -> tuple[str, ...]:

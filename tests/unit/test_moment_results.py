@@ -11,7 +11,18 @@ import pytest
 
 from heimdex.search.fusion import Fused
 from heimdex.search.query import parse_query
-from heimdex.search.results import SNIPPET_WORDS, Matcher, Moment, Run, _snippet, describe, group_runs
+from heimdex.search.results import (
+    MAX_MOMENT_S,
+    MIN_MOMENT_S,
+    SNIPPET_WORDS,
+    Matcher,
+    Moment,
+    Run,
+    _snippet,
+    describe,
+    group_runs,
+    reasons,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -180,32 +191,71 @@ def _moment(hits: list[Fused], query: str, people: list[str]) -> Moment:
     return describe(run, details, parse_query(query, people), people)
 
 
-def test_a_spoken_match_starts_the_moment_at_its_first_matching_word():
+def test_a_spoken_match_is_its_words_with_a_lead_in_and_only_the_reasons_show():
     moment = _moment(
-        [Fused(0, 0.5, {"transcript_text": 0.5, "person": 0.4}), Fused(1, 0.9, {"tags_text": 0.9})],
+        [Fused(0, 0.5, {"transcript_text": 0.5, "person": 0.2}), Fused(1, 0.4, {"tags_text": 0.2})],
         "Minji running in a red shirt",
         ["Minji"],
     )
-    assert moment.start_s == 3.2 and moment.scene_start_s == 0.0 and moment.end_s == 20.0
-    assert moment.channels == {"transcript": 0.5, "person": 0.4, "visual": 0.9}
-    assert moment.score == 0.9 and moment.scene_ids == [0, 1]
-    assert (moment.thumbnail, moment.thumbnail_scene) == ("kf/1", 1)  # the best scene's keyframe
-    assert moment.transcript_snippet == "hello **Running,** run"  # 'run' is not 'running'
-    assert moment.ocr_snippet == "**RUNNING** man"
-    assert moment.caption == "… person, **running.**"  # see the caption test below
+    # speech (0.5) is the reason; the picture and the person (0.2) are under half of it: no reasons
+    assert (moment.start_s, moment.end_s, moment.play_s) == (3.2, 3.2 + MIN_MOMENT_S, 2.2)
+    assert moment.scene_start_s == 0.0 and moment.scene_ids == [0]
+    assert moment.channels == {"transcript": 0.5, "person": 0.2, "visual": 0.2}
+    assert moment.score == 0.5 and (moment.thumbnail, moment.thumbnail_scene) == ("kf/0", 0)
+    assert moment.transcript_snippet == "hello **Running,**"
+    assert moment.ocr_snippet == "" and moment.caption == "" and moment.tags == []  # not what matched
+    assert moment.people == []
+
+
+def test_a_named_person_starts_the_moment_where_first_seen_and_it_runs_on_while_they_are():
+    moment = _moment([Fused(0, 0.6, {"person": 0.6}), Fused(1, 0.4, {"person": 0.4})], "Minji running", ["Minji"])
+    # Minji is seen 2-3, 5-8 (scene 0) and 10-12 (scene 1): gaps of 2 s join, one of 2 s more joins across the cut
+    assert (moment.start_s, moment.end_s) == (2.0, 12.0) and moment.scene_ids == [0, 1]
     assert moment.people == ["Minji"]
-
-
-def test_without_speech_a_named_person_starts_the_moment_where_first_seen():
-    moment = _moment([Fused(0, 0.6, {"person": 0.6}), Fused(1, 0.4, {"tags_text": 0.4})], "Minji running", ["Minji"])
-    assert moment.start_s == 2.0  # the earliest of Minji's spans, not the word 'Running,' at 3.2
     assert moment.on_screen == {"Minji": [[2.0, 3.0], [5.0, 8.0], [10.0, 12.0]], "Jisoo": [[11.0, 19.0]]}
 
 
-def test_without_speech_or_person_the_moment_starts_with_its_scene():
-    moment = _moment([Fused(1, 0.6, {"tags_text": 0.6})], "Minji running", ["Minji"])
-    assert moment.start_s == 10.0 and moment.end_s == 20.0 and moment.scene_ids == [1]
-    assert moment.people == []  # named, but the person channel did not match
+def test_sight_is_its_scene_and_evidence_far_apart_is_not_one_moment():
+    moment = _moment([Fused(0, 0.3, {"transcript_text": 0.3}), Fused(1, 0.6, {"tags_text": 0.6})], "running", [])
+    # the word at 3.2 (scene 0) is 6.5 s from scene 1's picture: two stretches; the better scene's wins
+    assert (moment.start_s, moment.end_s, moment.scene_ids) == (10.0, 20.0, [1])
+    assert moment.tags == ["running"] and moment.caption == "A person, **running.**"
+
+
+def test_a_long_scene_seen_is_cut_to_the_longest_moment_but_a_long_spoken_passage_is_not():
+    long_scene = scene(0, end_s=95.0, tags=[tag("car", 0.8)], words=[word("car", 2.0 * i) for i in range(30)])
+    (run,) = group_runs([Fused(0, 0.9, {"tags_text": 0.9})], {0: long_scene})
+    seen = describe(run, {0: long_scene}, parse_query("car"), [])
+    assert (seen.start_s, seen.end_s) == (0.0, MAX_MOMENT_S)
+    (run,) = group_runs([Fused(0, 0.9, {"transcript_text": 0.9})], {0: long_scene})
+    said = describe(run, {0: long_scene}, parse_query("car"), [])
+    assert (said.start_s, said.end_s) == (0.0, 58.3)  # "car" said every 2 s: one passage
+
+
+def test_screen_text_starts_where_its_line_appears_and_shows_that_line_only():
+    lines = [{"text": "Weather today", "s": 2.4, "e": 5.6}, {"text": "EXIT on the right", "s": 14.8, "e": 18.0}]
+    row = scene(0, end_s=24.0, ocr_text="Weather today\nEXIT on the right", ocr_lines=lines)
+    (run,) = group_runs([Fused(0, 0.9, {"ocr_text": 0.9})], {0: row})
+    moment = describe(run, {0: row}, parse_query("exit"), [])
+    assert (moment.start_s, moment.end_s, moment.play_s) == (14.8, 18.0, 13.8)
+    assert moment.ocr_snippet == "**EXIT** on the right"
+    # a match in meaning names no word: the line whose vector was nearest (the second, piece 2) is the evidence
+    meant = describe(run, {0: row}, parse_query("way out"), [], pieces={0: 2})
+    assert (meant.start_s, meant.ocr_snippet) == (14.8, "EXIT on the right")
+
+
+def test_the_thumbnail_is_the_keyframe_nearest_the_evidence():
+    lines = [{"text": "EXIT", "s": 14.8, "e": 18.0}]
+    frames = [{"t": 1.0, "key": "kf/a"}, {"t": 15.5, "key": "kf/b"}, {"t": 21.0, "key": "kf/c"}]
+    row = scene(0, end_s=24.0, ocr_lines=lines, keyframes=frames)
+    (run,) = group_runs([Fused(0, 0.9, {"ocr_text": 0.9})], {0: row})
+    assert describe(run, {0: row}, parse_query("exit"), []).thumbnail == "kf/b"
+
+
+def test_reasons_are_the_channels_at_least_half_as_strong_as_the_best():
+    assert reasons({"visual": 1.0, "ocr": 0.01}) == {"visual"}
+    assert reasons({"visual": 0.5, "ocr": 0.3, "person": 0.0}) == {"visual", "ocr"}
+    assert reasons({}) == set()
 
 
 def test_the_tags_shown_are_those_the_terms_or_appearance_phrases_matched_at_their_best():
@@ -226,18 +276,17 @@ def test_a_moment_as_a_dict_is_rounded_and_its_video_a_string():
     moment = _moment([Fused(1, 0.123456, {"tags_text": 0.123456})], "running", [])
     moment.start_s, moment.end_s = 10.00049, 19.99951
     data = moment.as_dict()
-    assert data["video_id"] == str(VIDEO_A)
+    assert data["video_id"] == str(VIDEO_A) and data["tier"] == "possible" and data["play_s"] == 9.0
     assert (data["start_s"], data["end_s"], data["scene_start_s"], data["score"]) == (10.0, 20.0, 10.0, 0.1235)
     assert data["channels"] == {"visual": 0.123} and data["filename"] == "video-1.mp4"
 
 
-def test_current_behaviour_a_caption_loses_its_beginning_before_a_late_match():
-    """SUSPECTED BUG (reported): describe passes the caption's own length to _snippet to show it whole, but the
-    window still starts a third of that length before the first match, so the sentence's start is cut."""
+def test_a_caption_is_shown_whole_with_its_matches_marked():
+    """Was a SUSPECTED BUG: the caption's window started a third of its length before a late match."""
     sentence = "A man in a blue t-shirt, smiling, and a woman in a black top, in a meeting room."
     details = {0: scene(0, caption=sentence)}
     (run,) = group_runs([Fused(0, 0.5, {"tags_text": 0.5})], details)
-    assert describe(run, details, parse_query("meeting"), []).caption == "… in a black top, in a **meeting** room."
+    assert describe(run, details, parse_query("meeting"), []).caption == sentence.replace("meeting", "**meeting**")
     assert describe(run, details, parse_query("man"), []).caption == sentence.replace("man ", "**man** ", 1)
 
 

@@ -27,6 +27,9 @@ def _moment(video: str, start: float, **more) -> dict:
         "start_s": start,
         "end_s": start + 5,
         "scene_start_s": start - 1,
+        "play_s": start - 1,
+        "score": 0.72,
+        "tier": "strong",
         "channels": {"transcript": 0.9},
         "transcript_snippet": "ask **not**",
         "ocr_snippet": "",
@@ -145,6 +148,20 @@ def test_cards_show_each_moment_with_its_own_picture_escaped():
     shown = cards([_moment("a", 10), _moment("b", 3, picture=None)], ["/still/a?s=1", None], "en")
     assert shown.count("<article") == 2 and "/still/a?s=1" in shown and "no-picture" in shown
     assert "Interview &lt;b&gt;" in shown and "Interview <b>" not in shown
+    assert shown.count("strong match · 72%") == 2  # the tier and the calibrated score
+
+
+def test_a_correction_and_an_unknown_name_are_said_in_both_languages():
+    from ui.cards import nothing_found, searched_for
+
+    assert searched_for(None, "bicycle", "en") == ""
+    assert "“bicycle”" in searched_for("bicycle", "bycicle", "en") and "bycicle" in searched_for(
+        "bicycle", "bycicle", "en"
+    )
+    assert "bycicle" in searched_for("bicycle", "bycicle", "ko") and "입력" in searched_for("bicycle", "bycicle", "ko")
+    assert "No one called “Sora”" in nothing_found("Sora", (), False, "en", ("Sora",))
+    assert "“소라”(이)라는 사람이 없습니다" in nothing_found("소라", (), True, "ko", ("소라",))
+    assert "&lt;i&gt;" in nothing_found("<i>", (), False, "en", ("<i>",))
 
 
 def test_nothing_found_suggests_the_other_language_and_the_channels_picked():

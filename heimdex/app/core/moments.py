@@ -70,6 +70,8 @@ def search(
         "page": found.page,
         "page_size": found.page_size,
         "language": found.query.language,
+        "corrected": found.corrected,
+        "unknown_names": list(found.unknown_names),
     }
 
 
