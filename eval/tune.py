@@ -2,7 +2,8 @@
 
     python -m eval.tune [--data DIR] [--rounds 3] [--dry-run]
 
-1. Coordinate ascent from the current ``heimdex/search/fusion.json``: each round tries,
+1. For each fusion method of ``METHODS`` (the channels' method has nothing to ascend),
+   coordinate ascent from the current ``heimdex/search/fusion.json``: each round tries,
    one at a time, the fusion method, every signal's weight and ramp, and the floor,
    keeping a change only when it raises the objective of ``eval/run.py`` (nDCG@10 and MRR
    of the positives, and the share of negatives that stay empty) on the tune split.
@@ -11,6 +12,9 @@
    every (query, scene) pair it scored, for the per-channel probabilities shown.
 3. The floor: of the calibrated probabilities ``FLOORS``, those that keep the tune split's R@5
    within ``RECALL_GIVEN`` of its best, the one answering most of its negatives with nothing.
+4. Of the methods so fitted, the one with the better objective less its worst calibration error by
+   the kind of query (speech, screen text, sight) on the tune split is kept: a score must mean the
+   same whatever kind of evidence made it.
 
 A signal the tune split never sees relevant (the person channel: no labelled people; CLIP:
 no weights offline) keeps the prior in ``PRIORS``. The holdout split is scored once, at the
@@ -35,6 +39,7 @@ RANK_HIGHS = (0.05, 0.1, 0.2, 0.3, 0.5)
 RAW_FLOORS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # of the fused value, while the ascent runs uncalibrated
 RRF_FLOORS = (0.005, 0.01, 0.015, 0.02, 0.03)
 FLOORS = tuple(round(0.02 * i, 2) for i in range(1, 46))  # calibrated
+METHODS = ("weighted", "channels")  # each fitted; the better one on the tune split is kept (step 4)
 RECALL_GIVEN = 0.03  # the floor may cost the tune split's R@5 this much, no more, for negatives answered with nothing
 STRONG = 0.6  # a match at least this likely is "strong"
 PRIORS = {  # (a, b) where the tune split cannot fit: no labelled people, no CLIP weights offline, and on-screen
@@ -149,7 +154,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="data folder of an indexed eval library to reuse")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dry-run", action="store_true", help="report, but leave fusion.json as it is")
-    parser.add_argument("--method", choices=("weighted", "rrf", "channels"), default="channels")
+    parser.add_argument("--method", choices=("best", *METHODS), default="best", help="best: the tune split's")
     parser.add_argument("--raw-floor", type=float, default=0.3, help="the fused value's floor the ascent starts from")
     args = parser.parse_args()
 
@@ -165,11 +170,18 @@ def main() -> None:
     start = FusionConfig.load()
     print_report(f"before: tuning split ({len(tuning)} queries)", evaluate(tuning, details, start))
     print_report(f"before: held-out split ({len(held_out)} queries)", evaluate(held_out, details, start))
-    if args.method == "channels":  # nothing to ascend: the channels' own probabilities are fitted below
-        ascended = _changed(start, method="channels", calibrated=(1.0, 0.0))
-    else:
-        ascended, _ = tune(tuning, details, _changed(start, method=args.method, floor=args.raw_floor), args.rounds)
-    chosen = calibrate(tuning, details, ascended)
+    fitted = []
+    for method in METHODS if args.method == "best" else (args.method,):
+        if method == "channels":  # nothing to ascend: the channels' own probabilities are fitted in calibrate
+            ascended = _changed(start, method="channels", calibrated=(1.0, 0.0))
+        else:
+            ascended, _ = tune(tuning, details, _changed(start, method=method, floor=args.raw_floor), args.rounds)
+        config = calibrate(tuning, details, ascended)
+        report = evaluate(tuning, details, config)
+        worst = max(report["ece_by_channel"].values(), default=0.0)
+        print(f"{method}: objective {objective(report):.4f}, worst calibration by kind {worst:.3f} on the tune split")
+        fitted.append((objective(report) - worst, config))
+    chosen = max(fitted, key=lambda pair: pair[0])[1]
     print_report(
         f"after: tuning split ({len(tuning)} queries), {chosen.method}, floor {chosen.floor}",
         evaluate(tuning, details, chosen),

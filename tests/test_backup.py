@@ -31,7 +31,7 @@ def test_a_backup_taken_while_indexing_restores_whole(settings, db, store, media
     with (media / "goldeneye-vfr-drop3.mp4").open("rb") as source:
         done = ingest(db, store, settings, user.id, source, "goldeneye-vfr-drop3.mp4").video
     index_now(db, store, done.id)
-    before = core.search(user, "car", 10)
+    before = core.search(user, "initiate search program", 10)
     assert before["moments"] and before["total"] == len(before["moments"])
     with (media / "walkthrough_en.mp4").open("rb") as source:
         busy = ingest(db, store, settings, user.id, source, "walkthrough_en.mp4").video
@@ -61,7 +61,7 @@ def test_a_backup_taken_while_indexing_restores_whole(settings, db, store, media
     else:  # it was mid-run: queued again, no scene of the unfinished run
         assert json.loads(out.stdout)["jobs_requeued"] == 1
         assert (again["state"], again["job_state"], again["scene_count"]) == ("queued", "queued", 0)
-    found = run_cli("search", "--user", email, "car", "--limit", "10", "--json", env=restored)
+    found = run_cli("search", "--user", email, "initiate search program", "--limit", "10", "--json", env=restored)
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout) == json.loads(json.dumps(before))  # the same moments, scores and snippets
 
@@ -112,7 +112,7 @@ def test_with_database_url_and_s3_the_same_commands_back_up_and_restore(settings
     assert run_cli("users", "add", email, "--password", PASSWORD, env=source).returncode == 0
     indexed = run_cli("index", str(media / "goldeneye-vfr-drop3.mp4"), "--user", email, env=source)
     assert indexed.returncode == 0, indexed.stderr
-    before = run_cli("search", "--user", email, "car", "--json", env=source)
+    before = run_cli("search", "--user", email, "initiate search program", "--json", env=source)
     assert json.loads(before.stdout)["moments"]
 
     made = run_cli("backup", str(tmp_path / "backup"), env=source)
@@ -121,7 +121,7 @@ def test_with_database_url_and_s3_the_same_commands_back_up_and_restore(settings
     done = run_cli("restore", str(tmp_path / "backup"), "--json", env=target)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["blobs"] == len(manifest["blobs"]) > 0
-    after = run_cli("search", "--user", email, "car", "--json", env=target)
+    after = run_cli("search", "--user", email, "initiate search program", "--json", env=target)
     assert json.loads(after.stdout) == json.loads(before.stdout)
     from heimdex.config import Settings
     from heimdex.storage import get_blob_store

@@ -91,6 +91,7 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     first = page.locator("#moments .moment").first
     expect(first).to_be_visible(timeout=30_000)
     expect(first.locator("mark").first).to_have_text("ask", ignore_case=True)  # the matched words, marked
+    expect(first.locator(".tier")).to_contain_text(re.compile(r"(strong|possible) match · \d+%"))  # calibrated
     expect(first.locator(".chip").first).to_contain_text("speech")
     page.wait_for_function(  # the picture has loaded (on a busy machine it comes after the card)
         "() => { const i = document.querySelector('#moments .moment img'); return i && i.naturalWidth > 0; }",
@@ -98,12 +99,23 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     )
     _shots(page, "5-search")
 
+    box.fill("bycicle")  # misspelt, and nothing like it here: said so, in a sentence
+    box.press("Enter")
+    expect(page.locator("#moments .corrected")).to_contain_text("Showing results for “bicycle”", timeout=30_000)
+    expect(page.locator("#moments .empty")).to_contain_text("No moment matches")
+    expect(page.locator("#moments .moment")).to_have_count(0)
+    _shots(page, "5b-did-you-mean")
+    box.fill("ask not what your country can do for you")
+    box.press("Enter")
+    first = page.locator("#moments .moment").first
+    expect(first).to_be_visible(timeout=30_000)
+
     first.click()
     page.wait_for_function(
         "() => { const v = document.querySelector('#player video'); return v && v.readyState >= 1; }", timeout=20_000
     )
     start = _video(page, "v.currentTime")
-    assert 3.0 <= start <= 9.0  # the player starts at the first matching word, not at 0
+    assert 3.0 <= start <= 6.0  # a second before the first matching word ("ask", about 5 s in), not at 0
     page.wait_for_function(  # captions on, and showing the words said there
         "() => { const t = document.querySelector('#player video').textTracks[0];"
         " return t && t.mode === 'showing' && t.activeCues && t.activeCues.length > 0; }",
@@ -159,6 +171,10 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     page.get_by_role("tab", name="검색").wait_for(timeout=30_000)
     page.get_by_role("tab", name="검색").click()
     box = page.get_by_label("무엇이 기억나세요?")
+    box.fill("소라")  # nobody enrolled, no word in the library: said so
+    box.press("Enter")
+    expect(page.locator("#moments .empty")).to_contain_text("“소라”(이)라는 사람이 없습니다", timeout=30_000)
+    _shots(page, "7a-no-one-called-korean")
     box.fill("조국이 당신을 위해 무엇을 할 수 있는지 묻지 말라")
     box.press("Enter")
     expect(page.locator("#moments .moment").first).to_be_visible(timeout=30_000)

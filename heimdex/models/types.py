@@ -7,6 +7,7 @@ behind the registry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,26 @@ class Word:
     start: float
     end: float
     probability: float = 1.0  # how sure the recogniser was (1.0 where it is not known, e.g. read back from a sidecar)
+
+
+PIECE_WORDS = 16  # speech is embedded whole and in pieces of about this many words
+SENTENCE_END = re.compile(r"[.!?。！？]$")
+
+
+def speech_pieces(words: Sequence[str]) -> list[range]:
+    """Where a scene's speech is cut into pieces (indices into ``words``): about ``PIECE_WORDS`` words each, ending
+    at a sentence end where one is near. One piece (the whole) is no cut: the caller embeds pieces only when two or more.
+    The embedder cuts speech here, and search reads which piece matched from here."""
+    pieces: list[range] = []
+    start = 0
+    for i, word in enumerate(words):
+        length = i + 1 - start
+        if length >= PIECE_WORDS or (length >= PIECE_WORDS // 2 and SENTENCE_END.search(word)):
+            pieces.append(range(start, i + 1))
+            start = i + 1
+    if start < len(words):
+        pieces.append(range(start, len(words)))
+    return pieces
 
 
 @dataclass(frozen=True)

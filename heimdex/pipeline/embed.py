@@ -1,23 +1,21 @@
 """Stage 9, embed: text vectors per scene and channel (what was said, what was written, what was seen).
 
 Each channel's whole text is one vector (chunk 0); speech longer than a sentence
-or two is also embedded in pieces of about ``PIECE_WORDS`` words, and screen text
+or two is also embedded in pieces of about ``PIECE_WORDS`` words (``speech_pieces``), and screen text
 line by line, so that a phrase matches its own piece instead of being diluted by
 the rest of the scene. A scene with no text in a channel has no vector there.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from heimdex.models.roles import TextEmbedder
+from heimdex.models.types import speech_pieces
 from heimdex.pipeline.index import Scene, Vectors
 
-PIECE_WORDS = 16
 MAX_PIECES = 16  # per scene and channel
 TAG_PIECES = 8  # single tags embedded on their own, strongest first
-SENTENCE_END = re.compile(r"[.!?。！？]$")
 
 
 def transcript_texts(scene: Scene) -> list[str]:
@@ -25,14 +23,7 @@ def transcript_texts(scene: Scene) -> list[str]:
     words = [word.text for word in scene.words]
     if not words:
         return []
-    pieces, current = [], []
-    for word in words:
-        current.append(word)
-        if len(current) >= PIECE_WORDS or (len(current) >= PIECE_WORDS // 2 and SENTENCE_END.search(word)):
-            pieces.append(" ".join(current))
-            current = []
-    if current:
-        pieces.append(" ".join(current))
+    pieces = [" ".join(words[i] for i in piece) for piece in speech_pieces(words)]
     return [" ".join(words)] + (pieces if len(pieces) > 1 else [])
 
 

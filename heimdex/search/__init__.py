@@ -31,12 +31,14 @@ from heimdex.search.channels import (
 )
 from heimdex.search.fusion import CHANNELS, Fused, FusionConfig, fuse
 from heimdex.search.query import ParsedQuery, looks_like_name, parse_query, spelling
-from heimdex.search.results import STOPWORDS, Moment, describe, group_runs, reasons, scene_details, scene_spans
+from heimdex.search.results import STOPWORDS, Moment, Pieces, build_moments, reasons, scene_details
 
 MAX_PAGE_SIZE = 100
 
 __all__ = ["Moment", "SearchFilters", "SearchPage", "search"]
 
+TRANSLATED = ("ocr_text", "tags_text")  # where a query's translated words are looked for (not speech: one word of
+# the other language is rarely what was said)
 SIGHTED = ("tags_vec", "tags_text", "appearance")  # the signals that read the taggers' words
 QueryVector = tuple[tuple[str, str], np.ndarray, dict[str, str]]  # (model, the query's vector, channel → signal)
 
@@ -82,16 +84,23 @@ def search(
         scored = {scene_id for scores in raw.values() for scene_id in scores}
         allowed = phrase_scenes(conn, user_id, parsed.phrases, filters, scored) if parsed.phrases else None
         hits = select_hits(parsed, raw, config, allowed)
-        runs = group_runs(hits, scene_spans(conn, user_id, [hit.scene_id for hit in hits]))
-        shown = runs[(page - 1) * page_size : page * page_size]
-        details = scene_details(conn, user_id, [span["id"] for run in shown for span in run.scenes])
-        read = [hit.scene_id for run in shown for hit in run.hits if "ocr" in reasons(hit.channels)]
-        pieces: dict[int, int] = {}
-        for model, vector, channels in vectors:
-            if "ocr" in channels and read:
-                pieces = best_pieces(conn, user_id, model, vector, "ocr", read)
-    moments = [describe(run, details, parsed, list(parsed.people), config.tier(run.score), pieces) for run in shown]
-    return SearchPage(parsed, moments, len(runs), page, page_size, corrected, unknown if not runs else ())
+        details = scene_details(conn, user_id, [hit.scene_id for hit in hits])
+        pieces = nearest_pieces(conn, user_id, vectors, hits)
+    found = build_moments(hits, details, parsed, list(parsed.people), config.tier, pieces)
+    shown = found[(page - 1) * page_size : page * page_size]
+    return SearchPage(parsed, shown, len(found), page, page_size, corrected, () if found else unknown)
+
+
+def nearest_pieces(conn: Conn, user_id: uuid.UUID, vectors: list[QueryVector], hits: list[Fused]) -> Pieces:
+    """For the hits whose speech or screen text is a reason, the piece of it nearest the query: where a match in
+    meaning is (the line, the sentence)."""
+    pieces: Pieces = {}
+    for model, vector, channels in vectors:
+        for channel in ("transcript", "ocr"):
+            read = [hit.scene_id for hit in hits if channel in reasons(hit.channels)]
+            if channel in channels and read:
+                pieces[channel] = best_pieces(conn, user_id, model, vector, channel, read)
+    return pieces
 
 
 def understand(
@@ -105,7 +114,7 @@ def understand(
         parsed = replace(parsed, people=(*parsed.people, filters.person))  # the filter alone finds the person's scenes
     words = [w for w in parsed.text.split() if w.casefold().strip(".,!?") not in STOPWORDS]
     known: set[str] = known_words(conn, user_id, [w.strip(".,!?;:") for w in words]) if words else set()
-    fixes = {w: spelling(w.strip(".,!?;:")) for w in words if w.strip(".,!?;:") not in known}
+    fixes = {w: spelling(w.strip(".,!?;:")) for w in words if w.strip(".,!?;:") not in known and not w[:1].isupper()}
     fixes = {w: fix for w, fix in fixes.items() if fix}
     corrected = None
     if fixes:
@@ -183,7 +192,12 @@ def raw_scores(
             ).values():
                 near.update(scores)
     if parsed.text:
-        lexical = lexical_scores(conn, user_id, parsed.lexical, filters, near, settings=settings)
+        lexical = lexical_scores(conn, user_id, parsed.text, filters, near, settings=settings)
+        if parsed.translated:  # the words in the other language: for screen text, and for the tags (in English)
+            other = lexical_scores(conn, user_id, " ".join(parsed.translated), filters, near, settings=settings)
+            for signal in TRANSLATED:
+                for scene_id, rank in other[signal].items():
+                    lexical[signal][scene_id] = max(rank, lexical[signal].get(scene_id, 0.0))
         raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
         if near is not None:  # ... and the scenes of the query's rare words
             near.update(scene_id for scores in lexical.values() for scene_id in scores)

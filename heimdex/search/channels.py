@@ -398,13 +398,13 @@ def known_words(conn: Conn, user_id: uuid.UUID, words: Collection[str]) -> set[s
 def best_pieces(
     conn: Conn, user_id: uuid.UUID, model: tuple[str, str], query: np.ndarray, channel: str, scene_ids: Collection[int]
 ) -> dict[int, int]:
-    """For each of ``scene_ids``, the piece of ``channel`` nearest to ``query`` (0 is the whole text, k the k-th
-    line or piece): which on-screen line a match in meaning came from."""
+    """For each of ``scene_ids``, the piece of ``channel`` nearest to ``query`` (k: the k-th line or piece of speech;
+    0, the whole text, only where it has no pieces): where in a scene a match in meaning came from."""
     rows = conn.execute(
         """SELECT DISTINCT ON (sv.scene_id) sv.scene_id, sv.chunk FROM scene_vectors sv
            WHERE sv.user_id = %(user)s AND sv.channel = %(channel)s AND sv.scene_id = ANY(%(scenes)s)
              AND sv.model_id = (SELECT id FROM embedding_models WHERE name = %(model)s AND version = %(version)s)
-           ORDER BY sv.scene_id, sv.embedding <=> %(query)s, sv.chunk""",
+           ORDER BY sv.scene_id, sv.chunk = 0, sv.embedding <=> %(query)s, sv.chunk""",
         {
             "user": user_id,
             "channel": channel,

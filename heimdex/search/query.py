@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass, field
+from functools import cache
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from spellchecker import SpellChecker
 
 from heimdex.models.vision.detect import COCO_LABELS
 from heimdex.perception.people import EXPRESSION_WORDS
@@ -32,13 +32,14 @@ from heimdex.perception.words import (
     UPPER_WORDS,
 )
 
+POSTURES = frozenset({"sitting", "standing", "walking", "running"})  # too common and too often untold to require
 # what the taggers can say they saw: a query naming one of these is answered by the picture only where a tagger said
 # it (a neighbour in meaning, "smiling" for "crying", a car for "bicycle", is not the thing asked for)
 SIGHT_WORDS = frozenset(
     {SAME_AS.get(label, label) for label in COCO_LABELS if label and label != "person"}
     | HELD
     | RIDDEN
-    | set(ACTION_WORDS.values())
+    | (set(ACTION_WORDS.values()) - POSTURES)
     | {word for words in EXPRESSION_WORDS.values() for word in words}
 )
 PEOPLE_WORDS = frozenset({"person", "people", "man", "men", "woman", "women", "child", "children", "boy", "girl"})
@@ -91,12 +92,7 @@ class ParsedQuery:
     appearance: tuple[tuple[tuple[str, float], ...], ...] = ()
     actions: tuple[str, ...] = ()  # what the query says someone does ("waving"): the named people must be the ones
     sight: tuple[str, ...] = ()  # the things a tagger can name that the query asks to see (SIGHT_WORDS)
-    translated: tuple[str, ...] = ()  # its words in the other language (bilingual vocabulary): screen text, speech
-
-    @property
-    def lexical(self) -> str:
-        """What the full-text channels look for: the text and its translated words."""
-        return " ".join((self.text, *self.translated)).strip()
+    translated: tuple[str, ...] = ()  # its words in the other language (bilingual vocabulary), for screen text
 
     @property
     def empty(self) -> bool:
@@ -182,16 +178,24 @@ def _singular(word: str) -> str:
 
 
 def spelling(word: str) -> str | None:
-    """The sight word a misspelt query word stands for ("bycicle" → "bicycle"); None when none is close.
+    """The English word a misspelt query word stands for ("bycicle" → "bicycle"); None for a word English knows,
+    a word not of plain Latin letters (names, German, Korean), or a word with no close English one.
 
-    Only words of five letters or more, one edit away (two from seven letters: swaps count once), and only into
-    words of five letters or more: a short real word is too easily 'corrected' into another."""
+    The caller asks only about words the user's library does not hold (a name on screen, "Natalya", stays)."""
     bare = word.casefold()
-    if len(bare) < 5 or not bare.isalpha() or bare in SIGHT_WORDS or _singular(bare) in SIGHT_WORDS:
+    if len(bare) < 4 or not (bare.isascii() and bare.isalpha()):
         return None
-    options = [w for w in SIGHT_WORDS if " " not in w and len(w) >= 5]
-    close = process.extractOne(bare, options, scorer=OSA.distance, score_cutoff=2 if len(bare) >= 7 else 1)
-    return close[0] if close else None
+    english = _english_words()
+    if bare in english:
+        return None
+    fixed = english.correction(bare)
+    return fixed if fixed and fixed != bare else None
+
+
+@cache
+def _english_words() -> SpellChecker:
+    """English word frequencies (pyspellchecker's, read once)."""
+    return SpellChecker(language="en")
 
 
 def looks_like_name(word: str) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from heimdex.db import Conn
+from heimdex.models.types import speech_pieces
 from heimdex.search.fusion import Fused
 from heimdex.search.query import HANGUL, ParsedQuery, strip_particle
 
@@ -17,13 +18,15 @@ STOPWORDS = frozenset("a an and are as at be by for from in is it of on or the t
 
 
 Row = dict[str, Any]  # a row as the database gives it
+Pieces = dict[str, dict[int, int]]  # channel → scene id → the piece of its text nearest the query
 
 
 LEAD_IN_S = 1.0  # the Player starts this long before the evidence
 MAX_MOMENT_S = 20.0  # a moment lasts at most this long, unless its evidence is one longer spoken passage
 MIN_MOMENT_S = 3.0  # ... and at least this long (a single word is a moment of a few seconds)
 JOIN_GAP_S = 2.5  # pieces of evidence closer than this are one moment (across scenes too)
-REASON_SHARE = 0.5  # a channel is a reason when its score is at least this share of the best channel's
+REASON_SHARE = 0.5  # a channel is a reason when its score is at least this share of the best channel's ...
+REASON_MIN = 0.2  # ... and at least this probability by itself
 
 
 @dataclass
@@ -87,15 +90,7 @@ class Evidence:
     channel: str
     scene_id: int
     strength: float  # the scene's score: where evidence of several scenes competes, the best scene's wins
-    text: str = ""  # an on-screen line's words
-
-
-def scene_spans(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, Row]:
-    """Where each fused scene is (scoped to the user once more)."""
-    rows = conn.execute(
-        "SELECT id, video_id, idx, start_s, end_s FROM scenes WHERE user_id = %s AND id = ANY(%s)", (user_id, scene_ids)
-    ).fetchall()
-    return {row["id"]: row for row in rows}
+    text: str = ""  # what it is: the word said (bare), the line on screen, the person's name
 
 
 def scene_details(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, Row]:
@@ -134,30 +129,42 @@ def group_runs(hits: list[Fused], spans: dict[int, Row]) -> list[Run]:
 
 
 def reasons(channels: dict[str, float]) -> set[str]:
-    """The channels that made a moment: those scoring at least ``REASON_SHARE`` of the best one."""
+    """The channels that made a moment: the best one, and those at least ``REASON_SHARE`` as strong and
+    ``REASON_MIN`` likely by themselves (a screen-text match of 10% beside a picture of 60% is no reason)."""
     best = max(channels.values(), default=0.0)
-    return {channel for channel, value in channels.items() if value > 0 and value >= REASON_SHARE * best}
+    return {
+        channel
+        for channel, value in channels.items()
+        if value > 0 and (value == best or (value >= REASON_SHARE * best and value >= REASON_MIN))
+    }
 
 
 def evidence_in(
-    row: Row, hit: Fused, why: set[str], matches: Matcher, people: list[str], pieces: dict[int, int]
+    row: Row, hit: Fused, why: set[str], matches: Matcher, people: list[str], pieces: Pieces
 ) -> list[Evidence]:
-    """Where in the scene ``row`` each reason ``why`` is: matched words, matched lines (or the line whose vector
-    matched, ``pieces``: scene id → its best on-screen line, 1-based), the named people's times, the scene for sight."""
+    """Where in the scene ``row`` each reason ``why`` is: the matched words (or the piece of speech whose vector
+    matched), the matched lines (or the line whose vector matched), the named people's times, the scene for sight.
+
+    ``pieces``: channel → scene id → the piece of its text nearest the query (0 the whole, k the k-th)."""
     found: list[Evidence] = []
     why = why & set(hit.channels)  # what this scene itself matched by
 
     def add(start: float, end: float, channel: str, text: str = "") -> None:
         found.append(Evidence(float(start), float(max(start, end)), channel, row["id"], hit.score, text))
 
-    if "transcript" in why and row["words"]:
-        said = [w for w in row["words"] if matches(w["w"])] or row["words"]
+    words: list[Row] = row["words"]
+    if "transcript" in why and words:
+        said = [w for w in words if matches(w["w"])]
+        if not said:  # a match in meaning: the piece of speech it came from
+            cut = speech_pieces([str(w["w"]) for w in words])
+            piece = pieces.get("transcript", {}).get(row["id"], 0)
+            said = [words[i] for i in cut[piece - 1]] if len(cut) > 1 and 1 <= piece <= len(cut) else words
         for w in said:
-            add(w["s"], w["e"], "transcript")
+            add(w["s"], w["e"], "transcript", Matcher.bare(str(w["w"])))
     lines: list[Row] = row.get("ocr_lines") or []
     if "ocr" in why and lines:
         shown = [line for line in lines if any(matches(w) for w in line["text"].split())]
-        piece = pieces.get(row["id"], 0)
+        piece = pieces.get("ocr", {}).get(row["id"], 0)
         if not shown and 1 <= piece <= len(lines):
             shown = [lines[piece - 1]]
         for line in shown or lines:
@@ -166,15 +173,15 @@ def evidence_in(
         seen: dict[str, list[list[float]]] = row.get("on_screen") or {}
         for name in people:
             for start, end in seen.get(name, []):
-                add(start, end, "person")
+                add(start, end, "person", name)
     if "visual" in why or not found:  # a tag belongs to its scene; a scene with nothing finer is its own evidence
         add(row["start_s"], row["end_s"], "visual")
     return found
 
 
-def localise(evidence: list[Evidence], floor_s: float, ceiling_s: float) -> tuple[float, float]:
-    """The moment the evidence makes: its best stretch of evidence (pieces under ``JOIN_GAP_S`` apart), at most
-    ``MAX_MOMENT_S`` long unless it is all speech, at least ``MIN_MOMENT_S`` (inside ``floor_s``..``ceiling_s``)."""
+def localise(evidence: list[Evidence]) -> list[Evidence]:
+    """The best stretch of a scene's evidence: pieces under ``JOIN_GAP_S`` apart; the best holds the most different
+    things (words, lines, people), then the most pieces, then comes first."""
     ordered = sorted(evidence, key=lambda e: (e.start_s, e.end_s))
     stretches: list[list[Evidence]] = [[ordered[0]]]
     for piece in ordered[1:]:
@@ -182,76 +189,109 @@ def localise(evidence: list[Evidence], floor_s: float, ceiling_s: float) -> tupl
             stretches[-1].append(piece)
         else:
             stretches.append([piece])
-    best = max(stretches, key=lambda s: (max(e.strength for e in s), len(s), -s[0].start_s))
-    start, end = best[0].start_s, max(e.end_s for e in best)
-    if end - start > MAX_MOMENT_S and any(e.channel != "transcript" for e in best):
-        end = start + MAX_MOMENT_S
-    if end - start < MIN_MOMENT_S:
-        end = min(ceiling_s, start + MIN_MOMENT_S)
-    return max(floor_s, start), max(end, start)
+    return max(stretches, key=lambda s: (len({(e.channel, e.text) for e in s}), len(s), -s[0].start_s))
 
 
-def describe(
+@dataclass
+class Stretch:
+    """Evidence of one or more neighbouring scenes that continues: one moment before it is described."""
+
+    rows: list[Row]
+    evidence: list[Evidence]
+    score: float
+
+    @property
+    def start_s(self) -> float:
+        return min(e.start_s for e in self.evidence)
+
+    @property
+    def end_s(self) -> float:
+        """Where the evidence ends: at most ``MAX_MOMENT_S`` after it begins unless it is all speech (a long passage),
+        at least ``MIN_MOMENT_S`` (within the last scene)."""
+        start, end = self.start_s, max(e.end_s for e in self.evidence)
+        if end - start > MAX_MOMENT_S and any(e.channel != "transcript" for e in self.evidence):
+            end = start + MAX_MOMENT_S
+        return max(end, min(self.rows[-1]["end_s"], start + MIN_MOMENT_S))
+
+
+def stretches_of(
+    run: Run, details: dict[int, Row], matches: Matcher, people: list[str], pieces: Pieces
+) -> list[Stretch]:
+    """Each scene's evidence localised to its best stretch; a neighbour's joins where the evidence continues."""
+    found: list[Stretch] = []
+    for span, hit in sorted(zip(run.scenes, run.hits), key=lambda pair: pair[0]["idx"]):
+        row = details[span["id"]]
+        why = reasons(hit.channels)
+        evidence = localise(evidence_in(row, hit, why, matches, people if "person" in why else [], pieces))
+        if found and evidence[0].start_s - found[-1].end_s <= JOIN_GAP_S:
+            found[-1] = Stretch([*found[-1].rows, row], found[-1].evidence + evidence, max(found[-1].score, hit.score))
+        else:
+            found.append(Stretch([row], evidence, hit.score))
+    return found
+
+
+def moments_of(
     run: Run,
     details: dict[int, Row],
     query: ParsedQuery,
     people: list[str],
-    tier: str = "possible",
-    pieces: dict[int, int] | None = None,
-) -> Moment:
-    """The moment a run is: localised to its evidence, with the evidence that made it marked."""
-    rows = [details[span["id"]] for span in run.scenes]
-    hit_of = {hit.scene_id: hit for hit in run.hits}
-    channels: dict[str, float] = {}
-    for hit in run.hits:
-        for channel, value in hit.channels.items():
-            channels[channel] = max(channels.get(channel, 0.0), value)
-    why = reasons(channels)
+    tier: Callable[[float], str] = lambda score: "possible",
+    pieces: Pieces | None = None,
+) -> list[Moment]:
+    """The moments of a run of matching scenes: where their evidence is, each with the evidence that made it."""
     matches = Matcher(query.terms)
-    asked = people if "person" in why else []
-    evidence = [e for row in rows for e in evidence_in(row, hit_of[row["id"]], why, matches, asked, pieces or {})]
-    start, end = localise(evidence, rows[0]["start_s"], rows[-1]["end_s"])
-    inside = [row for row in rows if row["start_s"] < end and row["end_s"] > start] or rows[:1]
-    best = max(inside, key=lambda row: hit_of[row["id"]].score)
-    words = [w for row in inside for w in row["words"] if w["e"] > start - JOIN_GAP_S]
-    lines = list(dict.fromkeys(e.text for e in evidence if e.text and e.end_s >= start and e.start_s <= end))
-    if not lines and not any(row.get("ocr_lines") for row in inside):  # scenes indexed before lines had times
-        lines = [row["ocr_text"] for row in inside if row["ocr_text"]]
-    on_screen: dict[str, list[list[float]]] = {}
-    for row in rows:
-        seen: dict[str, list[list[float]]] = row.get("on_screen") or {}
-        for name, spans in seen.items():
-            on_screen.setdefault(name, []).extend(sorted(spans))
-    phrases = [re.compile(rf"\b{re.escape(phrase)}\b") for unit in query.appearance for phrase, _ in unit]
-    tags: dict[str, dict[str, Any]] = {}
-    for row in inside if "visual" in why else []:
-        for tag in row["tags"]:
-            if any(matches(w) for w in tag["tag"].split()) or any(p.search(tag["tag"]) for p in phrases):
-                if tag["tag"] not in tags or tag["confidence"] > tags[tag["tag"]]["confidence"]:
-                    tags[tag["tag"]] = tag
-    picture_row, picture_key = _picture(inside, start, best)
-    return Moment(
-        video_id=run.video_id,
-        title=best["title"],
-        filename=best["filename"],
-        start_s=start,
-        end_s=end,
-        scene_start_s=inside[0]["start_s"],
-        score=run.score,
-        channels=channels,
-        thumbnail=picture_key,
-        thumbnail_scene=picture_row["id"],
-        play_s=max(0.0, start - LEAD_IN_S),
-        tier=tier,
-        transcript_snippet=_snippet([str(w["w"]) for w in words], matches) if "transcript" in why else "",
-        ocr_snippet=_snippet(" · ".join(lines).split(), matches) if "ocr" in why else "",
-        tags=sorted(tags),
-        tag_evidence=sorted(tags.values(), key=lambda t: -t["confidence"]),
-        caption=_marked(best["caption"].split(), matches) if "visual" in why else "",
-        people=people if "person" in why else [],
-        scene_ids=[row["id"] for row in inside],
-        on_screen=on_screen,
-    )
+    hit_of = {hit.scene_id: hit for hit in run.hits}
+    moments: list[Moment] = []
+    for stretch in stretches_of(run, details, matches, people, pieces or {}):
+        start, end, rows = stretch.start_s, stretch.end_s, stretch.rows
+        channels: dict[str, float] = {}
+        for row in rows:
+            for channel, value in hit_of[row["id"]].channels.items():
+                channels[channel] = max(channels.get(channel, 0.0), value)
+        why = reasons(channels)
+        best = max(rows, key=lambda row: hit_of[row["id"]].score)
+        words = [w for row in rows for w in row["words"] if w["e"] > start - JOIN_GAP_S]
+        lines = list(dict.fromkeys(e.text for e in stretch.evidence if e.channel == "ocr"))
+        if not lines and not any(row.get("ocr_lines") for row in rows):  # scenes indexed before lines had times
+            lines = [row["ocr_text"] for row in rows if row["ocr_text"]]
+        on_screen: dict[str, list[list[float]]] = {}
+        for row in rows:
+            seen: dict[str, list[list[float]]] = row.get("on_screen") or {}
+            for name, spans in seen.items():
+                on_screen.setdefault(name, []).extend(sorted(spans))
+        phrases = [re.compile(rf"\b{re.escape(phrase)}\b") for unit in query.appearance for phrase, _ in unit]
+        tags: dict[str, dict[str, Any]] = {}
+        for row in rows if "visual" in why else []:
+            for tag in row["tags"]:
+                if any(matches(w) for w in tag["tag"].split()) or any(p.search(tag["tag"]) for p in phrases):
+                    if tag["tag"] not in tags or tag["confidence"] > tags[tag["tag"]]["confidence"]:
+                        tags[tag["tag"]] = tag
+        picture_row, picture_key = _picture(rows, start, best)
+        moments.append(
+            Moment(
+                video_id=run.video_id,
+                title=best["title"],
+                filename=best["filename"],
+                start_s=start,
+                end_s=end,
+                scene_start_s=rows[0]["start_s"],
+                score=stretch.score,
+                channels=channels,
+                thumbnail=picture_key,
+                thumbnail_scene=picture_row["id"],
+                play_s=max(0.0, start - LEAD_IN_S),
+                tier=tier(stretch.score),
+                transcript_snippet=_snippet([str(w["w"]) for w in words], matches) if "transcript" in why else "",
+                ocr_snippet=_snippet(" · ".join(lines).split(), matches) if "ocr" in why else "",
+                tags=sorted(tags),
+                tag_evidence=sorted(tags.values(), key=lambda t: -t["confidence"]),
+                caption=_marked(best["caption"].split(), matches) if "visual" in why else "",
+                people=people if "person" in why else [],
+                scene_ids=[row["id"] for row in rows],
+                on_screen=on_screen,
+            )
+        )
+    return moments
 
 
 def _picture(rows: list[Row], at: float, best: Row) -> tuple[Row, str | None]:
@@ -272,10 +312,11 @@ def build_moments(
     query: ParsedQuery,
     people: list[str],
     tier: Callable[[float], str] = lambda score: "possible",
-    pieces: dict[int, int] | None = None,
+    pieces: Pieces | None = None,
 ) -> list[Moment]:
-    """Every moment of ``hits``, described (``details`` must hold all their scenes)."""
-    return [describe(run, details, query, people, tier(run.score), pieces) for run in group_runs(hits, details)]
+    """Every moment of ``hits``, best first (``details`` must hold all their scenes)."""
+    moments = [m for run in group_runs(hits, details) for m in moments_of(run, details, query, people, tier, pieces)]
+    return sorted(moments, key=lambda m: (-m.score, str(m.video_id), m.start_s))
 
 
 class Matcher:
@@ -294,8 +335,13 @@ class Matcher:
         )
 
     def __call__(self, word: str) -> bool:
-        bare = self._NOT_WORD.sub("", word.casefold())
+        bare = self.bare(word)
         return bool(bare) and (bare in self.exact or bare.startswith(self.prefixes))
+
+    @classmethod
+    def bare(cls, word: str) -> str:
+        """A word as matched: lower case, no punctuation around or in it."""
+        return cls._NOT_WORD.sub("", word.casefold())
 
 
 def _marked(words: Sequence[str], matches: Matcher) -> str:

@@ -19,8 +19,8 @@ from heimdex.search.results import (
     Moment,
     Run,
     _snippet,
-    describe,
     group_runs,
+    moments_of,
     reasons,
 )
 
@@ -185,6 +185,11 @@ def _details() -> dict[int, dict]:
     }
 
 
+def describe(run: Run, details: dict[int, dict], query, people: list[str], **more) -> Moment:
+    """The run's best moment (most runs here make one)."""
+    return max(moments_of(run, details, query, people, **more), key=lambda moment: moment.score)
+
+
 def _moment(hits: list[Fused], query: str, people: list[str]) -> Moment:
     details = _details()
     (run,) = group_runs(hits, details)
@@ -197,10 +202,11 @@ def test_a_spoken_match_is_its_words_with_a_lead_in_and_only_the_reasons_show():
         "Minji running in a red shirt",
         ["Minji"],
     )
-    # speech (0.5) is the reason; the picture and the person (0.2) are under half of it: no reasons
+    # speech (0.5) is the reason; the person (0.2) is under half of it: no reason. Scene 1's picture, 6.5 s on,
+    # is a moment of its own
     assert (moment.start_s, moment.end_s, moment.play_s) == (3.2, 3.2 + MIN_MOMENT_S, 2.2)
     assert moment.scene_start_s == 0.0 and moment.scene_ids == [0]
-    assert moment.channels == {"transcript": 0.5, "person": 0.2, "visual": 0.2}
+    assert moment.channels == {"transcript": 0.5, "person": 0.2}
     assert moment.score == 0.5 and (moment.thumbnail, moment.thumbnail_scene) == ("kf/0", 0)
     assert moment.transcript_snippet == "hello **Running,**"
     assert moment.ocr_snippet == "" and moment.caption == "" and moment.tags == []  # not what matched
@@ -215,11 +221,14 @@ def test_a_named_person_starts_the_moment_where_first_seen_and_it_runs_on_while_
     assert moment.on_screen == {"Minji": [[2.0, 3.0], [5.0, 8.0], [10.0, 12.0]], "Jisoo": [[11.0, 19.0]]}
 
 
-def test_sight_is_its_scene_and_evidence_far_apart_is_not_one_moment():
-    moment = _moment([Fused(0, 0.3, {"transcript_text": 0.3}), Fused(1, 0.6, {"tags_text": 0.6})], "running", [])
-    # the word at 3.2 (scene 0) is 6.5 s from scene 1's picture: two stretches; the better scene's wins
-    assert (moment.start_s, moment.end_s, moment.scene_ids) == (10.0, 20.0, [1])
-    assert moment.tags == ["running"] and moment.caption == "A person, **running.**"
+def test_sight_is_its_scene_and_evidence_far_apart_is_two_moments():
+    details = _details()
+    (run,) = group_runs([Fused(0, 0.3, {"transcript_text": 0.3}), Fused(1, 0.6, {"tags_text": 0.6})], details)
+    said, seen = moments_of(run, details, parse_query("running"), [])
+    # the word at 3.2 (scene 0) is 6.5 s from scene 1's picture: each is its own moment, with its own score
+    assert (said.start_s, said.end_s, said.scene_ids, said.score) == (3.2, 3.2 + MIN_MOMENT_S, [0], 0.3)
+    assert (seen.start_s, seen.end_s, seen.scene_ids, seen.score) == (10.0, 20.0, [1], 0.6)
+    assert seen.tags == ["running"] and seen.caption == "A person, **running.**" and said.tags == []
 
 
 def test_a_long_scene_seen_is_cut_to_the_longest_moment_but_a_long_spoken_passage_is_not():
@@ -240,7 +249,7 @@ def test_screen_text_starts_where_its_line_appears_and_shows_that_line_only():
     assert (moment.start_s, moment.end_s, moment.play_s) == (14.8, 18.0, 13.8)
     assert moment.ocr_snippet == "**EXIT** on the right"
     # a match in meaning names no word: the line whose vector was nearest (the second, piece 2) is the evidence
-    meant = describe(run, {0: row}, parse_query("way out"), [], pieces={0: 2})
+    meant = describe(run, {0: row}, parse_query("way out"), [], pieces={"ocr": {0: 2}})
     assert (meant.start_s, meant.ocr_snippet) == (14.8, "EXIT on the right")
 
 
@@ -252,9 +261,11 @@ def test_the_thumbnail_is_the_keyframe_nearest_the_evidence():
     assert describe(run, {0: row}, parse_query("exit"), []).thumbnail == "kf/b"
 
 
-def test_reasons_are_the_channels_at_least_half_as_strong_as_the_best():
-    assert reasons({"visual": 1.0, "ocr": 0.01}) == {"visual"}
+def test_reasons_are_the_best_channel_and_those_at_least_half_as_strong_and_likely_enough():
+    assert reasons({"visual": 0.9, "ocr": 0.01}) == {"visual"}
     assert reasons({"visual": 0.5, "ocr": 0.3, "person": 0.0}) == {"visual", "ocr"}
+    assert reasons({"visual": 0.25, "ocr": 0.16}) == {"visual"}  # 16% on its own is no reason
+    assert reasons({"visual": 0.1}) == {"visual"}  # the best is always one
     assert reasons({}) == set()
 
 
