@@ -15,7 +15,7 @@ from functools import cache
 
 from spellchecker import SpellChecker
 
-from heimdex.models.vision.detect import COCO_LABELS
+from heimdex.models.types import COCO_LABELS
 from heimdex.perception.people import EXPRESSION_WORDS
 from heimdex.perception.tags import SAME_AS
 from heimdex.perception.words import (
