@@ -34,6 +34,7 @@ from heimdex.search.query import ParsedQuery, looks_like_name, parse_query, spel
 from heimdex.search.results import STOPWORDS, Moment, Pieces, build_moments, reasons, scene_details
 
 MAX_PAGE_SIZE = 100
+MAX_CORRECTED = 5  # misspelt words corrected per query, at most
 
 __all__ = ["Moment", "SearchFilters", "SearchPage", "search"]
 
@@ -114,7 +115,8 @@ def understand(
         parsed = replace(parsed, people=(*parsed.people, filters.person))  # the filter alone finds the person's scenes
     words = [w for w in parsed.text.split() if w.casefold().strip(".,!?") not in STOPWORDS]
     known: set[str] = known_words(conn, user_id, [w.strip(".,!?;:") for w in words]) if words else set()
-    fixes = {w: spelling(w.strip(".,!?;:")) for w in words if w.strip(".,!?;:") not in known and not w[:1].isupper()}
+    unknown_words = [w for w in words if w.strip(".,!?;:") not in known and not w[:1].isupper()]
+    fixes = {w: spelling(w.strip(".,!?;:")) for w in unknown_words[:MAX_CORRECTED]}
     fixes = {w: fix for w, fix in fixes.items() if fix}
     corrected = None
     if fixes:

@@ -13,6 +13,8 @@ import string
 from dataclasses import dataclass, field
 from functools import cache
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from spellchecker import SpellChecker
 
 from heimdex.models.types import COCO_LABELS
@@ -30,6 +32,7 @@ from heimdex.perception.words import (
     PLACES,
     RIDDEN,
     UPPER_WORDS,
+    article,
 )
 
 POSTURES = frozenset({"sitting", "standing", "walking", "running"})  # too common and too often untold to require
@@ -122,17 +125,19 @@ def parse_query(raw: str, person_names: list[str] | tuple[str, ...] = ()) -> Par
     people: list[str] = []
     kept: list[str] = []
     for word in rest.split():
-        bare = strip_particle(word.strip(",.!?;:")).casefold()
+        typed = word.strip(",.!?;:").casefold()  # a name as typed first: 지은 is not 지 with a particle
+        bare = typed if typed in names else strip_particle(typed)
         if bare in names:
             people.append(names[bare])
         else:
             kept.append(word)
-    for name in names:  # names of more than one word ("Kim Minji")
-        if " " in name and name in " ".join(kept).casefold():
+    for name in names:  # names of more than one word ("Kim Minji"), as whole words
+        whole = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+        if " " in name and whole.search(" ".join(kept)):
             people.append(names[name])
-            kept = " ".join(kept).casefold().replace(name, " ").split()
+            kept = whole.sub(" ", " ".join(kept)).split()
     text = " ".join(kept + list(phrases)).strip()
-    if not text.strip(string.punctuation + " "):  # punctuation alone says nothing to look for
+    if not any(ch.isalnum() for ch in text):  # punctuation alone, of any script, says nothing to look for
         text = ""
     terms = tuple(dict.fromkeys(w.casefold() for w in WORD.findall(text)))
     return ParsedQuery(
@@ -167,7 +172,7 @@ def sight_words(text: str) -> tuple[str, ...]:
     words = [_english(w) for w in WORD.findall(text.casefold())]
     found = [_singular(" ".join(words[i : i + 2])) for i in range(len(words) - 1)]
     found += [_singular(w) for w in words] + list(actions_in(text))
-    return tuple(dict.fromkeys(w for w in found if w in SIGHT_WORDS))
+    return tuple(dict.fromkeys(SAME_AS.get(w, w) for w in found if SAME_AS.get(w, w) in SIGHT_WORDS))
 
 
 def _singular(word: str) -> str:
@@ -179,31 +184,56 @@ def _singular(word: str) -> str:
 
 def spelling(word: str) -> str | None:
     """The English word a misspelt query word stands for ("bycicle" → "bicycle"); None for a word English knows,
-    a word not of plain Latin letters (names, German, Korean), or a word with no close English one.
+    a word not of plain Latin letters (names, German, Korean), or a word with no English one close enough.
 
-    The caller asks only about words the user's library does not hold (a name on screen, "Natalya", stays)."""
+    Close enough: the same first letter, one edit for a word of up to six letters, two from seven (a swap is one
+    edit); among the closest, the most frequent. The caller asks only about words the user's library does not hold ("Natalya" on screen)."""
     bare = word.casefold()
-    if len(bare) < 4 or not (bare.isascii() and bare.isalpha()):
+    if not 4 <= len(bare) <= MAX_SPELLED or not (bare.isascii() and bare.isalpha()):
         return None
-    english = _english_words()
-    if bare in english:
+    english = _dictionary()
+    if bare in english.frequency:
         return None
-    fixed = english.correction(bare)
-    return fixed if fixed and fixed != bare else None
+    limit = 2 if len(bare) >= 7 else 1
+    near = process.extract(bare, english.near(bare, limit), scorer=OSA.distance, score_cutoff=limit, limit=20)
+    if not near:
+        return None
+    closest = min(distance for _, distance, _ in near)
+    return max((w for w, distance, _ in near if distance == closest), key=lambda w: english.frequency[w])
+
+
+MAX_SPELLED = 20  # longer words are not corrected
+
+
+class _English:
+    """English words and how often each is used (pyspellchecker's list), by first letter and length."""
+
+    def __init__(self) -> None:
+        self.frequency: dict[str, int] = dict(SpellChecker(language="en").word_frequency.dictionary)
+        self._groups: dict[tuple[str, int], list[str]] = {}
+        for w in self.frequency:
+            self._groups.setdefault((w[:1], len(w)), []).append(w)
+
+    def near(self, word: str, spread: int) -> list[str]:
+        """The words that begin with ``word``'s letter and are at most ``spread`` letters longer or shorter
+        (a misspelling keeps its first letter far more often than not)."""
+        n = len(word)
+        return [w for length in range(n - spread, n + spread + 1) for w in self._groups.get((word[:1], length), [])]
 
 
 @cache
-def _english_words() -> SpellChecker:
-    """English word frequencies (pyspellchecker's, read once)."""
-    return SpellChecker(language="en")
+def _dictionary() -> _English:
+    return _English()
 
 
 def looks_like_name(word: str) -> bool:
     """Whether a query word that nothing in the library holds reads as a name: two to four Hangul syllables
-    that are no word the app knows, or a capitalised Latin word."""
-    bare = strip_particle(word.strip(string.punctuation))
+    that are no word the app knows (with or without a particle), or a capitalised Latin word."""
+    typed = word.strip(string.punctuation)
+    bare = strip_particle(typed)
     if HANGUL.search(bare):
-        return 2 <= len(bare) <= 4 and not _english(bare) and not actions_in(bare)
+        known = KOREAN.get(typed) or KOREAN.get(bare) or actions_in(typed) or actions_in(bare)
+        return 2 <= len(bare) <= 4 and not known
     return bare[:1].isupper() and bare[1:].islower() and bare.isalpha()
 
 
@@ -248,7 +278,8 @@ def appearance_units(text: str) -> tuple[tuple[tuple[str, float], ...], ...]:
             if noun == "elderly" and after in NOUN_FORMS:
                 continue
             previous = content[i - 1] if i else None
-            noun = f"elderly {noun}" if previous == "elderly" and noun in ("man", "woman") else noun
+            aged = previous in ("elderly", "old") and noun in ("man", "woman")  # "old woman" is an elderly one
+            noun = f"elderly {noun}" if aged else noun
             units.append(((noun if noun != "elderly" else "elderly person", 1.0),))
         elif word in ACCESSORIES and (i == 0 or content[i - 1] not in COLOURS):
             units.append(((word, 1.0),))
@@ -267,15 +298,19 @@ def _coloured(who: str, colour: str, after: str | None) -> tuple[tuple[str, floa
     """A colour and what follows it, as alternative tag phrases with their weights."""
     gendered = who != "person"
     if after in ("clothes", "outfit") or after is None or after in NOUN_FORMS:  # "a man in black"
-        return ((f"{who} in {colour}", 1.0), (f"person in {colour}", 0.6), (f"{colour} top", 0.5))
-    if after not in GARMENT_FAMILY:  # "red car"
-        return ((f"{colour} {after}", 1.0),)
-    garment, family = f"{colour} {after}", f"{colour} {GARMENT_FAMILY[after]}"
-    options = [(f"{who} in a {garment}", 1.0), (garment, 0.75 if gendered else 1.0)]
-    if gendered:
-        options += [(f"person in a {garment}", 0.6), (f"{who} in a {family}", 0.8)]
-    options += [(f"person in a {family}", 0.5), (family, 0.4)]
-    return tuple(dict.fromkeys(options))
+        options = [(f"{who} in {colour}", 1.0), (f"person in {colour}", 0.6), (f"{colour} top", 0.5)]
+    elif after not in GARMENT_FAMILY:  # "red car"
+        options = [(f"{colour} {after}", 1.0)]
+    else:
+        garment, family = f"{colour} {after}", f"{colour} {GARMENT_FAMILY[after]}"
+        options = [(f"{who} in {article(garment)}", 1.0), (garment, 0.75 if gendered else 1.0)]
+        if gendered:
+            options += [(f"person in {article(garment)}", 0.6), (f"{who} in {article(family)}", 0.8)]
+        options += [(f"person in {article(family)}", 0.5), (family, 0.4)]
+    best: dict[str, float] = {}
+    for phrase, weight in options:  # a phrase once, at its best weight ("person in red" for anyone)
+        best[phrase] = max(weight, best.get(phrase, 0.0))
+    return tuple(best.items())
 
 
 def _english(word: str) -> str:
