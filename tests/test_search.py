@@ -248,3 +248,13 @@ def test_search_in_one_video_keeps_the_floor(db, alice):
     (video,) = [v for v in list_videos(db, alice.id) if v.filename == "bottle-detection.mp4"]
     assert search(db, alice.id, "giraffe", SearchFilters(video_id=video.id)).moments == []
     assert search(db, alice.id, "bottles", SearchFilters(video_id=video.id)).moments
+
+
+def test_what_the_library_knows_is_the_users_own(db, alice):
+    from heimdex.auth.users import create_user
+
+    assert search(db, alice.id, "Natalya").moments  # on screen in alice's walkthrough
+    carol = create_user(db, f"carol-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery")
+    page = search(db, carol.id, "Natalya")  # an empty library: nobody called so, whatever others hold
+    assert page.moments == [] and page.unknown_names == ("Natalya",) and page.corrected is None
+    assert search(db, carol.id, "natalya").moments == []  # lower case: no name; nothing of alice's either
