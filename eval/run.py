@@ -56,6 +56,7 @@ class Collected:
     allowed: set | None
     latency_s: float
     pieces: dict = field(default_factory=dict)  # channel → scene id → its piece nearest the query
+    unknown: tuple = ()  # the words that read as names nobody has
 
 
 def collect(db, user_id: uuid.UUID, queries: list[dict], registry) -> tuple[list[Collected], dict[int, dict]]:
@@ -72,7 +73,7 @@ def collect(db, user_id: uuid.UUID, queries: list[dict], registry) -> tuple[list
         search(db, user_id, query["query"], registry=registry)
         latency = time.perf_counter() - started
         with db.transaction() as conn:
-            parsed, _, _ = understand(conn, user_id, query["query"], filters)
+            parsed, _, unknown = understand(conn, user_id, query["query"], filters)
             allowed = phrase_scenes(conn, user_id, parsed.phrases, filters) if parsed.phrases else None
             vectors = query_vectors(parsed, filters, registry) if not parsed.empty else []
             raw = raw_scores(conn, user_id, parsed, filters, registry, settings, vectors) if not parsed.empty else {}
@@ -83,7 +84,7 @@ def collect(db, user_id: uuid.UUID, queries: list[dict], registry) -> tuple[list
                 for channel in ("transcript", "ocr")
                 if channel in channels and scored
             }
-        collected.append(Collected(query, parsed, raw, allowed, latency, pieces))
+        collected.append(Collected(query, parsed, raw, allowed, latency, pieces, unknown))
     with db.transaction() as conn:
         ids = [row["id"] for row in conn.execute("SELECT id FROM scenes WHERE user_id = %s", (user_id,)).fetchall()]
         details = scene_details(conn, user_id, ids)
@@ -96,7 +97,7 @@ def rank(item: Collected, details: dict[int, dict], config) -> list:
 
     if item.parsed.empty:
         return []
-    hits = select_hits(item.parsed, item.raw, config, item.allowed)
+    hits = select_hits(item.parsed, item.raw, config, item.allowed, item.unknown)
     return build_moments(hits, details, item.parsed, list(item.parsed.people), config.tier, item.pieces)
 
 

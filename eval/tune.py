@@ -16,8 +16,9 @@
    the kind of query (speech, screen text, sight) on the tune split is kept: a score must mean the
    same whatever kind of evidence made it.
 
-A signal the tune split never sees relevant (the person channel: no labelled people; CLIP:
-no weights offline) keeps the prior in ``PRIORS``. The holdout split is scored once, at the
+A signal the tune split cannot fit (never relevant, or never anything else) borrows the map of
+the same kind of score in another channel (``SIBLING``: screen text's word rank takes speech's);
+the person channel (no labelled people) and CLIP (no weights offline) keep ``PRIORS``. The holdout split is scored once, at the
 end. Unless ``--dry-run``, the fitted values are written to ``heimdex/search/fusion.json``.
 """
 
@@ -42,12 +43,10 @@ FLOORS = tuple(round(0.02 * i, 2) for i in range(1, 46))  # calibrated
 METHODS = ("weighted", "channels")  # each fitted; the better one on the tune split is kept (step 4)
 RECALL_GIVEN = 0.03  # the floor may cost the tune split's R@5 this much, no more, for negatives answered with nothing
 STRONG = 0.6  # a match at least this likely is "strong"
-PRIORS = {  # (a, b) where the tune split cannot fit: no labelled people, no CLIP weights offline, and on-screen
-    # words that every time they matched on the tune split matched the right scene
-    "person": (12.0, -6.0),
-    "clip_vec": (25.0, -7.5),
-    "ocr_text": (10.0, 0.0),
-}
+PRIORS = {"person": (12.0, -6.0), "clip_vec": (25.0, -7.5)}  # (a, b) on 1 - face distance, on CLIP's cosine: no
+# labelled people, no CLIP weights offline
+SIBLING = {"ocr_text": "transcript_text", "transcript_text": "ocr_text", "ocr_vec": "transcript_vec"}
+SIBLING |= {"transcript_vec": "ocr_vec"}  # the same kind of score (a full-text rank, a text cosine) of another channel
 
 
 def candidates(config):
@@ -115,7 +114,9 @@ def calibrate(collected, details, config):
             for scene_id, value in scores.items():
                 xs.append(float(value))
                 ys.append(label(item.query, details[scene_id]))
-    fitted = {signal: platt(*signals.get(signal, ([], []))) or PRIORS.get(signal) for signal in config.weights}
+    fitted = {signal: platt(*signals.get(signal, ([], []))) for signal in config.weights}
+    for signal, ab in fitted.items():  # one that cannot be fitted borrows its kind's (a full-text rank from another)
+        fitted[signal] = ab or fitted.get(SIBLING.get(signal, "")) or PRIORS.get(signal)
     platts = {s: ab for s, ab in fitted.items() if ab}
     everything = _changed(config, calibrated=(1.0, 0.0), floor=0.0, platt=platts)
     xs, ys = [], []

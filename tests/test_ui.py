@@ -102,8 +102,7 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     box.fill("bycicle")  # misspelt, and nothing like it here: said so, in a sentence
     box.press("Enter")
     expect(page.locator("#moments .corrected")).to_contain_text("Showing results for “bicycle”", timeout=30_000)
-    expect(page.locator("#moments .empty")).to_contain_text("No moment matches")
-    expect(page.locator("#moments .moment")).to_have_count(0)
+    expect(page.locator("#moments .tier.strong")).to_have_count(0)  # no bicycle here: nothing sure to show
     _shots(page, "5b-did-you-mean")
     box.fill("ask not what your country can do for you")
     box.press("Enter")

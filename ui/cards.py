@@ -90,6 +90,11 @@ def searched_for(corrected: str | None, query: str, lang: str | None) -> str:
     return f"<p class='corrected'>{html.escape(say(lang, 'searched_for', corrected=corrected, query=query))}</p>"
 
 
+def no_one_called(names: tuple[str, ...], lang: str | None) -> str:
+    """'No one called “소라” is in your library…' above results found for the rest of the query, else nothing."""
+    return "".join(f"<p class='corrected'>{html.escape(say(lang, 'no_one_called', name=name))}</p>" for name in names)
+
+
 def nothing_found(
     query: str, channels: tuple[str, ...], korean: bool, lang: str | None, unknown_names: tuple[str, ...] = ()
 ) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from heimdex.app import service
-from ui.cards import CLICKS_JS, cards, nothing_found, searched_for
+from ui.cards import CLICKS_JS, cards, no_one_called, nothing_found, searched_for
 from ui.common import Shell, friendly
 from ui.text import say, t
 
@@ -110,9 +110,9 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
 
     def shown(query, channels, results: list[dict], found: dict, pages: int, lang) -> dict:
         korean, total = found["language"] == "ko", found["total"]
+        unknown = tuple(found.get("unknown_names") or ())
         note = searched_for(found.get("corrected"), query or "", lang)
         if not results:
-            unknown = tuple(found.get("unknown_names") or ())
             return {
                 tab.moments: note + nothing_found(query or "", tuple(channels or ()), korean, lang, unknown),
                 shell.results: [],
@@ -123,7 +123,7 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
             }
         more = total > len(results)
         return {
-            tab.moments: note + cards(results, [moment["picture"] for moment in results], lang),
+            tab.moments: note + no_one_called(unknown, lang) + cards(results, [m["picture"] for m in results], lang),
             shell.results: results,
             tab.found_note: say(lang, "moments_found", n=str(total)),
             tab.more: gr.update(visible=more),

@@ -86,10 +86,18 @@ KOREAN = {
     "두": "two", "세": "three", "네": "four", "다섯": "five", "군중": "crowd",
     # signs, as on-screen text says them
     "비상구": "emergency exit", "출구": "exit", "입구": "entrance", "화장실": "restroom", "계단": "stairs",
-    "엘리베이터": "elevator", "주의": "caution", "위험": "danger", "금연": "no smoking", "영업중": "open",
+    "엘리베이터": "elevator", "주의": "caution", "위험": "danger", "금연": "no smoking",
 }  # fmt: skip
-# the other way, for a query in English that should find Korean words (the first Korean word for each)
-ENGLISH_KOREAN = {english: korean for korean, english in reversed(KOREAN.items())}
+# the other way, for a query in English that should find Korean words on screen: things, places and signs only (the
+# first Korean word for each), of two syllables or more. Colours, counts, people and clothes are left out: "네"
+# (four) is also "yes", "두" and "세" are parts of many words, and a subtitle saying 남자 does not show a man.
+_NOT_TRANSLATED = {*COLOURS, *NUMBERS, *UPPER_WORDS, *LOWER_WORDS, *CARRIED, "man", "woman", "person", "people"}
+_NOT_TRANSLATED |= {"child", "boy", "girl", "elderly", "crowd", "clothes", "suit", "dress", "vest", "top"}
+ENGLISH_KOREAN = {
+    english: korean
+    for korean, english in reversed(KOREAN.items())
+    if english not in _NOT_TRANSLATED and len(korean) >= 2
+}
 
 
 # what people do (the tags of :mod:`heimdex.perception.actions`), as a query may say it, English and Korean

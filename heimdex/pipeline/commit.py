@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from typing import Any
 
 import numpy as np
 from psycopg.types.json import Jsonb
@@ -19,7 +20,7 @@ from heimdex.db import Conn, one
 from heimdex.db.vectors import ensure_vector_index
 from heimdex.errors import NotFound
 from heimdex.library.people.matching import refresh
-from heimdex.pipeline.index import Vectors, VideoIndex
+from heimdex.pipeline.index import Scene, Vectors, VideoIndex
 from heimdex.storage import BlobStore, run_prefix
 
 SIDECAR = "index.json"
@@ -70,7 +71,7 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
                     scene.transcript,
                     Jsonb([{"w": w.text, "s": w.start, "e": w.end} for w in scene.words]),
                     scene.ocr_text,
-                    Jsonb([{"text": line.text, "s": line.seen[0], "e": line.seen[1]} for line in scene.ocr]),
+                    Jsonb(dated_lines(scene)),
                     Jsonb([tag.as_dict() for tag in scene.tags]),
                     scene.tag_text,
                     scene.caption,
@@ -146,3 +147,11 @@ def _model_id(conn, vectors: Vectors) -> int:
     if created:
         ensure_vector_index(conn, row["id"], row["dim"])
     return row["id"]
+
+
+def dated_lines(scene: Scene) -> list[dict[str, Any]]:
+    """The scene's on-screen lines with when each shows, or none when a line is undated (a sidecar written before
+    lines were dated): search then falls back to the scene, rather than start at the keyframe a line was read on."""
+    if any(line.first_s is None or line.last_s is None for line in scene.ocr):
+        return []
+    return [{"text": line.text, "s": line.first_s, "e": line.last_s} for line in scene.ocr]

@@ -45,13 +45,8 @@ class OcrLine:
     box: tuple[int, int, int, int]  # left, top, right, bottom on the keyframe
     t: float  # time of the keyframe it was read from
     source: str  # rapidocr or tesseract
-    first_s: float | None = None  # the first and last second the line is on screen (None: only ``t`` is known)
+    first_s: float | None = None  # the first and last second the line is on screen (None: not dated)
     last_s: float | None = None
-
-    @property
-    def seen(self) -> tuple[float, float]:
-        """When the line is on screen."""
-        return (self.t if self.first_s is None else self.first_s, self.t if self.last_s is None else self.last_s)
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,24 @@ from heimdex.search.channels import (
     vector_scores,
 )
 from heimdex.search.fusion import CHANNELS, Fused, FusionConfig, fuse
-from heimdex.search.query import ParsedQuery, looks_like_name, parse_query, spelling
+from heimdex.search.query import (
+    KOREAN_FILLERS,
+    QUOTED,
+    ParsedQuery,
+    actions_in,
+    corrected_text,
+    looks_like_name,
+    parse_query,
+    sight_words,
+    spelling,
+    strip_particle,
+)
 from heimdex.search.results import STOPWORDS, Moment, Pieces, build_moments, reasons, scene_details
 
 MAX_PAGE_SIZE = 100
 MAX_CORRECTED = 5  # misspelt words corrected per query, at most
+MAX_DESCRIBED = 1000  # the best scenes above the floor made into moments; weaker ones are not shown or counted
+PUNCTUATION = ".,!?;:"
 
 __all__ = ["Moment", "SearchFilters", "SearchPage", "search"]
 
@@ -52,7 +65,7 @@ class SearchPage:
     page: int
     page_size: int
     corrected: str | None = None  # the query as searched, when a word was misspelt ("did you mean")
-    unknown_names: tuple[str, ...] = ()  # words that read as names and are nobody and nothing in the library
+    unknown_names: tuple[str, ...] = ()  # a query's only word that reads as a name and is nobody and nothing here
 
 
 def search(
@@ -78,18 +91,18 @@ def search(
     settings = settings or get_settings()
     with db.transaction() as conn:  # one connection and one snapshot for the whole query
         parsed, corrected, unknown = understand(conn, user_id, query, filters)
-        if parsed.empty or only_names(parsed, unknown):
+        if parsed.empty:
             return SearchPage(parsed, [], 0, page, page_size, corrected, unknown)
         vectors = query_vectors(parsed, filters, registry)
         raw = raw_scores(conn, user_id, parsed, filters, registry, settings, vectors)
         scored = {scene_id for scores in raw.values() for scene_id in scores}
         allowed = phrase_scenes(conn, user_id, parsed.phrases, filters, scored) if parsed.phrases else None
-        hits = select_hits(parsed, raw, config, allowed)
+        hits = select_hits(parsed, raw, config, allowed, unknown)[:MAX_DESCRIBED]
         details = scene_details(conn, user_id, [hit.scene_id for hit in hits])
         pieces = nearest_pieces(conn, user_id, vectors, hits)
     found = build_moments(hits, details, parsed, list(parsed.people), config.tier, pieces)
     shown = found[(page - 1) * page_size : page * page_size]
-    return SearchPage(parsed, shown, len(found), page, page_size, corrected, () if found else unknown)
+    return SearchPage(parsed, shown, len(found), page, page_size, corrected, unknown)
 
 
 def nearest_pieces(conn: Conn, user_id: uuid.UUID, vectors: list[QueryVector], hits: list[Fused]) -> Pieces:
@@ -107,46 +120,79 @@ def nearest_pieces(conn: Conn, user_id: uuid.UUID, vectors: list[QueryVector], h
 def understand(
     conn: Conn, user_id: uuid.UUID, query: str, filters: SearchFilters
 ) -> tuple[ParsedQuery, str | None, tuple[str, ...]]:
-    """The query parsed, with misspelt sight words corrected (the corrected text, else None), and the words that
-    read as names but are nobody and nothing in the library ("소라")."""
+    """The query parsed; misspelt words corrected (and the corrected text, else None); and, for a query of one word
+    besides what it does ("소라", "소라가 웃는 장면"), that word when it reads as a name and is nobody and nothing in the
+    library, for the page to say so when nothing is found (and only a strong match to pass).
+
+    A word is corrected only outside quotes, when the library does not hold it, and only into a word the library
+    holds or a thing the taggers name: "bycicle" becomes "bicycle", "wifi" does not become "wife"."""
     names = person_names(conn, user_id)
     parsed = parse_query(query, names)
     if filters.person and filters.person.casefold() not in {name.casefold() for name in parsed.people}:
         parsed = replace(parsed, people=(*parsed.people, filters.person))  # the filter alone finds the person's scenes
-    words = [w for w in parsed.text.split() if w.casefold().strip(".,!?") not in STOPWORDS]
-    known: set[str] = known_words(conn, user_id, [w.strip(".,!?;:") for w in words]) if words else set()
-    unknown_words = [w for w in words if w.strip(".,!?;:") not in known and not w[:1].isupper()]
-    fixes = {w: spelling(w.strip(".,!?;:")) for w in unknown_words[:MAX_CORRECTED]}
-    fixes = {w: fix for w, fix in fixes.items() if fix}
+    named = {word.casefold() for name in parsed.people for word in name.split()}
+    words = [
+        w
+        for w in (token.strip(PUNCTUATION) for token in QUOTED.sub(" ", parsed.raw).split())
+        if w
+        and w.casefold() not in STOPWORDS
+        and strip_particle(w.casefold()) not in named
+        and w.casefold() not in named
+    ]
+    known: set[str] = known_words(conn, user_id, words) if words else set()
+    unknown = [w for w in words if w not in known]
+    tried = {w: spelling(w) for w in [w for w in unknown if not w[:1].isupper()][:MAX_CORRECTED]}
+    offered = {fix for fix in tried.values() if fix}
+    useful: set[str] = known_words(conn, user_id, list(offered)) if offered else set()
+    fixes = {w: fix for w, fix in tried.items() if fix and (fix in useful or sight_words(fix))}
     corrected = None
     if fixes:
-        corrected = " ".join(fixes.get(w, w) for w in parsed.raw.split())
+        corrected = corrected_text(parsed.raw, fixes)
         parsed = replace(parse_query(corrected, names), people=parsed.people, raw=parsed.raw)
-    unknown = tuple(w for w in words if w.strip(".,!?;:") not in known and w not in fixes and looks_like_name(w))
-    return parsed, corrected, unknown
-
-
-def only_names(parsed: ParsedQuery, unknown: tuple[str, ...]) -> bool:
-    """Whether the query asks for nothing but people nobody enrolled and nothing in the library names ("소라")."""
-    return (
-        bool(unknown)
-        and not parsed.phrases
-        and all(
-            w in unknown or w.casefold().strip(".,!?") in STOPWORDS or w in parsed.actions for w in parsed.text.split()
-        )
-    )
+    content = [w for w in words if w not in KOREAN_FILLERS and not actions_in(w)]
+    if len(content) != 1:  # a name alone or with what it does ("소라가 웃는 장면", "Sora waving"), never a sentence
+        return parsed, corrected, ()
+    names_said = (strip_particle(w) for w in unknown if w not in fixes and looks_like_name(w))  # "소라가": 소라
+    return parsed, corrected, tuple(dict.fromkeys(names_said))
 
 
 def select_hits(
-    parsed: ParsedQuery, raw: dict[str, dict[int, float]], config: FusionConfig, allowed: set[int] | None
+    parsed: ParsedQuery,
+    raw: dict[str, dict[int, float]],
+    config: FusionConfig,
+    allowed: set[int] | None,
+    unknown: tuple[str, ...] = (),
 ) -> list[Fused]:
-    """The scenes that pass: fused above the floor, holding every quoted phrase (``allowed``) and every named person."""
-    hits = fuse(raw, config)
+    """The scenes that pass: fused above the floor, holding every quoted phrase (``allowed``) and every named person.
+
+    A query of nothing but ``unknown`` names ("소라", "Sora waving": nobody enrolled, nothing in the library says so)
+    has nothing to find by its words: only a strong match in meaning passes (a noun the vocabulary does not know
+    and that reads as a name, "강아지", still finds the dog the tags name)."""
+    hits = fuse(raw, config, floor=config.strong if names_only(parsed, unknown) else None)
     if allowed is not None:
         hits = [hit for hit in hits if hit.scene_id in allowed]
     if parsed.people:  # a named person must be there, whatever else matched
         hits = [hit for hit in hits if "person" in hit.signals]
     return hits
+
+
+def names_only(parsed: ParsedQuery, unknown: tuple[str, ...]) -> bool:
+    """Whether every word the query searches for is one of the ``unknown`` names, a stopword, a filler ("장면") or
+    an action."""
+    words = [w.strip(PUNCTUATION) for w in parsed.text.split()]
+    actions = set(parsed.actions)
+    return (
+        bool(unknown)
+        and not parsed.phrases
+        and all(
+            strip_particle(w) in unknown
+            or w.casefold() in STOPWORDS
+            or w in KOREAN_FILLERS
+            or actions_in(w)
+            or w in actions
+            for w in words
+        )
+    )
 
 
 def query_vectors(parsed: ParsedQuery, filters: SearchFilters, registry: Registry) -> list[QueryVector]:

@@ -46,6 +46,8 @@ SIGHT_WORDS = frozenset(
     | {word for words in EXPRESSION_WORDS.values() for word in words}
 )
 PEOPLE_WORDS = frozenset({"person", "people", "man", "men", "woman", "women", "child", "children", "boy", "girl"})
+# words a Korean query wraps around what it asks for ("웃는 장면", "a scene of smiling"): no names, nothing to find
+KOREAN_FILLERS = frozenset({"장면", "영상", "동영상", "모습", "순간", "부분", "때"})
 MAX_QUERY_CHARS = 500  # longer queries are cut here (the rest adds nothing a person would type)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]")
@@ -154,6 +156,19 @@ def parse_query(raw: str, person_names: list[str] | tuple[str, ...] = ()) -> Par
     )
 
 
+def corrected_text(raw: str, fixes: dict[str, str]) -> str:
+    """``raw`` with each word of ``fixes`` replaced by its correction, outside quoted phrases only."""
+    out: list[str] = []
+    at = 0
+    for quoted in [*QUOTED.finditer(raw), None]:
+        end = quoted.start() if quoted else len(raw)
+        out.append(WORD.sub(lambda m: fixes.get(m.group(0), m.group(0)), raw[at:end]))
+        if quoted:
+            out.append(quoted.group(0))
+            at = quoted.end()
+    return "".join(out)
+
+
 def translations(text: str) -> tuple[str, ...]:
     """The query's words in the other language, as far as the bilingual vocabulary knows them
     ("emergency exit" → "비상구", "물병" → "bottle")."""
@@ -162,7 +177,9 @@ def translations(text: str) -> tuple[str, ...]:
         found = [KOREAN.get(w) or KOREAN.get(strip_particle(w)) for w in WORD.findall(lowered)]
     else:
         found = [
-            korean for english, korean in ENGLISH_KOREAN.items() if re.search(rf"\b{re.escape(english)}\b", lowered)
+            korean
+            for english, korean in ENGLISH_KOREAN.items()
+            if re.search(rf"\b{re.escape(english)}(?:e?s)?\b", lowered)  # "bottles" as "bottle"
         ]
     return tuple(dict.fromkeys(w for w in found if w))
 
@@ -227,13 +244,15 @@ def _dictionary() -> _English:
 
 
 def looks_like_name(word: str) -> bool:
-    """Whether a query word that nothing in the library holds reads as a name: two to four Hangul syllables
+    """Whether a query word that nothing in the library holds reads as a name: two or three Hangul syllables
     that are no word the app knows (with or without a particle), or a capitalised Latin word."""
     typed = word.strip(string.punctuation)
     bare = strip_particle(typed)
+    if typed in KOREAN_FILLERS or bare in KOREAN_FILLERS:
+        return False
     if HANGUL.search(bare):
         known = KOREAN.get(typed) or KOREAN.get(bare) or actions_in(typed) or actions_in(bare)
-        return 2 <= len(bare) <= 4 and not known
+        return 2 <= len(bare) <= 3 and not known  # Korean names are two or three syllables, nearly all
     return bare[:1].isupper() and bare[1:].islower() and bare.isalpha()
 
 

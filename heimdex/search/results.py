@@ -260,6 +260,7 @@ def moments_of(
             for name, spans in seen.items():
                 on_screen.setdefault(name, []).extend(sorted(spans))
         phrases = [re.compile(rf"\b{re.escape(phrase)}\b") for unit in query.appearance for phrase, _ in unit]
+        phrases += [re.compile(rf"\b{re.escape(thing)}(?:e?s)?\b") for thing in query.sight]  # "물병": "bottles"
         tags: dict[str, dict[str, Any]] = {}
         for row in rows if "visual" in why else []:
             for tag in row["tags"]:

@@ -393,7 +393,7 @@ def test_spelling_corrects_only_misspelt_english(word, fixed):
 @pytest.mark.parametrize(
     ("word", "name"),
     [("소라", True), ("지은이가", True), ("Minji", True), ("Sora", True), ("자전거", False), ("고양이", False)]
-    + [("bicycle", False), ("NASA", False), ("우는", False), ("사람", False), ("가나다라마바", False)],
+    + [("bicycle", False), ("NASA", False), ("우는", False), ("사람", False), ("브로콜리", False), ("장면", False)],
 )
 def test_what_reads_as_a_name(word, name):
     from heimdex.search.query import looks_like_name
@@ -402,7 +402,25 @@ def test_what_reads_as_a_name(word, name):
 
 
 def test_the_other_languages_words_come_from_the_bilingual_vocabulary():
-    assert parse_query("emergency exit").translated == ("출구", "비상구")
+    assert parse_query("emergency exit").translated == ("출구", "비상구")  # "exit" inside it, too
     assert parse_query("the exit").translated == ("출구",)
     assert parse_query("탁자 위의 물병").translated == ("table", "bottle")
     assert parse_query("giraffe").translated == ()
+
+
+def test_a_correction_replaces_words_outside_quotes_only():
+    from heimdex.search.query import corrected_text
+
+    fixes = {"bycicle": "bicycle"}
+    assert corrected_text('bycicle race "bycicle crash" by the sea, bycicle!', fixes) == (
+        'bicycle race "bycicle crash" by the sea, bicycle!'
+    )
+    assert corrected_text('"bycicle"', fixes) == '"bycicle"'
+    assert corrected_text("", fixes) == ""
+
+
+def test_counts_colours_people_and_clothes_are_not_translated():
+    assert parse_query("four people").translated == ()  # 네 is also "yes"
+    assert parse_query("man crying").translated == ()  # a subtitle saying 남자 shows no man
+    assert parse_query("a red shirt").translated == ()
+    assert parse_query("water bottles").translated == ("물병",)  # a plural as its thing

@@ -172,3 +172,11 @@ def test_nothing_found_suggests_the_other_language_and_the_channels_picked():
     assert "giraffe" in english and "Korean" in english
     assert "English" in korean and "screen text" in korean.lower()
     assert "<script>" not in nothing_found("<script>", (), False, "en")
+
+
+def test_no_one_called_is_said_above_what_was_found_escaped():
+    from ui.cards import no_one_called
+
+    assert no_one_called((), "en") == ""
+    assert "No one called “Sora”" in no_one_called(("Sora",), "en")
+    assert "&lt;b&gt;" in no_one_called(("<b>",), "ko") and "<b>" not in no_one_called(("<b>",), "ko")
