@@ -174,7 +174,7 @@ def evidence_in(
         for name in people:
             for start, end in seen.get(name, []):
                 add(start, end, "person", name)
-    if "visual" in why or not found:  # a tag belongs to its scene; a scene with nothing finer is its own evidence
+    if not found:  # a tag belongs to its whole scene: it places a moment only where nothing finer does
         add(row["start_s"], row["end_s"], "visual")
     return found
 

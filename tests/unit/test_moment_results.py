@@ -304,3 +304,11 @@ def test_a_caption_is_shown_whole_with_its_matches_marked():
 def test_run_properties():
     run = Run(VIDEO_A, [scene(2), scene(3)], [Fused(2, 0.3, {}), Fused(3, 0.8, {})])
     assert (run.score, run.start_s) == (0.8, 20.0)
+
+
+def test_a_named_person_places_the_moment_even_where_the_picture_also_matched():
+    details = _details()
+    (run,) = group_runs([Fused(0, 0.7, {"person": 0.7, "tags_text": 0.6})], details)
+    moment = describe(run, details, parse_query("Minji running", ["Minji"]), ["Minji"])
+    assert moment.start_s == 2.0  # where Minji appears, not the scene's start that the tag "running" belongs to
+    assert moment.tags == ["running"]  # the picture is still a reason, and shows
