@@ -107,7 +107,7 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     box.fill("ask not what your country can do for you")
     box.press("Enter")
     first = page.locator("#moments .moment").first
-    expect(first).to_be_visible(timeout=30_000)
+    expect(first.locator("mark").first).to_have_text("ask", ignore_case=True, timeout=30_000)  # the new answer
 
     first.click()
     page.wait_for_function(
