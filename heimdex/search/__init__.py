@@ -150,7 +150,7 @@ def understand(
         corrected = corrected_text(parsed.raw, fixes)
         parsed = replace(parse_query(corrected, names), people=parsed.people, raw=parsed.raw)
     content = [w for w in words if w not in KOREAN_FILLERS and not actions_in(w)]
-    if len(content) != 1:  # a name alone or with what it does ("소라가 웃는 장면", "Sora waving"), never a sentence
+    if len(content) != 1 or parsed.phrases:  # a name alone or with what it does ("Sora waving"), never a sentence
         return parsed, corrected, ()
     names_said = (strip_particle(w) for w in unknown if w not in fixes and looks_like_name(w))  # "소라가": 소라
     return parsed, corrected, tuple(dict.fromkeys(names_said))
@@ -165,34 +165,15 @@ def select_hits(
 ) -> list[Fused]:
     """The scenes that pass: fused above the floor, holding every quoted phrase (``allowed``) and every named person.
 
-    A query of nothing but ``unknown`` names ("소라", "Sora waving": nobody enrolled, nothing in the library says so)
-    has nothing to find by its words: only a strong match in meaning passes (a noun the vocabulary does not know
+    A query of an ``unknown`` name (``understand``: "소라", "Sora waving": nobody enrolled, nothing in the library
+    says so) has nothing to find by its words: only a strong match in meaning passes (a noun the vocabulary does not know
     and that reads as a name, "강아지", still finds the dog the tags name)."""
-    hits = fuse(raw, config, floor=config.strong if names_only(parsed, unknown) else None)
+    hits = fuse(raw, config, floor=config.strong if unknown else None)
     if allowed is not None:
         hits = [hit for hit in hits if hit.scene_id in allowed]
     if parsed.people:  # a named person must be there, whatever else matched
         hits = [hit for hit in hits if "person" in hit.signals]
     return hits
-
-
-def names_only(parsed: ParsedQuery, unknown: tuple[str, ...]) -> bool:
-    """Whether every word the query searches for is one of the ``unknown`` names, a stopword, a filler ("장면") or
-    an action."""
-    words = [w.strip(PUNCTUATION) for w in parsed.text.split()]
-    actions = set(parsed.actions)
-    return (
-        bool(unknown)
-        and not parsed.phrases
-        and all(
-            strip_particle(w) in unknown
-            or w.casefold() in STOPWORDS
-            or w in KOREAN_FILLERS
-            or actions_in(w)
-            or w in actions
-            for w in words
-        )
-    )
 
 
 def query_vectors(parsed: ParsedQuery, filters: SearchFilters, registry: Registry) -> list[QueryVector]:

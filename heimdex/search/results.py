@@ -88,8 +88,6 @@ class Evidence:
     start_s: float
     end_s: float
     channel: str
-    scene_id: int
-    strength: float  # the scene's score: where evidence of several scenes competes, the best scene's wins
     text: str = ""  # what it is: the word said (bare), the line on screen, the person's name
 
 
@@ -150,7 +148,7 @@ def evidence_in(
     why = why & set(hit.channels)  # what this scene itself matched by
 
     def add(start: float, end: float, channel: str, text: str = "") -> None:
-        found.append(Evidence(float(start), float(max(start, end)), channel, row["id"], hit.score, text))
+        found.append(Evidence(float(start), float(max(start, end)), channel, text))
 
     words: list[Row] = row["words"]
     if "transcript" in why and words:
