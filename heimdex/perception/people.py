@@ -18,6 +18,7 @@ import numpy as np
 from heimdex.models.registry import Registry
 from heimdex.models.types import VISIBLE, Detection, Pose, overlap
 from heimdex.perception.attributes import colour_name
+from heimdex.perception.wear import glasses, hard_hat, vest
 from heimdex.perception.words import CARRIED, GARMENTS, GENERIC, HELD, RIDDEN, WORN, article
 
 MAX_PEOPLE = 6  # described per frame, largest first
@@ -64,6 +65,7 @@ class Person:
     noun_confidence: float = 0.0
     clothes: list[Clothing] = field(default_factory=list[Clothing])
     extras: list[tuple[str, float]] = field(default_factory=list[tuple[str, float]])  # "with a backpack", "smiling"
+    worn: list[tuple[str, float]] = field(default_factory=list[tuple[str, float]])  # "hard hat", "safety vest"
 
     def phrase(self) -> str:
         """'woman in a grey cardigan and black trousers, smiling'."""
@@ -92,6 +94,7 @@ def describe_people(image: np.ndarray, detections: list[Detection], registry: Re
         classify = registry.get("concepts").classify if registry.has("concepts") else None
         concepts = classify(crop) if classify else []
         person.clothes = _clothes(crop, pose, mask, concepts, classify)
+        _workwear(crop, pose, mask, person)
         person.extras += [
             (f"with {article(WORN[label])}", p) for label, p in concepts if label in WORN and p >= WORN_MIN
         ]
@@ -132,10 +135,23 @@ def _faces(image: np.ndarray, people: list[Person], registry: Registry) -> None:
                     _noun(estimate.woman >= 0.5, estimate.age),
                     estimate.gender_confidence,
                 )
+    if registry.has("concepts"):
+        for person, face in owned:
+            worn = glasses(registry.get("concepts").classify(_head(image, face)))
+            if worn:
+                person.extras.append((f"with {worn.words}", worn.confidence))
+                person.worn.append((worn.words, worn.confidence))
     if registry.has("expression"):
         for person, (left, top, right, bottom) in owned:
             label, confidence = registry.get("expression").classify(image[top:bottom, left:right])
             person.extras += [(word, confidence) for word in EXPRESSION_WORDS.get(label, ())]
+
+
+def _head(image: np.ndarray, face: tuple[int, int, int, int]) -> np.ndarray:
+    """The head around a face box: a quarter of its width either side, a quarter of its height above."""
+    left, top, right, bottom = face
+    width, height = right - left, bottom - top
+    return image[max(0, top - height // 4) : bottom + height // 8, max(0, left - width // 4) : right + width // 4]
 
 
 def _noun(woman: bool, age: float) -> str:
@@ -181,6 +197,36 @@ def _clothes(
         garment, confidence = best if best[1] >= GARMENT_MIN else (GENERIC[part], 0.5)
         found.append(Clothing(part, colour if share >= COLOUR_MIN else None, garment, max(confidence, share)))
     return found
+
+
+def _workwear(crop: np.ndarray, pose: Pose | None, mask: np.ndarray | None, person: Person) -> None:
+    """A high-visibility vest on the torso (it becomes the person's top) and a hard hat on the crown of the head,
+    both bounded by the body landmarks and read on the person's own pixels."""
+    if pose is None or not pose.seen("left_shoulder", "right_shoulder"):
+        return
+    height, width = crop.shape[:2]
+    own = mask if mask is not None and mask.mean() > 0.2 else np.ones(crop.shape[:2], dtype=bool)
+    shoulders = (pose.y("left_shoulder") + pose.y("right_shoulder")) / 2
+    hips = (pose.y("left_hip") + pose.y("right_hip")) / 2 if pose.seen("left_hip", "right_hip") else shoulders + 0.3
+    top, bottom = int(shoulders * height), int(min(1.0, hips) * height)
+    worn = vest(crop[top:bottom][own[top:bottom]])
+    if worn:
+        colour = worn.words.split()[0]
+        person.clothes = [Clothing("upper", colour, "high-visibility vest", worn.confidence)] + [
+            c for c in person.clothes if c.part != "upper"
+        ]
+        person.worn += [(w, worn.confidence) for w in ("high-visibility vest", "safety vest", f"{colour} vest")]
+    xs = sorted(pose.points[side][0] for side in ("left_shoulder", "right_shoulder"))
+    centre, half = (xs[0] + xs[1]) / 2 * width, max(2.0, 0.3 * (xs[1] - xs[0]) * width)
+    left, right = int(max(0, centre - half)), int(min(width, centre + half))
+    head = np.flatnonzero(own[: int(shoulders * height), left:right].any(axis=1))
+    if right - left < 4 or not len(head):
+        return
+    crown = int(head[0]), int(head[0]) + max(2, int(0.35 * (shoulders * height - head[0])))
+    hat = hard_hat(crop[crown[0] : crown[1], left:right][own[crown[0] : crown[1], left:right]])
+    if hat:
+        person.extras.append((f"with {article(hat.words)}", hat.confidence))
+        person.worn += [("hard hat", hat.confidence), (hat.words, hat.confidence)]
 
 
 def _with_things(person: Person, detections: list[Detection], pose: Pose | None) -> list[tuple[str, float]]:

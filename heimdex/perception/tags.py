@@ -15,22 +15,23 @@ from collections import Counter
 import numpy as np
 
 from heimdex.models.registry import Registry
-from heimdex.models.types import Detection, Tag, iou
+from heimdex.models.types import Detection, Tag
 from heimdex.perception.attributes import colour_name, lighting
+from heimdex.perception.objects import find_objects
 from heimdex.perception.people import Person, describe_people, posture
 from heimdex.perception.places import places
 from heimdex.perception.words import plural
 
 MIN_TAG = 0.35  # tags less sure than this are dropped
 COUNTED = 0.5  # detections at least this sure are counted
-SAME_OBJECT_IOU = 0.5  # boxes of one label from two detectors that overlap this much are one object
 UNCOLOURED = {"person", "footwear", "tennis ball", "sports ball"}  # coloured elsewhere, or by what they are
-SAME_AS: dict[str, str] = {"dining table": "table", "tv": "television", "cell phone": "mobile phone", "couch": "sofa"}
 
 
-def tag_frame(image: np.ndarray, registry: Registry) -> list[Tag]:
-    """All tags for an RGB frame, strongest first, one entry per tag text."""
-    detections = _detections(image, registry)
+def tag_frame(image: np.ndarray, registry: Registry, detections: list[Detection] | None = None) -> list[Tag]:
+    """All tags for an RGB frame, strongest first, one entry per tag text; ``detections`` if the frame's objects
+    were found already (:func:`heimdex.perception.objects.find_objects`)."""
+    if detections is None:
+        detections = find_objects(image, registry).detections
     tags = [Tag(d.label, d.confidence, "objects") for d in detections]
     tags += _colours(image, detections)
     counts = Counter(d.label for d in detections if d.confidence >= COUNTED)
@@ -72,6 +73,7 @@ def person_tags(people: list[Person]) -> list[Tag]:
             tags.append(Tag(f"{person.noun} in {upper.colour}", min(sure, upper.confidence + 0.3), "clothing"))
         tags.append(Tag(person.phrase(), sure, "person"))
         tags += [Tag(word, conf, "expression" if " " not in word else "person") for word, conf in person.extras]
+        tags += [Tag(words, min(sure, conf), "workwear") for words, conf in person.worn]
         tags += [Tag(f"{person.noun} {word}", min(sure, conf), "person") for word, conf in person.extras]
     nouns = Counter(p.noun for p in people if p.noun != "person")
     if len(nouns) == 2 and sum(nouns.values()) == 2:
@@ -87,21 +89,6 @@ def merge(tags: list[Tag]) -> list[Tag]:
         if tag.confidence >= MIN_TAG and (tag.tag not in best or tag.confidence > best[tag.tag].confidence):
             best[tag.tag] = tag
     return sorted(best.values(), key=lambda t: -t.confidence)
-
-
-def _detections(image: np.ndarray, registry: Registry) -> list[Detection]:
-    """Both detectors' boxes, one per object: a box of the same label overlapping another is the same object."""
-    every = [
-        Detection(SAME_AS.get(d.label) or d.label, d.confidence, d.box)
-        for role in ("objects_oi", "objects")
-        if registry.has(role)
-        for d in registry.get(role).detect(image)
-    ]
-    found: list[Detection] = []
-    for d in sorted(every, key=lambda d: -d.confidence):
-        if all(o.label != d.label or iou(o.box, d.box) < SAME_OBJECT_IOU for o in found):
-            found.append(d)
-    return found
 
 
 def _nth(detections: list[Detection], label: str, n: int) -> float:

@@ -35,12 +35,11 @@ GARMENTS: dict[str, tuple[str, str]] = {
     "sarong": ("skirt", "lower"),
     "swimming trunks": ("swim shorts", "lower"),
 }
-# Worn things the concepts model sees on a person, and the phrase after "with"/"wearing".
+# Worn things the concepts model sees on a person, and the phrase after "with"/"wearing" (glasses are read on the
+# head: heimdex.perception.wear).
 WORN = {
     "Windsor tie": "tie",
     "bow tie": "bow tie",
-    "sunglasses": "sunglasses",
-    "sunglass": "sunglasses",
     "crash helmet": "helmet",
     "football helmet": "helmet",
     "cowboy hat": "hat",
@@ -73,7 +72,7 @@ KOREAN = {
     "셔츠": "shirt", "티셔츠": "t-shirt", "가디건": "cardigan", "카디건": "cardigan", "재킷": "jacket",
     "자켓": "jacket", "코트": "coat", "정장": "suit", "양복": "suit", "바지": "trousers", "청바지": "jeans",
     "치마": "skirt", "원피스": "dress", "드레스": "dress", "조끼": "vest", "상의": "top", "옷": "clothes",
-    "후드티": "hoodie", "스웨터": "sweater", "모자": "hat", "안전모": "helmet", "헬멧": "helmet", "안경": "glasses",
+    "후드티": "hoodie", "스웨터": "sweater", "모자": "hat", "안전모": "hard hat", "헬멧": "helmet", "안경": "glasses",
     "선글라스": "sunglasses", "넥타이": "tie", "가방": "handbag", "배낭": "backpack",
     "남자": "man", "남성": "man", "여자": "woman", "여성": "woman", "아이": "child", "어린이": "child",
     "소년": "boy", "소녀": "girl", "노인": "elderly", "사람": "person", "사람들": "people",
@@ -113,6 +112,7 @@ ACTION_WORDS = {
     **dict.fromkeys(("stand", "stands", "standing", "서있는", "서서"), "standing"),
     **dict.fromkeys(("walk", "walks", "walking", "걷는", "걸어가는", "걷고"), "walking"),
     **dict.fromkeys(("run", "runs", "running", "뛰는", "달리는", "뛰어가는"), "running"),
+    **dict.fromkeys(("ride", "rides", "riding", "rode", "cycling", "cyclist", "타는", "타고", "탄"), "riding"),
 }  # fmt: skip
 
 

@@ -262,8 +262,9 @@ class _Run:
                 self.progress.advance("ocr", (scene.idx + 1) / len(scenes))
         with self.stage("visual"):
             visual, clip_tags = clip_scenes(chosen, self.registry)
-            for scene, keyframes, extra in zip(scenes, chosen, clip_tags):
-                scene.tags = merge(tag_scene(keyframes, self.registry) + extra)
+            for scene, span, keyframes, extra in zip(scenes, spans, chosen, clip_tags):
+                frames = [c for c in scan.candidates if span.start_s <= c.t < span.end_s]
+                scene.tags = merge(tag_scene(keyframes, self.registry, frames) + extra)
                 scene.caption = caption(scene.tags)
                 self.progress.advance("visual", (scene.idx + 1) / len(scenes))
         if self.with_faces:

@@ -18,8 +18,8 @@ from rapidfuzz.distance import OSA
 from spellchecker import SpellChecker
 
 from heimdex.models.types import COCO_LABELS
+from heimdex.perception.objects import SAME_AS
 from heimdex.perception.people import EXPRESSION_WORDS
-from heimdex.perception.tags import SAME_AS
 from heimdex.perception.words import (
     ACTION_WORDS,
     COLOUR_SYNONYMS,
@@ -268,6 +268,8 @@ NOUN_FORMS = {
     **{"man": "man", "woman": "woman", "child": "child"},
 }
 ACCESSORIES = {"glasses", "sunglasses", "hat", "helmet", "tie", "backpack", "handbag", "umbrella", "scarf", "apron"}
+ACCESSORIES |= {"hard hat"}
+COMPOUNDS = {("hard", "hat"): "hard hat", ("hard", "hats"): "hard hat", ("safety", "helmet"): "hard hat"}
 FILLERS = {"a", "an", "the", "in", "wearing", "with", "and", "dressed", "입은", "쓴", "있는", "의"}
 GARMENT_FAMILY = {**dict.fromkeys(UPPER_WORDS, "top"), **dict.fromkeys(LOWER_WORDS, "trousers")}
 
@@ -279,8 +281,10 @@ def appearance_units(text: str) -> tuple[tuple[tuple[str, float], ...], ...]:
     'man in a red shirt', less as a red shirt anyone wears, least as any red top), what they
     carry ('glasses'), how many ('two people'), and places ('parking lot').
     """
-    words = [_english(w) for w in WORD.findall(text.casefold())]
-    words = [w for w in words if w]
+    words = [w for w in (_english(w) for w in WORD.findall(text.casefold())) if w]
+    for i in range(len(words) - 1, 0, -1):  # "hard hat" is one thing
+        if (words[i - 1], words[i]) in COMPOUNDS:
+            words[i - 1 : i + 1] = [COMPOUNDS[words[i - 1], words[i]]]
     units: list[tuple[tuple[str, float], ...]] = []
     joined = " ".join(words)
     for place in PLACES:

@@ -1,0 +1,106 @@
+"""Objects on a frame: both detectors on the whole frame and on four overlapping tiles, and who rides what.
+
+The detectors read 300x300 pixels, so a cyclist 30 px tall in a 480 px frame shrinks to
+about 20; each tile of a 2x2 grid doubles it. A tile's box is kept only where it is a
+whole object: boxes cut by a tile's inner edge are another tile's (or the whole frame's),
+and a box lying inside a whole-frame box of another label is a part of that thing (a car
+seen from above reads as a phone in a tile). Labels only the tiles saw are reported apart,
+so that a scene can ask a second frame to confirm them (:mod:`heimdex.pipeline.visual`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from heimdex.models.registry import Registry
+from heimdex.models.types import Detection, iou, overlap
+from heimdex.perception.words import RIDDEN, article
+
+GRID = 2  # tiles a side
+TILER = (
+    "objects_oi"  # the tiles are read by the Open Images SSD: as good on them as both models, at a fifth of the time
+)
+TILE_OVERLAP = 0.25  # share of a tile shared with its neighbour
+EDGE = 0.02  # a tile box this close (share of the tile) to an inner edge of the tile is cut by it
+INSIDE = 0.6  # a tile box this much inside a whole-frame box of another label is part of that thing
+SAME_OBJECT_IOU = 0.5  # boxes of one label that overlap this much are one object
+SAME_AS: dict[str, str] = {"dining table": "table", "tv": "television", "cell phone": "mobile phone", "couch": "sofa"}
+ON_IT = 0.3  # a person box sharing this much of the smaller box with a bicycle's is riding it
+RIDING = "riding"  # the action a query names (perception.words.ACTION_WORDS) that boxes, not a body, show
+
+
+@dataclass(frozen=True)
+class Objects:
+    """A frame's objects, one box each, and the labels that only the tiles found."""
+
+    detections: list[Detection]
+    tiles_only: frozenset[str]
+
+
+def tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The grid's tiles as pixel boxes (left, top, right, bottom), neighbours overlapping."""
+    side = lambda n: int(n / (GRID - (GRID - 1) * TILE_OVERLAP))  # noqa: E731
+    tile_w, tile_h = side(width), side(height)
+    xs = np.linspace(0, width - tile_w, GRID).astype(int)
+    ys = np.linspace(0, height - tile_h, GRID).astype(int)
+    return [(int(x), int(y), int(x) + tile_w, int(y) + tile_h) for y in ys for x in xs]
+
+
+def find_objects(image: np.ndarray, registry: Registry, quick: bool = False) -> Objects:
+    """The detectors' boxes on an RGB frame and its tiles, in frame coordinates, one per object. ``quick``: the
+    Open Images SSD alone (a second look at a scene, to confirm or add what the first one saw)."""
+    roles = [registry.get(role) for role in (TILER,) + (() if quick else ("objects",)) if registry.has(role)]
+    tilers = [registry.get(TILER)] if registry.has(TILER) else []
+    whole = [_named(d) for model in roles for d in model.detect(image)]
+    height, width = image.shape[:2]
+    parts: list[Detection] = []
+    for left, top, right, bottom in tiles(width, height):
+        crop = image[top:bottom, left:right]
+        for d in (_named(d) for model in tilers for d in model.detect(crop)):
+            inner = (
+                (left > 0 and d.box[0] < EDGE)
+                or (top > 0 and d.box[1] < EDGE)
+                or (right < width and d.box[2] > 1 - EDGE)
+                or (bottom < height and d.box[3] > 1 - EDGE)
+            )
+            if inner:
+                continue
+            w, h = (right - left) / width, (bottom - top) / height
+            x0, y0 = left / width, top / height
+            box = (x0 + d.box[0] * w, y0 + d.box[1] * h, x0 + d.box[2] * w, y0 + d.box[3] * h)
+            if not any(
+                o.label != d.label and overlap(box, o.box) >= INSIDE and _area(o.box) > _area(box) for o in whole
+            ):
+                parts.append(Detection(d.label, d.confidence, box))
+    found = one_each(whole + parts)
+    return Objects(found, frozenset({d.label for d in found} - {d.label for d in whole}))
+
+
+def riders(detections: list[Detection]) -> list[tuple[str, float]]:
+    """'riding a bicycle' for each person box over a bicycle, motorcycle or horse box (once a kind)."""
+    found: dict[str, float] = {}
+    for person in (d for d in detections if d.label == "person"):
+        for thing in (d for d in detections if d.label in RIDDEN):
+            if overlap(person.box, thing.box) >= ON_IT:
+                sure = min(person.confidence, thing.confidence)
+                found[thing.label] = max(found.get(thing.label, 0.0), sure)
+    return [(f"{RIDING} {article(label)}", sure) for label, sure in found.items()]
+
+
+def _named(d: Detection) -> Detection:
+    return Detection(SAME_AS.get(d.label) or d.label, d.confidence, d.box)
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def one_each(every: list[Detection]) -> list[Detection]:
+    """One box per object: a box of the same label overlapping a surer one is that one."""
+    found: list[Detection] = []
+    for d in sorted(every, key=lambda d: -d.confidence):
+        if all(o.label != d.label or iou(o.box, d.box) < SAME_OBJECT_IOU for o in found):
+            found.append(d)
+    return found
