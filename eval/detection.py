@@ -6,7 +6,9 @@ For each frame of ``eval/sets/detection.json`` and each class counted there, the
 detections of that class at or above the tag threshold are counted (one box per
 object, as :func:`heimdex.perception.objects.find_objects` gives them): recall is
 the share of counted objects matched by a detection (at most as many as were
-counted), and extra detections are those beyond the count, on any class of the set.
+counted), small ones likewise among boxes under an eighth of the frame's height, and
+extra detections are those beyond the count, on any class of the set. Riders: people
+riding something, at most as many as were counted.
 Boxes were not drawn, so a detection is matched by class and count within its frame,
 not by place. Then each short clip is tagged as one scene (:func:`tag_scene` with its
 frames) and the set's classes present in it are looked for among the scene's tags.
@@ -24,6 +26,8 @@ from eval.library import MEDIA
 SET = Path(__file__).resolve().parent / "sets" / "detection.json"
 CLASSES = ("person", "bicycle", "car", "bottle", "chair", "dining table", "tv", "apple", "orange")
 SCENE_MAX_S = 10.0  # clips up to this long are tagged as one scene
+LATE_S = 0.05  # frame_at takes a frame up to this early; the labels were made on the first frame at or after t
+SMALL = 1 / 8  # objects shorter than this share of the frame's height are small (as the set counts them)
 
 
 def _label(name: str) -> str:
@@ -33,39 +37,39 @@ def _label(name: str) -> str:
 
 
 def frame_figures(truth: list[dict], registry) -> dict:
-    """Recall per class and extra detections, for the whole frame and for the frame with its tiles."""
+    """Recall per class (and of small objects), extra detections and riders, for the whole frame alone and for
+    the frame with its tiles."""
     from heimdex.library.media import frame_at
-    from heimdex.models.types import Detection
-    from heimdex.perception.objects import find_objects, one_each, riders
+    from heimdex.perception.objects import find_objects, riders
     from heimdex.perception.tags import MIN_TAG
 
-    by_clip: dict[str, list[dict]] = defaultdict(list)
+    modes = ("whole", "tiled")
+    tallies = {mode: defaultdict(lambda: [0, 0]) for mode in modes}
+    small = {mode: [0, 0] for mode in modes}
+    extra = dict.fromkeys(modes, 0)
+    riding = {"labelled": 0, **dict.fromkeys(modes, 0)}
     for row in truth:
-        by_clip[row["clip"]].append(row)
-    tallies = {mode: defaultdict(lambda: [0, 0]) for mode in ("whole", "tiled")}
-    extra = {"whole": 0, "tiled": 0}
-    riding = {"labelled": 0, "whole": 0, "tiled": 0}
-    for clip, rows in by_clip.items():
-        for row in rows:
-            image = frame_at(MEDIA / clip, row["t"])
-            roles = [registry.get(r) for r in ("objects_oi", "objects") if registry.has(r)]
-            whole = one_each([Detection(_label(d.label), d.confidence, d.box) for m in roles for d in m.detect(image)])
-            tiled = find_objects(image, registry).detections
-            riding["labelled"] += row["riding"]
-            for mode, found in (("whole", whole), ("tiled", tiled)):
-                sure = [d for d in found if d.confidence >= MIN_TAG]
-                riding[mode] += min(row["riding"], len(riders(sure)))
-                for name in CLASSES:
-                    count = row["counts"].get(name, 0)
-                    seen = sum(d.label == _label(name) for d in sure)
-                    tallies[mode][name][0] += min(count, seen)
-                    tallies[mode][name][1] += count
-                    extra[mode] += max(0, seen - count)
+        image = frame_at(MEDIA / row["clip"], row["t"] + LATE_S)  # the first frame at or after t, as labelled
+        riding["labelled"] += row["riding"]
+        for mode in modes:
+            sure = [
+                d for d in find_objects(image, registry, tiled=mode == "tiled").detections if d.confidence >= MIN_TAG
+            ]
+            riding[mode] += min(row["riding"], len(riders(sure)))
+            for name in CLASSES:
+                count, tiny = row["counts"].get(name, 0), row["small"].get(name, 0)
+                seen = [d for d in sure if d.label == _label(name)]
+                tallies[mode][name][0] += min(count, len(seen))
+                tallies[mode][name][1] += count
+                extra[mode] += max(0, len(seen) - count)
+                small[mode][0] += min(tiny, sum(d.box[3] - d.box[1] < SMALL for d in seen))
+                small[mode][1] += tiny
     recall = {
         mode: {name: (round(hit / total, 3) if total else None, total) for name, (hit, total) in t.items()}
         for mode, t in tallies.items()
     }
-    return {"frames": len(truth), "recall": recall, "extra": extra, "riding": riding}
+    small_recall = {mode: (round(hit / total, 3) if total else None, total) for mode, (hit, total) in small.items()}
+    return {"frames": len(truth), "recall": recall, "small": small_recall, "extra": extra, "riding": riding}
 
 
 def scene_figures(truth: list[dict], registry) -> dict:
@@ -114,6 +118,8 @@ def main() -> None:
         tiled, _ = frames["recall"]["tiled"][name]
         if total:
             print(f"{name:14} {total:7d} {whole:7.2f} {tiled:7.2f}")
+    (whole, total), (tiled, _) = frames["small"]["whole"], frames["small"]["tiled"]
+    print(f"{'small ones':14} {total:7d} {whole:7.2f} {tiled:7.2f}")
     print(f"extra detections: whole {frames['extra']['whole']}, tiled {frames['extra']['tiled']}")
     riding = frames["riding"]
     print(f"riding pairs: {riding['labelled']} labelled, whole {riding['whole']}, tiled {riding['tiled']}")

@@ -4,8 +4,9 @@ For each person box (largest first): the face inside it gives gender and age (th
 demographics model, only above a calibrated confidence), the body landmarks of that
 person (the pose model on the person's crop) bound the upper and lower body, the person
 mask keeps the colours to the person's own pixels, and the concepts model names the
-garment on the crop. Without a face a person stays a ``person``: no gender is guessed
-from a body.
+garment on the crop. Workwear (a high-visibility vest, a hard hat) and glasses are read
+in the regions these bound (:mod:`heimdex.perception.wear`). Without a face a person
+stays a ``person``: no gender is guessed from a body.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from heimdex.models.registry import Registry
-from heimdex.models.types import VISIBLE, Detection, Pose, overlap
+from heimdex.models.types import VISIBLE, Detection, Pose, Tag, overlap
 from heimdex.perception.attributes import colour_name
+from heimdex.perception.objects import rides
 from heimdex.perception.wear import glasses, hard_hat, vest
 from heimdex.perception.words import CARRIED, GARMENTS, GENERIC, HELD, RIDDEN, WORN, article
 
@@ -29,6 +31,7 @@ GARMENT_MIN = 0.15  # concepts probability for a garment name
 WORN_MIN = 0.3  # concepts probability for a hat, tie or glasses (small things: more often mistaken)
 MIN_REGION_PX = 24  # body parts shorter than this are coloured but not classified
 COLOUR_MIN = 0.35  # share of a region's person pixels that must have the colour
+MIN_GLASSES_FACE_PX = 40  # glasses are looked for on faces at least this tall (the smallest wearer's measured 43)
 FACE_ONLY = 0.6  # the confidence of a person known only by a face the person detector missed
 EXPRESSION_WORDS: dict[str, tuple[str, ...]] = {
     "happy": ("smiling", "happy"),
@@ -65,7 +68,7 @@ class Person:
     noun_confidence: float = 0.0
     clothes: list[Clothing] = field(default_factory=list[Clothing])
     extras: list[tuple[str, float]] = field(default_factory=list[tuple[str, float]])  # "with a backpack", "smiling"
-    worn: list[tuple[str, float]] = field(default_factory=list[tuple[str, float]])  # "hard hat", "safety vest"
+    worn: list[Tag] = field(default_factory=list[Tag])  # "hard hat" (head colour), "glasses" (concepts on the head)
 
     def phrase(self) -> str:
         """'woman in a grey cardigan and black trousers, smiling'."""
@@ -94,10 +97,10 @@ def describe_people(image: np.ndarray, detections: list[Detection], registry: Re
         classify = registry.get("concepts").classify if registry.has("concepts") else None
         concepts = classify(crop) if classify else []
         person.clothes = _clothes(crop, pose, mask, concepts, classify)
-        _workwear(crop, pose, mask, person)
         person.extras += [
             (f"with {article(WORN[label])}", p) for label, p in concepts if label in WORN and p >= WORN_MIN
         ]
+        _workwear(crop, pose, mask, person)
         person.extras += _with_things(person, detections, pose)
     return people
 
@@ -136,11 +139,11 @@ def _faces(image: np.ndarray, people: list[Person], registry: Registry) -> None:
                     estimate.gender_confidence,
                 )
     if registry.has("concepts"):
-        for person, face in owned:
+        for person, face in (o for o in owned if o[1][3] - o[1][1] >= MIN_GLASSES_FACE_PX):
             worn = glasses(registry.get("concepts").classify(_head(image, face)))
             if worn:
                 person.extras.append((f"with {worn.words}", worn.confidence))
-                person.worn.append((worn.words, worn.confidence))
+                person.worn.append(Tag(worn.words, worn.confidence, worn.source))
     if registry.has("expression"):
         for person, (left, top, right, bottom) in owned:
             label, confidence = registry.get("expression").classify(image[top:bottom, left:right])
@@ -148,7 +151,8 @@ def _faces(image: np.ndarray, people: list[Person], registry: Registry) -> None:
 
 
 def _head(image: np.ndarray, face: tuple[int, int, int, int]) -> np.ndarray:
-    """The head around a face box: a quarter of its width either side, a quarter of its height above."""
+    """The head around a face box: a quarter of its width either side, a quarter of its height above, an eighth
+    below."""
     left, top, right, bottom = face
     width, height = right - left, bottom - top
     return image[max(0, top - height // 4) : bottom + height // 8, max(0, left - width // 4) : right + width // 4]
@@ -201,32 +205,38 @@ def _clothes(
 
 def _workwear(crop: np.ndarray, pose: Pose | None, mask: np.ndarray | None, person: Person) -> None:
     """A high-visibility vest on the torso (it becomes the person's top) and a hard hat on the crown of the head,
-    both bounded by the body landmarks and read on the person's own pixels."""
+    both bounded by the body landmarks and read on the person's own pixels (a hard hat only where the person mask
+    says which pixels are the person's: above a head, the background would count)."""
     if pose is None or not pose.seen("left_shoulder", "right_shoulder"):
         return
     height, width = crop.shape[:2]
-    own = mask if mask is not None and mask.mean() > 0.2 else np.ones(crop.shape[:2], dtype=bool)
-    shoulders = (pose.y("left_shoulder") + pose.y("right_shoulder")) / 2
+    own = mask if mask is not None and mask.mean() > 0.2 else None
+    shoulders = float(np.clip((pose.y("left_shoulder") + pose.y("right_shoulder")) / 2, 0.0, 1.0))
     hips = (pose.y("left_hip") + pose.y("right_hip")) / 2 if pose.seen("left_hip", "right_hip") else shoulders + 0.3
-    top, bottom = int(shoulders * height), int(min(1.0, hips) * height)
-    worn = vest(crop[top:bottom][own[top:bottom]])
+    top, bottom = int(shoulders * height), int(float(np.clip(hips, 0.0, 1.0)) * height)
+    torso = crop[top:bottom][own[top:bottom]] if own is not None else crop[top:bottom]
+    worn = vest(torso)
     if worn:
-        colour = worn.words.split()[0]
-        person.clothes = [Clothing("upper", colour, "high-visibility vest", worn.confidence)] + [
+        person.clothes = [Clothing("upper", worn.colour, worn.thing, worn.confidence)] + [
             c for c in person.clothes if c.part != "upper"
         ]
-        person.worn += [(w, worn.confidence) for w in ("high-visibility vest", "safety vest", f"{colour} vest")]
-    xs = sorted(pose.points[side][0] for side in ("left_shoulder", "right_shoulder"))
+        person.worn += [
+            Tag(w, worn.confidence, worn.source) for w in (worn.thing, "safety vest", f"{worn.colour} vest")
+        ]
+    if own is None:
+        return
+    xs = sorted(float(np.clip(pose.points[side][0], 0.0, 1.0)) for side in ("left_shoulder", "right_shoulder"))
     centre, half = (xs[0] + xs[1]) / 2 * width, max(2.0, 0.3 * (xs[1] - xs[0]) * width)
     left, right = int(max(0, centre - half)), int(min(width, centre + half))
-    head = np.flatnonzero(own[: int(shoulders * height), left:right].any(axis=1))
+    head = np.flatnonzero(own[:top, left:right].any(axis=1))
     if right - left < 4 or not len(head):
         return
-    crown = int(head[0]), int(head[0]) + max(2, int(0.35 * (shoulders * height - head[0])))
-    hat = hard_hat(crop[crown[0] : crown[1], left:right][own[crown[0] : crown[1], left:right]])
+    crown = slice(int(head[0]), int(head[0]) + max(2, int(0.35 * (top - head[0]))))
+    hat = hard_hat(crop[crown, left:right][own[crown, left:right]])
     if hat:
+        person.extras = [e for e in person.extras if e[0] not in ("with a hat", "with a helmet")]
         person.extras.append((f"with {article(hat.words)}", hat.confidence))
-        person.worn += [("hard hat", hat.confidence), (hat.words, hat.confidence)]
+        person.worn += [Tag(w, hat.confidence, hat.source) for w in (hat.thing, hat.words)]
 
 
 def _with_things(person: Person, detections: list[Detection], pose: Pose | None) -> list[tuple[str, float]]:
@@ -236,7 +246,7 @@ def _with_things(person: Person, detections: list[Detection], pose: Pose | None)
         if d.label == "person":
             continue
         shared = overlap(person.box, d.box)
-        if d.label in RIDDEN and shared >= 0.3:
+        if d.label in RIDDEN and rides(person.box, d.box):
             extras.append((f"on {article(d.label)}", min(person.confidence, d.confidence)))
         elif d.label in CARRIED and shared >= 0.6:
             extras.append((f"with {article(d.label)}", min(person.confidence, d.confidence)))

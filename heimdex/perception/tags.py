@@ -73,7 +73,7 @@ def person_tags(people: list[Person]) -> list[Tag]:
             tags.append(Tag(f"{person.noun} in {upper.colour}", min(sure, upper.confidence + 0.3), "clothing"))
         tags.append(Tag(person.phrase(), sure, "person"))
         tags += [Tag(word, conf, "expression" if " " not in word else "person") for word, conf in person.extras]
-        tags += [Tag(words, min(sure, conf), "workwear") for words, conf in person.worn]
+        tags += [Tag(t.tag, min(sure, t.confidence), t.source) for t in person.worn]
         tags += [Tag(f"{person.noun} {word}", min(sure, conf), "person") for word, conf in person.extras]
     nouns = Counter(p.noun for p in people if p.noun != "person")
     if len(nouns) == 2 and sum(nouns.values()) == 2:

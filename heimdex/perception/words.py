@@ -99,7 +99,8 @@ ENGLISH_KOREAN = {
 }
 
 
-# what people do (the tags of :mod:`heimdex.perception.actions`), as a query may say it, English and Korean
+# what people do (the tags of :mod:`heimdex.perception.actions`, and riding from boxes: :mod:`heimdex.perception.objects`),
+# as a query may say it, English and Korean
 ACTION_WORDS = {
     **dict.fromkeys(("wave", "waves", "waving", "waved", "흔드는", "흔들며", "흔들고", "손인사"), "waving"),
     **dict.fromkeys(("raise", "raises", "raising", "raised", "손든", "손들고"), "raising a hand"),
@@ -112,7 +113,7 @@ ACTION_WORDS = {
     **dict.fromkeys(("stand", "stands", "standing", "서있는", "서서"), "standing"),
     **dict.fromkeys(("walk", "walks", "walking", "걷는", "걸어가는", "걷고"), "walking"),
     **dict.fromkeys(("run", "runs", "running", "뛰는", "달리는", "뛰어가는"), "running"),
-    **dict.fromkeys(("ride", "rides", "riding", "rode", "cycling", "cyclist", "타는", "타고", "탄"), "riding"),
+    **dict.fromkeys(("ride", "rides", "riding", "rode", "cycling", "타는", "타고"), "riding"),
 }  # fmt: skip
 
 

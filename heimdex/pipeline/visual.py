@@ -1,17 +1,16 @@
 """Stage 8, visual: tags for each scene from the profile's vision models, and image vectors where a CLIP exists.
 
 Tagging reads the thumbnail and, when the scene changes enough to show something
-else, the keyframe farthest from it; a tag seen on both keeps its higher confidence. Two
-more frames are searched for objects: a small thing the thumbnail missed is still found,
-a thing only the detectors' tiles saw counts once a second frame saw it too, and a person
-rides a bicycle where a person box is over its box on two frames. With a CLIP
-model (hub profile) every keyframe is embedded, a scene's visual vector is the
+else, the keyframe farthest from it; a tag seen on both keeps its higher confidence. Other
+frames of the scene, four frames in all, are searched for objects, on tiles too where the
+tagged frames showed something small: a thing the thumbnail missed is still found, a thing
+only the tiles saw counts once a second frame saw it too (surely on one, at all on the
+other), and a person rides a bicycle where a person box is over its box on two frames.
+With a CLIP model (hub profile) every keyframe is embedded, a scene's visual vector is the
 mean of its keyframes', and CLIP's zero-shot labels join the tags.
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 import numpy as np
 
@@ -24,41 +23,45 @@ from heimdex.pipeline.keyframes import Candidate, distinct
 
 CLIP_TAGS = 3
 SEARCHED_FRAMES = 4  # frames of a scene searched for objects: the tagged ones, then others spread over it
+SMALL = 1 / 8  # where the tagged frames show a thing shorter than this share of the frame, the others are tiled too
 
 
 def tag_scene(keyframes: list[Candidate], registry: Registry, frames: list[Candidate] | None = None) -> list[Tag]:
     """The scene's tags, strongest first. More of the scene's ``frames`` (its candidates), up to ``SEARCHED_FRAMES``
-    in all, are searched for objects: what only the tiles of one frame found, or only those frames, must be seen
-    twice."""
+    in all, are searched for objects. What only the tiles of one frame found, or only those frames, counts once
+    seen on two frames that differ: at the tag threshold on one, at the detectors' own on the other."""
     if not keyframes:
         return []
     farthest = max(keyframes, key=lambda k: abs(k.t - keyframes[0].t))
     looks = distinct([keyframes[0], farthest])
-    seen = [find_objects(frame.image, registry) for frame in looks]
-    seen += [
-        find_objects(frame.image, registry, quick=True)
-        for frame in _spread(frames or [], looks, SEARCHED_FRAMES - len(looks))
-    ]
-    labels = [{d.label for d in found.detections} for found in seen]
-    whole = [labels[i] - seen[i].tiles_only for i in range(len(looks))]
-    sure = _twice(labels).union(*whole)
+    others = _spread(frames or [], looks, SEARCHED_FRAMES - len(looks))
+    seen = [find_objects(k.image, registry, tiled=k is looks[0]) for k in looks]
+    closer = any(d.box[3] - d.box[1] < SMALL for found in seen for d in found.detections)  # small things: tile them
+    seen += [find_objects(c.pixels(), registry, quick=True, tiled=closer) for c in others]
+    strong = [[d for d in f.detections if d.confidence >= MIN_TAG] for f in seen]
+    whole = [{d.label for d in frame if d not in seen[i].by_tiles} for i, frame in enumerate(strong[: len(looks)])]
+    sure = _confirmed([{d.label for d in frame} for frame in strong], [{d.label for d in f.detections} for f in seen])
+    sure = sure.union(*whole)
     tags = []
-    for look, found in zip(looks, seen):
-        tags += tag_frame(look.image, registry, [d for d in found.detections if d.label in sure])
-    best = {label: max(d.confidence for f in seen for d in f.detections if d.label == label) for label in sure}
-    tags += [Tag(label, best[label], "objects") for label in sure - set().union(*labels[: len(looks)])]
-    rides = [dict(riders([d for d in found.detections if d.label in sure])) for found in seen]
-    for words in _twice([set(r) for r in rides]):
+    for look, frame in zip(looks, strong):
+        tags += tag_frame(look.image, registry, [d for d in frame if d.label in sure])
+    shown = {d.label for frame in strong[: len(looks)] for d in frame}
+    best = {label: max(d.confidence for frame in strong for d in frame if d.label == label) for label in sure - shown}
+    tags += [Tag(label, sure_of, "objects") for label, sure_of in best.items()]
+    rides = [_best(riders([d for d in frame if d.label in sure])) for frame in strong]
+    for words in _confirmed([set(r) for r in rides], [{w for w, _ in riders(f.detections)} for f in seen]):
         sure_of = max(r[words] for r in rides if words in r)
         tags += [Tag(w, sure_of, "objects: riding") for w in (words, f"person {words}", RIDING)]
     return merge(tags)
 
 
 def _spread(frames: list[Candidate], taken: list[Candidate], count: int) -> list[Candidate]:
-    """Up to ``count`` of ``frames``, each the farthest in time from those taken before it."""
+    """Up to ``count`` of ``frames``, each the farthest in time from those taken before it and none the same
+    picture as one taken (a still shot would confirm a mistake with itself)."""
     taken, chosen = list(taken), []
+    free = list(frames)
     for _ in range(count):
-        free = [f for f in frames if all(f.t != t.t for t in taken)]
+        free = [f for f in free if not any(f.t == t.t or f.same_picture(t) for t in taken)]
         if not free:
             break
         chosen.append(max(free, key=lambda f: min(abs(f.t - t.t) for t in taken)))
@@ -66,10 +69,19 @@ def _spread(frames: list[Candidate], taken: list[Candidate], count: int) -> list
     return chosen
 
 
-def _twice(seen: list[set[str]]) -> set[str]:
-    """What at least two of the frames saw."""
-    counts = Counter(item for frame in seen for item in frame)
-    return {item for item, n in counts.items() if n >= 2}
+def _confirmed(strong: list[set[str]], weak: list[set[str]]) -> set[str]:
+    """What one frame saw surely (``strong``) and another frame saw at all (``weak``): seen twice, with hysteresis."""
+    return {
+        item for i, frame in enumerate(strong) for item in frame if any(item in w for j, w in enumerate(weak) if j != i)
+    }
+
+
+def _best(found: list[tuple[str, float]]) -> dict[str, float]:
+    """Each phrase once, at its highest confidence."""
+    best: dict[str, float] = {}
+    for words, sure in found:
+        best[words] = max(sure, best.get(words, 0.0))
+    return best
 
 
 def clip_scenes(scene_keyframes: list[list[Candidate]], registry: Registry) -> tuple[Vectors | None, list[list[Tag]]]:
