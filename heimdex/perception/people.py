@@ -68,7 +68,7 @@ class Person:
     noun_confidence: float = 0.0
     clothes: list[Clothing] = field(default_factory=list[Clothing])
     extras: list[tuple[str, float]] = field(default_factory=list[tuple[str, float]])  # "with a backpack", "smiling"
-    worn: list[Tag] = field(default_factory=list[Tag])  # "hard hat" (head colour), "glasses" (concepts on the head)
+    worn: list[Tag] = field(default_factory=list[Tag])  # "safety vest" (vest colour), "hard hat", "glasses", ...
 
     def phrase(self) -> str:
         """'woman in a grey cardigan and black trousers, smiling'."""
@@ -205,17 +205,17 @@ def _clothes(
 
 def _workwear(crop: np.ndarray, pose: Pose | None, mask: np.ndarray | None, person: Person) -> None:
     """A high-visibility vest on the torso (it becomes the person's top) and a hard hat on the crown of the head,
-    both bounded by the body landmarks and read on the person's own pixels (a hard hat only where the person mask
-    says which pixels are the person's: above a head, the background would count)."""
+    both bounded by the body landmarks and read only on the person's own pixels (the person mask)."""
     if pose is None or not pose.seen("left_shoulder", "right_shoulder"):
         return
     height, width = crop.shape[:2]
     own = mask if mask is not None and mask.mean() > 0.2 else None
+    if own is None:  # without the person's own pixels a wall or a backdrop would be read
+        return
     shoulders = float(np.clip((pose.y("left_shoulder") + pose.y("right_shoulder")) / 2, 0.0, 1.0))
     hips = (pose.y("left_hip") + pose.y("right_hip")) / 2 if pose.seen("left_hip", "right_hip") else shoulders + 0.3
     top, bottom = int(shoulders * height), int(float(np.clip(hips, 0.0, 1.0)) * height)
-    torso = crop[top:bottom][own[top:bottom]] if own is not None else crop[top:bottom]
-    worn = vest(torso)
+    worn = vest(crop[top:bottom][own[top:bottom]])
     if worn:
         person.clothes = [Clothing("upper", worn.colour, worn.thing, worn.confidence)] + [
             c for c in person.clothes if c.part != "upper"
@@ -223,8 +223,6 @@ def _workwear(crop: np.ndarray, pose: Pose | None, mask: np.ndarray | None, pers
         person.worn += [
             Tag(w, worn.confidence, worn.source) for w in (worn.thing, "safety vest", f"{worn.colour} vest")
         ]
-    if own is None:
-        return
     xs = sorted(float(np.clip(pose.points[side][0], 0.0, 1.0)) for side in ("left_shoulder", "right_shoulder"))
     centre, half = (xs[0] + xs[1]) / 2 * width, max(2.0, 0.3 * (xs[1] - xs[0]) * width)
     left, right = int(max(0, centre - half)), int(min(width, centre + half))
@@ -234,7 +232,8 @@ def _workwear(crop: np.ndarray, pose: Pose | None, mask: np.ndarray | None, pers
     crown = slice(int(head[0]), int(head[0]) + max(2, int(0.35 * (top - head[0]))))
     hat = hard_hat(crop[crown, left:right][own[crown, left:right]])
     if hat:
-        person.extras = [e for e in person.extras if e[0] not in ("with a hat", "with a helmet")]
+        concept_hats = {f"with {article(WORN[label])}" for label in WORN if WORN[label] in ("hat", "helmet")}
+        person.extras = [e for e in person.extras if e[0] not in concept_hats]
         person.extras.append((f"with {article(hat.words)}", hat.confidence))
         person.worn += [Tag(w, hat.confidence, hat.source) for w in (hat.thing, hat.words)]
 

@@ -28,8 +28,9 @@ SMALL = 1 / 8  # where the tagged frames show a thing shorter than this share of
 
 def tag_scene(keyframes: list[Candidate], registry: Registry, frames: list[Candidate] | None = None) -> list[Tag]:
     """The scene's tags, strongest first. More of the scene's ``frames`` (its candidates), up to ``SEARCHED_FRAMES``
-    in all, are searched for objects. What only the tiles of one frame found, or only those frames, counts once
-    seen on two frames that differ: at the tag threshold on one, at the detectors' own on the other."""
+    in all, are searched for objects. A kind of thing that no tagged frame saw whole (only tiles, or only the other
+    frames, found it) counts once seen on two frames that differ: at the tag threshold on one, at the detectors'
+    own on the other."""
     if not keyframes:
         return []
     farthest = max(keyframes, key=lambda k: abs(k.t - keyframes[0].t))
@@ -39,18 +40,22 @@ def tag_scene(keyframes: list[Candidate], registry: Registry, frames: list[Candi
     closer = any(d.box[3] - d.box[1] < SMALL for found in seen for d in found.detections)  # small things: tile them
     seen += [find_objects(c.pixels(), registry, quick=True, tiled=closer) for c in others]
     strong = [[d for d in f.detections if d.confidence >= MIN_TAG] for f in seen]
-    whole = [{d.label for d in frame if d not in seen[i].by_tiles} for i, frame in enumerate(strong[: len(looks)])]
-    sure = _confirmed([{d.label for d in frame} for frame in strong], [{d.label for d in f.detections} for f in seen])
-    sure = sure.union(*whole)
+    confirmed = _confirmed(
+        [{d.label for d in frame} for frame in strong], [{d.label for d in f.detections} for f in seen]
+    )
+    whole = {d.label for i, frame in enumerate(strong[: len(looks)]) for d in frame if d not in seen[i].by_tiles}
+    sure = confirmed | whole  # a kind seen whole on a tagged frame needs no second frame for more of its kind
     tags = []
-    for look, frame in zip(looks, strong):
-        tags += tag_frame(look.image, registry, [d for d in frame if d.label in sure])
+    for look, found in zip(looks, seen):
+        tags += tag_frame(look.image, registry, [d for d in found.detections if d.label in sure])
     shown = {d.label for frame in strong[: len(looks)] for d in frame}
-    best = {label: max(d.confidence for frame in strong for d in frame if d.label == label) for label in sure - shown}
+    best = {
+        label: max(d.confidence for frame in strong for d in frame if d.label == label) for label in confirmed - shown
+    }
     tags += [Tag(label, sure_of, "objects") for label, sure_of in best.items()]
-    rides = [_best(riders([d for d in frame if d.label in sure])) for frame in strong]
-    for words in _confirmed([set(r) for r in rides], [{w for w, _ in riders(f.detections)} for f in seen]):
-        sure_of = max(r[words] for r in rides if words in r)
+    riding = [_best(riders([d for d in frame if d.label in sure])) for frame in strong]
+    for words in _confirmed([set(r) for r in riding], [{w for w, _ in riders(f.detections)} for f in seen]):
+        sure_of = max(r[words] for r in riding if words in r)
         tags += [Tag(w, sure_of, "objects: riding") for w in (words, f"person {words}", RIDING)]
     return merge(tags)
 

@@ -267,8 +267,9 @@ NOUN_FORMS = {
     **{"children": "child", "elderly": "elderly", "old": "elderly", "boy": "boy", "girl": "girl"},
     **{"man": "man", "woman": "woman", "child": "child"},
 }
-ACCESSORIES = {"glasses", "sunglasses", "hat", "hard hat", "helmet", "tie", "backpack", "handbag", "umbrella", "scarf"}
-ACCESSORIES |= {"apron"}
+ACCESSORIES = {
+    *("glasses", "sunglasses", "hat", "hard hat", "helmet", "tie", "backpack", "handbag", "umbrella", "scarf", "apron"),
+}
 COMPOUNDS = {("hard", "hat"): "hard hat", ("hard", "hats"): "hard hat", ("safety", "helmet"): "hard hat"}
 FILLERS = {"a", "an", "the", "in", "wearing", "with", "and", "dressed", "입은", "쓴", "있는", "의"}
 GARMENT_FAMILY = {**dict.fromkeys(UPPER_WORDS, "top"), **dict.fromkeys(LOWER_WORDS, "trousers")}

@@ -27,7 +27,8 @@ def test_a_fluorescent_torso_is_a_high_visibility_vest_and_ordinary_cloth_is_not
     assert seen is not None and seen.words == "orange high-visibility vest" and 0.45 < seen.confidence <= 0.95
     assert vest(np.concatenate([_pixels(CLOTH_ORANGE), tape])) is None
     assert vest(_pixels((128, 128, 128))) is None
-    assert vest(np.concatenate([_pixels(FLUORESCENT_ORANGE, 10), _pixels((40, 40, 40), 990)])) is None  # a stripe
+    stripe = np.concatenate([_pixels(FLUORESCENT_ORANGE, 100), tape, _pixels((40, 40, 40), 885)])
+    assert vest(stripe) is None  # a tenth of the torso: an orange stripe on a dark jacket
     assert vest(np.zeros((0, 3), dtype=np.uint8)) is None
 
 
@@ -57,6 +58,9 @@ def test_a_person_over_a_bicycle_rides_it_and_one_beside_it_does_not():
     walker = Detection("person", 0.9, (0.10, 0.10, 0.20, 0.40))
     assert riders([rider, bike]) == [("riding a bicycle", 0.6)]
     assert riders([walker, bike]) == []
+    beside = Detection("person", 0.8, (0.55, 0.10, 0.75, 0.45))  # overlaps the bicycle, stands at its side
+    behind = Detection("person", 0.8, (0.47, 0.35, 0.63, 0.70))  # overlaps it, head below its top
+    assert riders([beside, bike]) == [] and riders([behind, bike]) == []
     assert riders([rider, Detection("car", 0.9, bike.box)]) == []
 
 
@@ -75,10 +79,11 @@ def test_ordinary_bright_clothes_are_not_a_vest_and_hats_keep_their_colour():
     assert vest(np.concatenate([_pixels((240, 200, 40), 380), tape])).words == "yellow high-visibility vest"
     assert hard_hat(_pixels((200, 40, 200))).words == "purple hard hat"
     assert hard_hat(_pixels((220, 30, 30))).words == "red hard hat"
+    assert hard_hat(_pixels((220, 30, 70))).words == "red hard hat"  # the other end of the hue circle
 
 
 # A frame whose pixels say where they are: red is x, green is y (0..255 over the frame), blue the frame's number.
-HEIGHT, WIDTH = 200, 400
+HEIGHT, WIDTH = 240, 400
 
 
 def _frame(number: int = 0) -> np.ndarray:
@@ -114,7 +119,7 @@ class _Registry:
 def test_tile_boxes_are_placed_on_the_frame_and_cut_or_misread_ones_dropped():
     from heimdex.perception.objects import find_objects
 
-    (left, top, right, bottom) = tiles(WIDTH, HEIGHT)[3]  # the bottom-right tile
+    (left, top, right, bottom) = tiles(WIDTH, HEIGHT)[3]  # the bottom-right tile (rows first: 0 1 / 2 3)
     car = (0.6, 0.6, 0.9, 0.9)  # frame coordinates
     as_tile = lambda x0, y0, x1, y1: (  # noqa: E731
         (x0 * WIDTH - left) / (right - left),
@@ -130,13 +135,17 @@ def test_tile_boxes_are_placed_on_the_frame_and_cut_or_misread_ones_dropped():
             Detection("bench", 0.5, (0.8, 0.3, 0.999, 0.6)),  # cut by the tile's inner right edge
         ],
         (0, (1, 1)): [Detection("cell phone", 0.9, as_tile(*car)), Detection("car", 0.95, as_tile(*car))],
+        (0, (1, 0)): [Detection("dog", 0.5, (0.2, 0.4, 0.3, 0.6))],  # the top-right tile
     }
     found = find_objects(_frame(), _Registry(objects_oi=_Detector(table)))
     by_label = {d.label: d for d in found.detections}
-    assert set(by_label) == {"car", "bicycle", "person"}  # the phone is the car misread, the bench was cut
-    first = tiles(WIDTH, HEIGHT)[0]
+    assert set(by_label) == {"car", "bicycle", "person", "dog"}  # the phone is the car misread, the bench was cut
+    first, second = tiles(WIDTH, HEIGHT)[:2]
     width, height = (first[2] - first[0]) / WIDTH, (first[3] - first[1]) / HEIGHT
     assert np.allclose(by_label["bicycle"].box, (0.5 * width, 0.5 * height, 0.7 * width, 0.8 * height))
+    x0 = second[0] / WIDTH
+    assert second[1] == 0 and x0 > 0.3  # the top-right tile: a box placed with x and y swapped would miss
+    assert np.allclose(by_label["dog"].box, (x0 + 0.2 * width, 0.4 * height, x0 + 0.3 * width, 0.6 * height))
     assert by_label["bicycle"] in found.by_tiles and by_label["person"] in found.by_tiles
     assert by_label["car"] not in found.by_tiles  # the whole frame saw it too (the tile's box was surer)
     assert len([d for d in found.detections if d.label == "car"]) == 1
