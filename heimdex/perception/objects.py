@@ -8,10 +8,9 @@ the whole frame's), and a box that is mostly a whole-frame box of another label 
 thing read wrongly (a car seen from above reads as a phone in a tile), unless one of them
 is a person (a rider and his bicycle share a box) or the Open Images "vehicle". A box
 inside a whole-frame box of its own label is kept: dropping those cost more chairs and
-people than it saved duplicates (``eval.detection``: extra detections 28 either way). Objects only the
-tiles saw are reported apart, so that a scene can ask a second frame to confirm them
-(:mod:`heimdex.pipeline.visual`). On the tiles the Open Images SSD alone finds as much
-as both detectors, at a fifth of the time (``python -m eval.detection``).
+people than it saved duplicates (``python -m eval.detection``: 28 extra detections either
+way). Objects only the tiles saw are reported apart, so that a scene can ask a second
+frame to confirm them (:mod:`heimdex.pipeline.visual`).
 """
 
 from __future__ import annotations
@@ -25,9 +24,8 @@ from heimdex.models.types import Detection, iou, overlap
 from heimdex.perception.words import RIDDEN, article
 
 GRID = 2  # tiles a side
-TILER = (
-    "objects_oi"  # the tiles are read by the Open Images SSD: as good on them as both models, at a fifth of the time
-)
+# the tiles are read by the Open Images SSD alone: as good on them as both models, at a fifth of the time
+TILER = "objects_oi"
 TILE_OVERLAP = 0.25  # share of a tile shared with its neighbour
 EDGE = 0.02  # a tile box this close (share of the tile) to an inner edge of the tile is cut by it
 SAME_THING_IOU = 0.5  # a tile box overlapping a whole-frame box of another label this much is that thing

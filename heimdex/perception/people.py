@@ -31,6 +31,7 @@ GARMENT_MIN = 0.15  # concepts probability for a garment name
 WORN_MIN = 0.3  # concepts probability for a hat, tie or glasses (small things: more often mistaken)
 MIN_REGION_PX = 24  # body parts shorter than this are coloured but not classified
 COLOUR_MIN = 0.35  # share of a region's person pixels that must have the colour
+CONCEPT_HATS = {f"with {article(thing)}" for thing in WORN.values() if thing in ("hat", "helmet")}
 MIN_GLASSES_FACE_PX = 40  # glasses are looked for on faces at least this tall (the smallest wearer's measured 43)
 FACE_ONLY = 0.6  # the confidence of a person known only by a face the person detector missed
 EXPRESSION_WORDS: dict[str, tuple[str, ...]] = {
@@ -139,7 +140,9 @@ def _faces(image: np.ndarray, people: list[Person], registry: Registry) -> None:
                     estimate.gender_confidence,
                 )
     if registry.has("concepts"):
-        for person, face in (o for o in owned if o[1][3] - o[1][1] >= MIN_GLASSES_FACE_PX):
+        for person, face in owned:
+            if face[3] - face[1] < MIN_GLASSES_FACE_PX:
+                continue
             worn = glasses(registry.get("concepts").classify(_head(image, face)))
             if worn:
                 person.extras.append((f"with {worn.words}", worn.confidence))
@@ -232,8 +235,7 @@ def _workwear(crop: np.ndarray, pose: Pose | None, mask: np.ndarray | None, pers
     crown = slice(int(head[0]), int(head[0]) + max(2, int(0.35 * (top - head[0]))))
     hat = hard_hat(crop[crown, left:right][own[crown, left:right]])
     if hat:
-        concept_hats = {f"with {article(WORN[label])}" for label in WORN if WORN[label] in ("hat", "helmet")}
-        person.extras = [e for e in person.extras if e[0] not in concept_hats]
+        person.extras = [e for e in person.extras if e[0] not in CONCEPT_HATS]  # the hard hat says it better
         person.extras.append((f"with {article(hat.words)}", hat.confidence))
         person.worn += [Tag(w, hat.confidence, hat.source) for w in (hat.thing, hat.words)]
 
