@@ -4,14 +4,17 @@
            indexed, failed ──queue──► queued        processing ──fail──► failed
            queued, processing ──cancel / restore_previous──► what it was (indexed if it has an index, else uploaded)
            queued, processing, failed ──requeue──► queued          queued, processing ──give_up──► failed
+           any ──unindex──► uploaded, its index forgotten (a video put in the Trash: a restore indexes it anew)
     job    (new) queued ──claim──► running ──mark_indexed──► succeeded    running ──fail──► failed
            queued, running ──cancel──► cancelled     queued ──supersede──► cancelled
            running, failed ──requeue──► queued       queued, running ──give_up──► failed
+           any ──unindex──► gone (its row deleted: a running one stops at its next heartbeat)
 
 Each transition is one SQL statement that changes a job and its video together and is
 guarded by the states it leaves (:data:`TRANSITIONS`): a row found in any other state is
-left alone and the call raises :class:`WrongState`. Callers pass an open connection, so
-a transition can share a transaction with the rows it depends on (the commit of an index).
+left alone and the call raises :class:`WrongState`. A video in the Trash has no jobs, and
+none is made or moved for it. Callers pass an open connection, so a transition can share
+a transaction with the rows it depends on (the commit of an index).
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ TRANSITIONS: dict[str, Transition] = {
     ),
     "give_up": Transition(ACTIVE, JobState.FAILED, ALL_VIDEOS, VideoState.FAILED),
     "restore_previous": Transition(frozenset(), None, frozenset({VideoState.QUEUED, VideoState.PROCESSING}), None),
+    "unindex": Transition(frozenset(), None, ALL_VIDEOS, VideoState.UPLOADED),
 }
 
 # What "back to what it was" means, for a video row in a run's state; any other state stays as it is.
@@ -123,7 +127,7 @@ def _move(
                 UPDATE jobs SET state = %(job_to)s, {job_set}
                 FROM videos v
                 WHERE jobs.id = %(job)s AND jobs.state = ANY(%(jobs_from)s) AND {job_guard}
-                  AND v.id = jobs.video_id AND v.state = ANY(%(videos_from)s)
+                  AND v.id = jobs.video_id AND v.state = ANY(%(videos_from)s) AND v.trashed_at IS NULL
                 RETURNING jobs.video_id)
             UPDATE videos SET {video_set}, updated_at = now() FROM moved WHERE videos.id = moved.video_id
             RETURNING videos.id""",
@@ -142,9 +146,10 @@ def _move(
 
 
 def queue(conn: Conn, video_id: uuid.UUID) -> int:
-    """A new queued job for the video, which becomes queued; return the job's id."""
+    """A new queued job for the video, which becomes queued (never one in the Trash); return the job's id."""
     row = conn.execute(
-        """WITH moved AS (UPDATE videos SET state = 'queued', updated_at = now() WHERE id = %s AND state = ANY(%s) RETURNING id)
+        """WITH moved AS (UPDATE videos SET state = 'queued', updated_at = now()
+                          WHERE id = %s AND state = ANY(%s) AND trashed_at IS NULL RETURNING id)
            INSERT INTO jobs (video_id) SELECT id FROM moved RETURNING id""",
         (video_id, list(TRANSITIONS["queue"].videos_from)),
     ).fetchone()
@@ -262,6 +267,25 @@ def restore_previous(conn: Conn, video_id: uuid.UUID) -> None:
     ).fetchone()
     if row is None:
         raise WrongState("restore_previous")
+
+
+def unindex(conn: Conn, video_id: uuid.UUID) -> None:
+    """The video forgets its index and its jobs (their rows go, so a running one stops at its next heartbeat and
+    cannot commit) and is uploaded again: indexing it next starts from nothing."""
+    row = conn.execute(
+        """WITH gone AS (DELETE FROM jobs USING videos v
+                         WHERE jobs.video_id = %(video)s AND v.id = jobs.video_id AND v.state = ANY(%(videos_from)s))
+           UPDATE videos SET state = %(video_to)s, index_run = NULL, indexed_at = NULL, spoken_language = NULL,
+                             error_code = NULL, error_message = NULL, error_stage = NULL, updated_at = now()
+           WHERE id = %(video)s AND state = ANY(%(videos_from)s) RETURNING id""",
+        {
+            "video": video_id,
+            "video_to": TRANSITIONS["unindex"].video_to,
+            "videos_from": list(TRANSITIONS["unindex"].videos_from),
+        },
+    ).fetchone()
+    if row is None:
+        raise WrongState("unindex")
 
 
 def request_cancel(conn: Conn, job_id: int) -> JobState:

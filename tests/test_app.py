@@ -130,7 +130,7 @@ def test_sign_in_does_not_reveal_whether_an_email_exists(client):
     assert messages[0] == messages[1]
 
 
-def test_quota_refuses_a_third_video_and_delete_makes_room(client, server, media):
+def test_quota_refuses_a_third_video_and_only_delete_forever_makes_room(client, server, media):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
@@ -140,9 +140,14 @@ def test_quota_refuses_a_third_video_and_delete_makes_room(client, server, media
     with pytest.raises(AppError, match="keeps 2 videos"):
         _as(server, token).predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
     assert len(client.predict(token, api_name="/videos")) == 2
-    client.predict(token, first, api_name="/delete_video")
+    assert client.predict(token, first, api_name="/delete_video") == first  # to the Trash, which still counts
+    assert len(client.predict(token, api_name="/videos")) == 1
+    with pytest.raises(AppError, match="keeps 2 videos"):
+        _as(server, token).predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
+    assert [v["video_id"] for v in client.predict(token, api_name="/trash")] == [first]
+    assert client.predict(token, first, api_name="/delete_forever") == first
     _as(server, token).predict(token, handle_file(str(media / "counter.mp4")), "", "auto", api_name="/upload")
-    assert len(client.predict(token, api_name="/videos")) == 2
+    assert len(client.predict(token, api_name="/videos")) == 2 and client.predict(token, api_name="/trash") == []
 
 
 def test_bad_media_is_refused_with_words(client, server, tmp_path):
@@ -291,6 +296,7 @@ def test_the_api_keeps_its_names(server):
         named = set(json.load(answer)["named_endpoints"])
     wanted = {"/register", "/login", "/upload", "/videos", "/search", "/preview", "/transcript", "/moment"}
     wanted |= {"/delete_video", "/people", "/add_person", "/scene_faces", "/name_face", "/likely_faces"}
+    wanted |= {"/trash", "/restore_video", "/delete_forever", "/empty_trash"}
     wanted |= {"/rename_person", "/merge_people", "/split_person", "/delete_person"}
     wanted |= {"/publish_clip", "/unpublish_clip", "/public_clips"}
     assert wanted <= named

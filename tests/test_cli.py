@@ -28,10 +28,14 @@ def test_users_ingest_list_delete(data_dir, db, media):
     [video] = json.loads(listed.stdout)
     assert (video["video_id"], video["title"], video["state"]) == (video_id, "Counter", "uploaded")
 
-    assert run_cli("videos", "delete", video_id).returncode == 0
+    trashed = run_cli("videos", "delete", video_id)
+    assert trashed.returncode == 0 and "Trash" in trashed.stdout
     assert json.loads(run_cli("videos", "list", "--user", email, "--json").stdout) == []
-    missing = run_cli("videos", "delete", video_id)
+    missing = run_cli("videos", "delete", video_id)  # in the Trash: no such video in the library
     assert missing.returncode == 2 and "No video" in missing.stderr
+    assert run_cli("videos", "delete", video_id, "--forever").returncode == 0
+    gone = run_cli("videos", "delete", video_id, "--forever")
+    assert gone.returncode == 2 and "No video" in gone.stderr
 
 
 def test_bad_input_exits_2_with_a_message(data_dir, db, media, tmp_path):

@@ -150,3 +150,31 @@ def test_request_cancel_ends_a_waiting_job_and_flags_a_running_one(video, db):
         done = _set(conn, video.id, VideoState.INDEXED, JobState.SUCCEEDED, "run1")
     with pytest.raises(states.WrongState), db.transaction() as conn:
         states.request_cancel(conn, done)
+
+
+def test_unindex_forgets_the_index_and_the_jobs_from_any_state(video, db):
+    for video_state, job_state, index_run in itertools.product(VIDEO_STATES, [None, *JobState], (None, "run1")):
+        with db.transaction() as conn:
+            _set(conn, video.id, video_state, job_state, index_run)
+            states.unindex(conn, video.id)
+            assert _read(conn, video.id) == ("uploaded", None), (video_state, job_state, index_run)
+            assert (
+                conn.execute("SELECT index_run FROM videos WHERE id = %s", (video.id,)).fetchone()["index_run"] is None
+            )
+
+
+def test_a_video_in_the_trash_is_never_queued_nor_moved(video, db):
+    with db.transaction() as conn:
+        job = _set(conn, video.id, VideoState.QUEUED, JobState.QUEUED)
+        conn.execute("UPDATE videos SET trashed_at = now() WHERE id = %s", (video.id,))
+    try:
+        for move in (lambda conn: states.claim(conn, job, "test:1", 60), lambda conn: states.cancel(conn, job)):
+            with pytest.raises(states.WrongState), db.transaction() as conn:
+                move(conn)
+        with db.transaction() as conn:
+            _set(conn, video.id, VideoState.UPLOADED, None)
+        with pytest.raises(states.WrongState), db.transaction() as conn:
+            states.queue(conn, video.id)
+    finally:
+        with db.transaction() as conn:
+            conn.execute("UPDATE videos SET trashed_at = NULL WHERE id = %s", (video.id,))

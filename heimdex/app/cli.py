@@ -267,8 +267,19 @@ def cmd_videos_list(args: argparse.Namespace) -> int:
 
 def cmd_videos_delete(args: argparse.Namespace) -> int:
     from heimdex.app import core
+    from heimdex.errors import NotFound
+    from heimdex.library.trash import KEEP_DAYS
 
-    print(f"deleted {core.delete_video(_owner(args), args.video_id)}")
+    owner = _owner(args)
+    if not args.forever:
+        video_id = core.delete_video(owner, args.video_id)
+        print(f"moved {video_id} to the Trash (deleted for good after {KEEP_DAYS} days)")
+        return 0
+    try:
+        core.delete_video(owner, args.video_id)
+    except NotFound:
+        pass  # in the Trash already (or no such video: the next call says so)
+    print(f"deleted {core.delete_forever(owner, args.video_id)}")
     return 0
 
 
@@ -410,9 +421,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing = command(videos, "list", cmd_videos_list, "list a user's videos")
     listing.add_argument("--user", required=True, metavar="EMAIL")
     listing.add_argument("--json", action="store_true")
-    delete = command(videos, "delete", cmd_videos_delete, "delete a video and everything derived from it")
+    delete = command(
+        videos,
+        "delete",
+        cmd_videos_delete,
+        "move a video to the Trash: everything derived from it goes now, its file after 30 days",
+    )
     delete.add_argument("video_id")
     delete.add_argument("--user", metavar="EMAIL", help="only if the video is this user's")
+    delete.add_argument("--forever", action="store_true", help="delete it for good now, with its file")
     show = command(videos, "show", cmd_videos_show, "a video's state, job stage and progress, error and scene count")
     show.add_argument("video_id")
     show.add_argument("--json", action="store_true")

@@ -72,6 +72,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(account.rename, Caller.SESSION, api=None),
     Operation(account.delete_account, Caller.SESSION, api=None),
     Operation(core.profile, api=None),
+    Operation(core.account_summary, api=None),
     # videos
     Operation(core.upload, rate="upload", files=("file",)),
     Operation(core.videos),
@@ -79,7 +80,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(core.rename_video, api=None),
     Operation(core.reindex),
     Operation(core.cancel, api=None),
-    Operation(core.delete_video),
+    Operation(core.delete_video),  # to the Trash
+    Operation(core.trash),
+    Operation(core.restore_video),
+    Operation(core.delete_forever),
+    Operation(core.empty_trash),
     # search and the player
     Operation(core.search, rate="search", in_line=True, words="query", api=("query", "limit", "person")),
     Operation(core.preview),

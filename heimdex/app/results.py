@@ -52,6 +52,28 @@ class ListedVideo(VideoInfo):
     poster: str  # a signed link to the first scene's picture (404 until there is one)
 
 
+class TrashedVideo(TypedDict):
+    """A video in the Trash: restorable until ``emptied_at``, when it is deleted for good."""
+
+    video_id: str
+    title: str
+    duration_s: float
+    size_bytes: int
+    trashed_at: str  # ISO 8601, when it was deleted
+    emptied_at: str  # ISO 8601, when it goes for good
+
+
+class AccountSummary(TypedDict):
+    """What deleting the account removes: the confirmation says it."""
+
+    videos: int  # the videos in the Library (not those in the Trash)
+    minutes: float  # their length together
+    scenes: int  # their scenes
+    trashed: int  # the videos in the Trash
+    people: int  # people enrolled or named (suggestions not counted)
+    links: int  # public links on
+
+
 class TagEvidence(TypedDict):
     tag: str
     source: str

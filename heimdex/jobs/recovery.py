@@ -51,7 +51,9 @@ def recover(db: Database, queue: JobQueue, settings: Settings) -> list[int]:
                     log.warning("job %s stopped beating (worker %s): queueing it again", job.id, job.worker)
                     metrics.worker_lost()
                     states.requeue(conn, job.id, f"its worker stopped during attempt {job.attempts}")
-                duration = conn.execute("SELECT duration_s FROM videos WHERE id = %s", (job.video_id,)).fetchone()
+                duration = conn.execute(  # a video in the Trash has no jobs; never submit one for it
+                    "SELECT duration_s FROM videos WHERE id = %s AND trashed_at IS NULL", (job.video_id,)
+                ).fetchone()
         except states.WrongState:
             continue  # it moved on since it was read (finished, cancelled, its video deleted)
         if duration:

@@ -4,7 +4,7 @@ The upload is streamed into a staging file and hashed on the way (never read
 whole into memory), checked against the size limit while it streams, probed and
 validated, and only then stored under a content-derived key. The row and the
 blob appear together or not at all. The same file uploaded again by the same
-user returns the video it already is.
+user returns the video it already is, out of the Trash if it was there.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from heimdex.config import Settings
 from heimdex.db import Conn, Database, one
 from heimdex.errors import BadInput, Kind, NotFound
 from heimdex.library.media import MediaInfo, format_bytes, media_error, probe, validate
+from heimdex.library.trash import NotInTrash, restore_video
 from heimdex.library.videos import Video
 from heimdex.storage import CHUNK, BlobStore, source_key
 
@@ -151,8 +152,14 @@ def ingest(
 
 
 def _restored(db: Database, store: BlobStore, video: Video, staged: Staged) -> Video:
-    """The video this same file already is; its stored file put back if it had gone missing (the upload the
-    Library asked for), and the note of it cleared."""
+    """The video this same file already is: taken out of the Trash if it was there (uploaded again, so indexed
+    anew), its stored file put back if it had gone missing (the upload the Library asked for), and the note of it
+    cleared."""
+    if video.trashed_at is not None:
+        try:
+            video = restore_video(db, video.user_id, video.id)
+        except NotInTrash:
+            pass  # restored meanwhile
     if store.exists(video.blob_key):
         return video
     with staged.path.open("rb") as blob, storage_errors():

@@ -4,7 +4,7 @@ The link is ``/p/<token>``: the clip's id and an HMAC of it under the app's secr
 database holds no credential, and a guessed or altered token matches nothing. The clip is
 cut once, when its link is made, into a blob under the video's prefix; only that blob is
 ever served, never the rest of the video. Turning the link off deletes the row and the blob;
-deleting the video or the account deletes both too (foreign keys, and the video's prefix).
+deleting the video (to the Trash) or the account deletes both too (rows, and the video's prefix).
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def _clip_id(secret: bytes, token: str) -> uuid.UUID | None:
 
 _SELECT = (
     "SELECT c.id, c.user_id, c.video_id, v.title, c.start_s, c.end_s, c.blob_key, c.created_at"
-    " FROM public_clips c JOIN videos v ON v.id = c.video_id AND v.user_id = c.user_id WHERE "
+    " FROM public_clips c JOIN videos v ON v.id = c.video_id AND v.user_id = c.user_id"
+    " AND v.trashed_at IS NULL WHERE "  # a video in the Trash has no links; one made meanwhile opens nothing
 )
 
 
@@ -160,7 +161,9 @@ def publish(db: Database, store: BlobStore, tmp_dir: Path, video: Video, start_s
     made = find(db, video, start_s, end_s)
     if made is None or made.id != clip_id:  # deleted meanwhile, or the same range published meanwhile: that one
         delete_blobs(db, store, [key])
-    if made is None:
+    if made is None:  # its video went to the Trash meanwhile: the row goes too, lest a restore show it
+        with db.transaction() as conn:
+            conn.execute("DELETE FROM public_clips WHERE id = %s", (clip_id,))
         raise NotFound("video", video.id)
     return made
 

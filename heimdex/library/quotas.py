@@ -59,7 +59,8 @@ def tier_limits(tier: str) -> tuple[int, float]:
 
 
 def usage(db: Database | Conn, user_id: uuid.UUID, tier: str) -> Usage:
-    """What a user keeps, against their tier's limits (read in ``db``'s own transaction, or in ``conn``'s)."""
+    """What a user keeps, against their tier's limits (read in ``db``'s own transaction, or in ``conn``'s). Videos in
+    the Trash count until it is emptied of them (:mod:`heimdex.library.trash`): their files are still kept."""
     if isinstance(db, Database):
         with db.transaction() as conn:
             return usage(conn, user_id, tier)
@@ -79,7 +80,11 @@ def check_room(db: Database | Conn, user_id: uuid.UUID, tier: str, duration_s: f
     user's uploads there)."""
     now = usage(db, user_id, tier)
     if now.videos + 1 > now.max_videos:
-        raise QuotaExceeded("quota_videos", f"Your plan keeps {now.max_videos} videos; delete one to upload another.")
+        raise QuotaExceeded(
+            "quota_videos",
+            f"Your plan keeps {now.max_videos} videos, the Trash's included; "
+            "delete one and empty it from the Trash to upload another.",
+        )
     if now.minutes + duration_s / 60 > now.max_minutes:
         raise QuotaExceeded(
             "quota_minutes",

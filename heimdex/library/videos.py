@@ -1,10 +1,13 @@
-"""A user's videos: read, list and delete (rows cascade; blobs go by prefix)."""
+"""A user's videos: read, list and delete (rows cascade; blobs go by prefix).
+
+A video in the Trash (:mod:`heimdex.library.trash`) is absent to every read here but :func:`load_video`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from heimdex.db import Database
 from heimdex.errors import BadInput, Kind, NotFound
@@ -44,6 +47,7 @@ class Video:
     created_at: datetime
     updated_at: datetime
     indexed_at: datetime | None
+    trashed_at: datetime | None  # when it went to the Trash; None: it is not there
 
     @classmethod
     def from_row(cls, row: dict) -> Video:
@@ -96,19 +100,21 @@ def parse_video_id(text: str) -> uuid.UUID:
 
 
 def get_video(db: Database, user_id: uuid.UUID, video_id: uuid.UUID) -> Video:
-    """One of the user's videos; :class:`NotFound` if it is absent or someone else's."""
+    """One of the user's videos; :class:`NotFound` if it is absent, in the Trash or someone else's."""
     with db.transaction() as conn:
-        row = conn.execute("SELECT * FROM videos WHERE id = %s AND user_id = %s", (video_id, user_id)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM videos WHERE id = %s AND user_id = %s AND trashed_at IS NULL", (video_id, user_id)
+        ).fetchone()
     if row is None:
         raise NotFound("video", video_id)
     return Video.from_row(row)
 
 
 def list_videos(db: Database, user_id: uuid.UUID) -> list[Video]:
-    """The user's videos, newest first."""
+    """The user's videos, newest first (those in the Trash left out)."""
     with db.transaction() as conn:
         rows = conn.execute(
-            "SELECT * FROM videos WHERE user_id = %s ORDER BY created_at DESC, id", (user_id,)
+            "SELECT * FROM videos WHERE user_id = %s AND trashed_at IS NULL ORDER BY created_at DESC, id", (user_id,)
         ).fetchall()
     return [Video.from_row(row) for row in rows]
 
@@ -142,16 +148,18 @@ def rename_video(db: Database, user_id: uuid.UUID, video_id: uuid.UUID, title: s
     """Give one of the user's videos a new title."""
     with db.transaction() as conn:
         renamed = conn.execute(
-            "UPDATE videos SET title = %s WHERE id = %s AND user_id = %s", (title, video_id, user_id)
+            "UPDATE videos SET title = %s WHERE id = %s AND user_id = %s AND trashed_at IS NULL",
+            (title, video_id, user_id),
         ).rowcount
     if not renamed:
         raise NotFound("video", video_id)
 
 
 def set_proxy(db: Database, video_id: uuid.UUID, key: str) -> None:
-    """Point the video at its browser-playable copy."""
+    """Point the video at its browser-playable copy (not a video put in the Trash meanwhile: its copy waits there
+    for the video's prefix to go)."""
     with db.transaction() as conn:
-        conn.execute("UPDATE videos SET proxy_key = %s WHERE id = %s", (key, video_id))
+        conn.execute("UPDATE videos SET proxy_key = %s WHERE id = %s AND trashed_at IS NULL", (key, video_id))
 
 
 def load_video(db: Database, video_id: uuid.UUID) -> Video:
@@ -163,8 +171,11 @@ def load_video(db: Database, video_id: uuid.UUID) -> Video:
     return Video.from_row(row)
 
 
-def delete_video(db: Database, store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID) -> None:
-    """Delete a video with its scenes, vectors, jobs and faces, then its blobs (the original, its proxy, every run).
+def delete_video(
+    db: Database, store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID, *, trashed_for: timedelta | None = None
+) -> None:
+    """Delete a video with its scenes, vectors, jobs and faces, then its blobs (the original, its proxy, every run);
+    with ``trashed_for``, only a video in the Trash at least that long (:class:`NotFound` otherwise).
 
     Rows go first, in one transaction: a crash after it leaves at most unreferenced
     blobs, never rows that point at missing files; blobs the store refuses now are
@@ -172,8 +183,10 @@ def delete_video(db: Database, store: BlobStore, user_id: uuid.UUID, video_id: u
     """
     with db.transaction() as conn:
         row = conn.execute(
-            "DELETE FROM videos WHERE id = %s AND user_id = %s RETURNING blob_key, sha256",
-            (video_id, user_id),
+            """DELETE FROM videos WHERE id = %s AND user_id = %s
+                 AND (%s::interval IS NULL OR trashed_at <= now() - %s::interval)
+               RETURNING blob_key, sha256""",
+            (video_id, user_id, trashed_for, trashed_for),
         ).fetchone()
         if row is not None:
             refresh(conn, user_id)  # people suggested only from this video go too

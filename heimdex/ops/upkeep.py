@@ -4,6 +4,7 @@
   (:mod:`heimdex.jobs.recovery`): a quick restart after a crash is noticed once the
   dead run's heartbeat is stale, not only at start;
 - blobs whose deletion failed are deleted (:mod:`heimdex.library.orphans`);
+- videos in the Trash for 30 days are deleted for good (:mod:`heimdex.library.trash`);
 - whatever else the process that runs the loop adds (the app: Gradio's folder swept of uploads and pictures
   past their time, :mod:`heimdex.app.handoff`);
 - an embedded PostgreSQL of this process that stopped is started again (:func:`heimdex.db.embedded.keep_running`).
@@ -30,6 +31,7 @@ def run_once(extra: Sequence[Chore] = ()) -> None:
     from heimdex.jobs.queue import get_queue
     from heimdex.jobs.recovery import recover
     from heimdex.library.orphans import sweep_orphans
+    from heimdex.library.trash import empty_trash
     from heimdex.storage import get_blob_store
 
     settings = get_settings()
@@ -37,6 +39,7 @@ def run_once(extra: Sequence[Chore] = ()) -> None:
         ("database server", keep_running),
         ("recovery", lambda: recover(get_database(), get_queue(), settings)),
         ("orphan blobs", lambda: sweep_orphans(get_database(), get_blob_store(settings))),
+        ("trash", lambda: empty_trash(get_database(), get_blob_store(settings))),
     ]
     parts.extend(extra)
     for name, part in parts:

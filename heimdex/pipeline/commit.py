@@ -44,8 +44,11 @@ def read_sidecar(store: BlobStore, user_id: uuid.UUID, video_id: uuid.UUID, run:
 
 
 def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | None:
-    """Replace the video's shots, scenes and vectors with ``index`` (the video row locked); return the run it had."""
-    row = conn.execute("SELECT index_run, user_id FROM videos WHERE id = %s FOR UPDATE", (video_id,)).fetchone()
+    """Replace the video's shots, scenes and vectors with ``index`` (the video row locked); return the run it had.
+    :class:`NotFound` for a video deleted or put in the Trash while it was indexed: nothing is written."""
+    row = conn.execute(
+        "SELECT index_run, user_id FROM videos WHERE id = %s AND trashed_at IS NULL FOR UPDATE", (video_id,)
+    ).fetchone()
     if row is None:
         raise NotFound("video", video_id)
     conn.execute("DELETE FROM shots WHERE video_id = %s", (video_id,))

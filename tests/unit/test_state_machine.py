@@ -69,6 +69,7 @@ def test_every_transition_has_a_function_of_its_name():
         "requeue",
         "give_up",
         "restore_previous",
+        "unindex",
     }
     assert all(callable(getattr(states, name)) for name in TRANSITIONS)
 
@@ -85,6 +86,7 @@ def test_every_transition_has_a_function_of_its_name():
         ("requeue", {J.RUNNING, J.FAILED}, J.QUEUED, {V.QUEUED, V.PROCESSING, V.FAILED}, V.QUEUED),
         ("give_up", {J.QUEUED, J.RUNNING}, J.FAILED, ALL_VIDEOS, V.FAILED),
         ("restore_previous", set(), None, {V.QUEUED, V.PROCESSING}, None),
+        ("unindex", set(), None, ALL_VIDEOS, V.UPLOADED),
     ],
 )
 def test_each_transition_as_the_module_diagram_draws_it(name, jobs_from, job_to, videos_from, video_to):

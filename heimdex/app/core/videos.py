@@ -1,4 +1,5 @@
-"""A user's videos: their profile and quota, adding, listing, renaming, deleting, indexing again, stopping."""
+"""A user's videos: their profile and quota, adding, listing, renaming, indexing again, stopping, and the Trash
+(deleting, restoring, deleting for good)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ from heimdex.app.core.common import database, owned_video, signed, store
 from heimdex.app.handoff import file_path, get_handoff
 from heimdex.app.inputs import clean_text
 from heimdex.app.links import Purpose
-from heimdex.app.results import ListedVideo, Profile, Quota, VideoInfo
+from heimdex.app.results import AccountSummary, ListedVideo, Profile, Quota, TrashedVideo, VideoInfo
 from heimdex.auth.users import User
 from heimdex.config import get_settings
-from heimdex.db import Conn
+from heimdex.db import Conn, one
 from heimdex.errors import BadInput, Kind
 from heimdex.jobs import latest_job
 from heimdex.jobs.queue import enqueue
+from heimdex.library import trash as trash_store
 from heimdex.library import videos as videos_store
 from heimdex.library.ingest import ingest
 from heimdex.library.media import MediaInfo
 from heimdex.library.quotas import check_room, usage
-from heimdex.library.videos import Video, list_videos
+from heimdex.library.videos import Video, list_videos, parse_video_id
 from heimdex.telemetry import metrics
 
 
@@ -37,6 +39,32 @@ def profile(user: User) -> Profile:
         "usage": used.summary(),
         "quota": cast(Quota, asdict(used)),
         "provider": user.auth_provider,
+    }
+
+
+def account_summary(user: User) -> AccountSummary:
+    """What deleting the account removes: the videos in the Library, their minutes and scenes, the videos in the
+    Trash, the people the user named, and the public links on."""
+    with database().transaction() as conn:
+        row = one(
+            conn.execute(
+                """SELECT count(*) FILTER (WHERE trashed_at IS NULL) AS videos,
+                          coalesce(sum(duration_s) FILTER (WHERE trashed_at IS NULL), 0) AS seconds,
+                          count(*) FILTER (WHERE trashed_at IS NOT NULL) AS trashed,
+                          (SELECT count(*) FROM scenes WHERE user_id = %(user)s) AS scenes,
+                          (SELECT count(*) FROM people WHERE user_id = %(user)s AND name IS NOT NULL) AS people,
+                          (SELECT count(*) FROM public_clips WHERE user_id = %(user)s) AS links
+                   FROM videos WHERE user_id = %(user)s""",
+                {"user": user.id},
+            ).fetchone()
+        )
+    return {
+        "videos": row["videos"],
+        "minutes": round(row["seconds"] / 60, 1),
+        "scenes": row["scenes"],
+        "trashed": row["trashed"],
+        "people": row["people"],
+        "links": row["links"],
     }
 
 
@@ -76,7 +104,8 @@ def add_video(
     language: str | None = None,
     admit: Callable[[Conn, MediaInfo], None] | None = None,
 ) -> Video:
-    """Store a video from ``source`` and queue its indexing (the same bytes again: the video they already are)."""
+    """Store a video from ``source`` and queue its indexing (the same bytes again: the video they already are; one
+    in the Trash comes out of it, uploaded again, and is indexed anew)."""
     db = database()
     video = ingest(
         db,
@@ -146,7 +175,8 @@ def rename_video(user: User, video_id: str, title: str) -> VideoInfo:
 
 
 def delete_video(user: User, video_id: str) -> str:
-    """Delete a video and everything derived from it (its running job stops); the id of the video deleted."""
+    """Move a video to the Trash (its running job stops): everything derived from it is deleted at once, and it can
+    be restored for 30 days, then it goes for good; the id of the video."""
     video = owned_video(user, video_id)
     job = latest_job(database(), video.id)
     if job and job.active:
@@ -155,8 +185,46 @@ def delete_video(user: User, video_id: str) -> str:
                 states.request_cancel(conn, job.id)
         except states.WrongState:
             pass  # it ended meanwhile
-    videos_store.delete_video(database(), store(), user.id, video.id)
+    trash_store.trash_video(database(), store(), user.id, video.id)
     return str(video.id)
+
+
+def _trashed_id(video_id: str) -> uuid.UUID:
+    return parse_video_id(clean_text(str(video_id), 64))
+
+
+def trash(user: User) -> list[TrashedVideo]:
+    """The user's videos in the Trash, the last deleted first, each with when it goes for good."""
+    return [
+        {
+            "video_id": str(video.id),
+            "title": video.title,
+            "duration_s": video.duration_s,
+            "size_bytes": video.size_bytes,
+            "trashed_at": video.trashed_at.isoformat() if video.trashed_at else "",
+            "emptied_at": trash_store.emptied_at(video).isoformat(),
+        }
+        for video in trash_store.trashed(database(), user.id)
+    ]
+
+
+def restore_video(user: User, video_id: str) -> str:
+    """Take a video out of the Trash and index it again; its id."""
+    video = trash_store.restore_video(database(), user.id, _trashed_id(video_id))
+    enqueue(database(), video.id)
+    return str(video.id)
+
+
+def delete_forever(user: User, video_id: str) -> str:
+    """Delete a video in the Trash for good, with its uploaded file; its id."""
+    found = _trashed_id(video_id)
+    trash_store.delete_forever(database(), store(), user.id, found)
+    return str(found)
+
+
+def empty_trash(user: User) -> int:
+    """Delete every video in the user's Trash for good, now; how many went."""
+    return trash_store.empty_trash(database(), store(), older_than_days=0, user_id=user.id)
 
 
 def reindex(user: User, video_id: str) -> int:
