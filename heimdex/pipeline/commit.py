@@ -93,6 +93,7 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
             face.t,
             face.crop,
             face.track,
+            face.drawn,
         )
         for scene in index.scenes
         for face in scene.faces
@@ -115,8 +116,8 @@ def commit_index(conn: Conn, video_id: uuid.UUID, index: VideoIndex) -> str | No
             tracks,
         )
         cursor.executemany(
-            """INSERT INTO faces (user_id, scene_id, box, descriptor, quality, t, crop, track)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+            """INSERT INTO faces (user_id, scene_id, box, descriptor, quality, t, crop, track, drawn)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
             faces,
         )
     refresh(conn, row["user_id"])  # the new faces meet the user's people; strangers are clustered

@@ -20,7 +20,7 @@ import numpy as np
 from heimdex.models.roles import BodyModel, ExpressionModel, FaceModel
 from heimdex.models.types import HIP, SAME_FACE_OVERLAP, WRIST, Body, Face, FaceBox, Tag, overlap
 from heimdex.perception.actions import Glimpse, track_actions
-from heimdex.perception.faces import crop
+from heimdex.perception.faces import crop, drawn_score
 from heimdex.pipeline.index import FaceSeen, Span, Track
 from heimdex.pipeline.keyframes import Candidate
 
@@ -232,14 +232,16 @@ def _result(span: Span, tracks: list[_Track], keep_picture: Callable[[bytes], st
         start, end = track.glimpses[0].t, min(span.end_s, track.last.t + 1.0)
         kept.append(Track(idx, round(start, 3), round(end, 3), track_actions(track.glimpses, others)))
         for b, face in zip(track.best, track.faces):
+            box = _shifted(b.box, b.offset)
             faces.append(
                 FaceSeen(
                     b.t,
                     b.box,
                     [round(float(x), 6) for x in face.descriptor],
                     round(face.quality, 3),
-                    keep_picture(crop(b.patch, _shifted(b.box, b.offset))),
+                    keep_picture(crop(b.patch, box)),
                     idx,
+                    round(drawn_score(b.patch, box), 4),
                 )
             )
     return SceneFaces(faces, kept)

@@ -57,6 +57,7 @@ class FaceSeen:
     quality: float
     crop: str | None = None  # blob key of the face's picture
     track: int = 0  # which of the scene's tracks (one person followed through the scene) it belongs to
+    drawn: float | None = None  # how drawn it looks (heimdex.perception.faces.drawn_score); None: not measured
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from heimdex.errors import BadInput, NotFound
 from heimdex.library.orphans import delete_blobs
 from heimdex.library.people.identity import matrix, nearest, representatives, two_groups
 from heimdex.library.people.matching import MIN_CLUSTER_QUALITY, SUGGESTION_REFERENCES, copy_references, refresh
-from heimdex.perception.faces import crop
+from heimdex.perception.faces import crop, is_drawn
 from heimdex.storage import BlobStore
 
 MAX_NAME = 80
@@ -301,7 +301,7 @@ def split_person(db: Database, user_id: uuid.UUID, person_id: int) -> tuple[Pers
     with db.transaction() as conn:
         _own(conn, user_id, person_id)
         rows = conn.execute(
-            "SELECT id, scene_id IS NULL AS reference, descriptor, quality FROM faces WHERE person_id = %s ORDER BY id",
+            "SELECT id, scene_id IS NULL AS reference, descriptor, quality, drawn FROM faces WHERE person_id = %s ORDER BY id",
             (person_id,),
         ).fetchall()
         if len(rows) < 2:
@@ -322,6 +322,10 @@ def split_person(db: Database, user_id: uuid.UUID, person_id: int) -> tuple[Pers
             chosen = seen[representatives(descriptors[seen], quality, SUGGESTION_REFERENCES)]
             copy_references(conn, user_id, new_id, [rows[i]["id"] for i in chosen])
         refresh(conn, user_id)
+        drawn = len(seen) > 0 and all(is_drawn(rows[i]["drawn"]) for i in seen)
+        if drawn and conn.execute("SELECT 1 FROM people WHERE id = %s", (new_id,)).fetchone() is None:
+            # a suggestion of drawn faces only is dropped (matching.refresh): the split is undone
+            raise BadInput("drawn_faces", "The faces split off are drawn (a cartoon); name them to keep them apart.")
     return get_person(db, user_id, person_id), get_person(db, user_id, new_id)
 
 

@@ -2,7 +2,9 @@
 
 ``refresh`` names every face seen in the user's videos after its closest reference
 face (any person's, under ``HEIMDEX_FACE_MATCH_DISTANCE``), records which scenes show
-whom, and clusters the faces nobody claims into suggested (unnamed) people. It is
+whom, and clusters the faces nobody claims into suggested (unnamed) people. Drawn faces
+(cartoons, caricatures: :func:`heimdex.perception.faces.is_drawn`) never found a suggestion,
+and a suggestion left with drawn faces only is dropped; a named person keeps every face. It is
 incremental: earlier suggestions keep their reference faces, so new faces join them
 by matching, and only the still-unknown faces are clustered again. It runs after
 every commit of a video's index and every edit of a person, never re-running the
@@ -20,6 +22,7 @@ import numpy as np
 from heimdex.config import get_settings
 from heimdex.db import Conn, one
 from heimdex.library.people.identity import clusters, matrix, nearest, representatives
+from heimdex.perception.faces import is_drawn
 
 SUGGESTION_REFERENCES = 8  # faces kept to stand for a suggested person
 MIN_CLUSTER_QUALITY = 0.5  # blurred or tiny faces (under ~50 px) join people but never found one
@@ -33,13 +36,14 @@ def refresh(conn: Conn, user_id: uuid.UUID) -> None:
     )  # one refresh per user at a time
     seen = _scene_faces(conn, user_id)
     person, distance, named = _match(conn, user_id, seen["descriptor"], settings.face_match_distance)
-    unknown = np.flatnonzero((person < 0) & (seen["quality"] >= MIN_CLUSTER_QUALITY))
+    unknown = np.flatnonzero((person < 0) & (seen["quality"] >= MIN_CLUSTER_QUALITY) & ~seen["drawn"])
     labels = clusters(seen["descriptor"][unknown], settings.face_cluster_distance)
     for label in sorted(set(labels) - {-1}):
         members = unknown[labels == label]
         person[members] = _suggest(conn, user_id, seen, members)
         distance[members] = 0.0
     person, distance = by_track(seen["track_key"], person, distance, named)
+    person, distance = without_drawn_suggestions(person, distance, seen["drawn"], _named_people(conn, user_id))
     _write(conn, user_id, seen, person, distance)
     conn.execute(
         """DELETE FROM people p WHERE p.user_id = %s AND p.name IS NULL
@@ -50,7 +54,7 @@ def refresh(conn: Conn, user_id: uuid.UUID) -> None:
 
 def _scene_faces(conn: Conn, user_id: uuid.UUID) -> dict[str, Any]:
     rows = conn.execute(
-        """SELECT f.id, f.scene_id, f.track, s.video_id, f.box, f.t, f.quality, f.descriptor
+        """SELECT f.id, f.scene_id, f.track, s.video_id, f.box, f.t, f.quality, f.descriptor, f.drawn
            FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE f.user_id = %s ORDER BY f.id""",
         (user_id,),
     ).fetchall()
@@ -64,7 +68,13 @@ def _scene_faces(conn: Conn, user_id: uuid.UUID) -> dict[str, Any]:
         "t": [r["t"] for r in rows],
         "quality": np.array([r["quality"] for r in rows], dtype=np.float32),
         "descriptor": matrix([r["descriptor"] for r in rows]),
+        "drawn": np.array([is_drawn(r["drawn"]) for r in rows], dtype=bool),
     }
+
+
+def _named_people(conn: Conn, user_id: uuid.UUID) -> set[int]:
+    rows = conn.execute("SELECT id FROM people WHERE user_id = %s AND name IS NOT NULL", (user_id,)).fetchall()
+    return {r["id"] for r in rows}
 
 
 def _match(
@@ -115,6 +125,19 @@ def by_track(
     return person, distance
 
 
+def without_drawn_suggestions(
+    person: np.ndarray, distance: np.ndarray, drawn: np.ndarray, named: set[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The faces of each suggestion (a person not in ``named``) all of whose faces are drawn, given to nobody:
+    such a suggestion is a cartoon, and goes once it has no faces. Named people keep every face."""
+    person, distance = person.copy(), distance.copy()
+    for suggestion in set(person[person >= 0].tolist()) - named:
+        faces = person == suggestion
+        if drawn[faces].all():
+            person[faces], distance[faces] = -1, np.inf
+    return person, distance
+
+
 def _suggest(conn: Conn, user_id: uuid.UUID, seen: dict, members: np.ndarray) -> int:
     """A new unnamed person standing for ``members`` (indexes into ``seen``); return its id."""
     person_id = one(conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone())["id"]
@@ -126,8 +149,8 @@ def _suggest(conn: Conn, user_id: uuid.UUID, seen: dict, members: np.ndarray) ->
 def copy_references(conn: Conn, user_id: uuid.UUID, person_id: int, face_ids: list[int]) -> int:
     """Make the user's scene faces ``face_ids`` reference faces of the person (they go with their video)."""
     return conn.execute(
-        """INSERT INTO faces (user_id, person_id, video_id, box, descriptor, quality, t)
-           SELECT f.user_id, %s, s.video_id, f.box, f.descriptor, f.quality, f.t
+        """INSERT INTO faces (user_id, person_id, video_id, box, descriptor, quality, t, drawn)
+           SELECT f.user_id, %s, s.video_id, f.box, f.descriptor, f.quality, f.t, f.drawn
            FROM faces f JOIN scenes s ON s.id = f.scene_id WHERE f.user_id = %s AND f.id = ANY(%s)""",
         (person_id, user_id, face_ids),
     ).rowcount
