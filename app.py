@@ -16,8 +16,8 @@ from fastapi import FastAPI
 
 import ui
 from heimdex.config import get_settings
-from ui import CSS
-from ui.text import HEAD, I18N
+from ui import CSS, HEAD
+from ui.text import I18N
 
 
 def build() -> gr.Blocks:
@@ -38,7 +38,7 @@ def create_app() -> FastAPI:
     app = add_routes(FastAPI(title="Heimdex"))
     demo = build().queue(default_concurrency_limit=4)
     app.add_middleware(FileGate, arity=arity(demo))
-    app.add_middleware(FirstScript, script=HEAD)  # the language picked in Account, before Gradio reads the browser's
+    app.add_middleware(FirstScript, script=HEAD)  # the language picked in Account; password boxes named for autofill
     app.add_middleware(NoFraming)
     app.add_middleware(RequestLog)  # outermost: a line per request, with its id
     return gr.mount_gradio_app(
@@ -70,6 +70,12 @@ def listen_host() -> str:
     return named or ("0.0.0.0" if get_settings().space_id else "127.0.0.1")
 
 
+def ready_line(host: str, port: int) -> str:
+    """The one line ``python app.py`` prints once it answers: where to go, and how to stop it."""
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    return f"Heimdex is running at http://{shown}:{port}  (press Ctrl+C to stop)"
+
+
 if __name__ == "__main__":
     import uvicorn
 
@@ -91,11 +97,14 @@ if __name__ == "__main__":
     # uvicorn raises a SIGTERM again after its graceful shutdown; exit through `finally` and the exit handlers
     # then (which stop the embedded database), not at once
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    host, port = listen_host(), int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860")
+    web = create_app()
+    web.router.on_startup.append(lambda: print(ready_line(host, port), flush=True))
     try:
         uvicorn.run(
-            create_app(),
-            host=listen_host(),
-            port=int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"),
+            web,
+            host=host,
+            port=port,
             access_log=False,  # heimdex.app.web.RequestLog writes it, without query strings (they carry signatures)
             proxy_headers=False,  # the peer stays the client; heimdex.app.inputs.client_address reads trusted proxies
             log_config=None,  # uvicorn's records go through the app's own handler (one JSON object each, with json)

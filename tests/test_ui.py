@@ -58,6 +58,7 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     page.get_by_label("Display name (when registering)").fill("Ada")
     page.get_by_role("button", name="Register").click()
     page.get_by_text("Signed in as Ada").wait_for(timeout=20_000)
+    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=20_000)
     _shots(page, "1-sign-in")
 
     notes = tmp_path / "notes.mp4"
@@ -211,7 +212,7 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
     page.get_by_label("Email").fill(f"ui-people-{uuid.uuid4().hex[:8]}@example.com")
     page.get_by_label("Password", exact=True).fill("correct horse battery")
     page.get_by_role("button", name="Register").click()
-    page.get_by_text("Signed in as").wait_for(timeout=20_000)
+    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=20_000)
     page.get_by_role("tab", name="Upload").click()
     page.locator("#upload-files input[type=file]").set_input_files(
         str(media / "head-pose-face-detection-female-and-male.mp4")
@@ -257,4 +258,196 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
     )
     expect(page.locator("#scene-faces")).to_contain_text("Mina", timeout=20_000)
     _shot(page, "10-player-people")
+    page.close()
+
+
+PLAIN_STAGES = {
+    "waiting to start",
+    "reading the file",
+    "listening to speech",
+    "looking at scenes",
+    "preparing playback",
+    "reading on-screen text",
+    "finding faces",
+    "making it searchable",
+    "saving",
+}
+
+
+def _in_view(page, locator) -> bool:
+    """Whether the element's top is on screen (above the phone's tab bar), without scrolling."""
+    box = locator.bounding_box()
+    return box is not None and 0 <= box["y"] < page.viewport_size["height"] - 56
+
+
+def _pick_menu(page, card, item: str) -> None:
+    card.locator("summary").click()
+    card.get_by_role("menuitem", name=item).click()
+
+
+def test_the_app_as_a_product_on_a_phone(browser, server, media, tmp_path):
+    """Issue 31, a person's path at 390 px: sign up, sign out and in with Enter, upload (a sound file gets the
+    server's sentence, the same file twice is recognised), follow indexing in plain words, play from the Library,
+    search with the first result in view, step through results with keys, delete to the Trash and restore; then in
+    Korean."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(server + "/")
+    email = f"phone-{uuid.uuid4().hex[:8]}@example.com"
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)  # signed out: only the form
+    expect(page.get_by_text("Delete my account")).to_have_count(0)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_role("button", name="Register").click()
+    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=20_000)  # signed in: Search first
+    assert _in_view(page, page.get_by_label("What do you remember?"))
+    assert "Supabase" not in page.content()  # no implementation words
+    page.get_by_role("tab", name="Account").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=10_000)
+    expect(page.get_by_label("Email")).to_have_count(0)  # the form is gone once signed in
+    page.get_by_role("button", name="Sign out").click()
+    password = page.get_by_label("Password", exact=True)
+    expect(password).to_be_visible(timeout=20_000)
+    assert page.get_by_label("Email").get_attribute("autocomplete") == "email"
+    assert password.get_attribute("autocomplete") == "current-password"
+    page.get_by_label("Email").fill(email)
+    password.fill("correct horse battery")
+    password.press("Enter")  # Enter signs in
+    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=20_000)
+
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload-files input[type=file]").set_input_files(
+        [str(media / "walkthrough_en.mp4"), str(media / "subtitles_ko.mp4"), str(media / "jfk.flac")]
+    )
+    expect(page.locator("#upload-files")).not_to_contain_text("Error")  # the picker takes any file
+    page.get_by_role("button", name="Upload and index").click()
+    message = page.locator("#upload-msg")
+    expect(message).to_contain_text("✗ jfk.flac: The file has no video track", timeout=90_000)  # the server's words
+    expect(message).to_contain_text("✓ subtitles_ko.mp4")
+
+    page.get_by_role("tab", name="Library").click()
+    cards = page.locator("#library article.video")
+    expect(cards).to_have_count(2, timeout=20_000)
+    stages: set[str] = set()
+    while page.locator("#library article.video.indexed").count() < 2:  # indexing, said in plain words
+        stages.update(s.split(" · ")[0] for s in page.locator("#library .stage").all_inner_texts() if "·" in s)
+        page.wait_for_timeout(300)  # a poll of the page, not a wait for time: the loop ends on the condition
+        assert page.locator("#library article.video.failed").count() == 0
+    assert stages and stages <= PLAIN_STAGES, stages
+    _shot(page, "31-library-390")
+
+    page.get_by_role("tab", name="Upload").click()  # the same bytes again: recognised, nothing stored twice
+    page.locator("#upload-files input[type=file]").set_input_files(str(media / "subtitles_ko.mp4"))
+    page.get_by_role("button", name="Upload and index").click()
+    expect(message).to_contain_text("already in your library as subtitles_ko", timeout=60_000)
+    expect(message.locator("a")).to_have_attribute("href", re.compile(r"^/\?moment=[0-9a-f-]{36}&t=0\.00$"))
+
+    page.get_by_role("tab", name="Library").click()
+    page.get_by_label("Sort by").click()
+    page.get_by_role("option", name="Title").click()
+    expect(cards.first.locator("h3")).to_have_text("subtitles_ko", timeout=10_000)  # s before w
+    page.get_by_label("Find by title").fill("walk")
+    expect(cards).to_have_count(1, timeout=10_000)
+    page.get_by_label("Find by title").fill("")
+    expect(cards).to_have_count(2, timeout=10_000)
+    walkthrough = page.locator("#library article.video", has_text="walkthrough_en")
+    walkthrough.locator("summary").click()  # the menu of a ready video: no Cancel
+    expect(walkthrough.get_by_role("menuitem")).to_have_text(["Rename", "Index again", "Move to Trash"])
+    page.keyboard.press("Escape")
+    walkthrough.locator("h3").click()  # a click plays it from the start
+    page.get_by_role("tab", name="Player", selected=True).wait_for(timeout=20_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#player video'); return v && v.readyState >= 1; }", timeout=30_000
+    )
+    assert _video(page, "v.currentTime") < 1.5
+    expect(page.locator("#player h3")).to_contain_text("walkthrough_en · 0:00")
+    video_box = page.locator("#player video").bounding_box()
+    assert video_box and video_box["width"] >= 0.85 * 390  # full width on a phone
+    assert page.locator("#player .transcript").bounding_box()["y"] > video_box["y"] + video_box["height"]
+    _video(page, "v.pause()")
+
+    page.get_by_role("tab", name="Search").click()
+    box = page.get_by_label("What do you remember?")
+    box.fill("person")
+    box.press("Enter")
+    moments = page.locator("#moments .moment")
+    expect(moments.first).to_be_visible(timeout=30_000)
+    assert _in_view(page, moments.first)  # the first result above the fold: the filters are folded
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#moments .moment img')].every(i => i.complete)", timeout=30_000
+    )
+    _shot(page, "31-search-390")
+    count = moments.count()
+    assert count >= 2
+    moments.first.click()
+    page.get_by_role("tab", name="Player", selected=True).wait_for(timeout=20_000)
+    expect(page.locator("#where")).to_contain_text(f"1 of {count}", timeout=20_000)
+    expect(page.get_by_role("button", name="Previous result")).to_be_disabled()
+    within = page.get_by_label("Search in this video")  # named, not "Textbox"
+    within.fill("ask not what your country")
+    within.press("Enter")  # the Player's list changes; Search's cards stay as they were
+    expect(page.get_by_role("button", name="Next result")).to_be_disabled(timeout=30_000)  # a list of one
+    expect(page.locator("#player h3")).to_contain_text("walkthrough_en")
+
+    page.get_by_role("tab", name="Search").click()
+    last = moments.nth(count - 1)  # the last card plays its own moment, whatever the Player listed since
+    title, start = last.locator("h4").inner_text(), float(last.get_attribute("data-start"))
+    last.click()
+    page.get_by_role("tab", name="Player", selected=True).wait_for(timeout=20_000)
+    expect(page.locator("#player h3")).to_contain_text(
+        f"{title} · {int(start) // 60}:{int(start) % 60:02d}", timeout=30_000
+    )
+    expect(page.locator("#where")).to_contain_text(f"{count} of {count}")
+    expect(page.get_by_role("button", name="Next result")).to_be_disabled()  # the end of the list
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#player video'); return v && v.readyState >= 1; }", timeout=30_000
+    )
+    _video(page, "v.pause()")
+    page.locator("#player h3").click()  # keys go to the Player, not a text box
+    at = _video(page, "v.currentTime")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => document.querySelector('#player video').currentTime >= {at} + 4", timeout=10_000)
+    captions = _video(page, "v.textTracks[0] ? v.textTracks[0].mode : 'none'")
+    page.keyboard.press("c")
+    if captions != "none":
+        page.wait_for_function(f"() => document.querySelector('#player video').textTracks[0].mode !== '{captions}'")
+    page.locator("#player select.speed").select_option("1.5")
+    assert _video(page, "v.playbackRate") == 1.5
+    page.keyboard.press("j")  # the previous result
+    expect(page.locator("#where")).to_contain_text(f"{count - 1} of {count}", timeout=30_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#player video'); return v && v.readyState >= 1; }", timeout=30_000
+    )
+    assert _video(page, "v.playbackRate") == 1.5  # the speed kept
+    page.keyboard.press(" ")
+    page.wait_for_function("() => !document.querySelector('#player video').paused", timeout=10_000)
+    page.keyboard.press(" ")
+    page.wait_for_function("() => document.querySelector('#player video').paused", timeout=10_000)
+    _shot(page, "31-player-390")
+
+    opened = page.locator("#player h3").inner_text().split(" · ")[0]
+    page.get_by_role("tab", name="Library").click()
+    doomed = page.locator("#library article.video", has_text=opened)
+    _pick_menu(page, doomed, "Move to Trash")
+    expect(page.locator("#question")).to_contain_text(f"Move {opened} to the Trash?", timeout=10_000)
+    page.get_by_role("button", name="Move to Trash").click()
+    expect(cards).to_have_count(1, timeout=20_000)
+    expect(page.locator("#trash-box")).to_contain_text("Trash (1)", timeout=10_000)
+    expect(page.locator("#player video")).to_have_count(0, timeout=10_000)  # nothing of it stays on screen
+    page.get_by_text("Trash (1)").click()
+    expect(page.locator("#trash")).to_contain_text(opened)
+    page.locator("#trash").get_by_role("button", name="Restore").click()
+    expect(cards).to_have_count(2, timeout=20_000)
+    expect(page.locator("#trash")).to_contain_text("The Trash is empty", timeout=10_000)
+
+    page.get_by_role("tab", name="Account").click()  # what deleting the account would take, before any password
+    page.get_by_text("Delete my account").click()
+    expect(page.locator("#will-go")).to_contain_text("2 video(s)", timeout=10_000)
+
+    page.locator("#ui-language label", has_text="한국어").click()  # the page reloads in Korean
+    page.get_by_role("tab", name="보관함").click()
+    expect(page.locator("#library")).to_contain_text("준비됨", timeout=30_000)
+    expect(page.locator("#library")).to_contain_text("장면")
+    expect(page.locator("#who")).to_contain_text("무료")
+    assert "scene(s)" not in page.locator("#library").inner_text()
+    page.evaluate("() => localStorage.removeItem('heimdex-ui-lang')")
     page.close()

@@ -12,62 +12,111 @@ import gradio as gr
 
 from ui import account, api, cards, library, people, player, search
 from ui.common import Shell
+from ui.text import HEAD as LANGUAGE_HEAD
 from ui.text import t
 
+# Gradio scopes the app's CSS to its content; the page's frame (its padding, the footer) is styled here.
+FRAME = """<style>
+footer, footer a, footer button, footer span {color: #4b5563 !important}
+@media (max-width: 640px) {.gradio-container .main.app {padding: 0 8px 72px !important}}
+</style>"""
+HEAD = LANGUAGE_HEAD + account.AUTOFILL + FRAME  # what the page runs and styles before Gradio starts
+
+# Colours meet WCAG AA (4.5:1) on the theme's white; the tab bar sits at the bottom of a phone's screen.
 CSS = (
     """
 .gradio-container {max-width: 1180px !important; width: 100% !important; margin: auto}
-#brand h1 {margin-bottom: 0}
-#brand p {color: var(--body-text-color-subdued); margin-top: .2rem}
+#brand {align-items: baseline; gap: 12px}
+#brand h1 {margin: 0}
+#brand p {color: #4b5563 !important}
+label span, .label-wrap span, [data-testid="block-info"] {color: #374151}
 .player video {width: 100%; border-radius: 12px; background: #000; max-height: 520px}
 .why span {display: inline-block; margin: 2px 6px 2px 0; padding: 1px 8px; border-radius: 10px; background: var(--color-accent-soft); font-size: .85em}
+.moment:focus-visible, .video:focus-visible, .transcript li:focus-visible, .timeline .mark:focus-visible,
+.video .menu summary:focus-visible {outline: 3px solid #4338ca !important; outline-offset: 2px}
+.sr-only {position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap}
+#main-tabs .tab-container > button[aria-controls=""] {display: none}  /* Gradio's wrap mode repeats the pinned tabs */
+@media (max-width: 640px) {
+  #player {padding: 0 !important}
+  #brand {display: none}
+  #main-tabs > .tab-wrapper {position: fixed; left: 0; right: 0; bottom: 0; z-index: 100; margin: 0;
+    background: var(--background-fill-primary); border-top: 1px solid var(--border-color-primary);
+    padding-bottom: env(safe-area-inset-bottom)}
+  #main-tabs > .tab-wrapper .tab-container {flex-wrap: nowrap !important; height: 56px !important; background: none !important}
+  #main-tabs > .tab-wrapper .tab-container button {flex: 1 1 0; height: 56px !important; padding: 0 2px; font-size: .8em;
+    justify-content: center}
+}
 """
     + cards.CSS
     + library.CSS
-    + "@media (max-width: 480px) {.gradio-container {padding: 0 6px !important} #brand h1 {font-size: 1.4em}}"
+    + people.CSS
 )
 
 
 def build(search_concurrency: int) -> gr.Blocks:
-    """The whole app: the tabs, their listeners, and the API (``search_concurrency``: searches answered at once)."""
+    """The whole app: the tabs, their listeners, and the API (``search_concurrency``: searches answered at once).
+
+    Search comes first (on a phone its tab bar sits at the bottom of the screen); a visitor not signed in is shown
+    Account, and a sign-in brings them to Search."""
     with gr.Blocks(title="Heimdex") as demo:
         token = gr.BrowserState("", storage_key="heimdex-token")
-        results = gr.State([])
-        current = gr.State(0)
-        asked = gr.State("")
         lang = gr.Textbox("", visible="hidden", elem_id="page-language")
+        offset = gr.Number(0, visible="hidden", elem_id="utc-offset")
         with gr.Row(elem_id="brand"):
             gr.Markdown("# Heimdex")
             gr.Markdown(t("tagline"))
-        shown = gr.Markdown("")
-        with gr.Tabs() as tabs:
-            shell = Shell(token=token, who=shown, tabs=tabs, results=results, current=current, asked=asked, lang=lang)
-            account_tab = account.layout()
-            library_tab = library.layout()
+        shown = gr.Markdown("", elem_id="who")
+        with gr.Tabs(selected="search", overflow_behavior="wrap", elem_id="main-tabs") as tabs:
+            shell = Shell(
+                token=token,
+                who=shown,
+                tabs=tabs,
+                found=gr.State([]),
+                found_for=gr.State(""),
+                results=gr.State([]),
+                current=gr.State(0),
+                asked=gr.State(""),
+                gone=gr.State(""),
+                lang=lang,
+                offset=offset,
+            )
             search_tab = search.layout()
             player_tab = player.layout()
+            library_tab = library.layout()
+            upload_tab = library.upload_layout()
             people_tab = people.layout()
+            account_tab = account.layout()
         api.serve(
             search_concurrency
         )  # first: the API keeps its names (/register, /login, ...), the UI's own events take others
         account.wire(shell, account_tab, demo)
-        library.wire(shell, library_tab, search_tab.in_video)
+        library.wire(shell, library_tab, upload_tab, search_tab.in_video)
         then_search = search.wire(shell, search_tab, search_concurrency)
-        player.wire(shell, player_tab, search_tab.moments)
+        player.wire(shell, player_tab, search_tab.moments, library_tab.grid)
         people.wire(shell, people_tab, search_tab.with_person, search_tab.query, then_search)
-        tabs = [(player, player_tab), (search, search_tab), (people, people_tab), (account, account_tab)]
-        forget_on_change(shell, [functools.partial(module.signed_out, tab) for module, tab in tabs])
+        tabs_ = [(player, player_tab), (search, search_tab), (people, people_tab), (account, account_tab)]
+        forget_on_change(shell, [functools.partial(module.signed_out, tab) for module, tab in tabs_])
     return demo
 
 
 def forget_on_change(shell: Shell, blanks: list[Callable[[str | None], dict]]) -> None:
     """Whenever the session changes (signed out, another account, a session found gone), every tab drops what it
-    showed: the Player's video, the cards, galleries, lists and choices of the last user. The Library lists anew."""
+    showed: the Player's video, the cards, galleries, lists and choices of the last user. The Library lists anew.
+    Signed out, the page shows Account; signed in, Search."""
 
-    def cleared(lang: str | None) -> dict:
-        shown: dict = {shell.results: [], shell.current: 0, shell.asked: ""}
+    def cleared(session: str, lang: str | None) -> dict:
+        shown: dict = {
+            shell.found: [],
+            shell.found_for: "",
+            shell.results: [],
+            shell.current: 0,
+            shell.asked: "",
+            shell.tabs: gr.update(selected="search" if session else "account"),
+        }
         for blank in blanks:
             shown.update(blank(lang))
         return shown
 
-    shell.token.change(cleared, [shell.lang], list(cleared(None)), api_visibility="private", show_progress="hidden")
+    shell.token.change(
+        cleared, [shell.token, shell.lang], list(cleared("", None)), api_visibility="private", show_progress="hidden"
+    )

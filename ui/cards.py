@@ -5,19 +5,21 @@ from __future__ import annotations
 import html
 import re
 
-from ui.text import say
+from ui.text import say, scene_words
 
 CHANNEL_NAMES = {"transcript": "speech", "ocr": "screen_text", "visual": "picture", "person": "person"}  # text keys
+# A card says which moment it is (its video and start), never only where it sits in a list that may have changed.
 CLICKS_JS = """
+const open = (card) => trigger('click', {video: card.dataset.video, start: Number(card.dataset.start)});
 element.addEventListener('click', (event) => {
-  const card = event.target.closest('[data-moment]');
-  if (card) trigger('click', {index: Number(card.dataset.moment)});
+  const card = event.target.closest('[data-video]');
+  if (card) open(card);
 });
 element.addEventListener('keydown', (event) => {
-  const card = event.target.closest('[data-moment]');
+  const card = event.target.closest('[data-video]');
   if (card && (event.key === 'Enter' || event.key === ' ')) {
     event.preventDefault();
-    trigger('click', {index: Number(card.dataset.moment)});
+    open(card);
   }
 });
 """
@@ -42,15 +44,14 @@ def what_matched(moment: dict, lang: str | None) -> tuple[str, str]:
         return say(lang, "said"), marked(moment["transcript_snippet"])
     if moment.get("ocr_snippet") and "ocr" in channels:
         return say(lang, "on_screen"), marked(moment["ocr_snippet"])
-    if moment.get("caption"):
-        return say(lang, "seen"), marked(moment["caption"])
-    if moment.get("tags"):
-        return say(lang, "seen"), html.escape(", ".join(moment["tags"]))
+    if moment.get("caption") or moment.get("tags"):
+        caption, tags = scene_words(moment.get("caption") or "", moment.get("tags") or [], lang, matched=True)
+        return say(lang, "seen"), marked(caption) if caption else html.escape(", ".join(tags))
     said = moment.get("transcript_snippet") or moment.get("ocr_snippet") or ""
     return (say(lang, "said"), marked(said)) if said else ("", "")
 
 
-def card(index: int, moment: dict, picture: str | None, lang: str | None) -> str:
+def card(moment: dict, picture: str | None, lang: str | None) -> str:
     where, words = what_matched(moment, lang)
     tier = moment.get("tier", "possible")
     match = f"<span class='tier {tier}'>{say(lang, 'tier_' + tier)} · {round(100 * moment['score'])}%</span>"
@@ -59,11 +60,17 @@ def card(index: int, moment: dict, picture: str | None, lang: str | None) -> str
         for channel, strength in sorted(moment["channels"].items(), key=lambda item: -item[1])
     )
     people = ", ".join(html.escape(name) for name in moment.get("people") or [])
-    image = f"<img src='{html.escape(picture)}' alt='' loading='lazy'>" if picture else "<div class='no-picture'></div>"
     title = html.escape(moment["title"])
+    label = html.escape(say(lang, "play_at", title=moment["title"], at=clock(moment["start_s"])))
+    alt = f"{title} · {clock(moment['start_s'])}"
+    image = (
+        f"<img src='{html.escape(picture)}' alt='{alt}' loading='lazy'>"
+        if picture
+        else "<div class='no-picture'></div>"
+    )
     return (
-        f"<article class='moment' data-moment='{index}' tabindex='0' role='button' "
-        f"aria-label='{html.escape(say(lang, 'play_at', title=moment['title'], at=clock(moment['start_s'])))}'>"
+        f"<article class='moment' data-video='{html.escape(moment['video_id'])}' data-start='{moment['start_s']:.3f}'"
+        f" tabindex='0' role='button' aria-label='{label}'>"
         f"<div class='thumb'>{image}<span class='when'>{clock(moment['start_s'])}–{clock(moment['end_s'])}</span></div>"
         f"<div class='body'><h4>{title}</h4>"
         + (f"<p class='said'><b>{where}:</b> {words}</p>" if words else "")
@@ -75,7 +82,7 @@ def card(index: int, moment: dict, picture: str | None, lang: str | None) -> str
 
 def cards(moments: list[dict], pictures: list[str | None], lang: str | None) -> str:
     """The result list: one card per moment, in order."""
-    shown = "".join(card(i, m, p, lang) for i, (m, p) in enumerate(zip(moments, pictures)))
+    shown = "".join(card(m, p, lang) for m, p in zip(moments, pictures))
     return f"<div class='moments'>{shown}</div>"
 
 

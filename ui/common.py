@@ -14,7 +14,7 @@ from PIL import Image
 
 from heimdex.app import service
 from heimdex.errors import BadInput, HeimdexError
-from ui.text import error, say
+from ui.text import EN, error, say
 
 log = logging.getLogger("heimdex.app")
 
@@ -82,21 +82,30 @@ def picture(path: str | None, size: tuple[int, int] = (480, 270)) -> str | Image
     return path or Image.new("RGB", size, (32, 32, 40))
 
 
-def who(token: str, lang: str | None = None) -> str:
-    """The line under the title: who is signed in, their plan and what they use."""
+def me(token: str | None) -> dict | None:
+    """The signed-in person's profile; None when nobody is signed in or the session ended."""
     if not token:
-        return say(lang, "not_signed_in")
+        return None
     try:
-        me = service.profile(token)
+        return service.profile(token)
     except BadInput:
-        return say(lang, "session_ended")
+        return None
+
+
+def who(token: str | None, lang: str | None = None, profile: dict | None = None) -> str:
+    """The line under the title: who is signed in, their plan and what they use (``profile``: :func:`me`'s, if
+    already read)."""
+    found = profile or me(token)
+    if found is None:
+        return say(lang, "session_ended" if token else "not_signed_in")
+    plan = "plan_" + found["tier"]
     return say(
         lang,
         "signed_in_as",
-        name=html.escape(me["display_name"]),
-        email=me["email"],
-        tier=me["tier"],
-        usage=say(lang, "usage", **me["quota"]),
+        name=html.escape(found["display_name"]),
+        email=html.escape(found["email"]),
+        tier=say(lang, plan) if plan in EN else html.escape(found["tier"]),
+        usage=say(lang, "usage", **found["quota"]),
     )
 
 
@@ -107,7 +116,11 @@ class Shell:
     token: gr.BrowserState  # the session token, kept in the browser
     who: gr.Markdown
     tabs: gr.Tabs
-    results: gr.State  # the last search's moments (dicts, as the API returns them)
-    current: gr.State  # the index of the moment the Player shows
-    asked: gr.State  # the words the results were found for
+    found: gr.State  # the Search tab's moments (dicts, as the API returns them), its cards in order
+    found_for: gr.State  # the words they were found for
+    results: gr.State  # the Player's list: the moments Previous and Next step through
+    current: gr.State  # the index in ``results`` of the moment the Player shows
+    asked: gr.State  # the words ``results`` were found for (the Player marks their matches)
+    gone: gr.State  # the id of the video last moved to the Trash or deleted: every tab drops what it showed of it
     lang: gr.Textbox  # the page's language (en, ko), set by the browser; hidden
+    offset: gr.Number  # the browser's minutes ahead of UTC (the Library groups videos by the viewer's day); hidden

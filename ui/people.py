@@ -58,6 +58,16 @@ def signed_out(tab: PeopleTab, lang: str | None = None) -> dict:
     }
 
 
+# Names sit under the faces, whole (wrapped), never over them.
+CSS = """
+.faces .thumbnail-item {aspect-ratio: auto !important; height: auto !important; display: flex; flex-direction: column}
+.faces .thumbnail-item img {aspect-ratio: 1 / 1; width: 100%; height: auto !important; object-fit: cover}
+.faces .caption-label {position: static !important; max-width: none !important; white-space: normal !important;
+  overflow-wrap: anywhere; border: 0 !important; border-radius: 0 !important; text-align: center !important;
+  background: var(--background-fill-primary) !important; color: var(--body-text-color) !important; opacity: 1 !important}
+"""
+
+
 def faces_gallery(label: Any, elem_id: str, columns: int = 8, height: int = 200, visible: bool = True) -> gr.Gallery:
     """A gallery of face pictures to pick from (no preview: a click picks)."""
     return gr.Gallery(
@@ -69,6 +79,7 @@ def faces_gallery(label: Any, elem_id: str, columns: int = 8, height: int = 200,
         fit_columns=False,
         visible=visible,
         elem_id=elem_id,
+        elem_classes=["faces"],
     )
 
 

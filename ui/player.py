@@ -11,7 +11,7 @@ from heimdex.app import service
 from heimdex.errors import BadInput
 from ui.cards import channel_name, clock, marked
 from ui.common import Shell, chosen, event_value, friendly, picture
-from ui.text import error, say, t
+from ui.text import error, say, scene_words, t, tag_name
 
 COPY_JS = """
 element.addEventListener('click', (event) => {
@@ -21,6 +21,7 @@ element.addEventListener('click', (event) => {
   share.classList.add('copied');
 });
 """
+SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 SEEK_JS = (
     COPY_JS
     + """
@@ -31,6 +32,36 @@ element.addEventListener('click', (event) => {
   event.preventDefault();
   video().currentTime = Number(at.dataset.t);
   video().play();
+});
+element.addEventListener('change', (event) => {  // the speed control; kept for the next video
+  if (!event.target.matches('select.speed') || !video()) return;
+  video().playbackRate = Number(event.target.value);
+  localStorage.setItem('heimdex-speed', event.target.value);
+});
+element.addEventListener('loadedmetadata', (event) => {  // capture: media events do not bubble
+  const speed = localStorage.getItem('heimdex-speed');
+  if (!speed) return;
+  event.target.playbackRate = Number(speed);
+  const pick = element.querySelector('select.speed');
+  if (pick) pick.value = speed;
+}, true);
+document.addEventListener('keydown', (event) => {  // the Player's keys, while it is on screen
+  const v = video();
+  if (!v || !element.offsetParent || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest('input, textarea, select, [contenteditable]')) return;
+  const press = (id) => { const b = document.getElementById(id); if (b && !b.disabled) b.click(); };
+  const keys = {
+    ' ': () => (v.paused ? v.play() : v.pause()),
+    k: () => press('next-result'),
+    j: () => press('previous-result'),
+    ArrowRight: () => { v.currentTime = Math.min(v.duration || Infinity, v.currentTime + 5); },
+    ArrowLeft: () => { v.currentTime = Math.max(0, v.currentTime - 5); },
+    c: () => { const t = v.textTracks[0]; if (t) t.mode = t.mode === 'showing' ? 'hidden' : 'showing'; },
+  };
+  const act = keys[event.key];
+  if (!act || (event.key === ' ' && event.target.closest('button, a, summary'))) return;
+  event.preventDefault();
+  act();
 });
 element.addEventListener('timeupdate', (event) => {  // capture: timeupdate does not bubble
   const now = event.target.currentTime;
@@ -49,6 +80,7 @@ class PlayerTab:
     player: gr.HTML
     previous: gr.Button
     next: gr.Button
+    where: gr.Markdown  # "2 of 12": where the open moment sits in the list Previous and Next step through
     within: gr.Textbox  # search in this video
     find_within: gr.Button
     faces: gr.State  # the listing behind the faces shown
@@ -64,13 +96,22 @@ class PlayerTab:
 def layout() -> PlayerTab:
     with gr.Tab(t("tab_player"), id="player"):
         player = gr.HTML("", js_on_load=SEEK_JS, elem_id="player")
-        with gr.Row():
-            previous = gr.Button(t("previous"), min_width=100)
-            next_ = gr.Button(t("next"), min_width=100)
+        with gr.Row(equal_height=True):
+            previous = gr.Button(t("previous"), min_width=100, interactive=False, elem_id="previous-result")
+            where = gr.Markdown("", elem_id="where", min_height=0)
+            next_ = gr.Button(t("next"), min_width=100, interactive=False, elem_id="next-result")
+        with gr.Row(equal_height=True):
             within = gr.Textbox(
-                show_label=False, placeholder=t("search_in_video"), scale=2, min_width=160, elem_id="within"
+                label=t("search_in_video"),
+                show_label=False,
+                placeholder=t("search_in_video"),
+                scale=3,
+                min_width=160,
+                elem_id="within",
+                html_attributes=gr.InputHTMLAttributes(enterkeyhint="search", autocomplete="off"),
             )
             find_within = gr.Button(t("find"), min_width=80)
+        gr.Markdown(t("player_keys"), elem_id="player-keys")
         with gr.Group():
             public = gr.Checkbox(label=t("make_public"), value=False, elem_id="public-clip")
             public_link = gr.HTML("", js_on_load=COPY_JS, elem_id="public-link", padding=False)
@@ -87,6 +128,7 @@ def layout() -> PlayerTab:
                 object_fit="cover",
                 fit_columns=False,
                 elem_id="scene-faces",
+                elem_classes=["faces"],
             )
             with gr.Column(scale=1, min_width=160):
                 face_name = gr.Textbox(
@@ -97,6 +139,7 @@ def layout() -> PlayerTab:
         player=player,
         previous=previous,
         next=next_,
+        where=where,
         within=within,
         find_within=find_within,
         faces=faces,
@@ -114,6 +157,9 @@ def signed_out(tab: PlayerTab, lang: str | None = None) -> dict:
     """Nothing of the last user left in the Player: its video (and so its playback), faces and public link."""
     return {
         tab.player: "",
+        tab.previous: gr.update(interactive=False),
+        tab.next: gr.update(interactive=False),
+        tab.where: "",
         tab.within: "",
         tab.faces: [],
         tab.picked_face: None,
@@ -161,6 +207,7 @@ def moment_html(
     said = marked(result["transcript_snippet"])
     shown = marked(result["ocr_snippet"])
     files = opened["transcript_files"]
+    seen, _ = scene_words(result.get("caption") or "", result["tags"], lang, matched=bool(result["channels"]))
     return (
         "<div class='watch'><div class='main'>"
         f"<div class='player'><video src='{opened['src']}' controls autoplay playsinline>"
@@ -172,8 +219,8 @@ def moment_html(
         + (f"<p><b>{say(lang, 'said')}:</b> {said}</p>" if said else "")
         + (f"<p><b>{say(lang, 'on_screen')}:</b> {shown}</p>" if shown else "")
         + (f"<p><b>{say(lang, 'with')}:</b> {html.escape(with_whom(result))}</p>" if result["people"] else "")
-        + (f"<p><b>{say(lang, 'seen')}:</b> {marked(result['caption'])}</p>" if result.get("caption") else "")
-        + (f"<p><b>{say(lang, 'tags')}:</b> {html.escape(evidence(result))}</p>" if result["tags"] else "")
+        + (f"<p><b>{say(lang, 'seen')}:</b> {marked(seen)}</p>" if seen else "")
+        + (f"<p><b>{say(lang, 'tags')}:</b> {html.escape(evidence(result, lang))}</p>" if result["tags"] else "")
         + f"<p class='files'><a href='{opened['clip']}' download>{say(lang, 'download_clip')}</a>"
         + f" · <button class='share' data-share='{html.escape(share)}'>{say(lang, 'copy_link')}</button>"
         + (
@@ -182,10 +229,18 @@ def moment_html(
             if segments
             else ""
         )
-        + "</p></div>"
+        + "</p>"
+        + speed_control(lang)
+        + "</div>"
         + transcript_panel(segments, lang)
         + "</div>"
     )
+
+
+def speed_control(lang: str | None) -> str:
+    """A playback speed picker (the page remembers the choice)."""
+    options = "".join(f"<option value='{x}'{' selected' if x == 1.0 else ''}>{x:g}×</option>" for x in SPEEDS)
+    return f"<label class='speed'>{say(lang, 'speed')} <select class='speed'>{options}</select></label>"
 
 
 def public_html(published: dict | None, lang: str | None) -> str:
@@ -209,11 +264,15 @@ def with_whom(result: dict) -> str:
     )
 
 
-def evidence(result: dict) -> str:
-    """'man 0.94 (face), blue t-shirt 0.88 (clothing)': each matched tag with its confidence and source."""
+def evidence(result: dict, lang: str | None = None) -> str:
+    """'man 0.94 (face), blue t-shirt 0.88 (clothing)': each matched tag, in the page's language, with its confidence
+    and source."""
     shown = result.get("tag_evidence") or [{"tag": t, "confidence": None, "source": ""} for t in result["tags"]]
     return ", ".join(
-        f"{t['tag']} {t['confidence']:.2f} ({t['source']})" if t["confidence"] is not None else t["tag"] for t in shown
+        f"{tag_name(t['tag'], lang)} {t['confidence']:.2f} ({t['source']})"
+        if t["confidence"] is not None
+        else tag_name(t["tag"], lang)
+        for t in shown
     )
 
 
@@ -230,6 +289,16 @@ def position(index: object, results: list) -> int:
     except ValueError:
         whole = 0
     return max(0, min(whole, len(results) - 1))
+
+
+def same_moment(results: object, video_id: object, start: object) -> int | None:
+    """Where in ``results`` the moment of ``video_id`` starting at ``start`` seconds is; None if it is not there."""
+    if not isinstance(results, list) or not isinstance(video_id, str) or not isinstance(start, (int, float)):
+        return None
+    for index, result in enumerate(results):
+        if isinstance(result, dict) and result.get("video_id") == video_id and abs(result["start_s"] - start) < 0.01:
+            return index
+    return None
 
 
 def faces_shown(opened: dict | None, lang: str | None) -> list[tuple[object, str]]:
@@ -272,7 +341,9 @@ class Handlers:
         self.shell, self.tab = shell, tab
         self.faces = [tab.faces_here, tab.faces, tab.picked_face, tab.face_name]
         self.public = [tab.public, tab.public_link, tab.published]
-        self.opened = [tab.player, shell.current, shell.tabs, *self.faces, *self.public]
+        self.steps = [tab.previous, tab.next, tab.where]
+        self.opened = [tab.player, shell.current, shell.tabs, *self.steps, *self.faces, *self.public]
+        self.listed = [*self.opened, shell.results, shell.asked]  # what opening a new list of moments changes
 
     def people_in(self, opened: dict | None, lang) -> dict:
         """The faces seen in a moment's scenes, named or asking who they are; no face picked, the name box shut."""
@@ -290,12 +361,21 @@ class Handlers:
             self.tab.published: published,
         }
 
+    def stepping(self, index: int, results: list, lang) -> dict:
+        """Previous and Next, each usable only where there is a moment to go to; where this one sits."""
+        return {
+            self.tab.previous: gr.update(interactive=index > 0),
+            self.tab.next: gr.update(interactive=index < len(results) - 1),
+            self.tab.where: say(lang, "n_of", n=index + 1, total=len(results)) if len(results) > 1 else "",
+        }
+
     def play(self, token, results, index, asked, lang) -> dict:
         """The moment ``index`` of ``results``, with every match of ``asked`` in its video marked."""
         moved = {self.shell.tabs: gr.update(selected="player")}
         if not results:
             empty = {self.tab.player: f"<p>{say(lang, 'nothing_yet')}</p>", self.shell.current: 0}
-            return {**empty, **moved, **self.people_in(None, lang), **self.public_shown(None, lang)}
+            stepping = self.stepping(0, [], lang)
+            return {**empty, **moved, **stepping, **self.people_in(None, lang), **self.public_shown(None, lang)}
         index = position(index, results)
         result = results[index]
         opened = open_moment(token, result)
@@ -309,12 +389,40 @@ class Handlers:
             self.tab.player: moment_html(result, opened, segments, marks, share, lang),
             self.shell.current: index,
             **moved,
+            **self.stepping(index, results, lang),
             **self.people_in(opened, lang),
             **self.public_shown(opened["public"], lang),
         }
 
-    def clicked(self, token, results, asked, lang, evt: gr.EventData):
-        return self.play(token, results, event_value(evt, "index") or 0, asked, lang)
+    def forget(self, gone, results, index, lang) -> dict:
+        """A video just moved to the Trash: if it is open, the Player shows nothing of it; its moments leave the list."""
+        same = {component: gr.update() for component in self.listed}
+        if not gone or not isinstance(results, list) or not any(r.get("video_id") == gone for r in results):
+            return same
+        opened = results[position(index, results)]
+        kept = [r for r in results if r["video_id"] != gone]
+        if opened["video_id"] != gone:
+            at = kept.index(opened)
+            return {**same, self.shell.results: kept, self.shell.current: at, **self.stepping(at, kept, lang)}
+        blank = {k: v for k, v in signed_out(self.tab, lang).items() if k in self.listed}
+        return {**same, **blank, self.shell.results: [], self.shell.current: 0, self.shell.asked: ""}
+
+    def clicked(self, token, found, found_for, lang, evt: gr.EventData):
+        """A Search card: the moment it names (its video and start), in the list it was shown in; the Player's list
+        becomes that list."""
+        index = same_moment(found, event_value(evt, "video"), event_value(evt, "start"))
+        if index is None:
+            raise BadInput("moment_gone", "This result is no longer listed; search again.")
+        played = self.play(token, found, index, found_for, lang)
+        return {**played, self.shell.results: found, self.shell.asked: found_for}
+
+    def from_library(self, token, lang, evt: gr.EventData):
+        """A Library card: its video from the start."""
+        video_id = event_value(evt, "video")
+        if not isinstance(video_id, str):
+            raise BadInput("no_video", "Pick a video first.")
+        result = shared_moment(service.moment(token, video_id, 0.0), 0.0)
+        return {**self.play(token, [result], 0, "", lang), self.shell.results: [result], self.shell.asked: ""}
 
     def step(self, token, results, index, asked, by, lang):
         return self.play(token, results, position(index, results) + by, asked, lang)
@@ -333,7 +441,7 @@ class Handlers:
         """A share link (``/?moment=…``) opened by its owner: the Player at that second."""
         asked = dict(request.query_params) if request else {}
         if "moment" not in asked or not token:
-            return {component: gr.update() for component in (*self.opened, self.shell.results, self.shell.asked)}
+            return {component: gr.update() for component in self.listed}
         found = service.open_shared(token, asked["moment"], asked.get("t", "0"))
         result = shared_moment(found, float(asked.get("t", "0")))
         return {**self.play(token, [result], 0, "", lang), self.shell.results: [result], self.shell.asked: ""}
@@ -371,25 +479,44 @@ class Handlers:
         return self.people_in(open_moment(token, results[position(index, results)]) if results else None, lang)
 
 
-def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML) -> None:
-    """``moments``: the Search tab's cards; a click on one plays it here."""
+def wire(shell: Shell, tab: PlayerTab, moments: gr.HTML, videos: gr.HTML) -> None:
+    """``moments``: the Search tab's cards; ``videos``: the Library's. A click on one plays it here."""
     do = Handlers(shell, tab)
-    at, lang, opened = [shell.token, shell.results, shell.current], shell.lang, do.opened
-    lang.change(
-        friendly(do.from_link), [shell.token, lang], [*opened, shell.results, shell.asked], api_visibility="private"
-    )
+    at, lang, opened, listed = [shell.token, shell.results, shell.current], shell.lang, do.opened, do.listed
+    lang.change(friendly(do.from_link), [shell.token, lang], listed, api_visibility="private")
     moments.click(
-        friendly(do.clicked), [shell.token, shell.results, shell.asked, lang], opened, api_visibility="private"
+        friendly(do.clicked),
+        [shell.token, shell.found, shell.found_for, lang],
+        listed,
+        api_visibility="private",
+        show_progress_on=[tab.player],
     )
-    tab.previous.click(friendly(do.step), [*at, shell.asked, gr.State(-1), lang], opened, api_visibility="private")
-    tab.next.click(friendly(do.step), [*at, shell.asked, gr.State(1), lang], opened, api_visibility="private")
+    videos.submit(
+        friendly(do.from_library), [shell.token, lang], listed, api_visibility="private", show_progress_on=[tab.player]
+    )
+    tab.previous.click(
+        friendly(do.step),
+        [*at, shell.asked, gr.State(-1), lang],
+        opened,
+        api_visibility="private",
+        show_progress_on=[tab.player],
+    )
+    tab.next.click(
+        friendly(do.step),
+        [*at, shell.asked, gr.State(1), lang],
+        opened,
+        api_visibility="private",
+        show_progress_on=[tab.player],
+    )
     for trigger in (tab.within.submit, tab.find_within.click):
         trigger(
             friendly(do.find_within),
             [*at, tab.within, lang],
-            [*opened, shell.results, shell.asked],
+            listed,
             api_visibility="private",
+            show_progress_on=[tab.player],
         )
+    shell.gone.change(do.forget, [shell.gone, *at[1:], lang], listed, api_visibility="private")
     tab.public.input(
         friendly(do.make_public), [*at, tab.public, tab.published, lang], do.public, api_visibility="private"
     )

@@ -32,32 +32,35 @@ class SearchTab:
 
 def layout() -> SearchTab:
     with gr.Tab(t("tab_search"), id="search"):
-        with gr.Row():
+        with gr.Row(equal_height=True):
             query = gr.Textbox(
                 label=t("what_remember"),
                 placeholder="ask not what your country · red car · 비상구",
                 scale=4,
+                min_width=200,
                 elem_id="query",
+                html_attributes=gr.InputHTMLAttributes(enterkeyhint="search", autocomplete="off"),
             )
-            search = gr.Button(t("search"), variant="primary", scale=1, min_width=100)
-        with gr.Row():
-            in_video = gr.Dropdown(label=t("in_video"), choices=[], scale=2, min_width=160)
-            channels = gr.CheckboxGroup(
-                [(t("speech"), "transcript"), (t("screen_text"), "ocr"), (t("picture"), "visual")],
-                label=t("only_channels"),
-                scale=2,
-                min_width=160,
-            )
-            since = gr.Dropdown(
-                [(t("any_time"), 0), (t("last_7"), 7), (t("last_30"), 30), (t("last_year"), 365)],
-                value=0,
-                label=t("uploaded"),
-                scale=1,
-                min_width=120,
-            )
-            with_person = gr.Dropdown(
-                [(t("anyone"), "")], value="", label=t("with"), scale=1, min_width=120, elem_id="with-person"
-            )
+            search = gr.Button(t("search"), variant="primary", scale=0, min_width=96, elem_id="search-button")
+        with gr.Accordion(t("filters"), open=False, elem_id="filters"):
+            with gr.Row():
+                in_video = gr.Dropdown(label=t("in_video"), choices=[], scale=2, min_width=160)
+                channels = gr.CheckboxGroup(
+                    [(t("speech"), "transcript"), (t("screen_text"), "ocr"), (t("picture"), "visual")],
+                    label=t("only_channels"),
+                    scale=2,
+                    min_width=160,
+                )
+                since = gr.Dropdown(
+                    [(t("any_time"), 0), (t("last_7"), 7), (t("last_30"), 30), (t("last_year"), 365)],
+                    value=0,
+                    label=t("uploaded"),
+                    scale=1,
+                    min_width=120,
+                )
+                with_person = gr.Dropdown(
+                    [(t("anyone"), "")], value="", label=t("with"), scale=1, min_width=120, elem_id="with-person"
+                )
         found_note = gr.Markdown(elem_id="found-note")
         moments = gr.HTML("", js_on_load=CLICKS_JS, elem_id="moments")
         more = gr.Button(t("more_moments"), visible=False, elem_id="more")
@@ -94,7 +97,7 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
     (``then_search(event)``)."""
     asked = [tab.query, tab.in_video, tab.channels, tab.since, tab.with_person]
     lang = shell.lang
-    outputs = [tab.moments, shell.results, tab.found_note, tab.more, tab.pages, shell.asked]
+    outputs = [tab.moments, shell.found, tab.found_note, tab.more, tab.pages, shell.found_for]
 
     def page_of(token, query, video_id, channels, since_days, person, page: int) -> dict:
         return service.search(
@@ -115,20 +118,20 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
         if not results:
             return {
                 tab.moments: note + nothing_found(query or "", tuple(channels or ()), korean, lang, unknown),
-                shell.results: [],
+                shell.found: [],
                 tab.found_note: "",
                 tab.more: gr.update(visible=False),
                 tab.pages: 1,
-                shell.asked: query or "",
+                shell.found_for: query or "",
             }
         more = total > len(results)
         return {
             tab.moments: note + no_one_called(unknown, lang) + cards(results, [m["picture"] for m in results], lang),
-            shell.results: results,
+            shell.found: results,
             tab.found_note: say(lang, "moments_found", n=str(total)),
             tab.more: gr.update(visible=more),
             tab.pages: pages,
-            shell.asked: query or "",
+            shell.found_for: query or "",
         }
 
     @friendly
@@ -154,11 +157,26 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
         )
     tab.more.click(
         more,
-        [shell.token, *asked, tab.pages, shell.results, lang],
+        [shell.token, *asked, tab.pages, shell.found, lang],
         outputs,
         api_visibility="private",
         concurrency_limit=concurrency,
         concurrency_id="search",
+    )
+
+    def drop(gone, found, lang):
+        """The moments of a video just moved to the Trash leave the page."""
+        if not gone or not any(m["video_id"] == gone for m in found or []):
+            return {tab.moments: gr.update(), shell.found: gr.update(), tab.found_note: gr.update()}
+        kept = [m for m in found if m["video_id"] != gone]
+        return {
+            tab.moments: cards(kept, [m["picture"] for m in kept], lang) if kept else "",
+            shell.found: kept,
+            tab.found_note: say(lang, "moments_found", n=str(len(kept))) if kept else "",
+        }
+
+    shell.gone.change(
+        drop, [shell.gone, shell.found, lang], [tab.moments, shell.found, tab.found_note], api_visibility="private"
     )
 
     def then_search(event):

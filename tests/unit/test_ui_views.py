@@ -180,3 +180,71 @@ def test_no_one_called_is_said_above_what_was_found_escaped():
     assert no_one_called((), "en") == ""
     assert "No one called “Sora”" in no_one_called(("Sora",), "en")
     assert "&lt;b&gt;" in no_one_called(("<b>",), "ko") and "<b>" not in no_one_called(("<b>",), "ko")
+
+
+def _video(video_id: str, title: str, created: str, state: str = "indexed", duration: float = 60.0) -> dict:
+    return {
+        "video_id": video_id,
+        "title": title,
+        "state": state,
+        "progress": 0.4,
+        "stage": "transcribe",
+        "scene_count": 3,
+        "duration_s": duration,
+        "created_at": created,
+        "error": None,
+        "poster": f"/still/{video_id}?s=1",
+    }
+
+
+LIBRARY = [
+    _video("a", "Beach day", "2026-12-03T10:00:00+00:00", duration=30),
+    _video("b", "alps trip", "2026-12-02T23:30:00+00:00", state="processing", duration=90),
+    _video("c", "Concert", "2026-11-20T08:00:00+00:00", state="failed", duration=10),
+]
+
+
+def test_the_library_sorts_filters_and_groups_by_the_viewers_day():
+    from ui.library import arranged, grid
+
+    assert [v["title"] for v in arranged(LIBRARY, "title", "")] == ["alps trip", "Beach day", "Concert"]
+    assert [v["title"] for v in arranged(LIBRARY, "length", "")] == ["alps trip", "Beach day", "Concert"]
+    assert [v["title"] for v in arranged(LIBRARY, "oldest", "")] == ["Concert", "alps trip", "Beach day"]
+    assert [v["title"] for v in arranged(LIBRARY, "newest", "TRIP")] == ["alps trip"]
+    in_seoul = grid(LIBRARY, "newest", "", "en", offset_min=9 * 60)  # 23:30 UTC on the 2nd is the 3rd in Seoul
+    days = [chunk.split("</h2>")[0] for chunk in in_seoul.split("<h2>")[1:]]
+    assert len(days) == 2 and days[1] == "11/20/2026"
+    assert in_seoul.index("alps trip") < in_seoul.index("Concert")
+    assert "No video title has" in grid(LIBRARY, "newest", "nothing like it", "en")
+
+
+def test_a_cards_menu_offers_only_what_applies_in_plain_words_and_both_languages():
+    from ui.library import video_card
+
+    busy, ready = video_card(LIBRARY[1], "en"), video_card(LIBRARY[0], "en")
+    assert "data-action='cancel'" in busy and "data-action='reindex'" not in busy
+    assert "data-action='cancel'" not in ready and "data-action='reindex'" in ready
+    assert "listening to speech · 40%" in busy and "transcribe" not in busy
+    assert "음성 듣는 중" in video_card(LIBRARY[1], "ko") and "장면 3개" in video_card(LIBRARY[0], "ko")
+    assert "alt='Beach day'" in ready and "tabindex='0'" in ready
+
+
+def test_a_card_names_its_own_moment_and_is_found_by_it_not_by_position():
+    from ui.cards import cards
+    from ui.player import same_moment
+
+    found = [_moment("v1", 10.0), _moment("v2", 50.0)]
+    shown = cards(found, [m["picture"] for m in found], "en")
+    assert "data-video='v2' data-start='50.000'" in shown
+    assert same_moment(found, "v2", 50.0) == 1
+    assert same_moment(list(reversed(found)), "v2", 50.0) == 0  # the list changed: the same moment is still found
+    assert same_moment(found, "v3", 50.0) is None and same_moment(found, "v2", "50") is None
+
+
+def test_what_was_seen_is_said_in_the_pages_language():
+    from ui.cards import what_matched
+
+    seen = _moment("v1", 1.0, channels={"visual": 0.8}, transcript_snippet="", tags=["red car"], caption="A red car.")
+    assert "red car" in what_matched(seen, "en")[1]
+    where, words = what_matched(seen, "ko")
+    assert where == "장면" and "빨간 자동차" in words
