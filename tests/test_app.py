@@ -109,9 +109,12 @@ def test_a_second_user_sees_nothing_of_the_first(client, alice):
     assert client.predict(bob, api_name="/videos") == []
     nothing = client.predict(bob, "Initiate Search Program", 5, api_name="/search")
     assert nothing["moments"] == [] and nothing["total"] == 0
-    for call in (("/preview", (bob, alice["video_id"], 0.0)), ("/delete_video", (bob, alice["video_id"]))):
-        with pytest.raises(AppError, match="No video"):
-            client.predict(*call[1], api_name=call[0])
+    theirs = alice["video_id"]
+    for name in ("/preview", "/delete_video", "/restore_video", "/delete_forever"):  # the Trash's doors too
+        with pytest.raises(AppError, match="No video|not in the Trash"):
+            client.predict(bob, theirs, *((0.0,) if name == "/preview" else ()), api_name=name)
+    assert client.predict(bob, api_name="/trash") == [] and client.predict(bob, api_name="/empty_trash") == 0
+    assert client.predict(alice["token"], api_name="/videos")  # and Alice still has hers
     with pytest.raises(AppError, match="sign in"):
         client.predict("not-a-token", api_name="/videos")
 
