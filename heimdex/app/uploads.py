@@ -6,6 +6,8 @@ limit, the user's room or everyone's room for uploads not added yet, or the free
 data folder's disk keeps in reserve. Files are written into a folder of the request's own,
 removed whole on any failure (a limit, a full disk, a client gone, a broken body). The paths
 answered, in Gradio's shape (a JSON list), are recorded as the user's (:mod:`heimdex.app.handoff`).
+Each file part's name (as the client sent it) and bytes, as the parser reads them, feed the upload's
+progress record when it has one (:mod:`heimdex.app.upload_progress`); the route ends that record.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from heimdex.app.handoff import Handoff
+from heimdex.app.upload_progress import Upload
 from heimdex.config import Settings
 from heimdex.errors import BadInput, Kind
 from heimdex.library.media import format_bytes
@@ -76,10 +79,11 @@ def safe_name(name: str) -> str:
 
 
 class _Parts:
-    """The multipart callbacks: each file part is written to its own folder under ``folder``."""
+    """The multipart callbacks: each file part is written to its own folder under ``folder``, its bytes counted
+    into ``progress`` when the upload has a progress record."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, folder: Path, progress: Upload | None = None):
+        self.folder, self.progress = folder, progress
         self.paths: list[Path] = []
         self.writes: list[tuple[IO[bytes], bytes]] = []
         self._field, self._value = b"", b""
@@ -117,16 +121,20 @@ class _Parts:
             return  # not a file: ignored
         if len(self.paths) >= FILES_PER_REQUEST:
             raise UploadStopped("too_many_files", f"Upload at most {FILES_PER_REQUEST} files at once.", Kind.TOO_LARGE)
-        name = safe_name(options[b"filename"].decode("utf-8", "replace"))
-        path = self.folder / str(len(self.paths)) / name
+        sent_name = options[b"filename"].decode("utf-8", "replace")
+        path = self.folder / str(len(self.paths)) / safe_name(sent_name)
         path.parent.mkdir()
         self._file = path.open("wb")
         self._open.append(self._file)
         self.paths.append(path)
+        if self.progress is not None:
+            self.progress.file(sent_name)  # the frontend matches its progress by the name it sent
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._file is not None:
             self.writes.append((self._file, bytes(data[start:end])))
+            if self.progress is not None:
+                self.progress.add(end - start)
 
     def _end(self) -> None:
         if self._file is not None:
@@ -152,9 +160,11 @@ async def receive_upload(
     user_id: uuid.UUID,
     settings: Settings,
     handoff: Handoff,
+    progress: Upload | None = None,
 ) -> list[str]:
     """The paths of the files a multipart upload request carries, written as they arrive and recorded as the
-    user's; :class:`UploadStopped` (nothing left behind) when it breaks a limit or cannot be read."""
+    user's; :class:`UploadStopped` (nothing left behind) when it breaks a limit or cannot be read. Each file's
+    bytes are counted into ``progress`` as they are parsed (the caller ends it)."""
     kind, options = parse_options_header(headers.get("content-type", ""))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise UploadStopped("not_multipart", "Send the files as a multipart form.")
@@ -167,7 +177,7 @@ async def receive_upload(
         raise _no_space()
     folder = handoff.root / f"upload-{uuid.uuid4().hex}"
     folder.mkdir()
-    parts = _Parts(folder)
+    parts = _Parts(folder, progress)
     parser = MultipartParser(options[b"boundary"], parts.callbacks())
     received, checked = 0, 0
     try:

@@ -1,8 +1,8 @@
 """HTTP around the Gradio app, one module per concern:
 
 - :mod:`.middleware`: who a request is (its session token), its request id and log line (never a query string,
-  which carries signatures, or a public link's token), no framing, the language script first in the page;
-- :mod:`.gate`: the gate on Gradio's upload, file and call routes;
+  which carries signatures, or a public link's token), no framing, the page's first scripts (language, autofill);
+- :mod:`.gate`: the gate on Gradio's upload, upload-progress, file and call routes;
 - :mod:`.signed`: the video, captions, pictures and clips behind a signed link;
 - :mod:`.public`: a public clip's page;
 - :mod:`.health`: ``/healthz``, ``/readyz``, ``/metrics``, and the answer while the database is away.

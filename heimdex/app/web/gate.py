@@ -7,6 +7,13 @@ owner while its source exists; Gradio's other routes that send files (:data:`CLO
 nothing. Every call may name only files the same request's user uploaded: Gradio would otherwise copy
 any path a client names (a blob, ``/dev/zero``) into its cache before the function, and so the session
 check, ever runs.
+
+Gradio's upload progress stream (``GET /gradio_api/upload_progress?upload_id=``, which Gradio's file box
+opens to show how far an upload has come) is answered here too, from the bytes the upload route counts
+(:mod:`heimdex.app.upload_progress`): the session first (none: 401), then the id, looked up among that
+user's uploads only: a bad id answers "Upload not found" (404) at once; an id this user has no upload
+under, another user's included, the same 404 after Gradio's 3-second wait; a user holding too many
+streams, 429.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from urllib.parse import parse_qs
 
 from anyio import to_thread
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from heimdex.app.handoff import UploadRefused, get_handoff
+from heimdex.app.upload_progress import get_upload_progress, valid_upload_id
 from heimdex.app.uploads import UploadStopped, receive_upload
 from heimdex.app.web.middleware import request_token, session_user_id
 from heimdex.config import get_settings
@@ -30,17 +39,17 @@ log = logging.getLogger("heimdex.app.web")
 
 MAX_CALL_BYTES = 4 << 20  # a call's JSON: arguments, never file contents
 UPLOAD_ROUTE = "/gradio_api/upload"
+PROGRESS_ROUTE = "/gradio_api/upload_progress"  # Gradio's, answered here from Heimdex's own upload route
 FILE_ROUTE = "/gradio_api/file="
 # Gradio's other routes that send files or fetch them for a client: Heimdex uses none of them, so none answers
 # (``file/`` is ``file=`` under another name; ``proxy=`` fetches URLs; ``stream/`` serves recorded media).
-# ``upload_progress`` tracks Gradio's own upload route, which Heimdex answers instead.
 CLOSED_ROUTES = (
     "/gradio_api/file/",
     "/gradio_api/proxy=",
     "/gradio_api/stream/",
     "/gradio_api/run-history/",
-    "/gradio_api/upload_progress",
 )
+NOT_FOUND = "Upload not found"  # Gradio's words for an upload it does not track
 
 
 CALL_ROUTES = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
@@ -59,11 +68,13 @@ class FileGate:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith("/gradio_api/"):
             return await self.app(scope, receive, send)
-        if scope["path"].startswith(CLOSED_ROUTES):
+        if scope["path"].startswith(CLOSED_ROUTES) or (
+            scope["path"].startswith(PROGRESS_ROUTE) and scope["path"].rstrip("/") != PROGRESS_ROUTE
+        ):
             return await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
-        if scope["path"].rstrip("/") == UPLOAD_ROUTE:
-            scope = {**scope, "path": UPLOAD_ROUTE}
-        is_call = scope["method"] == "POST" and scope["path"] != UPLOAD_ROUTE
+        if scope["path"].rstrip("/") in (UPLOAD_ROUTE, PROGRESS_ROUTE):
+            scope = {**scope, "path": scope["path"].rstrip("/")}
+        is_call = scope["method"] == "POST" and scope["path"] not in (UPLOAD_ROUTE, PROGRESS_ROUTE)
         if not is_call and not scope["path"].startswith((UPLOAD_ROUTE, FILE_ROUTE)):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -75,6 +86,8 @@ class FileGate:
             return await PlainTextResponse(away.message, status_code=away.answer.http)(scope, receive, send)
         if scope["path"] == UPLOAD_ROUTE:
             return await self._upload(scope, receive, send, headers, user_id)
+        if scope["path"] == PROGRESS_ROUTE:
+            return await self._progress(scope, receive, send, user_id)
         if scope["path"].startswith(FILE_ROUTE):
             path = scope["path"][len(FILE_ROUTE) :]
             store = get_blob_store(get_settings())
@@ -138,8 +151,9 @@ class FileGate:
             return await PlainTextResponse("Sign in to upload files.", status_code=401)(scope, receive, send)
         if scope["method"] != "POST":
             return await PlainTextResponse("Not found.", status_code=404)(scope, receive, send)
+        progress = get_upload_progress().start(user_id, _upload_id(scope))
         try:
-            paths = await receive_upload(receive, headers, user_id, get_settings(), get_handoff())
+            paths = await receive_upload(receive, headers, user_id, get_settings(), get_handoff(), progress)
         except UploadStopped as stopped:
             log.info("upload refused: %s", stopped.code)
             return await PlainTextResponse(stopped.message, status_code=stopped.answer.http)(scope, receive, send)
@@ -147,7 +161,40 @@ class FileGate:
             log.error("an upload failed", exc_info=exc)
             sentence = "The upload failed on the server; try again."
             return await PlainTextResponse(sentence, status_code=500)(scope, receive, send)
+        finally:
+            if progress is not None:
+                progress.finish()
         return await JSONResponse(paths)(scope, receive, send)
+
+    async def _progress(self, scope, receive, send, user_id):
+        """Gradio's upload progress stream, for the request's own user's upload only (see the module docstring)."""
+        if user_id is None:
+            return await PlainTextResponse("Sign in to follow an upload.", status_code=401)(scope, receive, send)
+        upload_id = _upload_id(scope)
+        if scope["method"] != "GET" or upload_id is None:
+            return await PlainTextResponse(NOT_FOUND, status_code=404)(scope, receive, send)
+        progress = get_upload_progress()
+        if not progress.open_stream(user_id):
+            sentence = "Too many upload progress streams are open; close one and try again."
+            return await PlainTextResponse(sentence, status_code=429)(scope, receive, send)
+        try:
+            upload = await progress.wait_for(user_id, upload_id)
+            if upload is None:
+                return await PlainTextResponse(NOT_FOUND, status_code=404)(scope, receive, send)
+            stream = StreamingResponse(
+                progress.events(user_id, upload_id, upload),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            )
+            await stream(scope, receive, send)
+        finally:
+            progress.close_stream(user_id)
+
+
+def _upload_id(scope) -> str | None:
+    """The one ``upload_id`` a request's query names, when it is a valid id; else ``None``."""
+    named = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).get("upload_id", [])
+    return named[0] if len(named) == 1 and valid_upload_id(named[0]) else None
 
 
 def _named_files(value) -> Iterator[object]:
