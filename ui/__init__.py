@@ -15,11 +15,20 @@ from ui.common import Shell
 from ui.text import HEAD as LANGUAGE_HEAD
 from ui.text import t
 
-# Gradio scopes the app's CSS to its content; the page's frame (its padding, the footer) is styled here.
+# Gradio scopes the app's CSS to its content; the page's frame (its padding, the footer) is styled here. Two of
+# Gradio's own attributes mislead screen readers: an empty gallery's label on a box with no role, and the upload
+# box's English label over its translated text; they are mended as they appear.
 FRAME = """<style>
 footer, footer a, footer button, footer span {color: #4b5563 !important}
 @media (max-width: 640px) {.gradio-container .main.app {padding: 0 8px 72px !important}}
-</style>"""
+</style>
+<script>
+new MutationObserver(() => {
+  document.querySelectorAll('div.empty[aria-label]:not([role])').forEach((e) => e.setAttribute('role', 'img'));
+  document.querySelectorAll('.upload-container[aria-label]').forEach((e) => e.removeAttribute('aria-label'));
+}).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+  attributeFilter: ['aria-label', 'role']});
+</script>"""
 HEAD = LANGUAGE_HEAD + account.AUTOFILL + FRAME  # what the page runs and styles before Gradio starts
 
 # Colours meet WCAG AA (4.5:1) on the theme's white; the tab bar sits at the bottom of a phone's screen.
@@ -29,10 +38,9 @@ CSS = (
 #brand {align-items: baseline; gap: 12px}
 #brand h1 {margin: 0}
 #brand p {color: #4b5563 !important}
-label span, .label-wrap span, [data-testid="block-info"] {color: #374151}
 .player video {width: 100%; border-radius: 12px; background: #000; max-height: 520px}
 .why span {display: inline-block; margin: 2px 6px 2px 0; padding: 1px 8px; border-radius: 10px; background: var(--color-accent-soft); font-size: .85em}
-.moment:focus-visible, .video:focus-visible, .transcript li:focus-visible, .timeline .mark:focus-visible,
+.moment:focus-visible, .video .play:focus-visible, .transcript li:focus-visible, .timeline .mark:focus-visible,
 .video .menu summary:focus-visible {outline: 3px solid #4338ca !important; outline-offset: 2px}
 .sr-only {position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap}
 #main-tabs .tab-container > button[aria-controls=""] {display: none}  /* Gradio's wrap mode repeats the pinned tabs */

@@ -61,7 +61,6 @@ def card(moment: dict, picture: str | None, lang: str | None) -> str:
     )
     people = ", ".join(html.escape(name) for name in moment.get("people") or [])
     title = html.escape(moment["title"])
-    label = html.escape(say(lang, "play_at", title=moment["title"], at=clock(moment["start_s"])))
     alt = f"{title} · {clock(moment['start_s'])}"
     image = (
         f"<img src='{html.escape(picture)}' alt='{alt}' loading='lazy'>"
@@ -70,7 +69,7 @@ def card(moment: dict, picture: str | None, lang: str | None) -> str:
     )
     return (
         f"<article class='moment' data-video='{html.escape(moment['video_id'])}' data-start='{moment['start_s']:.3f}'"
-        f" tabindex='0' role='button' aria-label='{label}'>"
+        " tabindex='0' role='button'>"  # named by what it shows
         f"<div class='thumb'>{image}<span class='when'>{clock(moment['start_s'])}–{clock(moment['end_s'])}</span></div>"
         f"<div class='body'><h4>{title}</h4>"
         + (f"<p class='said'><b>{where}:</b> {words}</p>" if words else "")

@@ -38,8 +38,8 @@ STAGES = {  # a job's stage → what a person reads (text keys)
     "commit": "stage_saving",
 }
 ORDERS = ("newest", "oldest", "title", "length")
-# A click on a card plays it (``submit``); its menu's items act on it (``click``). The grid is sent anew as indexing
-# goes on: an open menu stays open, and the focused card keeps the focus.
+# A click on a card, or Enter on its title, plays it (``submit``); its menu's items act on it (``click``). The grid is
+# sent anew as indexing goes on: an open menu stays open, and the focused title keeps the focus.
 LIBRARY_JS = """
 let menuOf = null, focusOf = null;
 element.addEventListener('click', (event) => {
@@ -55,19 +55,13 @@ element.addEventListener('click', (event) => {
   if (card) trigger('submit', {video: card.dataset.video});
 });
 element.addEventListener('keydown', (event) => {
-  const card = event.target.closest('article[data-video]');
-  if (card && event.target === card && (event.key === 'Enter' || event.key === ' ')) {
-    event.preventDefault();
-    trigger('submit', {video: card.dataset.video});
-  }
   if (event.key === 'Escape' && menuOf) element.querySelectorAll('details.menu[open]').forEach((d) => { d.open = false; });
 });
 element.addEventListener('toggle', (event) => {
   if (event.target.matches && event.target.matches('details.menu')) menuOf = event.target.open ? event.target.dataset.for : null;
 }, true);
 element.addEventListener('focusin', (event) => {
-  const card = event.target.closest('article[data-video]');
-  focusOf = card && event.target === card ? card.dataset.video : null;
+  focusOf = event.target.matches('button.play') ? event.target.dataset.for : null;
 });
 new MutationObserver(() => {
   if (menuOf) {
@@ -75,8 +69,8 @@ new MutationObserver(() => {
     if (menu && !menu.open) menu.open = true;
   }
   if (focusOf && (document.activeElement === document.body || !document.activeElement)) {
-    const card = element.querySelector(`article[data-video="${focusOf}"]`);
-    if (card) card.focus();
+    const title = element.querySelector(`button.play[data-for="${focusOf}"]`);
+    if (title) title.focus();
   }
 }).observe(element, {childList: true, subtree: true});
 """
@@ -187,7 +181,8 @@ def menu(video: dict, lang: str | None) -> str:
     )
     label = html.escape(say(lang, "actions_for", title=video["title"]))
     return (
-        f"<details class='menu' data-for='{video_id}'><summary aria-label='{label}' title='{label}'>⋯</summary>"
+        f"<details class='menu' data-for='{video_id}'><summary title='{label}'><span aria-hidden='true'>⋯</span>"
+        f"<span class='sr-only'>{label}</span></summary>"
         f"<div class='items' role='menu'>{items}</div></details>"
     )
 
@@ -216,13 +211,12 @@ def video_card(video: dict, lang: str | None) -> str:
         else f"<p class='error'>{html.escape(video.get('error') or '')}</p>"
     )
     state_name = say(lang, STATES[state]) if state in STATES else html.escape(state)
-    label = html.escape(say(lang, "play_video", title=video["title"]))
-    return (
-        f"<article class='video {state}' data-video='{html.escape(video['video_id'])}' tabindex='0' role='button'"
-        f" aria-label='{label} · {state_name}'><div class='thumb'>{picture}"
+    video_id = html.escape(video["video_id"])
+    return (  # the title is the card's button (a click anywhere else on it plays it too); the menu sits beside it
+        f"<article class='video {state}' data-video='{video_id}'><div class='thumb'>{picture}"
         f"<span class='when'>{clock(video['duration_s'])}</span><span class='state'>{state_name}</span></div>"
-        f"<div class='body'><div class='head'><h3 title='{title}'>{title}</h3>{menu(video, lang)}</div>{detail}"
-        "</div></article>"
+        f"<div class='body'><div class='head'><h3 title='{title}'><button type='button' class='play'"
+        f" data-for='{video_id}'>{title}</button></h3>{menu(video, lang)}</div>{detail}</div></article>"
     )
 
 
@@ -319,8 +313,9 @@ CSS = """
 .trashed {list-style: none; padding: 0} .trashed li {padding: 4px 0}
 .video .stage, .video .error {margin: 4px 0 0; font-size: .85em; color: #4b5563}
 .video .error {color: #b91c1c}
-.progress {height: 8px; border-radius: 4px; background: var(--border-color-primary)}
-.progress div {height: 8px; border-radius: 4px; background: #4f46e5; transition: width .5s}
+.video .progress {height: 8px; border-radius: 4px; background: var(--border-color-primary)}
+.video .progress div {height: 8px; border-radius: 4px; background: #4f46e5; transition: width .5s}
+.video h3 .play {all: unset; cursor: pointer; display: block; overflow: hidden; text-overflow: ellipsis}
 """
 
 

@@ -58,8 +58,9 @@ def signed_out(tab: PeopleTab, lang: str | None = None) -> dict:
     }
 
 
-# Names sit under the faces, whole (wrapped), never over them.
+# Names sit under the faces, whole (wrapped), never over them; the gallery's label sits above the first face.
 CSS = """
+.faces .grid-wrap {padding-top: 2.2em !important}
 .faces .thumbnail-item {aspect-ratio: auto !important; height: auto !important; display: flex; flex-direction: column}
 .faces .thumbnail-item img {aspect-ratio: 1 / 1; width: 100%; height: auto !important; object-fit: cover}
 .faces .caption-label {position: static !important; max-width: none !important; white-space: normal !important;

@@ -184,7 +184,7 @@ def timeline(marks: list[dict], duration_s: float, opened_at: float, lang: str |
             f"<button class='mark{current}' data-t='{mark['start_s']:.2f}' style='left:{left:.2f}%;width:{width:.2f}%'"
             f" title='{clock(mark['start_s'])}' aria-label='{clock(mark['start_s'])}'></button>"
         )
-    return f"<div class='timeline' aria-label='{say(lang, 'where_matches')}'>{''.join(shown)}</div>"
+    return f"<div class='timeline' role='group' aria-label='{say(lang, 'where_matches')}'>{''.join(shown)}</div>"
 
 
 def transcript_panel(segments: list[dict], lang: str | None) -> str:

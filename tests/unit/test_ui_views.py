@@ -226,7 +226,7 @@ def test_a_cards_menu_offers_only_what_applies_in_plain_words_and_both_languages
     assert "data-action='cancel'" not in ready and "data-action='reindex'" in ready
     assert "listening to speech · 40%" in busy and "transcribe" not in busy
     assert "음성 듣는 중" in video_card(LIBRARY[1], "ko") and "장면 3개" in video_card(LIBRARY[0], "ko")
-    assert "alt='Beach day'" in ready and "tabindex='0'" in ready
+    assert "alt='Beach day'" in ready and "<button type='button' class='play' data-for='a'>Beach day</button>" in ready
 
 
 def test_a_card_names_its_own_moment_and_is_found_by_it_not_by_position():
