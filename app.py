@@ -7,6 +7,7 @@ python app.py        # http://127.0.0.1:7860 (PORT / HOST, or the Spaces runtime
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -82,7 +83,8 @@ def listen_host() -> str:
 
 
 def ready_line(host: str, port: int) -> str:
-    """The one line ``python app.py`` prints once it answers: where to go, and how to stop it."""
+    """The one line ``python app.py`` logs once it answers (a JSON object with ``HEIMDEX_LOG_FORMAT=json``): where to
+    go, and how to stop it."""
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     return f"Heimdex is running at http://{shown}:{port}  (press Ctrl+C to stop)"
 
@@ -110,7 +112,7 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     host, port = listen_host(), int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860")
     web = create_app()
-    web.router.on_startup.append(lambda: print(ready_line(host, port), flush=True))
+    web.router.on_startup.append(lambda: logging.getLogger("heimdex.app").info(ready_line(host, port)))
     try:
         uvicorn.run(
             web,

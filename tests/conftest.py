@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -77,6 +78,23 @@ def registry(settings):
     from heimdex.models.registry import get_registry
 
     return get_registry()
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's, driven by Playwright
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for a module's browser tests (closed with the module)."""
+    if shutil.which("chromium") is None:
+        pytest.fail("chromium is not installed (scripts/install-system-packages.sh --test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="module")

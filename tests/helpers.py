@@ -137,3 +137,21 @@ def launched_app(settings, log_path: Path, **env: str) -> Iterator[str]:
         yield base
     finally:
         stop_app(process)
+
+
+PASSWORD = "correct horse battery"  # what the browser tests sign up with
+
+
+def sign_up(page, prefix: str, name: str = "Ada") -> str:
+    """Register a fresh account through the open page's Account form (``name`` as its display name) and wait until
+    the sign-in has brought the page to Search (a click on another tab is then not undone); its email."""
+    import uuid
+
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Display name (when registering)").fill(name)
+    page.get_by_role("button", name="Register").click()
+    page.get_by_text(f"Signed in as {name}").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=30_000)
+    return email

@@ -12,23 +12,19 @@ axe-core is the npm tarball ``make install-test`` packs into ``.venv/share/heimd
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tarfile
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from helpers import ROOT
+from helpers import ROOT, sign_up
 
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 AXE_VERSION = "4.14.1"  # the Makefile's AXE_VERSION
 AXE_TGZ = Path(sys.prefix) / "share" / "heimdex" / f"axe-core-{AXE_VERSION}.tgz"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -64,18 +60,6 @@ RUN_AXE = """async (tags) => {
   }));
   return {violations: shown(result.violations), incomplete: shown(result.incomplete)};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if shutil.which("chromium") is None:
-        pytest.fail("chromium is not installed (scripts/install-system-packages.sh --test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -172,13 +156,7 @@ def test_every_tab_meets_wcag_21_aa(browser, server, media, axe_source):
     page.set_viewport_size(VIEWPORTS[0])
     _open(page, landing)
 
-    page.get_by_label("Email").fill(f"a11y-{uuid.uuid4().hex[:8]}@example.com")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_label("Display name (when registering)").fill("Ada")
-    page.get_by_role("button", name="Register").click()
-    page.get_by_text("Signed in as Ada").wait_for(timeout=30_000)
-    # a sign-in brings the page to Search (ui/__init__.py): that switch done, a click on a tab is not undone
-    expect(page.get_by_role("tab", selected=True)).not_to_have_text(landing, timeout=30_000)
+    sign_up(page, "a11y")
 
     _open(page, "Upload")
     page.locator("#upload-files input[type=file]").set_input_files(str(media / "walkthrough_en.mp4"))

@@ -6,31 +6,15 @@ Screenshots of every tab go to ``test-artifacts/`` (kept by CI as artifacts, ign
 from __future__ import annotations
 
 import re
-import shutil
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from helpers import ROOT
+from helpers import PASSWORD, ROOT, sign_up
 
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if shutil.which("chromium") is None:
-        pytest.fail("chromium is not installed (scripts/install-system-packages.sh --test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def _shot(page, name: str) -> None:
@@ -53,12 +37,7 @@ def _video(page, script: str):
 def test_register_upload_search_and_play(browser, server, media, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/")
-    page.get_by_label("Email").fill(f"ui-{uuid.uuid4().hex[:8]}@example.com")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_label("Display name (when registering)").fill("Ada")
-    page.get_by_role("button", name="Register").click()
-    page.get_by_text("Signed in as Ada").wait_for(timeout=20_000)
-    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=20_000)
+    sign_up(page, "ui")
     _shots(page, "1-sign-in")
 
     notes = tmp_path / "notes.mp4"
@@ -170,7 +149,7 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     assert public.goto(url).status == 404
     stranger.close()
 
-    page.locator("#ui-language label", has_text="한국어").click()  # the page reloads in Korean
+    page.locator("#ui-language label", has_text="한국어").click()  # the page turns Korean
     page.get_by_role("tab", name="검색").wait_for(timeout=30_000)
     page.get_by_role("tab", name="검색").click()
     box = page.get_by_label("무엇이 기억나세요?")
@@ -212,10 +191,7 @@ def test_people_tab_enrolls_and_shows_their_scenes(browser, server, media, tmp_p
     cv2.imwrite(str(photo), cv2.cvtColor(frame_at(media / "head-pose-face-detection-male.mp4", 0.5), cv2.COLOR_RGB2BGR))
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/")
-    page.get_by_label("Email").fill(f"ui-people-{uuid.uuid4().hex[:8]}@example.com")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_role("button", name="Register").click()
-    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=20_000)
+    sign_up(page, "ui-people")
     page.get_by_role("tab", name="Upload").click()
     page.locator("#upload-files input[type=file]").set_input_files(
         str(media / "head-pose-face-detection-female-and-male.mp4")
@@ -310,13 +286,9 @@ def test_the_app_as_a_product_on_a_phone(browser, server, media, tmp_path):
     Korean."""
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(server + "/")
-    email = f"phone-{uuid.uuid4().hex[:8]}@example.com"
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)  # signed out: only the form
     expect(page.get_by_text("Delete my account")).to_have_count(0)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_role("button", name="Register").click()
-    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=20_000)  # signed in: Search first
+    email = sign_up(page, "phone")  # signed in: Search first
     assert _in_view(page, page.get_by_label("What do you remember?"))
     assert "Supabase" not in page.content()  # no implementation words
     page.get_by_role("tab", name="Account").click()
@@ -328,7 +300,7 @@ def test_the_app_as_a_product_on_a_phone(browser, server, media, tmp_path):
     assert page.get_by_label("Email").get_attribute("autocomplete") == "email"
     assert password.get_attribute("autocomplete") == "current-password"
     page.get_by_label("Email").fill(email)
-    password.fill("correct horse battery")
+    password.fill(PASSWORD)
     password.press("Enter")  # Enter signs in
     page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=20_000)
 
@@ -460,11 +432,19 @@ def test_the_app_as_a_product_on_a_phone(browser, server, media, tmp_path):
     page.get_by_text("Delete my account").click()
     expect(page.locator("#will-go")).to_contain_text("2 video(s)", timeout=10_000)
 
-    page.locator("#ui-language label", has_text="한국어").click()  # the page reloads in Korean
+    page.evaluate("() => { window.stayed = true; }")
+    page.locator("#ui-language label", has_text="한국어").click()  # everything in Korean, with no reload
     page.get_by_role("tab", name="보관함").click()
     expect(page.locator("#library")).to_contain_text("준비됨", timeout=30_000)
     expect(page.locator("#library")).to_contain_text("장면")
     expect(page.locator("#who")).to_contain_text("무료")
     assert "scene(s)" not in page.locator("#library").inner_text()
+    expect(page.locator("#moments .tier").first).to_contain_text("일치")  # the cards shown, said again
+    assert page.evaluate("() => window.stayed === true")  # the same page: nothing was reloaded
+    _pick_menu(page, page.locator("#library article.video").first, "이름 바꾸기")
+    page.get_by_label("새 제목").fill("여름 영상")
+    page.get_by_label("새 제목").press("Enter")
+    expect(page.get_by_text("이름을 바꿨습니다.").first).to_be_visible(timeout=20_000)  # toasts in Korean too
+    expect(page.locator("#library")).to_contain_text("여름 영상")
     page.evaluate("() => localStorage.removeItem('heimdex-ui-lang')")
     page.close()

@@ -13,7 +13,7 @@ import gradio as gr
 from ui import account, api, cards, library, people, player, search
 from ui.common import Shell
 from ui.text import HEAD as LANGUAGE_HEAD
-from ui.text import t
+from ui.text import say, t
 
 # Gradio scopes the app's CSS to its content; the page's frame (its padding, the footer) is styled here. Two of
 # Gradio's own attributes mislead screen readers: an empty gallery's label on a box with no role, and the upload
@@ -104,7 +104,18 @@ def build(search_concurrency: int) -> gr.Blocks:
         people.wire(shell, people_tab, search_tab.with_person, search_tab.query, then_search)
         tabs_ = [(player, player_tab), (search, search_tab), (people, people_tab), (account, account_tab)]
         forget_on_change(shell, [functools.partial(module.signed_out, tab) for module, tab in tabs_])
+        named_in(lang, [tab for tab in tabs.children if isinstance(tab, gr.Tab)])
     return demo
+
+
+def named_in(lang: gr.Textbox, tabs: list[gr.Tab]) -> None:
+    """When the page's language changes, the tab bar says it too (Gradio's tab buttons keep the words they began
+    with; every other label follows its language by itself)."""
+
+    def named(lang):
+        return [gr.update(label=say(lang, f"tab_{tab.id}")) for tab in tabs]
+
+    lang.change(named, [lang], tabs, api_visibility="private", show_progress="hidden")
 
 
 def forget_on_change(shell: Shell, blanks: list[Callable[[str | None], dict]]) -> None:

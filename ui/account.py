@@ -242,7 +242,8 @@ def wire(shell: Shell, tab: AccountTab, demo: gr.Blocks) -> None:
         show_progress="hidden",
         api_visibility="private",
     )
-    tab.language.input(None, [tab.language], None, js=CHOOSE_LANGUAGE_JS)
+    tab.language.input(None, [tab.language], [lang], js=CHOOSE_LANGUAGE_JS)  # the server's words follow ``lang``
+    lang.change(panel, [token, lang], [shown, tab.signed_out, tab.signed_in], api_visibility="private")
     signed = [token, shown, tab.password]
     for submit in (tab.login.click, tab.email.submit, tab.password.submit):  # Enter signs in
         submit(login, [tab.email, tab.password, lang], signed, api_visibility="private")

@@ -164,6 +164,21 @@ def wire(shell: Shell, tab: SearchTab, concurrency: int) -> Callable[[Any], Any]
         concurrency_id="search",
     )
 
+    @friendly
+    def again(token, words, video_id, channels, since_days, person, found, lang):
+        """The language changed: the cards shown, found again for the same words, said in it."""
+        if not found or not words:
+            return {component: gr.update() for component in outputs}
+        return find(token, words, video_id, channels, since_days, person, lang)
+
+    lang.change(
+        again,
+        [shell.token, shell.found_for, *asked[1:], shell.found, lang],
+        outputs,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+
     def drop(gone, found, lang):
         """The moments of a video just moved to the Trash leave the page."""
         if not gone or not any(m["video_id"] == gone for m in found or []):

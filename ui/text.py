@@ -32,8 +32,24 @@ HEAD = """<script>
   }
 })();
 </script>"""
-PAGE_LANGUAGE_JS = "() => (navigator.language || 'en').toLowerCase().startsWith('ko') ? 'ko' : 'en'"
-CHOOSE_LANGUAGE_JS = "(lang) => { localStorage.setItem('heimdex-ui-lang', lang); location.reload(); return lang; }"
+PAGE_LANGUAGE_JS = """() => {
+  const chosen = localStorage.getItem('heimdex-ui-lang');
+  if (chosen === 'en' || chosen === 'ko') return chosen;
+  return (navigator.language || 'en').toLowerCase().startsWith('ko') ? 'ko' : 'en';
+}"""
+# A language picked in Account: kept, and Gradio's labels switched in place through its own changeLocale (what its
+# Settings panel calls; the module the page already loaded). Were that module not found, the page reloads in it.
+CHOOSE_LANGUAGE_JS = r"""async (lang) => {
+  localStorage.setItem('heimdex-ui-lang', lang);
+  const core = performance.getEntriesByType('resource').map((e) => e.name)
+    .find((name) => /\/assets\/core-[\w-]+\.js$/.test(name));
+  try {
+    (await import(core)).changeLocale(lang);
+  } catch (e) {
+    location.reload();
+  }
+  return lang;
+}"""
 
 
 def t(key: str):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import secrets
-import shutil
 import threading
 import time
 import uuid
@@ -305,54 +304,43 @@ def test_records_are_few_per_user_and_in_all_and_expire():
 
 
 @pytest.mark.e2e
-def test_the_file_box_shows_how_far_a_big_upload_has_come(server, media):
+def test_the_file_box_shows_how_far_a_big_upload_has_come(browser, server, media):
     """Headless Chromium, its uploads slowed to 400 kB/s: while walkthrough_en.mp4 uploads, Gradio's file box
     fills its progress ring from this stream (the page's --upload-progress-width, between 0 and 100 %)."""
-    if shutil.which("chromium") is None:
-        pytest.fail("chromium is not installed (scripts/install-system-packages.sh --test installs it)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from helpers import ROOT
+    from helpers import ROOT, sign_up
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(server + "/")
+        sign_up(page, "progress")
+        page.get_by_role("tab", name="Upload").click()
+
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400_000},
         )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(server + "/")
-            page.get_by_label("Email").fill(f"progress-{uuid.uuid4().hex[:8]}@example.com")
-            page.get_by_label("Password", exact=True).fill("correct horse battery")
-            page.get_by_label("Display name (when registering)").fill("Ada")
-            page.get_by_role("button", name="Register").click()
-            page.get_by_text("Signed in as Ada").wait_for(timeout=30_000)
-            expect(page.get_by_role("tab", selected=True)).to_have_text("Search", timeout=30_000)
-            page.get_by_role("tab", name="Upload").click()
-
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("Network.enable")
-            cdp.send(
-                "Network.emulateNetworkConditions",
-                {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400_000},
-            )
-            page.locator("#upload-files input[type=file]").set_input_files(str(media / "walkthrough_en.mp4"))
-            width = "parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--upload-progress-width'))"
-            page.wait_for_function(f"() => {width} > 5 && {width} < 95", timeout=30_000)
-            box = page.locator("#upload-files")
-            expect(box).to_contain_text("Uploading 1 file")
-            expect(box).to_contain_text("walkthrough_en.mp4")
-            ring = "getComputedStyle(document.querySelector('#upload-files .progress-bar')).backgroundImage"
-            assert "conic-gradient" in page.evaluate(f"() => {ring}")  # the ring is drawn, not painted over
-            artifacts = ROOT / "test-artifacts"
-            artifacts.mkdir(exist_ok=True)
-            box.screenshot(path=str(artifacts / "upload-progress.png"))
-            shown = [page.evaluate(f"() => {width}")]
-            deadline = time.monotonic() + 60
-            while box.locator(".uploading").count() and time.monotonic() < deadline:
-                shown.append(page.evaluate(f"() => {width}"))
-                time.sleep(0.25)
-            assert not box.locator(".uploading").count(), "the upload did not finish"
-            assert shown == sorted(shown) and len(set(shown)) >= 3, shown  # it grew, step by step
-            expect(box.get_by_role("cell", name="walkthrough_en.mp4")).to_be_visible()  # the box now holds it
-        finally:
-            browser.close()
+        page.locator("#upload-files input[type=file]").set_input_files(str(media / "walkthrough_en.mp4"))
+        width = "parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--upload-progress-width'))"
+        page.wait_for_function(f"() => {width} > 5 && {width} < 95", timeout=30_000)
+        box = page.locator("#upload-files")
+        expect(box).to_contain_text("Uploading 1 file")
+        expect(box).to_contain_text("walkthrough_en.mp4")
+        ring = "getComputedStyle(document.querySelector('#upload-files .progress-bar')).backgroundImage"
+        assert "conic-gradient" in page.evaluate(f"() => {ring}")  # the ring is drawn, not painted over
+        artifacts = ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        box.screenshot(path=str(artifacts / "upload-progress.png"))
+        shown = [page.evaluate(f"() => {width}")]
+        deadline = time.monotonic() + 60
+        while box.locator(".uploading").count() and time.monotonic() < deadline:
+            shown.append(page.evaluate(f"() => {width}"))
+            time.sleep(0.25)
+        assert not box.locator(".uploading").count(), "the upload did not finish"
+        assert shown == sorted(shown) and len(set(shown)) >= 3, shown  # it grew, step by step
+        expect(box.get_by_role("cell", name="walkthrough_en.mp4")).to_be_visible()  # the box now holds it
+    finally:
+        page.close()
