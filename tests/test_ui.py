@@ -92,9 +92,13 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     first = page.locator("#moments .moment").first
     expect(first.locator("mark").first).to_have_text("ask", ignore_case=True, timeout=30_000)  # the new answer
 
+    before = page.locator("#player video").get_attribute("src")  # the video the Library opened
     first.click()
-    page.wait_for_function(
-        "() => { const v = document.querySelector('#player video'); return v && v.readyState >= 1; }", timeout=20_000
+    page.wait_for_function(  # the moment's own video, not the one still shown from the Library
+        "(before) => { const v = document.querySelector('#player video');"
+        " return v && v.getAttribute('src') !== before && v.readyState >= 1; }",
+        arg=before,
+        timeout=20_000,
     )
     start = _video(page, "v.currentTime")
     assert 3.0 <= start <= 6.0  # a second before the first matching word ("ask", about 5 s in), not at 0
