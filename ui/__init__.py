@@ -20,7 +20,10 @@ from ui.text import say, t
 # box's English label over its translated text; they are mended as they appear.
 FRAME = """<style>
 footer, footer a, footer button, footer span {color: #4b5563 !important}
-@media (max-width: 640px) {.gradio-container .main.app {padding: 0 8px 72px !important}}
+@media (max-width: 640px) {
+  .gradio-container .main.app {padding: 0 8px 72px !important}
+  html {scroll-padding-bottom: 72px}  /* what is scrolled to, or focused, is never left under the tab bar */
+}
 </style>
 <script>
 new MutationObserver(() => {

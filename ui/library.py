@@ -220,6 +220,14 @@ def video_card(video: dict, lang: str | None) -> str:
     )
 
 
+def viewer_offset(sent: object) -> int:
+    """The browser's minutes ahead of UTC as it said them, kept to the world's offsets (±14 h); 0 if not a number."""
+    try:
+        return max(-14 * 60, min(14 * 60, int(float(str(sent)))))
+    except (ValueError, OverflowError):
+        return 0
+
+
 def day_of(video: dict, offset_min: int) -> datetime:
     """The day (at the viewer's UTC offset) the video was uploaded."""
     uploaded = datetime.fromisoformat(video["created_at"])
@@ -235,7 +243,7 @@ def day_name(day: datetime, today: datetime, lang: str | None) -> str:
     return say(lang, "on_day", year=day.year, month=day.month, day=day.day)
 
 
-def arranged(listed: list[dict], order: str | None, words: str | None, offset_min: int = 0) -> list[dict]:
+def arranged(listed: list[dict], order: str | None, words: str | None) -> list[dict]:
     """The videos whose title has every word of ``words``, in ``order`` (newest, oldest, title, length)."""
     wanted = (words or "").casefold().split()
     kept = [v for v in listed if all(w in v["title"].casefold() for w in wanted)]
@@ -333,7 +341,7 @@ def wire(shell: Shell, tab: LibraryTab, up: UploadTab, in_video: gr.Dropdown) ->
             except BadInput as refused:
                 if refused.code == "unauthorized":  # signed out elsewhere, or expired: the page forgets it all
                     return {token: "", tab.grid: gr.update(), tab.shown: last, in_video: gr.update()}
-        offset = int(offset or 0)
+        offset = viewer_offset(offset)
         shown = (
             grid(listed, order, words, lang, offset)
             if session
@@ -411,8 +419,10 @@ def wire(shell: Shell, tab: LibraryTab, up: UploadTab, in_video: gr.Dropdown) ->
             title = (
                 video["title"]
                 if video
-                else next(v["title"] for v in service.trash(session) if v["video_id"] == video_id)
+                else next((v["title"] for v in service.trash(session) if v["video_id"] == video_id), None)
             )
+            if title is None:
+                raise BadInput("video_not_found", "No video with that id.")
             acting = {"video": video_id, "action": action, "title": title}
             if action == "rename":
                 return {

@@ -218,6 +218,13 @@ def test_the_library_sorts_filters_and_groups_by_the_viewers_day():
     assert "No video title has" in grid(LIBRARY, "newest", "nothing like it", "en")
 
 
+def test_the_viewers_offset_is_a_number_within_the_worlds():
+    from ui.library import viewer_offset
+
+    assert viewer_offset(540) == 540 and viewer_offset("-300.0") == -300
+    assert viewer_offset(10**9) == 14 * 60 and viewer_offset("nan-ish") == 0 and viewer_offset(None) == 0
+
+
 def test_a_cards_menu_offers_only_what_applies_in_plain_words_and_both_languages():
     from ui.library import video_card
 
