@@ -280,7 +280,16 @@ def _open_menu(card):
 
 
 def _pick_menu(page, card, item: str) -> None:
-    _open_menu(card).filter(has_text=item).click()
+    """Pick an item from a card's menu; if the grid was sent anew as the click landed, open the menu again."""
+    from playwright.sync_api import TimeoutError as NotYet
+
+    for _ in range(5):
+        try:
+            _open_menu(card).filter(has_text=item).click(timeout=5_000)
+            return
+        except NotYet:
+            continue
+    raise AssertionError(f"{item!r} could not be picked from the card's menu")
 
 
 def test_the_app_as_a_product_on_a_phone(browser, server, media, tmp_path):

@@ -50,6 +50,11 @@ element.addEventListener('click', (event) => {
     trigger('click', {video: item.dataset.for, action: item.dataset.action});
     return;
   }
+  const summary = event.target.closest('details.menu > summary');
+  if (summary) {  // known now, not at 'toggle', which is lost if the grid is sent anew before it fires
+    menuOf = summary.parentElement.open ? null : summary.parentElement.dataset.for;
+    return;
+  }
   if (event.target.closest('.menu')) return;
   const card = event.target.closest('article[data-video]');
   if (card) trigger('submit', {video: card.dataset.video});
