@@ -70,6 +70,57 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tier_lines(found) -> list[str]:
+    from heimdex.library.media import format_bytes
+
+    return [
+        f"  videos kept:          {found.videos}",
+        f"  minutes of video:     {found.minutes:g}",
+        f"  searches per minute:  {found.searches_per_minute}",
+        f"  public links on:      {found.public_links}",
+        f"  largest data export:  {format_bytes(found.export_bytes)}",
+    ]
+
+
+def cmd_users_tier(args: argparse.Namespace) -> int:
+    from heimdex.auth.accounts import audit
+    from heimdex.library.quotas import TIERS, tier
+
+    name = args.tier.strip().lower()
+    if name not in TIERS:
+        raise BadInput("unknown_tier", f"There is no tier {args.tier!r}; the tiers are {', '.join(TIERS)}.")
+    user = _user(args.email)
+    with _db().transaction() as conn:
+        row = conn.execute("SELECT tier FROM users WHERE id = %s FOR UPDATE", (user.id,)).fetchone()
+        if row is None:
+            raise BadInput("user_not_found", f"No user {user.email}.")
+        was = row["tier"]
+        if was != name:
+            conn.execute("UPDATE users SET tier = %s WHERE id = %s", (name, user.id))
+    if was == name:
+        print(f"{user.email} is already on {name}:")
+    else:
+        audit(_db(), user.id, "tier_changed", tier=name, was=was, by="operator")
+        print(f"{user.email}: {was} -> {name}")
+    print("\n".join(_tier_lines(tier(name))))
+    return 0
+
+
+def cmd_users_tiers(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from heimdex.library.quotas import TIERS, tier
+
+    tiers = [tier(name) for name in TIERS]  # with the operator's overrides from the environment
+    if args.json:
+        _print_json([asdict(found) for found in tiers])
+        return 0
+    for found in tiers:
+        print(found.name)
+        print("\n".join(_tier_lines(found)))
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from heimdex.library.ingest import ingest
 
@@ -348,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("email")
     add.add_argument("--password", required=True)
     add.add_argument("--name", help="display name")
+    moved = command(users, "tier", cmd_users_tier, "move a user to another tier (plan); prints its limits")
+    moved.add_argument("email")
+    moved.add_argument("tier", help="free or pro (see: users tiers)")
+    listed = command(users, "tiers", cmd_users_tiers, "list the tiers and what each allows")
+    listed.add_argument("--json", action="store_true")
 
     ingest = command(commands, "ingest", cmd_ingest, "validate and store a video (prints its id)")
     ingest.add_argument("file")

@@ -144,7 +144,7 @@ def door(operation: Operation) -> Callable[..., Any]:
                 acting.user_id = user.id
                 if operation.rate:
                     try:
-                        hit(get_database(), operation.rate, str(user.id), user.id)
+                        hit(get_database(), operation.rate, str(user.id), user.id, tier=user.tier)
                     except BadInput:
                         _discard(user, [given[name] for name in operation.files if name in given])
                         raise

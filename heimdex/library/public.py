@@ -27,11 +27,10 @@ from heimdex.errors import BadInput, NotFound
 from heimdex.library.clips import clip_range, cut_video
 from heimdex.library.media import format_bytes
 from heimdex.library.orphans import delete_blobs
-from heimdex.library.quotas import hit
+from heimdex.library.quotas import QuotaExceeded, check_links, hit
 from heimdex.library.videos import Video
 from heimdex.storage import BlobStore, video_prefix
 
-MAX_PER_USER = 100  # links on at once; each holds a copy of its clip
 MAX_BYTES_PER_USER = 1 << 30  # the clips of a user's links on at once, together (a clip is at most ~30 MB)
 TOKEN = re.compile(r"^[0-9a-f]{64}$")
 ROUTE = "/p/"
@@ -125,10 +124,8 @@ def publish(db: Database, store: BlobStore, tmp_dir: Path, video: Video, start_s
     if known:
         return known
     start_s, end_s = _range(video, start_s, end_s)
-    with db.transaction() as conn:
-        row = conn.execute("SELECT count(*) AS n FROM public_clips WHERE user_id = %s", (video.user_id,)).fetchone()
-    if row and row["n"] >= MAX_PER_USER:
-        raise BadInput("too_many_links", f"You have {MAX_PER_USER} public links on; turn one off first.")
+    with db.transaction() as conn:  # before cutting; again where the link is added, which holds when links race
+        check_links(conn, video.user_id)
     hit(db, "clip", str(video.user_id), video.user_id)  # each clip is encoded anew
     clip_id = uuid.uuid4()
     key = f"{video_prefix(video.user_id, video.id)}public/{clip_id}.mp4"
@@ -150,6 +147,7 @@ def publish(db: Database, store: BlobStore, tmp_dir: Path, video: Video, start_s
             store.put(key, clip)
     try:
         with db.transaction() as conn:
+            check_links(conn, video.user_id)  # the user's plan's number of links on at once
             conn.execute(
                 "INSERT INTO public_clips (id, user_id, video_id, start_s, end_s, blob_key, bytes)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (video_id, start_s, end_s) DO NOTHING",
@@ -158,6 +156,9 @@ def publish(db: Database, store: BlobStore, tmp_dir: Path, video: Video, start_s
     except errors.ForeignKeyViolation:  # the video was deleted meanwhile
         delete_blobs(db, store, [key])
         raise NotFound("video", video.id) from None
+    except QuotaExceeded:  # other links were turned on meanwhile
+        delete_blobs(db, store, [key])
+        raise
     made = find(db, video, start_s, end_s)
     if made is None or made.id != clip_id:  # deleted meanwhile, or the same range published meanwhile: that one
         delete_blobs(db, store, [key])
