@@ -50,7 +50,7 @@ class Settings:
     free_space_reserve_bytes: int = 1 * GIB  # uploads stop before the data folder's disk has less free than this
     sign_in_limit: int = 30  # sign-in attempts per client address per 15 minutes
     register_limit: int = 10  # accounts made per client address per hour
-    search_limit: int = 120  # searches per user per minute
+    search_limit: int | None = None  # searches per user per minute, every tier; unset: each tier's (quotas.TIERS)
     search_concurrency: int = 4  # searches run at once, the others wait in line (chosen by eval/bench_load.py)
     job_nice: int = 19  # how much lower the in-process indexing child runs than the app (19: the lowest)
     db_pool_size: int = 4
@@ -80,10 +80,16 @@ class Settings:
     ann_candidates: int = 100  # nearest rows per channel that get a score on the index path
     ann_max_scan: int = 40000  # rows the iterative scan may visit looking for enough of the user's own
     lexical_max_scenes: int = 1000  # on the index path, words picking scenes by themselves may hold this many in all
-    quota_free_videos: int = 20
-    quota_free_minutes: float = 60.0
-    quota_pro_videos: int = 1000
-    quota_pro_minutes: float = 6000.0
+    smtp_url: str | None = None  # smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS); unset: the outbox
+    mail_from: str = "Heimdex <no-reply@heimdex.local>"  # the sender of account mail
+    public_url: str = "http://localhost:7860"  # where links in account mail point (the app as people reach it)
+    access_minutes: int = 15  # an access token lives this long; the page renews it with its refresh token
+    refresh_days: int = 7  # a refresh token lives this long unused; each use gives a new one (rotation)
+    export_hours: int = 24  # a data export's zip is kept this long, then deleted
+    quota_free_videos: int | None = None  # overrides of heimdex.library.quotas.TIERS; unset: the table's
+    quota_free_minutes: float | None = None
+    quota_pro_videos: int | None = None
+    quota_pro_minutes: float | None = None
     blob_url: str | None = None  # s3://bucket[/prefix] for a shared store; default: local files
     s3_endpoint: str | None = None  # for MinIO, Supabase Storage, a local S3 server; empty for AWS
     s3_region: str = "us-east-1"
@@ -130,6 +136,8 @@ class Settings:
             raise ConfigError("HEIMDEX_BLOB_URL", f"must be s3://bucket[/prefix], not {settings.blob_url!r}")
         if settings.log_format not in {"text", "json"}:
             raise ConfigError("HEIMDEX_LOG_FORMAT", f"must be 'text' or 'json', not {settings.log_format!r}")
+        if settings.smtp_url and not settings.smtp_url.startswith(("smtp://", "smtps://")):
+            raise ConfigError("HEIMDEX_SMTP_URL", "must start with smtp:// (STARTTLS when offered) or smtps:// (TLS)")
         if settings.models not in {"offline", "hub"}:
             raise ConfigError("HEIMDEX_MODELS", f"must be 'offline' or 'hub', not {settings.models!r}")
         return settings

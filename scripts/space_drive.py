@@ -17,7 +17,7 @@ from gradio_client import Client, handle_file
 def main(base: str, clip: str, words: str) -> int:
     token = Client(base, verbose=False).predict(
         f"space-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery", api_name="/register"
-    )
+    )["access_token"]
     client = Client(base, verbose=False, headers={"Authorization": f"Bearer {token}"})
     video_id = client.predict(token, handle_file(clip), "", "auto", api_name="/upload")
     deadline = time.monotonic() + 600

@@ -31,7 +31,21 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings(data_dir):
+def mailbox():
+    """A real SMTP server for the whole run; HEIMDEX_SMTP_URL points at it (apps launched by tests inherit it)."""
+    from smtp_mailbox import RUNNING, Mailbox
+
+    box = Mailbox()
+    os.environ["HEIMDEX_SMTP_URL"] = box.url
+    RUNNING.append(box)
+    yield box
+    RUNNING.remove(box)
+    os.environ.pop("HEIMDEX_SMTP_URL", None)
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir, mailbox):
     from heimdex.config import get_settings
 
     get_settings.cache_clear()

@@ -155,3 +155,16 @@ def sign_up(page, prefix: str, name: str = "Ada") -> str:
     page.get_by_text(f"Signed in as {name}").wait_for(timeout=30_000)
     page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=30_000)
     return email
+
+
+def confirm_email(page, server: str, email: str) -> None:
+    """Open the verification link mailed to ``email`` in the page, as its owner would from their mail; the page says
+    the address is confirmed (still signed in: the session is renewed from its cookie)."""
+    from smtp_mailbox import confirm_token
+
+    page.goto(f"{server}/?verify={confirm_token(email)}")
+    page.locator("#account-msg", has_text="Your email address is confirmed").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Sign out", exact=True).wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => !location.search.includes('verify=')"
+    )  # the link's token is not left in the address bar

@@ -80,14 +80,12 @@ class Mailbox:
         with self._changed:
             return [message for recipients, message in self._received if to.lower() in recipients]
 
-    def wait_for(self, to: str, subject_contains: str = "", timeout: float = 30) -> EmailMessage:
-        """The first message to ``to`` whose subject holds ``subject_contains``, once it has arrived."""
+    def wait_for(self, to: str, subject_contains: str = "", timeout: float = 30, nth: int = 1) -> EmailMessage:
+        """The ``nth`` message to ``to`` whose subject holds ``subject_contains``, once it has arrived."""
 
         def match() -> EmailMessage | None:
-            for message in self.messages(to):
-                if subject_contains in str(message["Subject"] or ""):
-                    return message
-            return None
+            found = [m for m in self.messages(to) if subject_contains in str(m["Subject"] or "")]
+            return found[nth - 1] if len(found) >= nth else None
 
         deadline = time.monotonic() + timeout
         with self._changed:

@@ -31,8 +31,15 @@ def _status(url: str) -> int:
         return error.code
 
 
-def _register(client) -> str:
-    return client.predict(f"app-{uuid.uuid4().hex[:8]}@example.com", PASSWORD, api_name="/register")
+def _register(client, confirmed: bool = False) -> str:
+    """A new account's access token (``confirmed``: its address verified by the link mailed to it)."""
+    email = f"app-{uuid.uuid4().hex[:8]}@example.com"
+    token = client.predict(email, PASSWORD, api_name="/register")["access_token"]
+    if confirmed:
+        from smtp_mailbox import confirm_token
+
+        client.predict(confirm_token(email), api_name="/verify_email")
+    return token
 
 
 _signed_in: dict = {}
@@ -230,7 +237,7 @@ def speaker(client, server, media, tmp_path_factory):
     from gradio_client import handle_file
 
     clip = speaking(tmp_path_factory.mktemp("speech") / "ask-not.mp4", media / "jfk.flac")
-    token = _register(client)
+    token = _register(client, confirmed=True)  # it publishes a clip
     video_id = _as(server, token).predict(token, handle_file(str(clip)), "Ask not", "en", api_name="/upload")
     return {"token": token, "video_id": video_id, "video": _indexed(client, token, video_id, timeout=240)}
 

@@ -25,7 +25,9 @@ def test_sessions_rotate_expire_and_revoke(db, make_user):
     assert session_user(db, second).id == user.id
     with db.transaction() as conn:  # stored hashed: the clear token is nowhere in the table
         assert (
-            conn.execute("SELECT count(*) AS n FROM sessions WHERE token_hash = %s", (second.encode(),)).fetchone()["n"]
+            conn.execute(
+                "SELECT count(*) AS n FROM session_tokens WHERE token_hash = %s", (second.encode(),)
+            ).fetchone()["n"]
             == 0
         )
         conn.execute("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = %s", (user.id,))
@@ -69,14 +71,14 @@ def test_accounts_register_sign_in_change_password_and_delete(db, store, setting
     from heimdex.storage import user_prefix
 
     email = f"acct-{uuid.uuid4().hex[:8]}@example.com"
-    first = accounts.register(db, email, "correct horse battery", "Ada")
+    first = accounts.register(db, email, "correct horse battery", "Ada").access_token
     user = session_user(db, first)
     assert user.display_name == "Ada" and accounts.rename(db, first, "Ada L.").display_name == "Ada L."
-    second = accounts.login(db, email.upper(), "correct horse battery")
+    second = accounts.login(db, email.upper(), "correct horse battery").access_token
     with pytest.raises(BadInput) as wrong:
         accounts.login(db, email, "wrong password")
     assert wrong.value.message == accounts.SIGN_IN_FAILED
-    fresh = accounts.change_password(db, second, "correct horse battery", "another good password")
+    fresh = accounts.change_password(db, second, "correct horse battery", "another good password").access_token
     for old in (first, second):
         with pytest.raises(Unauthorized):
             session_user(db, old)
@@ -115,3 +117,30 @@ def test_supabase_tokens_are_verified_locally(db):
     ):
         with pytest.raises(BadInput):
             verify_access_token(bad, secret)
+
+
+def test_a_supabase_mail_brings_its_person_back_signed_in(db, settings, monkeypatch):
+    """With Supabase Auth, its mail (address confirmed, sign-in link) brings the person back with an access token:
+    verified here (not believed) before it becomes a Heimdex session; without Supabase the door is shut."""
+    from dataclasses import replace
+
+    import jwt
+
+    from heimdex.auth import accounts, supabase
+    from heimdex.errors import BadInput
+
+    with pytest.raises(BadInput) as shut:
+        accounts.link_sign_in(db, "anything")
+    assert shut.value.code == "not_supabase"
+    secret = "super-secret-jwt-token-with-at-least-32-characters"
+    with_supabase = replace(settings, supabase_url="http://supabase.invalid", supabase_jwt_secret=secret)
+    monkeypatch.setattr(supabase, "get_settings", lambda: with_supabase)
+    monkeypatch.setattr(accounts, "get_settings", lambda: with_supabase)
+    claims = {"sub": str(uuid.uuid4()), "email": "back@example.com", "aud": "authenticated"}
+    good = jwt.encode({**claims, "exp": int(time.time()) + 60}, secret)
+    tokens = accounts.link_sign_in(db, good, user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0")
+    user = session_user(db, tokens.access_token)
+    assert user.email == "back@example.com" and user.auth_provider == "supabase" and user.verified
+    for forged in (jwt.encode({**claims, "exp": int(time.time()) + 60}, "x" * 40), good[:-3] + "abc"):
+        with pytest.raises(BadInput):
+            accounts.link_sign_in(db, forged)

@@ -51,7 +51,7 @@ def test_metrics_move_after_an_upload_an_index_and_a_search(app, media, tmp_path
 
     base = app["base"]
     email = f"ops-{uuid.uuid4().hex[:8]}@example.com"
-    token = Client(base + "/", verbose=False).predict(email, PASSWORD, api_name="/register")
+    token = Client(base + "/", verbose=False).predict(email, PASSWORD, api_name="/register")["access_token"]
     client = Client(base + "/", verbose=False, headers={"Authorization": f"Bearer {token}"})
     before = _scrape(base)
     notes = tmp_path / "notes.mp4"

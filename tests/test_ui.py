@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from helpers import PASSWORD, ROOT, sign_up
+from helpers import PASSWORD, ROOT, confirm_email, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -37,8 +37,9 @@ def _video(page, script: str):
 def test_register_upload_search_and_play(browser, server, media, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/")
-    sign_up(page, "ui")
+    email = sign_up(page, "ui")
     _shots(page, "1-sign-in")
+    confirm_email(page, server, email)  # public links wait for a confirmed address
 
     notes = tmp_path / "notes.mp4"
     notes.write_text("not a video at all, only words\n" * 20)
@@ -174,7 +175,7 @@ def test_register_upload_search_and_play(browser, server, media, tmp_path):
     playing = server + page.locator("#player video").get_attribute("src").split("#")[0]
     assert page.request.get(playing).status == 200
     page.get_by_role("tab", name="계정").click()
-    page.get_by_role("button", name="로그아웃").click()
+    page.get_by_role("button", name="로그아웃", exact=True).click()
     expect(page.locator("#player video")).to_have_count(0, timeout=20_000)
     expect(page.locator("#player .transcript")).to_have_count(0)
     expect(page.locator("#moments .moment")).to_have_count(0, timeout=20_000)
@@ -299,15 +300,15 @@ def test_the_app_as_a_product_on_a_phone(browser, server, media, tmp_path):
     Korean."""
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(server + "/")
-    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)  # signed out: only the form
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_have_count(0)  # signed out: only the form
     expect(page.get_by_text("Delete my account")).to_have_count(0)
     email = sign_up(page, "phone")  # signed in: Search first
     assert _in_view(page, page.get_by_label("What do you remember?"))
     assert "Supabase" not in page.content()  # no implementation words
     page.get_by_role("tab", name="Account").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=10_000)
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible(timeout=10_000)
     expect(page.get_by_label("Email")).to_have_count(0)  # the form is gone once signed in
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     password = page.get_by_label("Password", exact=True)
     expect(password).to_be_visible(timeout=20_000)
     assert page.get_by_label("Email").get_attribute("autocomplete") == "email"

@@ -6,14 +6,18 @@ The UI calls :mod:`heimdex.app.service` only; nothing in ``heimdex`` imports it.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 
 import gradio as gr
+from gradio.i18n import I18nData
 
 from ui import account, api, cards, library, people, player, search
-from ui.common import Shell
+from ui.common import Shell, who_acts
 from ui.text import HEAD as LANGUAGE_HEAD
 from ui.text import say, t
+
+I18N_MARK = "__i18n__"  # how Gradio keeps a translation key in a component's words
 
 # Gradio scopes the app's CSS to its content; the page's frame (its padding, the footer) is styled here. Two of
 # Gradio's own attributes mislead screen readers: an empty gallery's label on a box with no role, and the upload
@@ -59,6 +63,7 @@ CSS = (
 }
 """
     + cards.CSS
+    + account.CSS
     + library.CSS
     + people.CSS
 )
@@ -71,6 +76,7 @@ def build(search_concurrency: int) -> gr.Blocks:
     Account, and a sign-in brings them to Search."""
     with gr.Blocks(title="Heimdex") as demo:
         token = gr.BrowserState("", storage_key="heimdex-token")
+        renew = gr.Textbox("", visible="hidden", elem_id="renew")
         lang = gr.Textbox("", visible="hidden", elem_id="page-language")
         offset = gr.Number(0, visible="hidden", elem_id="utc-offset")
         with gr.Row(elem_id="brand"):
@@ -80,6 +86,8 @@ def build(search_concurrency: int) -> gr.Blocks:
         with gr.Tabs(selected="search", overflow_behavior="wrap", elem_id="main-tabs") as tabs:
             shell = Shell(
                 token=token,
+                renew=renew,
+                seen=gr.State(""),
                 who=shown,
                 tabs=tabs,
                 found=gr.State([]),
@@ -108,7 +116,32 @@ def build(search_concurrency: int) -> gr.Blocks:
         tabs_ = [(player, player_tab), (search, search_tab), (people, people_tab), (account, account_tab)]
         forget_on_change(shell, [functools.partial(module.signed_out, tab) for module, tab in tabs_])
         named_in(lang, [tab for tab in tabs.children if isinstance(tab, gr.Tab)])
+        buttons_in(lang, list(demo.blocks.values()))
     return demo
+
+
+def _key(words: object) -> str | None:
+    """The translation key a component's words were given as (``t("sign_in")``), if they were."""
+    if isinstance(words, I18nData):
+        return words.key
+    if isinstance(words, str) and words.startswith(I18N_MARK):
+        return json.loads(words.removeprefix(I18N_MARK)).get("key")
+    return None
+
+
+def buttons_in(lang: gr.Textbox, blocks: list) -> None:
+    """When the page's language changes, the buttons and the folding sections say it too (Gradio's buttons keep the
+    words the page loaded with). Those whose words the server sets are left alone: the Library's confirm button
+    (the question's words) and the Trash (its count)."""
+    own = {"confirm", "trash-box"}
+    buttons = [(b, k) for b in blocks if isinstance(b, gr.Button) and (k := _key(b.value)) and b.elem_id not in own]
+    folds = [(a, k) for a in blocks if isinstance(a, gr.Accordion) and (k := _key(a.label)) and a.elem_id not in own]
+
+    def said(lang):
+        return [gr.update(value=say(lang, k)) for _, k in buttons] + [gr.update(label=say(lang, k)) for _, k in folds]
+
+    targets = [b for b, _ in buttons] + [a for a, _ in folds]
+    lang.change(said, [lang], targets, api_visibility="private", show_progress="hidden")
 
 
 def named_in(lang: gr.Textbox, tabs: list[gr.Tab]) -> None:
@@ -126,8 +159,12 @@ def forget_on_change(shell: Shell, blanks: list[Callable[[str | None], dict]]) -
     showed: the Player's video, the cards, galleries, lists and choices of the last user. The Library lists anew.
     Signed out, the page shows Account; signed in, Search."""
 
-    def cleared(session: str, lang: str | None) -> dict:
+    def cleared(session: str, lang: str | None, seen: str) -> dict:
+        now = who_acts(session)
+        if now and now == seen:  # the same session, its token renewed: nothing changes on screen
+            return {shell.seen: seen}
         shown: dict = {
+            shell.seen: now,
             shell.found: [],
             shell.found_for: "",
             shell.results: [],
@@ -140,5 +177,9 @@ def forget_on_change(shell: Shell, blanks: list[Callable[[str | None], dict]]) -
         return shown
 
     shell.token.change(
-        cleared, [shell.token, shell.lang], list(cleared("", None)), api_visibility="private", show_progress="hidden"
+        cleared,
+        [shell.token, shell.lang, shell.seen],
+        list(cleared("", None, "")),
+        api_visibility="private",
+        show_progress="hidden",
     )

@@ -1,7 +1,8 @@
 """The API (gradio_client, ``/gradio_api``): one endpoint per operation of the service's table, under its name.
 
-Each endpoint takes a session token first (but ``/register`` and ``/login``), then the parameters
-the table names, and answers the operation's result type (the API's description lists its fields).
+Each endpoint takes a session token first (but those that need no session: ``/register``, ``/login``,
+``/refresh``, the mailed links' requests and uses), then the parameters the table names (the caller's address
+and browser come from the request, never from a parameter), and answers the operation's result type (the API's description lists its fields).
 Files arrive as plain JSON (what ``gradio_client.handle_file`` uploads and names), never as
 ``gr.FileData``: Gradio would copy a FileData path into its cache before the session is checked.
 """
@@ -15,19 +16,24 @@ from typing import Any
 import gradio as gr
 
 from heimdex.app import service
-from ui.common import client, friendly
+from ui.common import agent, client, friendly
+
+FROM_REQUEST: dict[str, Callable[[gr.Request | None], Any]] = {"client": client, "user_agent": agent}  # never asked
 
 
 def endpoint(operation: service.Operation) -> Callable[..., Any]:
     """The operation's door as an API endpoint: its declared parameters, typed, and its answer's type."""
     door = getattr(service, operation.name)
     wanted = operation.api or [p.name for p in operation.parameters()]
-    parameters = [p for p in operation.parameters() if p.name in wanted and p.name != "client"]
-    takes_client = any(p.name == "client" for p in operation.parameters())
+    parameters = [p for p in operation.parameters() if p.name in wanted and p.name not in FROM_REQUEST]
+    from_request = [p.name for p in operation.parameters() if p.name in FROM_REQUEST]
+    takes_client = bool(from_request)
     if operation.caller != service.Caller.ANYONE:
         parameters.insert(0, inspect.Parameter("token", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str))
     if takes_client:
-        parameters.append(inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request))
+        parameters.append(
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
+        )
     returns = str if operation.answer else operation.returns()
     signature = inspect.Signature(parameters, return_annotation=returns)
 
@@ -35,7 +41,8 @@ def endpoint(operation: service.Operation) -> Callable[..., Any]:
         bound = signature.bind(*args, **kwargs)
         arguments = dict(bound.arguments)
         if takes_client:
-            arguments["client"] = client(arguments.pop("request", None))
+            request = arguments.pop("request", None)
+            arguments |= {name: FROM_REQUEST[name](request) for name in from_request}
         done = door(**arguments)
         return operation.answer if operation.answer else done
 

@@ -8,6 +8,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import urlsplit
 
 import gradio as gr
 from PIL import Image
@@ -77,6 +78,13 @@ def client(request: gr.Request | None) -> str | None:
     return service.caller_address(request.client.host, forwarded)
 
 
+def agent(request: gr.Request | None) -> str:
+    """The caller's browser as it names itself (shown in Account → Sessions, never trusted for anything)."""
+    if request is None or not request.headers:
+        return ""
+    return (request.headers.get("user-agent") or "")[:400]
+
+
 def picture(path: str | None, size: tuple[int, int] = (480, 270)) -> str | Image.Image:
     """A picture file to show, or a dark placeholder of ``size``."""
     return path or Image.new("RGB", size, (32, 32, 40))
@@ -90,6 +98,12 @@ def me(token: str | None) -> dict | None:
         return service.profile(token)
     except BadInput:
         return None
+
+
+def who_acts(token: str | None) -> str:
+    """The user and session a token acts for (``""``: nobody): the same after the token is renewed."""
+    profile = me(token)
+    return profile["session"] if profile else ""
 
 
 def who(token: str | None, lang: str | None = None, profile: dict | None = None) -> str:
@@ -109,11 +123,27 @@ def who(token: str | None, lang: str | None = None, profile: dict | None = None)
     )
 
 
+def same_origin(request: gr.Request | None) -> bool:
+    """Whether a request came from a page of this app: the browser says so (``Sec-Fetch-Site``), or, from one that
+    does not, its ``Origin`` names this host. Only those renew from the refresh cookie."""
+    headers = getattr(request, "headers", None) or {}
+    fetched = headers.get("sec-fetch-site")
+    if fetched is not None:
+        return fetched == "same-origin"
+    origin = headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == headers.get("host", "")
+
+
+REFRESH_COOKIE = "heimdex_refresh"  # where the page keeps its refresh token (ui/account.py writes it)
+
+
 @dataclass
 class Shell:
     """The state and components every tab may read or change."""
 
-    token: gr.BrowserState  # the session token, kept in the browser
+    token: gr.BrowserState  # the session's access token, kept in the browser, renewed every few minutes
+    renew: gr.Textbox  # the refresh token just given (hidden): the page keeps it in a cookie, one for all its tabs
+    seen: gr.State  # who the page shows ("<user>:<session>"): a renewed token is the same session, nothing is cleared
     who: gr.Markdown
     tabs: gr.Tabs
     found: gr.State  # the Search tab's moments (dicts, as the API returns them), its cards in order
@@ -124,3 +154,18 @@ class Shell:
     gone: gr.State  # the id of the video last moved to the Trash or deleted: every tab drops what it showed of it
     lang: gr.Textbox  # the page's language (en, ko), set by the browser; hidden
     offset: gr.Number  # the browser's minutes ahead of UTC (the Library groups videos by the viewer's day); hidden
+
+    def renewed(self, session: str | None, request: gr.Request | None) -> dict:
+        """A new access token from the refresh cookie (every tab of the browser shares it); signed out (both
+        tokens blank) if the session ended, elsewhere or because a copy of its token was used; nothing if there
+        is no cookie and no session, or the database is away for a moment."""
+        if not same_origin(request):  # another site's page asking with this browser's cookie gets nothing
+            return {}
+        kept = (getattr(request, "cookies", None) or {}).get(REFRESH_COOKIE, "")
+        if not kept:  # no cookie (a page inside another site's frame may not send it): signed out once it expired
+            return {self.token: "", self.renew: ""} if session and me(session) is None else {}
+        try:
+            pair = service.refresh(kept)
+        except BadInput as refused:
+            return {self.token: "", self.renew: ""} if refused.code == "unauthorized" else {}
+        return {self.token: pair["access_token"], self.renew: pair["refresh_token"]}

@@ -338,14 +338,17 @@ def wire(shell: Shell, tab: LibraryTab, up: UploadTab, in_video: gr.Dropdown) ->
     outputs = [tab.grid, tab.shown, in_video]
     arranging = [tab.order, tab.words, shell.offset]
 
-    def listing(session, lang, order="newest", words="", offset=0, last: str = "") -> dict:
+    def listing(session, lang, order="newest", words="", offset=0, last: str = "", strict: bool = False) -> dict:
+        """The grid as the library is now (``strict``: a session found ended raises, for the tick to renew it)."""
         listed: list[dict] = []
         if session:
             try:
                 listed = service.videos(session)
             except BadInput as refused:
-                if refused.code == "unauthorized":  # signed out elsewhere, or expired: the page forgets it all
-                    return {token: "", tab.grid: gr.update(), tab.shown: last, in_video: gr.update()}
+                if refused.code == "unauthorized":  # signed out elsewhere, or expired: the grid waits
+                    if strict:
+                        raise
+                    return {tab.grid: gr.update(), tab.shown: last, in_video: gr.update()}
         offset = viewer_offset(offset)
         shown = (
             grid(listed, order, words, lang, offset)
@@ -364,7 +367,10 @@ def wire(shell: Shell, tab: LibraryTab, up: UploadTab, in_video: gr.Dropdown) ->
         }
 
     def trash_listing(session, lang) -> dict:
-        trashed = service.trash(session) if session else []
+        try:
+            trashed = service.trash(session) if session else []
+        except BadInput:  # the session ended (the page is told by the tick) or the database is away a moment
+            trashed = []
         return {
             tab.trash: trash_html(trashed, lang),
             tab.trash_box: gr.update(label=say(lang, "trash_count", n=len(trashed)) if trashed else say(lang, "trash")),
@@ -502,10 +508,19 @@ def wire(shell: Shell, tab: LibraryTab, up: UploadTab, in_video: gr.Dropdown) ->
         [up.message, up.files, *changed],
         api_visibility="private",
     )
+
+    def ticking(session, lang, order, words, offset, last, request: gr.Request) -> dict:
+        """The grid every few seconds; an access token found expired is renewed from the page's cookie, and a
+        session that ended signs the page out (it forgets everything)."""
+        try:
+            return listing(session, lang, order, words, offset, last, strict=True)
+        except BadInput:
+            return shell.renewed(session, request) or {tab.grid: gr.update()}
+
     tab.timer.tick(
-        listing,
+        ticking,
         [token, lang, *arranging, tab.shown],
-        [*outputs, token],
+        [*outputs, token, shell.renew],
         show_progress="hidden",
         api_visibility="private",
     )

@@ -58,6 +58,7 @@ class Purpose(StrEnum):
     CAPTIONS = "captions"
     STILL = "still"
     CLIP = "clip"
+    EXPORT = "export"  # a data export's zip (its id in place of a video's)
 
 
 @dataclass(frozen=True)

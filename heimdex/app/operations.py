@@ -16,6 +16,7 @@ from typing import Any
 
 from heimdex.app import core
 from heimdex.app.core import account
+from heimdex.auth.accounts import LINK_SENT
 
 
 class Caller(StrEnum):
@@ -67,8 +68,20 @@ OPERATIONS: tuple[Operation, ...] = (
     # accounts
     Operation(account.register, Caller.ANYONE, api=("email", "password")),
     Operation(account.login, Caller.ANYONE, api=("email", "password")),
+    Operation(account.refresh, Caller.ANYONE),
+    Operation(account.request_password_reset, Caller.ANYONE, api=("email", "lang"), answer=LINK_SENT),
+    Operation(account.reset_password, Caller.ANYONE, api=("link", "new_password")),
+    Operation(account.request_magic_link, Caller.ANYONE, api=("email", "lang"), answer=LINK_SENT),
+    Operation(account.magic_link_sign_in, Caller.ANYONE, api=("link",)),
+    Operation(account.verify_email, Caller.ANYONE, answer="Your email address is confirmed."),
+    Operation(account.supabase_link_sign_in, Caller.ANYONE, api=("access_token",)),
+    Operation(account.resend_verification, Caller.SESSION, answer="A new link is on its way to your email."),
     Operation(account.logout, Caller.SESSION, answer="signed out"),
-    Operation(account.change_password, Caller.SESSION),
+    Operation(account.sessions, Caller.SESSION),
+    Operation(account.end_session, Caller.SESSION, answer="signed out there"),
+    Operation(account.sign_out_everywhere, Caller.SESSION, answer="signed out everywhere"),
+    Operation(account.activity, Caller.SESSION),
+    Operation(account.change_password, Caller.SESSION, api=("current", "new")),
     Operation(account.rename, Caller.SESSION, api=None),
     Operation(account.delete_account, Caller.SESSION, api=None),
     Operation(core.profile, api=None),
@@ -94,6 +107,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(core.share_link, api=None),
     Operation(core.open_shared, api=None),
     Operation(core.clip_link, api=None),
+    # download my data
+    Operation(core.export_data, rate="export"),
+    Operation(core.export_status),
     # public links
     Operation(core.publish_clip),
     Operation(core.unpublish_clip, answer="off"),

@@ -13,6 +13,10 @@ class Quota(TypedDict):
     minutes: float
     max_videos: int
     max_minutes: float
+    links: int  # public links on
+    max_links: int
+    searches_per_minute: int
+    max_export_bytes: int
 
 
 class Profile(TypedDict):
@@ -22,6 +26,8 @@ class Profile(TypedDict):
     usage: str  # "2 of 10 videos, 3.5 of 60 minutes"
     quota: Quota
     provider: str
+    verified: bool  # the address is confirmed (public links and data exports wait for it)
+    session: str  # "<user id>:<session id>": the same while a session's tokens are renewed
 
 
 class VideoInfo(TypedDict):
@@ -216,3 +222,17 @@ class LikelyFace(TypedDict):
     title: str | None
     t: float | None
     question: str  # "Is this also Mina?"
+
+
+class ExportInfo(TypedDict):
+    """A data export: how far it is, and once ready the signed link that downloads it (``url``)."""
+
+    export_id: str
+    state: str  # queued, running, ready, failed, expired
+    progress: float  # 0..1
+    bytes: int | None
+    error: str | None
+    created_at: str
+    finished_at: str | None
+    expires_at: str | None  # when the zip is deleted
+    url: str | None

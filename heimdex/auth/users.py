@@ -16,7 +16,9 @@ from heimdex.library.orphans import delete_blobs
 from heimdex.storage import BlobStore, user_prefix
 
 REGISTER_FAILED = "An account could not be made with this email; if you already have one, sign in."
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A plain address: no display name, quotes, comments or encoded words that a mail header would read otherwise
+# (mail goes to exactly the address kept).
+EMAIL_PATTERN = re.compile(r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,12 @@ class User:
     tier: str
     auth_provider: str
     created_at: datetime
+    email_verified_at: datetime | None = None  # when the owner proved the address (None: not yet)
     session_id: int | None = None  # the session this user acts through (None: the command line); links die with it
+
+    @property
+    def verified(self) -> bool:
+        return self.email_verified_at is not None or self.auth_provider != "local"
 
     @classmethod
     def from_row(cls, row: dict) -> User:
@@ -42,16 +49,18 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def create_user(db: Database, email: str, password: str, display_name: str = "") -> User:
-    """Create a local account; :class:`BadInput` if the email is taken or the password weak."""
+def create_user(db: Database, email: str, password: str, display_name: str = "", verified: bool = True) -> User:
+    """Create a local account; :class:`BadInput` if the email is taken or the password weak. ``verified``: whether
+    its address counts as proven (an operator's or a test's account); sign-up makes it unverified."""
     email = normalize_email(email)
+    display_name = " ".join(display_name.split())  # one line: it is said in mail and on screens
     check_strength(password, email, display_name)
     try:
         with db.transaction() as conn:
             row = conn.execute(
-                """INSERT INTO users (id, email, display_name, password_hash)
-                   VALUES (%s, %s, %s, %s) RETURNING *""",
-                (uuid.uuid4(), email, display_name.strip() or email.split("@")[0], hash_password(password)),
+                """INSERT INTO users (id, email, display_name, password_hash, email_verified_at)
+                   VALUES (%s, %s, %s, %s, CASE WHEN %s THEN now() END) RETURNING *""",
+                (uuid.uuid4(), email, display_name.strip() or email.split("@")[0], hash_password(password), verified),
             ).fetchone()
     except psycopg.errors.UniqueViolation:
         raise BadInput("register_failed", REGISTER_FAILED) from None

@@ -45,6 +45,7 @@ FORMAT = "heimdex-backup/1"
 CHUNK = 1 << 20
 RUN_KEY = re.compile(r"^u/([0-9a-f-]{36})/v/([0-9a-f-]{36})/(?:r/([^/]+)/)?")
 SOURCE_KEY = re.compile(r"^u/[0-9a-f-]{36}/src/")
+EXPORT_KEY = re.compile(r"^u/[0-9a-f-]{36}/exports/")  # data exports: made again on asking, gone in a day
 
 
 class BackupFailed(BadInput):
@@ -80,6 +81,8 @@ def _kept(key: str, runs: dict[str, str | None], sources: set[str]) -> bool:
     ``sources`` holds its uploads' keys."""
     if SOURCE_KEY.match(key):
         return key in sources
+    if EXPORT_KEY.match(key):
+        return False
     found = RUN_KEY.match(key)
     if found is None:
         return key.startswith("u/")  # people's photos and the like; health probes and strays stay out

@@ -30,6 +30,7 @@ def run_once(extra: Sequence[Chore] = ()) -> None:
     from heimdex.db.embedded import keep_running
     from heimdex.jobs.queue import get_queue
     from heimdex.jobs.recovery import recover
+    from heimdex.library.export import expire_exports
     from heimdex.library.orphans import sweep_orphans
     from heimdex.library.trash import empty_trash
     from heimdex.storage import get_blob_store
@@ -40,6 +41,7 @@ def run_once(extra: Sequence[Chore] = ()) -> None:
         ("recovery", lambda: recover(get_database(), get_queue(), settings)),
         ("orphan blobs", lambda: sweep_orphans(get_database(), get_blob_store(settings))),
         ("trash", lambda: empty_trash(get_database(), get_blob_store(settings))),
+        ("exports", lambda: expire_exports(get_database(), get_blob_store(settings))),
     ]
     parts.extend(extra)
     for name, part in parts:

@@ -50,11 +50,17 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def register(base: str) -> tuple[str, str]:
+def register(base: str, confirmed: bool = False) -> tuple[str, str]:
+    """A new account through the API: its address and access token (``confirmed``: its address verified through the
+    link mailed to it, as public links need)."""
     email = f"sec-{uuid.uuid4().hex[:8]}@example.com"
-    ok, token = call(base, "register", email, PASSWORD)
-    assert ok, token
-    return email, token
+    ok, tokens = call(base, "register", email, PASSWORD)
+    assert ok, tokens
+    if confirmed:
+        from smtp_mailbox import confirm_token
+
+        assert call(base, "verify_email", confirm_token(email)) == (True, "Your email address is confirmed.")
+    return email, tokens["access_token"]
 
 
 def upload_raw(base: str, path: Path, token: str | None) -> tuple[int, bytes]:

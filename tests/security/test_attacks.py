@@ -20,8 +20,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def victim(server, settings, media):
-    """A user with an indexed video whose source blob lies in the data folder."""
-    email, token = register(server)
+    """A user (address confirmed) with an indexed video whose source blob lies in the data folder."""
+    email, token = register(server, confirmed=True)
     status, answer = upload_raw(server, media / "goldeneye-vfr-drop3.mp4", token)
     assert status == 200, answer
     ok, video_id = call(
@@ -265,7 +265,7 @@ def test_public_links_refuse_guesses_strangers_and_deletedvideos(server, media, 
     assert ok and 9.0 < whole["end_s"] <= length
 
     # a video deleted with its links on: another user's copy of the same file, published before it is indexed
-    _, owner = register(server)
+    _, owner = register(server, confirmed=True)
     status, answer = upload_raw(server, media / "goldeneye-vfr-drop3.mp4", owner)
     ok, theirs = call(
         server, "upload", owner, {"path": json.loads(answer)[0], **FILE}, "", "auto", headers=bearer(owner)

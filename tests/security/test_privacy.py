@@ -90,11 +90,13 @@ def test_1_links_die_with_their_session(server, media):
 
     ok, again = call(server, "login", email, PASSWORD)
     assert ok, again
-    other_device = call(server, "login", email, PASSWORD)[1]
+    again = again["access_token"]
+    other_device = call(server, "login", email, PASSWORD)[1]["access_token"]
     theirs = _links(server, other_device, video)
     assert http(theirs["media"])[0] == 200
     ok, fresh = call(server, "change_password", again, PASSWORD, "a new and better passphrase")
     assert ok, fresh
+    fresh = fresh["access_token"]
     for name, url in theirs.items():  # made under another session: ended by the new password
         assert http(url)[0] == 403, name
     assert http(_links(server, fresh, video)["media"])[0] == 200
@@ -102,7 +104,7 @@ def test_1_links_die_with_their_session(server, media):
 
 def test_1_cutting_clips_is_rate_limited_per_user(server, media, owner):
     """Each clip is encoded anew: a user's 31st in ten minutes waits; another user's allowance is their own."""
-    _, token = register(server)
+    _, token = register(server, confirmed=True)  # it publishes
     video = upload_indexed(server, token, media / "goldeneye-vfr-drop3.mp4")
     clip = server + call(server, "moment", token, video, 0.0)[1]["clip"]
     statuses = [http(clip)[0] for _ in range(30)]
@@ -406,7 +408,7 @@ def test_10_a_missing_source_is_a_sentence_and_a_new_upload_mends_it(server, set
 
     from probes import videos
 
-    _, token = register(server)
+    _, token = register(server, confirmed=True)  # it publishes
     video = upload_indexed(server, token, media / "goldeneye-vfr-drop3.mp4")
     links = _links(server, token, video)
     from heimdex.app import service

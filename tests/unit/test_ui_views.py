@@ -255,3 +255,24 @@ def test_what_was_seen_is_said_in_the_pages_language():
     assert "red car" in what_matched(seen, "en")[1]
     where, words = what_matched(seen, "ko")
     assert where == "장면" and "빨간 자동차" in words
+
+
+@pytest.mark.parametrize(
+    ("headers", "answered"),
+    [
+        ({"sec-fetch-site": "same-origin", "host": "heimdex.example"}, True),
+        ({"sec-fetch-site": "same-site", "origin": "https://other.heimdex.example"}, False),  # a sibling subdomain
+        ({"sec-fetch-site": "cross-site", "origin": "https://evil.example"}, False),
+        ({"origin": "http://localhost:8000", "host": "localhost:7860"}, False),  # another port of localhost
+        ({"origin": "http://localhost:7860", "host": "localhost:7860"}, True),  # a browser without Sec-Fetch-Site
+        ({"host": "localhost:7860"}, True),  # no Origin: not a cross-site page's fetch
+    ],
+)
+def test_only_the_apps_own_pages_renew_from_the_cookie(headers, answered):
+    """The refresh cookie goes with every same-site request; Gradio's CORS lets other origins read answers: a
+    renewal answers a page of this app only."""
+    import gradio as gr
+
+    from ui.common import same_origin
+
+    assert same_origin(gr.Request(headers=headers)) is answered

@@ -8,6 +8,7 @@ things). Results are the typed shapes of :mod:`heimdex.app.results`. One module 
 token (or on none: signing up and in).
 """
 
+from heimdex.app.core.exports import export_data, export_status
 from heimdex.app.core.moments import (
     clip_link,
     moment,
@@ -52,6 +53,8 @@ from heimdex.app.core.videos import (
 
 __all__ = [
     "account_summary",
+    "export_data",
+    "export_status",
     "add_person",
     "add_video",
     "cancel",

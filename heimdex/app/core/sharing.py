@@ -9,6 +9,7 @@ from heimdex.app.core.common import database, owned_video, store
 from heimdex.app.inputs import clean_text, seconds
 from heimdex.app.links import secret
 from heimdex.app.results import PublicClip
+from heimdex.auth.accounts import require_verified
 from heimdex.auth.users import User
 from heimdex.config import get_settings
 from heimdex.errors import BadInput
@@ -27,8 +28,10 @@ def public_link(video: Video, start_s: float, end_s: float) -> PublicClip | None
 
 def publish_clip(user: User, video_id: str, start_s: float, end_s: float) -> PublicClip:
     """Let anyone with the link watch ``start_s``..``end_s`` of the user's video (at most 2 minutes; the same range
-    again: the same link): ``{"clip_id", "url", ...}``, the link being the path ``/p/<token>``."""
+    again: the same link): ``{"clip_id", "url", ...}``, the link being the path ``/p/<token>``. Waits for a confirmed
+    address."""
     video = owned_video(user, video_id)
+    require_verified(user)
     try:
         clip = public.publish(
             database(), store(), get_settings().tmp_dir, video, seconds(start_s, "start"), seconds(end_s, "end")

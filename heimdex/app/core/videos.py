@@ -39,6 +39,8 @@ def profile(user: User) -> Profile:
         "usage": used.summary(),
         "quota": cast(Quota, asdict(used)),
         "provider": user.auth_provider,
+        "verified": user.verified,
+        "session": f"{user.id}:{user.session_id}",
     }
 
 

@@ -1,4 +1,5 @@
-"""What a signed link opens: ``/media``, ``/captions``, ``/still`` and ``/clip`` of a user's video.
+"""What a signed link opens: ``/media``, ``/captions``, ``/still`` and ``/clip`` of a user's video, and ``/export``
+(the user's data export).
 
 A ``<video>`` element cannot send a session, so these trust only a link signed for that route
 (:mod:`heimdex.app.links`) whose session is still live: tampered, expired, made for another route or
@@ -143,6 +144,35 @@ def clip(video_id: str, u: str = "", k: str = "", e: str = "", s: str = "", star
     name = f"{Path(video.filename).stem}-{start_s:.0f}-{end_s:.0f}s.mp4"
     return FileResponse(
         target, media_type="video/mp4", filename=name, background=BackgroundTask(target.unlink, missing_ok=True)
+    )
+
+
+@router.get("/export/{export_id}")
+def exported(export_id: str, u: str = "", k: str = "", e: str = "", s: str = ""):
+    """A data export's zip: only through a link signed for it, while its session lives and the zip is kept."""
+    from heimdex.auth.accounts import audit
+    from heimdex.library.export import open_export
+
+    try:
+        grant = verify(secret(), Purpose.EXPORT, export_id, u, k, e, s)
+    except LinkRefused as refusal:
+        raise refused(refusal) from None
+    if not session_live(get_database(), grant.session_id, grant.user_id):
+        raise refused(LinkRefused("its session has ended"))
+    try:
+        stream, size = open_export(get_database(), get_blob_store(get_settings()), grant.user_id, grant.video_id)
+    except BadInput as failure:
+        raise refused(failure) from None
+    audit(get_database(), grant.user_id, "export_downloaded")
+    return StreamingResponse(
+        iter(lambda: stream.read(1 << 20), b""),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": 'attachment; filename="heimdex-my-data.zip"',
+            "Content-Length": str(size),
+            "Cache-Control": "private, no-store",
+        },
+        background=BackgroundTask(stream.close),
     )
 
 
