@@ -6,7 +6,8 @@ In a throwaway data folder (an embedded PostgreSQL of its own, mail written to i
 is made; then ``--n`` times each, interleaved so that drift hits both alike:
 
 - asking for a password reset for the account's address and for an address nobody has (the answer time,
-  which must not tell them apart; the lookup and the mail run afterwards on a background thread);
+  which must not tell them apart; the lookup and the mail run afterwards on a background thread, which
+  is let finish before the next request);
 - signing in with a wrong password to the account and to an unknown address (both hash once);
 - renewing a session (refresh) and resolving an access token (every call does it).
 
@@ -79,7 +80,7 @@ def measure(n: int) -> dict:
                 with db.transaction() as conn:  # the limits are not what is measured: a fresh window each time
                     conn.execute("DELETE FROM rate_limits")
                 times.append(_ms(run))
-            accounts.settle()
+                accounts.settle()  # each answer alone: the lookup and mail of the one before are done
             with db.transaction() as conn:
                 conn.execute("DELETE FROM sign_in_failures")
             wrong_known.append(_ms(lambda: _quiet(lambda: accounts.login(db, email, "not the password"))))
