@@ -12,7 +12,10 @@ is made; then ``--n`` times each, interleaved so that drift hits both alike:
 - renewing a session (refresh) and resolving an access token (every call does it).
 
 It prints the median and 95th percentile of each, in milliseconds, and for the two enumeration pairs
-the difference of medians and a permutation test's p-value (a small p: the times differ).
+the difference of medians and a permutation test's p-value (a small p: the times differ). Requests sent
+back to back without that wait show a second-order effect: the background work a known address starts
+(a token, an audit row, the mail handed on) slowed the next request by 0.17 ms (p = 0.0005), far below a
+network's jitter.
 """
 
 from __future__ import annotations
