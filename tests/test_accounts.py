@@ -6,6 +6,7 @@ reused after rotation."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -240,9 +241,8 @@ def test_a_sign_in_link_claims_an_address_someone_else_signed_up_with(db, mailbo
     accounts.request_magic_link(db, email)
     accounts.settle()
     owner = accounts.magic_sign_in(db, _token(mailbox, email, "sign-in link", "magic"))
-    for token in (squatter.access_token,):
-        with pytest.raises(Unauthorized):
-            session_user(db, token)
+    with pytest.raises(Unauthorized):
+        session_user(db, squatter.access_token)
     with pytest.raises(Unauthorized):
         accounts.refresh(db, squatter.refresh_token)
     with pytest.raises(BadInput):
@@ -279,3 +279,22 @@ def test_mail_goes_to_exactly_the_address_kept(db):
         with pytest.raises(BadInput) as refused:
             accounts.register(db, tricky, PASSWORD)
         assert refused.value.code == "bad_email"
+
+
+def test_upkeep_forgets_tokens_that_can_no_longer_be_used(db, mailbox, signed_up):
+    from heimdex.auth.onetime import forget_spent
+    from heimdex.auth.sessions import forget_expired
+
+    email, tokens = signed_up
+    renewed = accounts.refresh(db, tokens.refresh_token)
+    with db.transaction() as conn:  # the first pair's time passed; a link spent two days ago
+        conn.execute(
+            "UPDATE session_tokens SET expires_at = now() - interval '1 second' WHERE token_hash IN (%s, %s)",
+            tuple(hashlib.sha256(t.encode()).digest() for t in (tokens.access_token, tokens.refresh_token)),
+        )
+        conn.execute("UPDATE account_tokens SET used_at = now() - interval '2 days' WHERE purpose = 'verify'")
+    assert forget_expired(db) >= 2 and forget_spent(db) >= 1
+    assert session_user(db, renewed.access_token).email == email  # what is live stays
+    with db.transaction() as conn:
+        left = conn.execute("SELECT count(*) AS n FROM account_tokens WHERE used_at < now() - interval '1 day'")
+        assert left.fetchone()["n"] == 0

@@ -189,7 +189,6 @@ def _failed(db: Database, key: str) -> None:
 # -- mailed links ---------------------------------------------------------------------------------------------------
 
 _mail_work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="account-mail")
-_PATHS = {"verify": "verify", "reset": "reset", "magic": "magic"}
 
 
 def _send_link(db: Database, user: User, purpose: onetime.Purpose, lang: str | None) -> None:
@@ -197,7 +196,7 @@ def _send_link(db: Database, user: User, purpose: onetime.Purpose, lang: str | N
     from heimdex.auth import mail
 
     token = onetime.issue(db, user.id, purpose)
-    link = f"{get_settings().public_url.rstrip('/')}/?{_PATHS[purpose]}={token}"
+    link = f"{get_settings().public_url.rstrip('/')}/?{purpose}={token}"
     name = user.display_name if user.verified else ""  # nobody's words in mail to an address not proven yet
     mail.send_later(mail.compose(purpose, lang, user.email, name=name, link=link))
     audit(db, user.id, f"{purpose}_link_sent")

@@ -31,7 +31,10 @@ class LinkExpired(BadInput):
         )
 
 
-def _digest(token: str) -> bytes:
+def _digest(token: object) -> bytes:
+    """The stored form of a token; :class:`LinkExpired` for anything not shaped like one."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        raise LinkExpired()
     return hashlib.sha256(token.encode("utf-8", "replace")).digest()
 
 
@@ -48,13 +51,12 @@ def issue(db: Database, user_id: uuid.UUID, purpose: Purpose) -> str:
 
 def peek(db: Database, token: object, purpose: Purpose) -> uuid.UUID:
     """The user a live ``purpose`` token was issued to, without spending it; :class:`LinkExpired` otherwise."""
-    if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        raise LinkExpired()
+    digest = _digest(token)
     with db.transaction() as conn:
         row = conn.execute(
             """SELECT user_id FROM account_tokens
                WHERE token_hash = %s AND purpose = %s AND used_at IS NULL AND expires_at > now()""",
-            (_digest(token), purpose),
+            (digest, purpose),
         ).fetchone()
     if row is None:
         raise LinkExpired()
@@ -64,14 +66,13 @@ def peek(db: Database, token: object, purpose: Purpose) -> uuid.UUID:
 def redeem(db: Database, token: object, purpose: Purpose) -> uuid.UUID:
     """The user a live ``purpose`` token was issued to, spending it (and the user's other ones of that purpose);
     :class:`LinkExpired` for an unknown, spent, expired or other-purpose token."""
-    if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        raise LinkExpired()
+    digest = _digest(token)
     with db.transaction() as conn:
         row = conn.execute(
             """UPDATE account_tokens SET used_at = now()
                WHERE token_hash = %s AND purpose = %s AND used_at IS NULL AND expires_at > now()
                RETURNING user_id""",
-            (_digest(token), purpose),
+            (digest, purpose),
         ).fetchone()
         if row is None:
             raise LinkExpired()
@@ -80,3 +81,11 @@ def redeem(db: Database, token: object, purpose: Purpose) -> uuid.UUID:
             (row["user_id"], purpose),
         )
     return row["user_id"]
+
+
+def forget_spent(db: Database) -> int:
+    """Delete the tokens that can no longer be used (spent or expired a day ago); how many went (upkeep)."""
+    with db.transaction() as conn:
+        return conn.execute(
+            "DELETE FROM account_tokens WHERE coalesce(used_at, expires_at) < now() - interval '1 day'"
+        ).rowcount

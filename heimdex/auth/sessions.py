@@ -233,3 +233,10 @@ def live_sessions(db: Database, user: User) -> list[SessionRow]:
         )
         for r in rows
     ]
+
+
+def forget_expired(db: Database) -> int:
+    """Delete tokens past their expiry (a spent refresh token is kept until then: its reuse must be seen); how
+    many went (upkeep)."""
+    with db.transaction() as conn:
+        return conn.execute("DELETE FROM session_tokens WHERE expires_at < now()").rowcount

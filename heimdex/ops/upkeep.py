@@ -25,6 +25,8 @@ EVERY_S = 5.0
 
 def run_once(extra: Sequence[Chore] = ()) -> None:
     """One round of upkeep; each part fails alone (a database or Redis away is tried again next round)."""
+    from heimdex.auth.onetime import forget_spent
+    from heimdex.auth.sessions import forget_expired
     from heimdex.config import get_settings
     from heimdex.db import get_database
     from heimdex.db.embedded import keep_running
@@ -42,6 +44,8 @@ def run_once(extra: Sequence[Chore] = ()) -> None:
         ("orphan blobs", lambda: sweep_orphans(get_database(), get_blob_store(settings))),
         ("trash", lambda: empty_trash(get_database(), get_blob_store(settings))),
         ("exports", lambda: expire_exports(get_database(), get_blob_store(settings))),
+        ("session tokens", lambda: forget_expired(get_database())),
+        ("mailed links", lambda: forget_spent(get_database())),
     ]
     parts.extend(extra)
     for name, part in parts:
