@@ -33,6 +33,8 @@ class Settings:
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    database_read_url: str | None = None  # a streaming replica for search's reads (heimdex.db.Database.read)
+    replica_max_lag_s: float = 5.0  # a replica further behind than this is passed over for the primary
     redis_url: str | None = None
     models: str = "offline"
     text_model: str = "use-m3"  # offline text embedder: use-m3 or e5-small
@@ -79,7 +81,8 @@ class Settings:
     ann_ef_search: int = 100  # the index's candidate list per lookup (recall against speed)
     ann_candidates: int = 100  # nearest rows per channel that get a score on the index path
     ann_max_scan: int = 40000  # rows the iterative scan may visit looking for enough of the user's own
-    lexical_max_scenes: int = 1000  # on the index path, words picking scenes by themselves may hold this many in all
+    lexical_max_scenes: int = 1000  # on the index path, words picking scenes by themselves may hold this many in all,
+    lexical_share: float = 0.01  # ... or this share of the library when that is more (eval/bench_search.py --choose-at)
     smtp_url: str | None = None  # smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS); unset: the outbox
     mail_from: str = "Heimdex <no-reply@heimdex.local>"  # the sender of account mail
     public_url: str = "http://localhost:7860"  # where links in account mail point (the app as people reach it)

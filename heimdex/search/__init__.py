@@ -1,35 +1,47 @@
 """Moment search: ``search(db, user_id, query)`` → ranked moments of that user's videos.
 
-query understanding (query.py) → channel retrieval, one SQL query each (channels.py)
-→ calibration and fusion with a relevance floor (fusion.py) → moments localised to their evidence (results.py)
+query understanding (query.py) → one SQL statement: channel retrieval, a part each (channels.py), calibration
+and fusion with a relevance floor (fusion.py), grouping into runs of adjacent scenes and the page (results.py)
+→ the page's moments localised to their evidence (results.py). Only the page's scenes leave the database.
 """
 
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
+from psycopg import sql
 
 from heimdex.config import Settings, get_settings
 from heimdex.db import Conn, Database
+from heimdex.db.statement import Statement
 from heimdex.errors import BadInput
 from heimdex.models.registry import Registry, get_registry
 from heimdex.search.channels import (
+    LEXICAL_SIGNALS,
     TEXT_SIGNALS,
+    USER,
     SearchFilters,
-    appearance_scores,
+    appearance_part,
     best_pieces,
+    index_scan,
     known_words,
-    large_library,
-    lexical_scores,
+    lexical_budget,
+    lexical_part,
+    library_size,
+    model_row,
+    nearest_part,
     person_names,
-    person_scores,
-    phrase_scenes,
-    scenes_showing,
-    vector_scores,
+    person_part,
+    phrase_condition,
+    picked_part,
+    scores_of,
+    showing_condition,
+    vector_part,
 )
-from heimdex.search.fusion import CHANNELS, Fused, FusionConfig, fuse
+from heimdex.search.fusion import CHANNELS, Fused, FusionConfig, fuse, fusion_sql
 from heimdex.search.query import (
     KOREAN_FILLERS,
     QUOTED,
@@ -42,11 +54,10 @@ from heimdex.search.query import (
     spelling,
     strip_particle,
 )
-from heimdex.search.results import STOPWORDS, Moment, Pieces, build_moments, reasons, scene_details
+from heimdex.search.results import STOPWORDS, Moment, Pieces, moments_of, page_sql, reasons, runs_of
 
 MAX_PAGE_SIZE = 100
 MAX_CORRECTED = 5  # misspelt words corrected per query, at most
-MAX_DESCRIBED = 1000  # the best scenes above the floor made into moments; weaker ones are not shown or counted
 PUNCTUATION = ".,!?;:"
 
 __all__ = ["Moment", "SearchFilters", "SearchPage", "search"]
@@ -61,7 +72,8 @@ QueryVector = tuple[tuple[str, str], np.ndarray, dict[str, str]]  # (model, the 
 class SearchPage:
     query: ParsedQuery
     moments: list[Moment]
-    total: int  # moments above the floor, over all pages
+    total: int  # moments above the floor over all pages, as runs of adjacent scenes (a run whose evidence lies far
+    # apart is shown as its parts, together on its page)
     page: int
     page_size: int
     corrected: str | None = None  # the query as searched, when a word was misspelt ("did you mean")
@@ -89,20 +101,25 @@ def search(
     registry = registry or get_registry()
     config = config or FusionConfig.load()
     settings = settings or get_settings()
-    with db.transaction() as conn:  # one connection and one snapshot for the whole query
+
+    def find(conn: Conn) -> SearchPage:  # one connection and one snapshot for the whole query
         parsed, corrected, unknown = understand(conn, user_id, query, filters)
         if parsed.empty:
             return SearchPage(parsed, [], 0, page, page_size, corrected, unknown)
         vectors = query_vectors(parsed, filters, registry)
-        raw = raw_scores(conn, user_id, parsed, filters, registry, settings, vectors)
-        scored = {scene_id for scores in raw.values() for scene_id in scores}
-        allowed = phrase_scenes(conn, user_id, parsed.phrases, filters, scored) if parsed.phrases else None
-        hits = select_hits(parsed, raw, config, allowed, unknown)[:MAX_DESCRIBED]
-        details = scene_details(conn, user_id, [hit.scene_id for hit in hits])
-        pieces = nearest_pieces(conn, user_id, vectors, hits)
-    found = build_moments(hits, details, parsed, list(parsed.people), config.tier, pieces)
-    shown = found[(page - 1) * page_size : page * page_size]
-    return SearchPage(parsed, shown, len(found), page, page_size, corrected, unknown)
+        st, raw, indexed = raw_statement(conn, user_id, parsed, filters, settings, vectors)
+        hits = st.part("hits", select_sql(st, parsed, raw, config, unknown))
+        statement = st.query(page_sql(st, hits, (page - 1) * page_size, page_size))
+        with index_scan(conn, settings) if indexed else nullcontext():
+            rows = conn.execute(statement, st.params, prepare=False).fetchall()
+        runs, details = runs_of(rows)
+        pieces = nearest_pieces(conn, user_id, vectors, [hit for run in runs for hit in run.hits])
+        people = list(parsed.people)
+        found = [m for run in runs for m in moments_of(run, details, parsed, people, config.tier, pieces)]
+        found.sort(key=lambda m: (-m.score, str(m.video_id), m.start_s))
+        return SearchPage(parsed, found, int(rows[0]["total"]), page, page_size, corrected, unknown)
+
+    return db.read(find)
 
 
 def nearest_pieces(conn: Conn, user_id: uuid.UUID, vectors: list[QueryVector], hits: list[Fused]) -> Pieces:
@@ -176,6 +193,23 @@ def select_hits(
     return hits
 
 
+def select_sql(
+    st: Statement, parsed: ParsedQuery, raw: sql.Composable, config: FusionConfig, unknown: tuple[str, ...]
+) -> sql.Composed:
+    """:func:`select_hits` in SQL over the relation ``raw``: the fused scenes that pass, as ``fusion_sql`` gives."""
+    fused = st.part("passed", fusion_sql(st, raw, config, config.strong if unknown else config.floor))
+    conditions: list[sql.Composable] = [sql.SQL("true")]
+    if parsed.phrases:
+        conditions.append(
+            sql.SQL("EXISTS (SELECT 1 FROM scenes s WHERE s.id = f.scene_id AND {})").format(
+                phrase_condition(st, parsed.phrases)
+            )
+        )
+    if parsed.people:
+        conditions.append(sql.SQL("f.signals ? 'person'"))
+    return sql.SQL("SELECT * FROM {} f WHERE {}").format(fused, sql.SQL(" AND ").join(conditions))
+
+
 def query_vectors(parsed: ParsedQuery, filters: SearchFilters, registry: Registry) -> list[QueryVector]:
     """The query embedded once per model the channels the filters allow compare with."""
     signals = {signal for channel in set(filters.channels or CHANNELS) for signal in CHANNELS[channel]}
@@ -200,43 +234,113 @@ def raw_scores(
     settings: Settings,
     vectors: list[QueryVector] | None = None,
 ) -> dict[str, dict[int, float]]:
-    """Raw scores per signal (signal → scene id → score) from every channel the filters allow.
+    """Raw scores per signal (signal → scene id → score): :func:`raw_statement` run alone, for tuning."""
+    vectors = query_vectors(parsed, filters, registry) if vectors is None else vectors
+    st, raw, indexed = raw_statement(conn, user_id, parsed, filters, settings, vectors)
+    body = sql.SQL("SELECT scene_id, signal, raw FROM {}").format(raw)
+    with index_scan(conn, settings) if indexed else nullcontext():
+        return scores_of(conn, st, body)
+
+
+def raw_statement(
+    conn: Conn,
+    user_id: uuid.UUID,
+    parsed: ParsedQuery,
+    filters: SearchFilters,
+    settings: Settings,
+    vectors: list[QueryVector],
+) -> tuple[Statement, sql.Identifier, bool]:
+    """The statement's parts scoring the user's scenes on every channel the filters allow, and the name of the
+    one that gives them all as ``(scene_id, signal, raw)``; and whether it takes the index path (run it inside
+    :func:`~heimdex.search.channels.index_scan`).
 
     A large library without filters takes the index path (:mod:`heimdex.search.channels`): each channel's
-    nearest scenes, with the scenes of the query's rare words, are the candidates, and every channel scores them.
-    Where the query names things a tagger can see, the tags count only in scenes whose tags name one of them: a
-    neighbour in meaning ("smiling" for "crying") or a part of the query ("man" of "man crying") is not what was asked.
-    """
+    nearest scenes, the scenes the query's words pick and the named people's are the candidates, and every
+    channel scores them. Where the query names things a tagger can see, the tags count only in scenes whose tags
+    name one of them: a neighbour in meaning ("smiling" for "crying") or a part of the query ("man" of "man
+    crying") is not what was asked."""
+    st = Statement(user=user_id)
     signals = {signal for channel in set(filters.channels or CHANNELS) for signal in CHANNELS[channel]}
-    vectors = query_vectors(parsed, filters, registry) if vectors is None else vectors
-    raw: dict[str, dict[int, float]] = {}
+    parts: list[sql.Composable] = []
+    person = None
     if parsed.people and "person" in signals:
-        raw["person"] = person_scores(conn, user_id, parsed.people, filters, parsed.actions)
-    near: set[int] | None = None  # the index path's candidates; None: every scene
-    if not filters.on_videos and large_library(conn, user_id, settings):
-        near = set(raw.get("person", {}))  # the named people's scenes, each channel's nearest through the index, ...
-        for model, vector, channels in vectors:
-            for scores in vector_scores(
-                conn, user_id, model, vector, channels, filters, approximate=True, settings=settings
-            ).values():
-                near.update(scores)
-    if parsed.text:
-        lexical = lexical_scores(conn, user_id, parsed.text, filters, near, settings=settings)
-        if parsed.translated:  # the words in the other language: for screen text, and for the tags (in English)
-            other = lexical_scores(conn, user_id, " ".join(parsed.translated), filters, near, settings=settings)
-            for signal in TRANSLATED:
-                for scene_id, rank in other[signal].items():
-                    lexical[signal][scene_id] = max(rank, lexical[signal].get(scene_id, 0.0))
-        raw.update({signal: scores for signal, scores in lexical.items() if signal in signals})
-        if near is not None:  # ... and the scenes of the query's rare words
-            near.update(scene_id for scores in lexical.values() for scene_id in scores)
-    for model, vector, channels in vectors:  # every candidate scored on every channel, as on the exact path
-        raw.update(vector_scores(conn, user_id, model, vector, channels, filters, within=near, settings=settings))
+        person = st.part("person", person_part(st, parsed.people, filters, parsed.actions))
+        parts.append(sql.SQL("SELECT * FROM {}").format(person))
+    within = None
+    size = 0 if filters.on_videos else library_size(conn, user_id)
+    indexed = size >= settings.ann_min_scenes
+    if indexed:
+        within = candidates(st, conn, parsed, vectors, person, lexical_budget(size, settings), settings)
+    lexical = [signal for signal in LEXICAL_SIGNALS if signal in signals]
+    if parsed.text and lexical:
+        parts.append(lexical_part(st, parsed.text, filters, lexical, within))
+        translated = [signal for signal in TRANSLATED if signal in lexical]
+        if parsed.translated and translated:  # the words in the other language: screen text and tags (in English)
+            parts.append(lexical_part(st, " ".join(parsed.translated), filters, translated, within))
+    for model, vector, channels in vectors:
+        parts.append(vector_part(st, model, vector, channels, filters, within))
     if parsed.appearance and "appearance" in signals:
-        raw["appearance"] = appearance_scores(conn, user_id, parsed.appearance, filters, near)
-    sighted = [signal for signal in SIGHTED if raw.get(signal)]
-    if parsed.sight and sighted:
-        showing = scenes_showing(conn, user_id, parsed.sight, {s for signal in sighted for s in raw[signal]})
-        for signal in sighted:
-            raw[signal] = {scene_id: v for scene_id, v in raw[signal].items() if scene_id in showing}
-    return raw
+        parts.append(appearance_part(st, parsed.appearance, filters, within))
+    union = (
+        sql.SQL(" UNION ALL ").join(sql.SQL("({})").format(part) for part in parts)
+        if parts
+        else sql.SQL("SELECT NULL::bigint AS scene_id, NULL::text AS signal, NULL::float8 AS raw WHERE false")
+    )
+    best = sql.SQL("SELECT scene_id, signal, max(raw)::float8 AS raw FROM ({}) AS found GROUP BY scene_id, signal")
+    if not parsed.sight:
+        return st, st.part("raw", best.format(union)), indexed
+    scored = st.part("unsighted", best.format(union))
+    sighted = st.value(list(SIGHTED))
+    raw = st.part(
+        "raw",
+        sql.SQL(
+            """SELECT * FROM {scored} WHERE signal <> ALL({sighted}) OR scene_id IN (
+                   SELECT s.id FROM scenes s WHERE s.user_id = {user} AND {showing}
+                      AND s.id IN (SELECT scene_id FROM {scored} WHERE signal = ANY({sighted})))"""
+        ).format(scored=scored, sighted=sighted, user=USER, showing=showing_condition(st, parsed.sight)),
+    )
+    return st, raw, indexed
+
+
+def candidates(
+    st: Statement,
+    conn: Conn,
+    parsed: ParsedQuery,
+    vectors: list[QueryVector],
+    person: sql.Identifier | None,
+    budget: int,
+    settings: Settings,
+) -> sql.Composed:
+    """The index path's candidates, as an array: the named people's scenes, each channel's nearest through the
+    index (a channel where it found none of the user's rows, a graph cut off by duplicates, whole), and the
+    scenes the query's words pick (up to ``budget``)."""
+    sources: list[sql.Composable] = []
+    if person is not None:
+        sources.append(sql.SQL("SELECT scene_id FROM {}").format(person))
+    for n, (model, vector, channels) in enumerate(vectors):
+        found = model_row(conn, model)
+        if found is None:
+            continue
+        nearest = st.part(f"nearest_{n}", nearest_part(st, found, vector, channels, settings.ann_candidates))
+        sources.append(sql.SQL("SELECT scene_id FROM {}").format(nearest))
+        for channel, signal in channels.items():
+            sources.append(
+                sql.SQL(
+                    """SELECT scene_id FROM scene_vectors WHERE user_id = {user} AND model_id = {model}
+                       AND channel = {channel} AND NOT EXISTS (SELECT 1 FROM {nearest} WHERE signal = {signal})"""
+                ).format(
+                    user=USER,
+                    model=sql.Literal(found[0]),
+                    channel=sql.Literal(channel),
+                    nearest=nearest,
+                    signal=sql.Literal(signal),
+                )
+            )
+    for text in (parsed.text, " ".join(parsed.translated)):
+        if text:
+            sources.append(picked_part(st, conn, text, budget))
+    if not sources:
+        return sql.Composed([sql.SQL("ARRAY[]::bigint[]")])
+    found_all = st.part("candidates", sql.SQL(" UNION ").join(sql.SQL("({})").format(s) for s in sources))
+    ids = st.part("candidate_ids", sql.SQL("SELECT array_agg(scene_id) AS ids FROM {}").format(found_all))
+    return sql.SQL("(SELECT ids FROM {})::bigint[]").format(ids)  # an array, not a set: the index on ids is read

@@ -18,6 +18,10 @@ reads 1.0 for a query it merely resembles.
 
 The numbers live in ``fusion.json`` beside this module; ``python -m eval.tune``
 fits them on the tune split and reports the holdout split.
+
+Search fuses in SQL (``fusion_sql``), beside the channels' parts, so that raw scores never
+leave the database; ``fuse`` is the same arithmetic in Python, for tuning over stored raw
+scores (a test holds the two to the same answers).
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from psycopg import sql
+
+from heimdex.db.statement import Statement
 
 CONFIG_PATH = Path(__file__).with_name("fusion.json")
 CHANNELS = {
@@ -152,7 +160,76 @@ def _either(probabilities: dict[str, float]) -> float:
 def _reciprocal_rank(calibrated: dict[int, dict[str, float]], config: FusionConfig) -> list[Fused]:
     scores = dict.fromkeys(calibrated, 0.0)
     for signal in SIGNALS:
-        ranked = sorted((s for s in calibrated if signal in calibrated[s]), key=lambda s: -calibrated[s][signal])
+        ranked = sorted((s for s in calibrated if signal in calibrated[s]), key=lambda s: (-calibrated[s][signal], s))
         for rank, scene_id in enumerate(ranked, start=1):
             scores[scene_id] += config.weights.get(signal, 0.0) / (config.rrf_k + rank)
     return [Fused(scene_id, scores[scene_id], signals) for scene_id, signals in calibrated.items()]
+
+
+EITHER_MIN = 1e-9  # the noisy-or's probability is kept within [EITHER_MIN, 1 - EITHER_MIN] before its logit
+
+
+def fusion_sql(st: Statement, raw: sql.Composable, config: FusionConfig, floor: float) -> sql.Composed:
+    """``fuse`` in SQL over the relation ``raw`` of ``(scene_id, signal, raw)`` rows (parts added to ``st``): the
+    scenes at or above ``floor`` as ``(scene_id, score, signals, probabilities)``, the last two JSON objects."""
+    rows = [
+        sql.SQL("({}, {}, {}::float8, {}::float8, {}::float8, {}::float8, {}::float8)").format(
+            sql.Literal(signal),
+            sql.Literal(CHANNEL_OF[signal]),
+            sql.Literal(float(weight)),
+            *(sql.Literal(float(v)) for v in config.calibration.get(signal, (0.0, 1.0))),
+            *(sql.Literal(float(v) if signal in config.platt else None) for v in config.platt.get(signal, (0, 0))),
+        )
+        for signal, weight in config.weights.items()
+        if weight > 0 and signal in CHANNEL_OF
+    ]
+    if not rows:
+        nothing = (
+            "SELECT NULL::bigint AS scene_id, 0::float8 AS score, NULL::jsonb AS signals, NULL::jsonb AS probabilities"
+        )
+        return sql.Composed([sql.SQL(nothing + " WHERE false")])
+    scored = st.part(
+        "scored",
+        sql.SQL(
+            """SELECT r.scene_id, r.signal, c.channel, c.weight,
+                      CASE WHEN c.hi > c.lo THEN least(1, greatest(0, (r.raw - c.lo) / (c.hi - c.lo)))
+                           ELSE (r.raw >= c.lo)::int END::float8 AS ramped,
+                      sigmoid(c.pa * r.raw + c.pb) AS p
+               FROM {raw} r JOIN (VALUES {rows}) AS c (signal, channel, weight, lo, hi, pa, pb) USING (signal)"""
+        ).format(raw=raw, rows=sql.SQL(", ").join(rows)),
+    )
+    kept = st.part("kept", sql.SQL("SELECT * FROM {} WHERE ramped > 0").format(scored))
+    if config.method == "channels":  # noisy-or of each channel's best probability, as a logit
+        best = st.part(
+            "channel_best",
+            sql.SQL("SELECT scene_id, channel, max(p) AS p FROM {} WHERE p IS NOT NULL GROUP BY 1, 2").format(kept),
+        )
+        either = st.part(
+            "either",
+            sql.SQL(
+                """SELECT scene_id, least(1 - {m}, greatest({m}, 1 - exp(sum(ln(greatest(1 - p, 1e-300)))))) AS e
+                   FROM {best} GROUP BY scene_id"""
+            ).format(m=sql.Literal(EITHER_MIN), best=best),
+        )
+        value = sql.SQL("min(coalesce(ln(e.e / (1 - e.e)), {}))").format(
+            sql.Literal(math.log(EITHER_MIN / (1 - EITHER_MIN)))
+        )
+        joined = sql.SQL("{} k LEFT JOIN {} e USING (scene_id)").format(kept, either)
+    elif config.method == "rrf":
+        value = sql.SQL("sum(k.weight / ({} + k.rank))").format(sql.Literal(float(config.rrf_k)))
+        joined = sql.SQL(
+            "(SELECT *, row_number() OVER (PARTITION BY signal ORDER BY ramped DESC, scene_id) AS rank FROM {}) k"
+        ).format(kept)
+    else:
+        value, joined = sql.SQL("sum(k.weight * k.ramped)"), sql.SQL("{} k").format(kept)
+    a, b = config.calibrated
+    fused = st.part(
+        "fused",
+        sql.SQL(
+            """SELECT k.scene_id, sigmoid({a} * {value} + {b}) AS score,
+                      jsonb_object_agg(k.signal, k.ramped) AS signals,
+                      coalesce(jsonb_object_agg(k.signal, k.p) FILTER (WHERE k.p IS NOT NULL), '{{}}') AS probabilities
+               FROM {joined} GROUP BY k.scene_id"""
+        ).format(a=sql.Literal(float(a)), b=sql.Literal(float(b)), value=value, joined=joined),
+    )
+    return sql.SQL("SELECT * FROM {} WHERE score >= {}").format(fused, sql.Literal(float(floor)))

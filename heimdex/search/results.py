@@ -8,7 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg import sql
+
 from heimdex.db import Conn
+from heimdex.db.statement import Statement
 from heimdex.models.types import speech_pieces
 from heimdex.search.fusion import Fused
 from heimdex.search.query import HANGUL, ParsedQuery, strip_particle
@@ -91,18 +94,69 @@ class Evidence:
     text: str = ""  # what it is: the word said (bare), the line on screen, the person's name
 
 
+DETAILS = """s.id, s.video_id, s.idx, s.start_s, s.end_s, s.words, s.ocr_text, s.ocr_lines, s.tags, s.caption,
+    s.keyframe_key, s.keyframes, v.title, v.filename,
+    (SELECT jsonb_object_agg(p.name, sp.seen) FROM scene_people sp JOIN people p ON p.id = sp.person_id
+     WHERE sp.scene_id = s.id AND p.user_id = s.user_id AND p.name IS NOT NULL) AS on_screen"""  # what a result shows
+
+
 def scene_details(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[int, Row]:
     """What a result shows of its scenes."""
     rows = conn.execute(
-        """SELECT s.id, s.video_id, s.idx, s.start_s, s.end_s, s.words, s.ocr_text, s.ocr_lines, s.tags, s.caption,
-                  s.keyframe_key, s.keyframes, v.title, v.filename,
-                  (SELECT jsonb_object_agg(p.name, sp.seen) FROM scene_people sp JOIN people p ON p.id = sp.person_id
-                   WHERE sp.scene_id = s.id AND p.user_id = %s AND p.name IS NOT NULL) AS on_screen
-           FROM scenes s JOIN videos v ON v.id = s.video_id
-           WHERE s.user_id = %s AND s.id = ANY(%s)""",
-        (user_id, user_id, scene_ids),
+        f"SELECT {DETAILS} FROM scenes s JOIN videos v ON v.id = s.video_id WHERE s.user_id = %s AND s.id = ANY(%s)",
+        (user_id, scene_ids),
     ).fetchall()
     return {row["id"]: row for row in rows}
+
+
+def page_sql(st: Statement, hits: sql.Composable, offset: int, limit: int) -> sql.Composed:
+    """The hits (``scene_id, score, signals, probabilities``) grouped into runs of adjacent scenes per video, as
+    :func:`group_runs` does, ranked the same way; the rows of runs ``offset + 1`` to ``offset + limit``, each scene's
+    details with its run's rank, and the number of runs in all (``total``; one row of it when the page is empty)."""
+    placed = st.part(
+        "placed",
+        sql.SQL(
+            """SELECT h.*, s.video_id, s.idx, s.start_s,
+                      s.idx - row_number() OVER (PARTITION BY s.video_id ORDER BY s.idx) AS island
+               FROM {hits} h CROSS JOIN LATERAL (  -- each hit's scene by its key: never the user's scenes, all read
+                   SELECT video_id, idx, start_s FROM scenes s WHERE s.id = h.scene_id AND s.user_id = %(user)s LIMIT 1) s"""
+        ).format(hits=hits),
+    )
+    runs = st.part(
+        "runs",
+        sql.SQL(
+            """SELECT video_id, island, row_number() OVER (ORDER BY max(score) DESC, video_id, min(start_s)) AS rank
+               FROM {placed} GROUP BY video_id, island"""
+        ).format(placed=placed),
+    )
+    return sql.SQL(
+        """SELECT (SELECT count(*) FROM {runs}) AS total, shown.* FROM (SELECT 1) AS one LEFT JOIN (
+               SELECT r.rank, h.score, h.signals, h.probabilities, {details}
+               FROM {runs} r JOIN {placed} h USING (video_id, island)
+                    JOIN scenes s ON s.id = h.scene_id JOIN videos v ON v.id = s.video_id
+               WHERE r.rank > {offset} AND r.rank <= {end}) AS shown ON true
+           ORDER BY shown.rank, shown.idx"""
+    ).format(
+        runs=runs,
+        placed=placed,
+        details=sql.SQL(DETAILS),
+        offset=sql.Literal(int(offset)),
+        end=sql.Literal(int(offset + limit)),
+    )
+
+
+def runs_of(rows: list[Row]) -> tuple[list[Run], dict[int, Row]]:
+    """The runs of :func:`page_sql`'s rows, in their order, and the details of their scenes."""
+    runs: dict[int, Run] = {}
+    details: dict[int, Row] = {}
+    for row in rows:
+        if row["rank"] is None:
+            continue
+        run = runs.setdefault(row["rank"], Run(row["video_id"], [], []))
+        run.scenes.append(row)
+        run.hits.append(Fused(row["id"], float(row["score"]), row["signals"], row["probabilities"]))
+        details[row["id"]] = row
+    return list(runs.values()), details
 
 
 def group_runs(hits: list[Fused], spans: dict[int, Row]) -> list[Run]:
