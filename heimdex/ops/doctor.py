@@ -75,6 +75,31 @@ def check_database(settings: Settings) -> Check:
     )
 
 
+def check_read_replica(settings: Settings) -> Check:
+    """The read replica answers, is a standby, and how far behind it is (search reads the primary meanwhile when
+    it is away or too far behind: not required)."""
+    from psycopg.rows import dict_row
+
+    from heimdex.db import REPLICA_LAG, Conn
+
+    if not settings.database_read_url:
+        return Check("read replica", True, "not configured: search reads the primary", required=False)
+    where = shown_url(settings.database_read_url)
+    options = f"-c statement_timeout={int(TIMEOUT_S * 1000)}"
+    try:
+        url = settings.database_read_url
+        with Conn.connect(url, connect_timeout=int(TIMEOUT_S), options=options, row_factory=dict_row) as conn:
+            standby = one(conn.execute("SELECT pg_is_in_recovery() AS standby").fetchone())["standby"]
+            lag = one(conn.execute(REPLICA_LAG).fetchone())["lag"]
+    except Exception as exc:  # doctor reports every failure instead of raising it
+        return Check("read replica", False, f"{where}: {exc}; search reads the primary", required=False)
+    if not standby:
+        return Check("read replica", False, f"{where} is not a standby (a primary?)", required=False)
+    behind = "not yet streaming" if lag is None else f"{float(lag):.1f} s behind"
+    usable = lag is not None and float(lag) <= settings.replica_max_lag_s
+    return Check("read replica", usable, f"{where}: a standby, {behind}", required=False)
+
+
 def check_redis(settings: Settings) -> Check:
     """Redis answers when REDIS_URL is set; without it jobs run in-process."""
     if not settings.redis_url:
@@ -140,6 +165,7 @@ def check_models_ready(settings: Settings) -> Check:
 CHECKS: list[Callable[[Settings], Check | list[Check]]] = [
     check_data_dir,
     check_database,
+    check_read_replica,
     check_redis,
     check_blob_store,
     check_models,
