@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 
 from heimdex.db.statement import Statement
-from heimdex.search.fusion import SIGNALS, FusionConfig, fuse, fusion_sql
+from heimdex.search.fusion import SIGNALS, FusionConfig, fuse, fusion_sql, reasons_sql
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,12 @@ def _in_sql(db, raw: dict[str, dict[int, float]], config: FusionConfig, floor: f
     )
     fused = st.part("hits", fusion_sql(st, relation, config, floor))
     with db.transaction() as conn:
-        found = st.rows(conn, sql.SQL("SELECT scene_id, score, signals, probabilities FROM {}").format(fused))
+        found = st.rows(
+            conn,
+            sql.SQL("SELECT h.scene_id, h.score, why.* FROM {} h CROSS JOIN LATERAL ({}) AS why").format(
+                fused, reasons_sql(sql.SQL("h.scene_id"))
+            ),
+        )
     return sorted(found, key=lambda row: (-row[1], row[0]))
 
 

@@ -206,7 +206,7 @@ def select_sql(
             )
         )
     if parsed.people:
-        conditions.append(sql.SQL("f.signals ? 'person'"))
+        conditions.append(sql.SQL("f.person"))
     return sql.SQL("SELECT * FROM {} f WHERE {}").format(fused, sql.SQL(" AND ").join(conditions))
 
 

@@ -236,10 +236,11 @@ def index_scan(conn: Conn, settings: Settings) -> Generator[None]:
     """Inside the caller's transaction: lookups go through the HNSW index, scanning on past other users' rows
     (iterative scan) up to ``settings.ann_max_scan``. Sorting is off meanwhile, so the planner never picks
     "every row of this user, sorted" (the exact scan, slower here) over the index; it is back on after."""
-    conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(settings.ann_ef_search)))
-    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-    conn.execute(sql.SQL("SET LOCAL hnsw.max_scan_tuples = {}").format(sql.Literal(settings.ann_max_scan)))
-    conn.execute("SET LOCAL enable_sort = off")
+    conn.execute(  # one round trip; set_config(..., true) is SET LOCAL
+        """SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                  set_config('hnsw.max_scan_tuples', %s, true), set_config('enable_sort', 'off', true)""",
+        (str(settings.ann_ef_search), str(settings.ann_max_scan)),
+    )
     yield  # (after an error the transaction ends, and its settings with it)
     conn.execute("SET LOCAL enable_sort = on")
 

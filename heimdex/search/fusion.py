@@ -170,8 +170,9 @@ EITHER_MIN = 1e-9  # the noisy-or's probability is kept within [EITHER_MIN, 1 - 
 
 
 def fusion_sql(st: Statement, raw: sql.Composable, config: FusionConfig, floor: float) -> sql.Composed:
-    """``fuse`` in SQL over the relation ``raw`` of ``(scene_id, signal, raw)`` rows (parts added to ``st``): the
-    scenes at or above ``floor`` as ``(scene_id, score, signals, probabilities)``, the last two JSON objects."""
+    """``fuse`` in SQL over the relation ``raw`` of ``(scene_id, signal, raw)`` rows (parts added to ``st``, among
+    them ``kept``, which :func:`reasons_sql` reads): the scenes at or above ``floor`` as ``(scene_id, score,
+    person)``, ``person`` whether the person signal is among a scene's."""
     rows = [
         sql.SQL("({}, {}, {}::float8, {}::float8, {}::float8, {}::float8, {}::float8)").format(
             sql.Literal(signal),
@@ -198,38 +199,43 @@ def fusion_sql(st: Statement, raw: sql.Composable, config: FusionConfig, floor: 
                FROM {raw} r JOIN (VALUES {rows}) AS c (signal, channel, weight, lo, hi, pa, pb) USING (signal)"""
         ).format(raw=raw, rows=sql.SQL(", ").join(rows)),
     )
-    kept = st.part("kept", sql.SQL("SELECT * FROM {} WHERE ramped > 0").format(scored))
+    kept = st.part("kept", sql.SQL("SELECT * FROM {} WHERE ramped > 0 AND weight > 0").format(scored))
     if config.method == "channels":  # noisy-or of each channel's best probability, as a logit
-        best = st.part(
-            "channel_best",
-            sql.SQL("SELECT scene_id, channel, max(p) AS p FROM {} WHERE p IS NOT NULL GROUP BY 1, 2").format(kept),
-        )
-        either = st.part(
-            "either",
-            sql.SQL(
-                """SELECT scene_id, least(1 - {m}, greatest({m}, 1 - exp(sum(ln(greatest(1 - p, 1e-300)))))) AS e
-                   FROM {best} GROUP BY scene_id"""
-            ).format(m=sql.Literal(EITHER_MIN), best=best),
-        )
-        value = sql.SQL("min(coalesce(ln(e.e / (1 - e.e)), {}))").format(
-            sql.Literal(math.log(EITHER_MIN / (1 - EITHER_MIN)))
-        )
-        joined = sql.SQL("{} k LEFT JOIN {} e USING (scene_id)").format(kept, either)
+        value = sql.SQL(
+            """SELECT scene_id, ln(e / (1 - e)) AS value, person FROM (
+                   SELECT scene_id, bool_or(person) AS person,
+                          least(1 - {m}, greatest({m}, 1 - exp(coalesce(sum(ln(greatest(1 - p, 1e-300))), 0)))) AS e
+                   FROM (SELECT scene_id, channel, max(p) AS p, bool_or(signal = 'person') AS person
+                         FROM {kept} GROUP BY scene_id, channel) AS best
+                   GROUP BY scene_id) AS either"""
+        ).format(m=sql.Literal(EITHER_MIN), kept=kept)
     elif config.method == "rrf":
-        value = sql.SQL("sum(k.weight / ({} + k.rank))").format(sql.Literal(float(config.rrf_k)))
-        joined = sql.SQL(
-            "(SELECT *, row_number() OVER (PARTITION BY signal ORDER BY ramped DESC, scene_id) AS rank FROM {}) k"
-        ).format(kept)
+        value = sql.SQL(
+            """SELECT scene_id, sum(weight / ({k} + rank)) AS value, bool_or(signal = 'person') AS person FROM (
+                   SELECT *, row_number() OVER (PARTITION BY signal ORDER BY ramped DESC, scene_id) AS rank
+                   FROM {kept}) AS ranked
+               GROUP BY scene_id"""
+        ).format(k=sql.Literal(float(config.rrf_k)), kept=kept)
     else:
-        value, joined = sql.SQL("sum(k.weight * k.ramped)"), sql.SQL("{} k").format(kept)
+        value = sql.SQL(
+            "SELECT scene_id, sum(weight * ramped) AS value, bool_or(signal = 'person') AS person FROM {} GROUP BY 1"
+        ).format(kept)
     a, b = config.calibrated
     fused = st.part(
         "fused",
-        sql.SQL(
-            """SELECT k.scene_id, sigmoid({a} * {value} + {b}) AS score,
-                      jsonb_object_agg(k.signal, k.ramped) AS signals,
-                      coalesce(jsonb_object_agg(k.signal, k.p) FILTER (WHERE k.p IS NOT NULL), '{{}}') AS probabilities
-               FROM {joined} GROUP BY k.scene_id"""
-        ).format(a=sql.Literal(float(a)), b=sql.Literal(float(b)), value=value, joined=joined),
+        sql.SQL("SELECT scene_id, sigmoid({a} * value + {b}) AS score, person FROM ({value}) AS fused_values").format(
+            a=sql.Literal(float(a)), b=sql.Literal(float(b)), value=value
+        ),
     )
     return sql.SQL("SELECT * FROM {} WHERE score >= {}").format(fused, sql.Literal(float(floor)))
+
+
+def reasons_sql(scene: sql.Composable) -> sql.Composed:
+    """What ``Fused`` holds of a scene (``scene``, a column) that :func:`fusion_sql` passed: its signals' ramped
+    scores and their probabilities, as two JSON objects (``signals``, ``probabilities``). Only a page's scenes
+    need them."""
+    return sql.SQL(
+        """SELECT jsonb_object_agg(k.signal, k.ramped) AS signals,
+                  coalesce(jsonb_object_agg(k.signal, k.p) FILTER (WHERE k.p IS NOT NULL), '{{}}') AS probabilities
+           FROM kept k WHERE k.scene_id = {}"""
+    ).format(scene)

@@ -13,7 +13,7 @@ from psycopg import sql
 from heimdex.db import Conn
 from heimdex.db.statement import Statement
 from heimdex.models.types import speech_pieces
-from heimdex.search.fusion import Fused
+from heimdex.search.fusion import Fused, reasons_sql
 from heimdex.search.query import HANGUL, ParsedQuery, strip_particle
 
 SNIPPET_WORDS = 24
@@ -110,7 +110,7 @@ def scene_details(conn: Conn, user_id: uuid.UUID, scene_ids: list[int]) -> dict[
 
 
 def page_sql(st: Statement, hits: sql.Composable, offset: int, limit: int) -> sql.Composed:
-    """The hits (``scene_id, score, signals, probabilities``) grouped into runs of adjacent scenes per video, as
+    """The hits (``scene_id, score``, as :func:`~heimdex.search.fusion.fusion_sql` gives) grouped into runs of adjacent scenes per video, as
     :func:`group_runs` does, ranked the same way; the rows of runs ``offset + 1`` to ``offset + limit``, each scene's
     details with its run's rank, and the number of runs in all (``total``; one row of it when the page is empty)."""
     placed = st.part(
@@ -131,15 +131,17 @@ def page_sql(st: Statement, hits: sql.Composable, offset: int, limit: int) -> sq
     )
     return sql.SQL(
         """SELECT (SELECT count(*) FROM {runs}) AS total, shown.* FROM (SELECT 1) AS one LEFT JOIN (
-               SELECT r.rank, h.score, h.signals, h.probabilities, {details}
+               SELECT r.rank, h.score, why.signals, why.probabilities, {details}
                FROM {runs} r JOIN {placed} h USING (video_id, island)
                     JOIN scenes s ON s.id = h.scene_id JOIN videos v ON v.id = s.video_id
+                    CROSS JOIN LATERAL ({why}) AS why
                WHERE r.rank > {offset} AND r.rank <= {end}) AS shown ON true
            ORDER BY shown.rank, shown.idx"""
     ).format(
         runs=runs,
         placed=placed,
         details=sql.SQL(DETAILS),
+        why=reasons_sql(sql.SQL("h.scene_id")),
         offset=sql.Literal(int(offset)),
         end=sql.Literal(int(offset + limit)),
     )
