@@ -143,6 +143,7 @@ def release() -> None:
             _forget_dead_handles(server)
             server.cleanup()  # pgserver: stops the server when this was its last user
         _servers.clear()
+        atexit.unregister(_forget_dead_handles)  # done now: nothing is left for the exit to tidy
 
 
 def create_database(admin_url: str, database: str) -> None:
