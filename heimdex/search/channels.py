@@ -423,14 +423,6 @@ def person_part(
     )
 
 
-def person_scores(
-    conn: Conn, user_id: uuid.UUID, names: tuple[str, ...], filters: SearchFilters, actions: tuple[str, ...] = ()
-) -> dict[int, float]:
-    """:func:`person_part` run alone: scene id → likeness."""
-    st = Statement(user=user_id)
-    return scores_of(conn, st, person_part(st, names, filters, actions)).get("person", {})
-
-
 def phrase_condition(st: Statement, phrases: tuple[str, ...]) -> sql.Composed:
     """Whether scene ``s``'s speech, screen text or tags contain every phrase exactly (ignoring case)."""
     return sql.SQL(" AND ").join(
