@@ -801,76 +801,91 @@ def main() -> None:
     settings = replace(Settings.from_env(), data_dir=data, database_url=None, db_pool_size=10)
     registry = get_registry()
     db = open_database(settings)
-    library = WordLibrary(db, args.users) if args.library == "words" else Library(db, registry.get("text"), args.users)
-    registry = library.registry or registry
-    report: dict = {
-        "cpus": os.cpu_count(),
-        "users": args.users,
-        "library": args.library,
-        "text_model": registry.info("text").name,
-        "crowd": [],
-    }
-    say = (lambda line: None) if args.json else (lambda line: print(line, flush=True))
-    say(f"cpus: {os.cpu_count()}, users: {args.users}, text model: {registry.info('text').name}")
-    say(
-        "\n| scenes | build s | p50 ms | p95 ms | p99 ms | QPS (8 clients) | encode p50 ms | lookup p50 ms | p95 / 2x(encode+lookup) |"
-    )
-    say("|---|---|---|---|---|---|---|---|---|")
-    for scale in (int(s) for s in args.scales.split(",") if s.strip()):
-        if scale == 0:
-            continue
-        built = library.grow(scale)
-        m = measure(db, library, registry, settings, args.queries)
-        report["crowd"].append({"scenes": scale, "build_s": round(built, 1), **{k: round(v, 2) for k, v in m.items()}})
-        budget = 2 * (m["encode_p50"] + m["lookup_p50"])
-        say(
-            f"| {scale:,} | {built:.0f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['qps8']:.0f} | "
-            f"{m['encode_p50']:.1f} | {m['lookup_p50']:.1f} | {m['p95'] / budget:.2f} |"
+    try:  # the throwaway server stops, and its folder (gigabytes at 300,000 scenes) goes, whatever happens
+        library = (
+            WordLibrary(db, args.users) if args.library == "words" else Library(db, registry.get("text"), args.users)
         )
-    sizes = [int(s) for s in args.heavy_user.split(",") if s.strip()]
-    if sizes:
+        registry = library.registry or registry
+        report: dict = {
+            "cpus": os.cpu_count(),
+            "users": args.users,
+            "library": args.library,
+            "text_model": registry.info("text").name,
+            "crowd": [],
+        }
+        say = (lambda line: None) if args.json else (lambda line: print(line, flush=True))
+        say(f"cpus: {os.cpu_count()}, users: {args.users}, text model: {registry.info('text').name}")
         say(
-            f"\none heavy user beside the crowd ({library.scenes:,} crowd scenes), {args.heavy_queries} queries:\n\n"
-            "| scenes | search p50 / p95 / p99 ms | search recall@10 | exact scan ms | index lookup ms | recall@10 | "
-            "recall@10 ef 40 / 200 / 400 (ms) | lexical ms | index build s | index MB | one video's scenes / vectors ms |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|"
+            "\n| scenes | build s | p50 ms | p95 ms | p99 ms | QPS (8 clients) | encode p50 ms | lookup p50 ms | p95 / 2x(encode+lookup) |"
         )
-
-        def row(r: dict) -> None:
+        say("|---|---|---|---|---|---|---|---|---|")
+        for scale in (int(s) for s in args.scales.split(",") if s.strip()):
+            if scale == 0:
+                continue
+            built = library.grow(scale)
+            m = measure(db, library, registry, settings, args.queries)
+            report["crowd"].append(
+                {"scenes": scale, "build_s": round(built, 1), **{k: round(v, 2) for k, v in m.items()}}
+            )
+            budget = 2 * (m["encode_p50"] + m["lookup_p50"])
             say(
-                f"| {r['scenes']:,} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f} | "
-                f"{r['search_recall_at_10']:.3f} | {r['exact_scan_ms']:.1f} | "
-                f"{r['ann_ms']:.1f} | {r['recall_at_10']:.3f} | "
-                + " / ".join(  # the default ef_search's figures carry no suffix
-                    f"{r.get(f'recall_at_10_ef{ef}', r['recall_at_10']):.3f} ({r.get(f'ann_ms_ef{ef}', r['ann_ms']):.1f})"
-                    for ef in (40, 200, 400)
+                f"| {scale:,} | {built:.0f} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | {m['qps8']:.0f} | "
+                f"{m['encode_p50']:.1f} | {m['lookup_p50']:.1f} | {m['p95'] / budget:.2f} |"
+            )
+        sizes = [int(s) for s in args.heavy_user.split(",") if s.strip()]
+        if sizes:
+            say(
+                f"\none heavy user beside the crowd ({library.scenes:,} crowd scenes), {args.heavy_queries} queries:\n\n"
+                "| scenes | search p50 / p95 / p99 ms | search recall@10 | exact scan ms | index lookup ms | recall@10 | "
+                "recall@10 ef 40 / 200 / 400 (ms) | lexical ms | index build s | index MB | one video's scenes / vectors ms |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|"
+            )
+
+            def row(r: dict) -> None:
+                say(
+                    f"| {r['scenes']:,} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f} | "
+                    f"{r['search_recall_at_10']:.3f} | {r['exact_scan_ms']:.1f} | "
+                    f"{r['ann_ms']:.1f} | {r['recall_at_10']:.3f} | "
+                    + " / ".join(  # the default ef_search's figures carry no suffix
+                        f"{r.get(f'recall_at_10_ef{ef}', r['recall_at_10']):.3f} ({r.get(f'ann_ms_ef{ef}', r['ann_ms']):.1f})"
+                        for ef in (40, 200, 400)
+                    )
+                    + f" | {r['lexical_ms']:.1f} | "
+                    f"{r['index_s']:.0f} | {r['index_mb']:.0f} | {r['insert_scenes_ms']:.0f} / {r['insert_video_ms']:.0f} |"
                 )
-                + f" | {r['lexical_ms']:.1f} | "
-                f"{r['index_s']:.0f} | {r['index_mb']:.0f} | {r['insert_scenes_ms']:.0f} / {r['insert_video_ms']:.0f} |"
-            )
-            if "full_precision" in r:
-                say(f"  full-precision index at {r['scenes']:,}: {json.dumps(r['full_precision'])}")
-            for choice in r.get("choices", []) + r.get("graphs", []):
-                say(f"  at {r['scenes']:,}, on the other half of the queries: {json.dumps(choice)}")
-            say(
-                f"  on disk at {r['scenes']:,}: scenes {r['scenes_mb']} MiB, vectors {r['vectors_mb']} MiB, "
-                f"HNSW {r['hnsw_mb']} MiB; shared_buffers {r['shared_buffers']}"
-            )
+                if "full_precision" in r:
+                    say(f"  full-precision index at {r['scenes']:,}: {json.dumps(r['full_precision'])}")
+                for choice in r.get("choices", []) + r.get("graphs", []):
+                    say(f"  at {r['scenes']:,}, on the other half of the queries: {json.dumps(choice)}")
+                say(
+                    f"  on disk at {r['scenes']:,}: scenes {r['scenes_mb']} MiB, vectors {r['vectors_mb']} MiB, "
+                    f"HNSW {r['hnsw_mb']} MiB; shared_buffers {r['shared_buffers']}"
+                )
 
-        heavy = heavy_user(
-            db, library, registry, settings, sizes, args.heavy_queries, args.full_at, row, args.choose_at, args.graph_at
-        )
-        report["heavy_users"] = heavy
-        report["heavy_user"] = heavy[-1]
-    if not args.no_crossover and not args.json:
-        say("\none user's exact vector scan as their library grows:\n\n| that user's scenes | scan ms |\n|---|---|")
-        for size, ms in crossover(db, library, registry, settings):
-            say(f"| {size:,} | {ms:.1f} |")
-    if args.json:
-        print(json.dumps(report))
-    db.close()
-    release()  # the throwaway server stops, and its folder (gigabytes at 300,000 scenes) goes
-    shutil.rmtree(data, ignore_errors=True)
+            heavy = heavy_user(
+                db,
+                library,
+                registry,
+                settings,
+                sizes,
+                args.heavy_queries,
+                args.full_at,
+                row,
+                args.choose_at,
+                args.graph_at,
+            )
+            report["heavy_users"] = heavy
+            report["heavy_user"] = heavy[-1]
+        if not args.no_crossover and not args.json:
+            say("\none user's exact vector scan as their library grows:\n\n| that user's scenes | scan ms |\n|---|---|")
+            for size, ms in crossover(db, library, registry, settings):
+                say(f"| {size:,} | {ms:.1f} |")
+        if args.json:
+            print(json.dumps(report))
+    finally:
+        db.close()
+        release()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":
