@@ -68,8 +68,10 @@ def standby(settings, db, tmp_path: Path):
         (folder / copied).unlink(missing_ok=True)
     options = f"-k {folder} -c listen_addresses='' -c shared_buffers=64MB"
     _run("pg_ctl", "-D", str(folder), "-l", str(logs / "standby.log"), "-w", "-t", "120", "-o", options, "start")
-    try:
-        yield folder, f"postgresql://postgres:@/heimdex?host={folder}"
+    url = f"postgresql://postgres:@/heimdex?host={folder}"
+    try:  # started is not yet streaming: its receiver connects to the primary a moment later (on a busy machine, later)
+        _until(lambda: _standby(url, "SELECT pg_last_wal_receive_lsn() IS NOT NULL") is True, "the standby to stream")
+        yield folder, url
     finally:
         subprocess.run(
             [_bin("pg_ctl"), "-D", str(folder), "-m", "immediate", "-w", "stop"],
