@@ -1,14 +1,19 @@
 """Benchmark search on a synthetic library: a crowd of 1,000 users, then one heavy user growing beside it.
 
-    python -m eval.bench_search [--scales 100000] [--heavy-user 10000,100000,300000] [--library words|sentences]
-                                [--choose-at N] [--graph-at N] [--full-at N] [--json]
+    python -m eval.bench_search [--scales 100000] [--heavy-user 10000,100000,300000]
+                                [--library prose|words|sentences] [--choose-at N] [--graph-at N] [--full-at N] [--json]
 
-Two libraries (``--library``):
+Three libraries (``--library``):
 
-- ``words`` (the default, realistic): a synthetic language of 24,000 made-up words of Zipf
+- ``prose`` (the default, realistic): real English, the documentation that ships with this Python
+  (:mod:`eval.prose`: about 250,000 sentences, a vocabulary of over 100,000 words), embedded by the
+  app's own text model (:class:`ProseLibrary`). Speech is a window of 8 to 20 words on it, screen
+  text 2 to 5. Its queries: 200 of 2 to 4 words of sentences the library does not hold;
+- ``words`` (a stress case for the graph): a synthetic language of 24,000 made-up words of Zipf
   frequency in 400 topics (:class:`Words`). Speech is 8 to 20 words, screen text 2 to 5, each
   vector its text's (rarer words weigh more, a word's vector lies near its topic's), so texts
-  that share words or topics are neighbours. Its queries: 200 of 2 to 4 words of the language;
+  that share words or topics are neighbours; its vectors are far harder for an HNSW graph than
+  a real model's. Its queries: 200 of 2 to 4 words of the language;
 - ``sentences`` (a stress case for common words): a few hundred real sentences (the bilingual
   eval set, the labelled queries, the shared media's speech), each vector the real model's
   embedding blended with another and noise, repeated hundreds of times. Its queries: the labelled
@@ -141,12 +146,19 @@ class Library:
         )
         return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
+    tag_noise = 0.02  # each scene's copy of a tag list's vector is moved this much (0: the same list, the same vector)
+
+    def _tag_key(self, tags: list[str]) -> str:
+        return ", ".join(sorted(tags))
+
     def _tag_vectors(self, tag_sets: list[list[str]]) -> np.ndarray:
-        keys = [", ".join(sorted(tags)) for tags in tag_sets]
+        keys = [self._tag_key(tags) for tags in tag_sets]
         missing = sorted(set(keys) - set(self._tags))
         if missing:
             self._tags.update(zip(missing, self.embedder.embed_passages(missing)))
-        rows = np.stack([self._tags[key] for key in keys]) + self.rng.normal(0, 0.02, (len(keys), self.pool.shape[1]))
+        rows = np.stack([self._tags[key] for key in keys])
+        if self.tag_noise:
+            rows = rows + self.rng.normal(0, self.tag_noise, rows.shape)
         return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
     def grow(self, total: int, batch: int = 20_000, user: uuid.UUID | None = None) -> float:
@@ -354,6 +366,69 @@ class WordLibrary(Library):
         pieces = [" ".join(text.split()[: len(text.split()) // 2]) for text in said]
         tag_sets = [list(self.rng.choice(TAGS, size=4, replace=False)) for _ in range(count)]
         return said, shown, tag_sets, self._noisy(said), self._noisy(pieces), self._noisy(shown)
+
+
+class ProseLibrary(Library):
+    """The realistic library: real English (:mod:`eval.prose`, the documentation that ships with this Python)
+    as if read aloud, embedded by the app's own text model. Speech is a window of 8 to 20 words on the text
+    in order (a transcript's segments cross sentences), its piece the first half, screen text a window of 2
+    to 5; tags are four of the 20 in a detector's order, and the same list has the same vector, as the app
+    embeds them. The queries are 2 to 4 words of sentences the library does not hold, at least one of them not
+    a function word; half choose settings."""
+
+    held_out = 4_000  # sentences kept out of the library: the queries' source
+    tag_noise = 0.0
+
+    def __init__(self, db, embedder, users: int, seed: int = 7):
+        from eval import prose
+
+        found = prose.sentences()
+        self.held, self.words = found[: self.held_out], " ".join(found[self.held_out :]).split()
+        super().__init__(db, embedder, users, seed)
+
+    def _window(self, rng: np.random.Generator, shortest: int, longest: int) -> str:
+        length = int(rng.integers(shortest, longest + 1))
+        start = int(rng.integers(len(self.words) - length))
+        return " ".join(self.words[start : start + length])
+
+    def corpus(self) -> list[str]:
+        rng = np.random.default_rng(17)
+        return [self._window(rng, 8, 20) for _ in range(50)]
+
+    def queries(self) -> list[str]:
+        """200 queries: 2 to 4 words in a row of a held-out sentence, as a person remembers them."""
+        rng = random.Random(23)
+        common = set(function_words())
+        found: list[str] = []
+        for sentence in self.held:
+            words = [w.strip(",.;:()'\"!?") for w in sentence.split()]
+            length = rng.randint(2, 4)
+            start = rng.randint(0, len(words) - length)
+            picked = [w for w in words[start : start + length] if w]
+            if len(picked) >= 2 and any(w.lower() not in common for w in picked):
+                found.append(" ".join(picked))
+            if len(found) == 200:
+                break
+        return found
+
+    def _tag_key(self, tags: list[str]) -> str:
+        return ", ".join(tags)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        rows = np.zeros((len(texts), self.pool.shape[1]), dtype=np.float32)
+        said = [i for i, text in enumerate(texts) if text]
+        if said:
+            rows[said] = self.embedder.embed_passages([texts[i] for i in said])
+        return rows
+
+    def _draw(self, count: int):
+        speech = self.rng.random(count) < 0.5
+        screen = self.rng.random(count) < 0.2
+        said = [self._window(self.rng, 8, 20) if spoken else "" for spoken in speech]
+        shown = [self._window(self.rng, 2, 5) if written else "" for written in screen]
+        pieces = [" ".join(text.split()[: len(text.split()) // 2]) for text in said]
+        tag_sets = [list(self.rng.choice(TAGS, size=4, replace=False)) for _ in range(count)]
+        return said, shown, tag_sets, self._embed(said), self._embed(pieces), self._embed(shown)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -783,10 +858,11 @@ def main() -> None:
     parser.add_argument("--graph-at", type=int, default=None, help="compare HNSW build settings at this size")
     parser.add_argument(
         "--library",
-        choices=("words", "sentences"),
-        default="words",
-        help="words: a synthetic language of 24k Zipf words (realistic); sentences: a few hundred real sentences "
-        "repeated (a stress case for common words)",
+        choices=("prose", "words", "sentences"),
+        default="prose",
+        help="prose: real English embedded by the app's text model (realistic); words: a synthetic language of 24k "
+        "Zipf words (a stress case for the graph); sentences: a few hundred real sentences repeated (a stress case "
+        "for common words)",
     )
     parser.add_argument("--no-crossover", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -802,9 +878,11 @@ def main() -> None:
     registry = get_registry()
     db = open_database(settings)
     try:  # the throwaway server stops, and its folder (gigabytes at 300,000 scenes) goes, whatever happens
-        library = (
-            WordLibrary(db, args.users) if args.library == "words" else Library(db, registry.get("text"), args.users)
-        )
+        library = {
+            "prose": lambda: ProseLibrary(db, registry.get("text"), args.users),
+            "words": lambda: WordLibrary(db, args.users),
+            "sentences": lambda: Library(db, registry.get("text"), args.users),
+        }[args.library]()
         registry = library.registry or registry
         report: dict = {
             "cpus": os.cpu_count(),
