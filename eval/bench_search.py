@@ -622,28 +622,34 @@ def _paths(db, library: Library, user, plan, vectors, registry, settings, efs=(4
     return found
 
 
-CHOICES = [  # ANN candidates per channel, ef_search, the words' share of the library
-    (100, 200, 0.01),
-    (50, 200, 0.01),
-    (50, 100, 0.01),
-    (30, 100, 0.01),
-    (50, 100, 0.003),
-    (50, 100, 0.03),
+CHOICES = [  # ANN candidates per channel, ef_search, the words' share of the library, and its floor (scenes)
+    (50, 100, 0.01, 1000),
+    (50, 200, 0.01, 1000),
+    (50, 200, 0.005, 1000),
+    (50, 200, 0.0033, 1000),
+    (100, 200, 0.0033, 1000),
+    (30, 200, 0.0033, 1000),
+    (50, 200, 0.0033, 600),
+    (50, 200, 0.0033, 400),
+    (100, 200, 0.0033, 400),
 ]
 GRAPHS = [(16, 64), (16, 128), (24, 128), (32, 200)]  # HNSW m, ef_construction
 EF_SEARCH = (40, 100, 200, 400)
 
 
 def _choose(db, library: Library, user, registry, settings) -> list[dict]:
-    """The index path's settings (ANN candidates per channel, scenes the rare words may pick) tried on the half of
-    the queries the reported figures do not use: search recall@10 against the exact path, and latency."""
+    """The index path's settings (ANN candidates per channel, ef_search, scenes the rare words may pick) tried, in
+    ``CHOICES``' order, on the half of the queries the reported figures do not use: search recall@10 against the
+    exact path, and latency."""
     from heimdex.search import search
 
     texts = library.queries()[0::2]
     exact = _first_pages(db, user, texts, registry, settings, exact=True)
     tried = []
-    for candidates, ef, share in CHOICES:
-        choice = replace(settings, ann_candidates=candidates, ann_ef_search=ef, lexical_share=share)
+    for candidates, ef, share, floor in CHOICES:
+        choice = replace(
+            settings, ann_candidates=candidates, ann_ef_search=ef, lexical_share=share, lexical_max_scenes=floor
+        )
         latencies = []
         for text in texts:
             started = time.perf_counter()
@@ -654,6 +660,7 @@ def _choose(db, library: Library, user, registry, settings) -> list[dict]:
                 "ann_candidates": candidates,
                 "ef_search": ef,
                 "lexical_share": share,
+                "lexical_max_scenes": floor,
                 "search_recall_at_10": round(_search_recall(db, user, texts, registry, choice, exact), 3),
                 "p50_ms": round(percentile(latencies, 50), 1),
                 "p95_ms": round(percentile(latencies, 95), 1),

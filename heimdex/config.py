@@ -78,12 +78,13 @@ class Settings:
     face_cluster_distance: float = 0.5  # unknown faces this close are suggested as one person (eval/faces.py)
     ann_min_scenes: int = 10000  # a library this large is searched through the HNSW index (eval/bench_search.py:
     # at 10k scenes the index lookup already took half the exact scan's time)
-    ann_ef_search: int = 100  # the index's candidate list per lookup, and ...
-    ann_candidates: int = 50  # ... the nearest rows per channel that get a score on the index path: the cheapest pair
-    # whose search recall@10 stays within 0.01 of the best tried (eval/bench_search.py --choose-at)
+    ann_ef_search: int = 200  # the index's candidate list per lookup: the least whose recall@10 reaches 0.97
+    # (eval/bench_search.py --graph-at) ...
+    ann_candidates: int = 50  # ... and the nearest rows per channel that get a score on the index path
     ann_max_scan: int = 40000  # rows the iterative scan may visit looking for enough of the user's own
-    lexical_max_scenes: int = 1000  # on the index path, words picking scenes by themselves may hold this many in all,
-    lexical_share: float = 0.01  # ... or this share of the library when that is more (eval/bench_search.py --choose-at)
+    lexical_max_scenes: int = 400  # on the index path, words picking scenes by themselves may hold this many in all,
+    lexical_share: float = 0.0033  # ... or this share of the library when that is more: with the candidates, the
+    # fastest whose search recall@10 stays at 0.97 (eval/bench_search.py --choose-at)
     smtp_url: str | None = None  # smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS); unset: the outbox
     mail_from: str = "Heimdex <no-reply@heimdex.local>"  # the sender of account mail
     public_url: str = "http://localhost:7860"  # where links in account mail point (the app as people reach it)
