@@ -298,6 +298,35 @@ def test_common_words_together_still_pick_their_scenes(db, registry, make_user, 
             assert any(v == video and s == score and set(ids) & set(scenes) for v, ids, s in found), query
 
 
+def test_common_words_scenes_are_picked_through_their_indexes(db, registry, make_user):
+    """When no word of a query is rare, its scenes are picked through the words' indexes, never by reading the scenes
+    table in order until enough of them turn up (on a large library that read every other user's scenes first)."""
+    from heimdex.config import get_settings
+    from heimdex.db.statement import Statement
+    from heimdex.search.channels import index_scan, picked_part, rare_terms
+
+    _library(db, registry, make_user, 120, TEXTS, 0.05, seed=10)  # another user's scenes first
+    user = _library(db, registry, make_user, 120, TEXTS, 0.05, seed=11)
+    with db.transaction() as conn:
+        conn.execute("ANALYZE scenes")
+        cars = {
+            row["id"]
+            for row in conn.execute(
+                "SELECT id FROM scenes WHERE user_id = %s AND tags_tsv @@ 'car'::tsquery", (user.id,)
+            ).fetchall()
+        }
+        assert len(cars) > 3 and not rare_terms(conn, user.id, "a car", 3)  # "car" is too common to pick alone
+        st = Statement(user=user.id)
+        body = picked_part(st, conn, "a car", 3)
+        with index_scan(conn, get_settings()):
+            plan = json.dumps(
+                conn.execute(b"EXPLAIN (FORMAT JSON) " + st.query(body).as_bytes(conn), st.params).fetchone()
+            )
+            picked = {row[0] for row in st.rows(conn, body)}
+    assert '"Seq Scan"' not in plan
+    assert len(picked) == 3 and picked <= cars
+
+
 def test_a_page_is_all_that_leaves_the_database(db, registry, make_user, monkeypatch):
     """Fusion and grouping run in SQL: the rows that reach Python are the page's scenes, and the pages of two
     moments, read one after another, are the same moments in the same order as one page of them all."""
