@@ -724,7 +724,7 @@ def _rebuild(db, library: Library) -> tuple[float, float]:
             conn.execute(sql_drop(name))
     started = time.perf_counter()
     with db.transaction() as conn:
-        conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        conn.execute("SET LOCAL maintenance_work_mem = '4GB'")  # the graph of 1M rows (1.5 GB) built in memory
         ensure_vector_index(conn, library.model_id, library.pool.shape[1])
     spent = time.perf_counter() - started
     with db.transaction() as conn:

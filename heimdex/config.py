@@ -78,8 +78,8 @@ class Settings:
     face_cluster_distance: float = 0.5  # unknown faces this close are suggested as one person (eval/faces.py)
     ann_min_scenes: int = 10000  # a library this large is searched through the HNSW index (eval/bench_search.py:
     # at 10k scenes the index lookup already took half the exact scan's time)
-    ann_ef_search: int = 200  # the index's candidate list per lookup: the least whose recall@10 reaches 0.97
-    # (eval/bench_search.py --graph-at) ...
+    ann_ef_search: int = 200  # the index's candidate list per lookup: on a graph built with ef_construction 128,
+    # recall@10 0.996 at 100k, where 100 gave 0.973 (eval/bench_search.py --graph-at) ...
     ann_candidates: int = 50  # ... and the nearest rows per channel that get a score on the index path
     ann_max_scan: int = 40000  # rows the iterative scan may visit looking for enough of the user's own
     lexical_max_scenes: int = 400  # on the index path, words picking scenes by themselves may hold this many in all,

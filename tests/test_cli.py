@@ -76,3 +76,43 @@ def test_doctor_fails_when_the_database_is_unreachable(data_dir):
     done = run_cli("doctor", env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"})
     assert done.returncode == 1
     assert "[FAIL] database" in done.stdout
+
+
+def test_an_older_releases_graph_is_reported_and_rebuilt(data_dir, db):
+    """An index built with pgvector's defaults (an older release's) is named by the doctor, and ``db rebuild-graph``
+    builds it again with today's settings beside it, then drops the old one."""
+    from heimdex.db.vectors import HNSW_EF_CONSTRUCTION, ensure_vector_index, index_names, stale_indexes
+
+    with db.transaction() as conn:
+        model = conn.execute(
+            "INSERT INTO embedding_models (name, version, dim) VALUES ('graph-test', '1', 8) RETURNING id"
+        ).fetchone()["id"]
+        ensure_vector_index(conn, model, 8)
+        name = index_names(model)[0]
+        conn.execute(f"DROP INDEX {name}")
+        conn.execute(
+            f"CREATE INDEX {name} ON scene_vectors USING hnsw ((embedding::halfvec(8)) halfvec_cosine_ops) "
+            f"WITH (m = 16, ef_construction = 64) WHERE model_id = {model} AND channel = 'transcript'"
+        )
+        assert stale_indexes(conn) == [name]
+    try:
+        doctor = {c["name"]: c for c in json.loads(run_cli("doctor", "--json").stdout)}["vector indexes"]
+        assert not doctor["ok"] and name in doctor["detail"] and "db rebuild-graph" in doctor["detail"]
+
+        done = run_cli("db", "rebuild-graph")
+        assert done.returncode == 0, done.stderr
+        assert name in done.stdout
+        with db.transaction() as conn:
+            assert stale_indexes(conn) == []
+            options = conn.execute("SELECT reloptions FROM pg_class WHERE relname = %s", (name,)).fetchone()
+            assert f"ef_construction={HNSW_EF_CONSTRUCTION}" in options["reloptions"]
+            left = conn.execute("SELECT count(*) AS n FROM pg_class WHERE relname LIKE %s", (f"{name}%",)).fetchone()
+            assert left["n"] == 1  # no old copy left behind
+        assert run_cli("db", "rebuild-graph").stdout.startswith("every vector index")
+        doctor = {c["name"]: c for c in json.loads(run_cli("doctor", "--json").stdout)}["vector indexes"]
+        assert doctor["ok"], doctor
+    finally:
+        with db.transaction() as conn:
+            for index in index_names(model):
+                conn.execute(f"DROP INDEX IF EXISTS {index}, {index}_old")
+            conn.execute("DELETE FROM embedding_models WHERE id = %s", (model,))

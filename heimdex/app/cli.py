@@ -62,6 +62,19 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_rebuild_graph(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from heimdex.db import resolve_url
+    from heimdex.db.vectors import rebuild_stale_indexes
+
+    _db()  # opening the database applies pending migrations first
+    with psycopg.connect(resolve_url(get_settings()), autocommit=True) as conn:
+        rebuilt = rebuild_stale_indexes(conn)
+    print(f"rebuilt: {', '.join(rebuilt)}" if rebuilt else "every vector index is built with today's settings")
+    return 0
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     from heimdex.auth.users import create_user
 
@@ -387,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     command(db, "migrate", cmd_db_migrate, "apply pending schema migrations")
+    command(
+        db, "rebuild-graph", cmd_db_rebuild_graph, "build vector indexes of an older release again (while the app runs)"
+    )
     command(
         commands, "backup", cmd_backup, "copy the database and blobs into a new folder (while the app runs)"
     ).add_argument("path")

@@ -75,6 +75,33 @@ def check_database(settings: Settings) -> Check:
     )
 
 
+def check_vector_graph(settings: Settings) -> Check:
+    """The HNSW indexes were built with today's settings (not required: an older build answers, with its recall)."""
+    from psycopg.rows import dict_row
+
+    from heimdex.db import Conn, resolve_url
+    from heimdex.db.vectors import HNSW_EF_CONSTRUCTION, HNSW_M, stale_indexes
+
+    options = f"-c statement_timeout={int(TIMEOUT_S * 1000)}"
+    try:
+        url = resolve_url(settings)
+        with Conn.connect(url, connect_timeout=int(TIMEOUT_S), options=options, row_factory=dict_row) as conn:
+            stale = stale_indexes(conn)
+    except Exception as exc:  # doctor reports every failure instead of raising it
+        return Check("vector indexes", False, str(exc), required=False)
+    if stale:
+        return Check(
+            "vector indexes",
+            False,
+            f"{len(stale)} built with other settings than m={HNSW_M}, ef_construction={HNSW_EF_CONSTRUCTION} "
+            f"or left unfinished ({', '.join(stale)}): run `python -m heimdex db rebuild-graph`",
+            required=False,
+        )
+    return Check(
+        "vector indexes", True, f"built with m={HNSW_M}, ef_construction={HNSW_EF_CONSTRUCTION}", required=False
+    )
+
+
 def check_read_replica(settings: Settings) -> Check:
     """The read replica answers, is a standby, and how far behind it is (search reads the primary meanwhile when
     it is away or too far behind: not required)."""
@@ -165,6 +192,7 @@ def check_models_ready(settings: Settings) -> Check:
 CHECKS: list[Callable[[Settings], Check | list[Check]]] = [
     check_data_dir,
     check_database,
+    check_vector_graph,
     check_read_replica,
     check_redis,
     check_blob_store,
