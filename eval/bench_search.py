@@ -642,6 +642,8 @@ CHOICES = [  # ANN candidates per channel, ef_search, the words' share of the li
     (50, 200, 0.0033, 600),
     (50, 200, 0.0033, 400),
     (100, 200, 0.0033, 400),
+    (50, 200, 0.002, 400),
+    (50, 200, 0.0013, 400),
 ]
 GRAPHS = [(16, 64), (16, 128), (24, 128), (32, 200)]  # HNSW m, ef_construction
 EF_SEARCH = (40, 100, 200, 400)

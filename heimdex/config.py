@@ -83,8 +83,9 @@ class Settings:
     ann_candidates: int = 50  # ... and the nearest rows per channel that get a score on the index path
     ann_max_scan: int = 40000  # rows the iterative scan may visit looking for enough of the user's own
     lexical_max_scenes: int = 400  # on the index path, words picking scenes by themselves may hold this many in all,
-    lexical_share: float = 0.0033  # ... or this share of the library when that is more: with the candidates, the
-    # fastest whose search recall@10 stays at 0.97 (eval/bench_search.py --choose-at)
+    lexical_share: float = 0.0013  # ... or this share of the library when that is more (1,300 at 1M): with the
+    # candidates, the fastest whose search recall@10 stays at 0.97 (at 300k: 0.975, where 0.33% gave 0.979 and 20 ms
+    # more at p95; docs/benchmarks.md#search-at-scale)
     smtp_url: str | None = None  # smtp://user:password@host:587 (STARTTLS) or smtps://...:465 (TLS); unset: the outbox
     mail_from: str = "Heimdex <no-reply@heimdex.local>"  # the sender of account mail
     public_url: str = "http://localhost:7860"  # where links in account mail point (the app as people reach it)

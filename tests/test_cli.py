@@ -99,7 +99,9 @@ def test_an_older_releases_graph_is_reported_and_rebuilt(data_dir, db):
         doctor = {c["name"]: c for c in json.loads(run_cli("doctor", "--json").stdout)}["vector indexes"]
         assert not doctor["ok"] and name in doctor["detail"] and "db rebuild-graph" in doctor["detail"]
 
-        done = run_cli("db", "rebuild-graph")
+        wrong = run_cli("db", "rebuild-graph", "--memory", "lots")
+        assert wrong.returncode == 2 and "not a size" in wrong.stderr and "Traceback" not in wrong.stderr
+        done = run_cli("db", "rebuild-graph", "--memory", "256MB")
         assert done.returncode == 0, done.stderr
         assert name in done.stdout
         with db.transaction() as conn:

@@ -70,6 +70,13 @@ def cmd_db_rebuild_graph(args: argparse.Namespace) -> int:
 
     _db()  # opening the database applies pending migrations first
     with psycopg.connect(resolve_url(get_settings()), autocommit=True) as conn:
+        if args.memory:  # the graph built in memory: several times faster than on disk
+            try:
+                conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (args.memory,))
+            except psycopg.errors.DataError as exc:
+                raise BadInput(
+                    "bad_memory", f"--memory {args.memory!r} is not a size PostgreSQL reads (say 2GB)."
+                ) from exc
         rebuilt = rebuild_stale_indexes(conn)
     print(f"rebuilt: {', '.join(rebuilt)}" if rebuilt else "every vector index is built with today's settings")
     return 0
@@ -402,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     command(db, "migrate", cmd_db_migrate, "apply pending schema migrations")
     command(
         db, "rebuild-graph", cmd_db_rebuild_graph, "build vector indexes of an older release again (while the app runs)"
-    )
+    ).add_argument("--memory", help="maintenance_work_mem for the build, e.g. 2GB (about 1.4 KB a vector)")
     command(
         commands, "backup", cmd_backup, "copy the database and blobs into a new folder (while the app runs)"
     ).add_argument("path")
