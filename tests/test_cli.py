@@ -110,7 +110,15 @@ def test_an_older_releases_graph_is_reported_and_rebuilt(data_dir, db):
             assert f"ef_construction={HNSW_EF_CONSTRUCTION}" in options["reloptions"]
             left = conn.execute("SELECT count(*) AS n FROM pg_class WHERE relname LIKE %s", (f"{name}%",)).fetchone()
             assert left["n"] == 1  # no old copy left behind
+        with db.transaction() as conn:  # a rebuild cut short after its new index was built: the old copy stayed
+            conn.execute(
+                f"CREATE INDEX {name}_old ON scene_vectors USING hnsw ((embedding::halfvec(8)) halfvec_cosine_ops) "
+                f"WITH (m = 16, ef_construction = 64) WHERE model_id = {model} AND channel = 'transcript'"
+            )
+            assert stale_indexes(conn) == [f"{name}_old"]
         assert run_cli("db", "rebuild-graph").stdout.startswith("every vector index")
+        with db.transaction() as conn:
+            assert stale_indexes(conn) == []  # the old copy dropped, the new index kept
         doctor = {c["name"]: c for c in json.loads(run_cli("doctor", "--json").stdout)}["vector indexes"]
         assert doctor["ok"], doctor
     finally:

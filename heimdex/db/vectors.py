@@ -59,45 +59,52 @@ def _create(model_id: int, dim: int, channel: str, concurrently: bool = False) -
     )
 
 
+def _graphs(conn: psycopg.Connection[Any]) -> dict[str, tuple[bool, bool]]:
+    """The HNSW indexes over scene vectors: name → (valid, valid and built with today's settings)."""
+    wanted = {f"m={HNSW_M}", f"ef_construction={HNSW_EF_CONSTRUCTION}"}
+    rows = conn.cursor(row_factory=dict_row).execute(
+        """SELECT c.relname AS name, coalesce(c.reloptions, '{}') AS options, i.indisvalid AS valid FROM pg_class c
+           JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_am a ON a.oid = c.relam
+           WHERE a.amname = 'hnsw' AND i.indrelid = 'scene_vectors'::regclass ORDER BY c.relname"""
+    )
+    return {row["name"]: (row["valid"], row["valid"] and wanted <= set(row["options"])) for row in rows}
+
+
 def stale_indexes(conn: psycopg.Connection[Any]) -> list[str]:
     """The HNSW indexes over scene vectors built with other settings than today's (an older release's), or left
     invalid by a build cut short: they answer with the recall of their build (or not at all) until
     ``python -m heimdex db rebuild-graph``."""
-    wanted = {f"m={HNSW_M}", f"ef_construction={HNSW_EF_CONSTRUCTION}"}
-    rows = (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            """SELECT c.relname AS name, coalesce(c.reloptions, '{}') AS options, i.indisvalid AS valid FROM pg_class c
-           JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_am a ON a.oid = c.relam
-           WHERE a.amname = 'hnsw' AND i.indrelid = 'scene_vectors'::regclass ORDER BY c.relname"""
-        )
-        .fetchall()
-    )
-    return [row["name"] for row in rows if not (row["valid"] and wanted <= set(row["options"]))]
+    return [name for name, (_, current) in _graphs(conn).items() if not current]
 
 
 def rebuild_stale_indexes(conn: psycopg.Connection[Any]) -> list[str]:
     """Build each stale index again with today's settings beside the old one (``CONCURRENTLY``: search and
     indexing go on meanwhile, through the old one), then drop the old. ``conn`` must be in autocommit; a rebuild
-    cut short is finished by the next. Returns the names rebuilt."""
+    cut short is finished by the next (its unfinished index dropped, the old one answering until then).
+    Returns the names rebuilt."""
     dims = {
         row["id"]: row["dim"]
         for row in conn.cursor(row_factory=dict_row).execute("SELECT id, dim FROM embedding_models")
     }
+    graphs = _graphs(conn)
     rebuilt = []
-    for name in stale_indexes(conn):
+    for name, (valid, current) in graphs.items():
         old = sql.Identifier(f"{name.removesuffix('_old')}_old")
         model, _, channel = name.removeprefix("scene_vectors_hnsw_").partition("_")
-        if name.endswith("_old"):
-            conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(old))  # a rebuild's leftover
-            continue
-        if not model.isdigit() or int(model) not in dims or channel not in CHANNELS:
-            continue  # not one of ours
-        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(old))
-        conn.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(name), old))
+        if current or name.endswith("_old") or not model.isdigit() or int(model) not in dims or channel not in CHANNELS:
+            continue  # an old copy (dropped with its index, below) or not one of ours
+        if not valid:
+            conn.execute(sql.SQL("DROP INDEX CONCURRENTLY {}").format(sql.Identifier(name)))  # a build cut short
+        else:
+            conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(old))
+            conn.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(name), old))
         conn.execute(_create(int(model), dims[int(model)], channel, concurrently=True))
-        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY {}").format(old))
+        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(old))
         rebuilt.append(name)
+    after = _graphs(conn)
+    for name in after:  # an old copy left by a rebuild cut short after its build
+        if name.endswith("_old") and after.get(name.removesuffix("_old"), (False, False))[1]:
+            conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
     return rebuilt
 
 
