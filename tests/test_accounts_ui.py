@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 import zipfile
 from urllib.parse import urlsplit
@@ -154,3 +155,21 @@ def test_accounts_as_promised_on_a_phone(browser, server, mailbox, tmp_path):
     expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
     assert page.request.get(server + href).status == 403
     context.close()
+
+
+def test_a_reopened_page_keeps_its_session_and_comes_to_rest(browser, server):
+    """Opened again, the page renews its session from the cookie, shows Search signed in, and then sends nothing more
+    (a panel redrawn on every token change once made Gradio fire the change again, about ten requests a second)."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(server + "/")
+    sign_up(page, "again", "Again")
+    page.reload()
+    page.get_by_role("tab", name="Search", selected=True).wait_for(timeout=30_000)
+    expect(page.locator("#who")).to_contain_text("Signed in as Again", timeout=30_000)
+    sent: list[float] = []
+    page.on("request", lambda r: sent.append(time.monotonic()) if "/queue/join" in r.url else None)
+    began = time.monotonic()
+    while time.monotonic() - max([began, *sent]) < 3:  # until three seconds pass with nothing sent
+        assert time.monotonic() - began < 60, f"the page never rests: {len(sent)} requests in a minute"
+        page.wait_for_timeout(250)
+    page.close()

@@ -87,7 +87,7 @@ def build(search_concurrency: int) -> gr.Blocks:
             shell = Shell(
                 token=token,
                 renew=renew,
-                seen=gr.State(""),
+                seen=gr.State(None),  # None until the page has opened (``landing``)
                 who=shown,
                 tabs=tabs,
                 found=gr.State([]),
@@ -157,10 +157,13 @@ def named_in(lang: gr.Textbox, tabs: list[gr.Tab]) -> None:
 def forget_on_change(shell: Shell, blanks: list[Callable[[str | None], dict]]) -> None:
     """Whenever the session changes (signed out, another account, a session found gone), every tab drops what it
     showed: the Player's video, the cards, galleries, lists and choices of the last user. The Library lists anew.
-    Signed out, the page shows Account; signed in, Search."""
+    Signed out, the page shows Account; signed in, Search. The page's opening is Account's ``landing``: the token
+    the browser kept, which comes before it, changes nothing here (the tab it chose could be overturned)."""
 
-    def cleared(session: str, lang: str | None, seen: str) -> dict:
+    def cleared(session: str, lang: str | None, seen: str | None) -> dict:
         now = who_acts(session)
+        if seen is None:
+            return {}
         if now and now == seen:  # the same session, its token renewed: nothing changes on screen
             return {shell.seen: seen}
         shown: dict = {

@@ -553,7 +553,10 @@ def wire(shell: Shell, tab: AccountTab, demo: gr.Blocks) -> None:
     ).then(None, None, None, js=FORGET_LINK_JS)
     renewal.tick(tick, [token], [token, renew], show_progress="hidden", api_visibility="private")
     profile_parts = [shown, tab.signed_out, tab.signed_in, tab.unverified, tab.resend]
-    token.change(  # the page's language read afresh: a session restored at load may come before it is set
+    # Only when the page's session changes, not when its token is renewed (redrawing the panel on every token change
+    # made Gradio fire the token's change again, endlessly); the page's language read afresh: a session restored at
+    # load may come before it is set.
+    shell.seen.change(
         panel,
         [token, lang],
         profile_parts,
