@@ -122,24 +122,23 @@ def page_sql(st: Statement, hits: sql.Composable, offset: int, limit: int) -> sq
                    SELECT video_id, idx, start_s FROM scenes s WHERE s.id = h.scene_id AND s.user_id = %(user)s LIMIT 1) s"""
         ).format(hits=hits),
     )
-    runs = st.part(
-        "runs",
+    ranked = st.part(  # each scene with its run's rank: runs ordered by their best score, then video and start
+        "ranked",
         sql.SQL(
-            """SELECT video_id, island, row_number() OVER (ORDER BY max(score) DESC, video_id, min(start_s)) AS rank
-               FROM {placed} GROUP BY video_id, island"""
+            """SELECT scene_id, score, dense_rank() OVER (ORDER BY best DESC, video_id, first) AS rank FROM (
+                   SELECT scene_id, score, video_id, max(score) OVER run AS best, min(start_s) OVER run AS first
+                   FROM {placed} WINDOW run AS (PARTITION BY video_id, island)) AS in_runs"""
         ).format(placed=placed),
     )
     return sql.SQL(
-        """SELECT (SELECT count(*) FROM {runs}) AS total, shown.* FROM (SELECT 1) AS one LEFT JOIN (
-               SELECT r.rank, h.score, why.signals, why.probabilities, {details}
-               FROM {runs} r JOIN {placed} h USING (video_id, island)
-                    JOIN scenes s ON s.id = h.scene_id JOIN videos v ON v.id = s.video_id
+        """SELECT (SELECT coalesce(max(rank), 0) FROM {ranked}) AS total, shown.* FROM (SELECT 1) AS one LEFT JOIN (
+               SELECT h.rank, h.score, why.signals, why.probabilities, {details}
+               FROM {ranked} h JOIN scenes s ON s.id = h.scene_id JOIN videos v ON v.id = s.video_id
                     CROSS JOIN LATERAL ({why}) AS why
-               WHERE r.rank > {offset} AND r.rank <= {end}) AS shown ON true
+               WHERE h.rank > {offset} AND h.rank <= {end}) AS shown ON true
            ORDER BY shown.rank, shown.idx"""
     ).format(
-        runs=runs,
-        placed=placed,
+        ranked=ranked,
         details=sql.SQL(DETAILS),
         why=reasons_sql(sql.SQL("h.scene_id")),
         offset=sql.Literal(int(offset)),
