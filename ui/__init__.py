@@ -158,12 +158,12 @@ def forget_on_change(shell: Shell, blanks: list[Callable[[str | None], dict]]) -
     """Whenever the session changes (signed out, another account, a session found gone), every tab drops what it
     showed: the Player's video, the cards, galleries, lists and choices of the last user. The Library lists anew.
     Signed out, the page shows Account; signed in, Search. The page's opening is Account's ``landing``: the token
-    the browser kept, which comes before it, changes nothing here (the tab it chose could be overturned)."""
+    the browser kept, which comes before it, is only noted here (switching tabs could overturn the one it chose)."""
 
     def cleared(session: str, lang: str | None, seen: str | None) -> dict:
         now = who_acts(session)
-        if seen is None:
-            return {}
+        if seen is None:  # the page is opening: what it shows is this session, nothing to clear
+            return {shell.seen: now}
         if now and now == seen:  # the same session, its token renewed: nothing changes on screen
             return {shell.seen: seen}
         shown: dict = {
