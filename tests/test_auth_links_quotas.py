@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -62,6 +63,62 @@ def test_rate_limits_count_per_key_and_window(db):
         hit(db, "register", key)
     assert limited.value.code == "rate_limited" and "try again" in limited.value.message
     hit(db, "register", uuid.uuid4().hex)  # another key is not affected
+
+
+def _counted(db, bucket: str, *ages_s: float) -> None:
+    """Actions counted for ``bucket`` ``ages_s`` seconds ago."""
+    with db.transaction() as conn:
+        for age in ages_s:
+            conn.execute(
+                "INSERT INTO rate_limits (bucket, at) VALUES (%s, clock_timestamp() - make_interval(secs => %s))",
+                (bucket, age),
+            )
+
+
+def test_rate_limits_count_the_window_up_to_now_not_the_clocks(db):
+    """30 clips in ten minutes: the 31st waits until the oldest is ten minutes old, wherever the clock's ten-minute
+    marks fall (a fixed window let 30 through on each side of one); older ones count for nothing."""
+    key = uuid.uuid4().hex
+    _counted(db, f"clip:{key}", *(590 - i for i in range(30)))  # 30 over the last ten minutes, the oldest 590 s ago
+    with pytest.raises(QuotaExceeded) as limited:
+        hit(db, "clip", key)
+    wait = re.search(r"try again in (\d+) seconds", limited.value.message)
+    assert wait and 1 <= int(wait[1]) <= 10  # when the oldest is ten minutes old (less the time this took)
+    with pytest.raises(QuotaExceeded):  # the refusal was not counted, and nothing else let it through
+        hit(db, "clip", key)
+    old = uuid.uuid4().hex
+    _counted(db, f"clip:{old}", *(601 + i for i in range(30)), *(10 + i for i in range(29)))
+    hit(db, "clip", old)  # 29 in the window: one more
+    with pytest.raises(QuotaExceeded):
+        hit(db, "clip", old)
+
+
+def test_rate_limits_hold_however_many_race(db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = uuid.uuid4().hex
+
+    def one_try(_) -> bool:
+        try:
+            hit(db, "register", key)  # ten an hour
+        except QuotaExceeded:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        allowed = list(pool.map(one_try, range(24)))
+    assert sum(allowed) == 10
+
+
+def test_counts_past_every_window_are_forgotten(db):
+    from heimdex.library.quotas import forget_counted
+
+    key = uuid.uuid4().hex
+    _counted(db, f"export:{key}", 86400 + 60, 86400 - 60)
+    forget_counted(db)
+    with db.transaction() as conn:
+        rows = conn.execute("SELECT count(*) AS n FROM rate_limits WHERE bucket = %s", (f"export:{key}",)).fetchone()
+    assert rows["n"] == 1
 
 
 def test_accounts_register_sign_in_change_password_and_delete(db, store, settings, media):

@@ -94,7 +94,7 @@ def _fill_derived_rows(db, store, user, video):
         conn.execute("INSERT INTO scene_people (scene_id, person_id, distance) VALUES (%s, %s, 0.3)", (scene, person))
         conn.execute("INSERT INTO audit_events (user_id, event) VALUES (%s, 'upload')", (user.id,))
         conn.execute(
-            "INSERT INTO rate_limits (bucket, window_start, user_id) VALUES (%s, now(), %s)",
+            "INSERT INTO rate_limits (bucket, at, user_id) VALUES (%s, now(), %s)",
             (f"search:{user.id}", user.id),
         )
         conn.execute(

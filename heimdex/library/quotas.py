@@ -2,15 +2,16 @@
 
 A user's tier (``users.tier``; an unknown name reads as ``free``) is one row of :data:`TIERS`: how many videos and
 minutes of video they keep, how many searches a minute they may run, how many public links they keep on, and how
-large a data export may be. Rate limits count actions per user (or per client address or email) in fixed windows,
-in Postgres, so every process of the app shares them. ``python -m heimdex users tier EMAIL TIER`` moves a user.
+large a data export may be. Rate limits count actions per user (or per client address or email) over the window up
+to now (each allowed action a row), in Postgres, so every process of the app shares them. ``python -m heimdex users
+tier EMAIL TIER`` moves a user.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from heimdex.config import GIB, get_settings
 from heimdex.db import Conn, Database, one
@@ -166,20 +167,32 @@ def check_room(db: Database | Conn, user_id: uuid.UUID, tier_name: str | None, d
 
 
 def hit(db: Database, action: str, key: str, user_id: uuid.UUID | None = None, tier: str | None = None) -> None:
-    """Count one ``action`` for ``key``; :class:`QuotaExceeded` once the window's allowance is used up. ``tier``:
-    the user's, for actions allowed per tier (``search``: the tier's searches per minute; unset reads as free)."""
+    """Count one ``action`` for ``key``; :class:`QuotaExceeded` (not counted) if the window's allowance was used in
+    the window up to now. ``tier``: the user's, for actions allowed per tier (``search``: the tier's searches per
+    minute; unset reads as free). Counts for one key are taken one after the other, however many race."""
     allowed, window = _limit(action, tier)
-    now = datetime.now(UTC).timestamp()
-    start = datetime.fromtimestamp(now - now % window, UTC)
+    bucket = f"{action}:{key}"
     with db.transaction() as conn:
         conn.execute("SET LOCAL synchronous_commit TO OFF")  # a count lost in a crash does not matter; the wait does
-        hits = one(
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 28))", (bucket,))
+        since = one(
             conn.execute(
-                """INSERT INTO rate_limits (bucket, window_start, hits, user_id) VALUES (%s, %s, 1, %s)
-               ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits""",
-                (f"{action}:{key}", start, user_id),
+                """SELECT count(*) AS n, extract(epoch FROM min(at) - clock_timestamp()) + %(window)s AS wait
+                   FROM rate_limits WHERE bucket = %(bucket)s AND at > clock_timestamp() - make_interval(secs => %(window)s)""",
+                {"bucket": bucket, "window": window},
             ).fetchone()
-        )["hits"]
-    if hits > allowed:
-        wait = int(window - now % window) + 1
-        raise QuotaExceeded("rate_limited", f"Too many attempts; try again in {wait} seconds.")
+        )
+        if since["n"] < allowed:
+            conn.execute(
+                "INSERT INTO rate_limits (bucket, at, user_id) VALUES (%s, clock_timestamp(), %s)", (bucket, user_id)
+            )
+            return
+    wait = max(1, math.ceil(since["wait"] or 0))
+    raise QuotaExceeded("rate_limited", f"Too many attempts; try again in {wait} seconds.")
+
+
+def forget_counted(db: Database) -> int:
+    """Delete counts older than the longest window (upkeep); how many went."""
+    longest = max(window for _, window in LIMITS.values())
+    with db.transaction() as conn:
+        return conn.execute("DELETE FROM rate_limits WHERE at < now() - make_interval(secs => %s)", (longest,)).rowcount

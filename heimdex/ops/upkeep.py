@@ -5,6 +5,7 @@
   dead run's heartbeat is stale, not only at start;
 - blobs whose deletion failed are deleted (:mod:`heimdex.library.orphans`);
 - videos in the Trash for 30 days are deleted for good (:mod:`heimdex.library.trash`);
+- expired session tokens, spent mailed links and rate limit counts past their window are forgotten;
 - whatever else the process that runs the loop adds (the app: Gradio's folder swept of uploads and pictures
   past their time, :mod:`heimdex.app.handoff`);
 - an embedded PostgreSQL of this process that stopped is started again (:func:`heimdex.db.embedded.keep_running`).
@@ -34,6 +35,7 @@ def run_once(extra: Sequence[Chore] = ()) -> None:
     from heimdex.jobs.recovery import recover
     from heimdex.library.export import expire_exports
     from heimdex.library.orphans import sweep_orphans
+    from heimdex.library.quotas import forget_counted
     from heimdex.library.trash import empty_trash
     from heimdex.storage import get_blob_store
 
@@ -46,6 +48,7 @@ def run_once(extra: Sequence[Chore] = ()) -> None:
         ("exports", lambda: expire_exports(get_database(), get_blob_store(settings))),
         ("session tokens", lambda: forget_expired(get_database())),
         ("mailed links", lambda: forget_spent(get_database())),
+        ("rate limit counts", lambda: forget_counted(get_database())),
     ]
     parts.extend(extra)
     for name, part in parts:
