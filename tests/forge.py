@@ -107,14 +107,17 @@ def scramble(source: Path, target: Path, start: float = 0.35, share: float = 0.3
     return target
 
 
-def speaking(path: Path, speech: Path, seconds: float = 12.0, size: tuple[int, int] = (320, 240)) -> Path:
-    """A clip of moving pictures whose sound is the first ``seconds`` of ``speech`` (any audio file PyAV reads)."""
+def speaking(
+    path: Path, speech: Path, seconds: float = 12.0, size: tuple[int, int] = (320, 240), picture_s: float | None = None
+) -> Path:
+    """A clip of moving pictures whose sound is the first ``seconds`` of ``speech`` (any audio file PyAV reads);
+    ``picture_s``: the pictures stop there while the sound runs on (as some phones record)."""
     width, height = size
     with _scheduling_kept(), av.open(str(path), "w") as out, av.open(str(speech)) as heard:
         video = out.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         sound = out.add_stream("aac", rate=48000, layout="mono")
-        for i in range(int(FPS * seconds)):
+        for i in range(int(FPS * (seconds if picture_s is None else picture_s))):
             frame = av.VideoFrame.from_ndarray(_picture(i, width, height), format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, FPS)
             out.mux(video.encode(frame.reformat(format="yuv420p")))

@@ -167,3 +167,23 @@ def test_media_and_clips_serve_what_browsers_play(forged, db, store, settings, m
     assert clip.status_code == 200 and clip.content[4:8] == b"ftyp"
     with av.open(io.BytesIO(clip.content)) as cut_out:
         assert cut_out.streams.video[0].codec_context.name == "h264"
+
+
+def test_sound_that_runs_past_the_picture_is_indexed_to_its_end(db, store, settings, make_user, media, tmp_path):
+    """A picture that stops at 4 s under 11 s of speech (some phones record so) is a whole file: accepted at the
+    sound's length, its words indexed in scenes that reach them (the last picture held), and found by search."""
+    from forge import speaking
+
+    from heimdex.search import search
+
+    path = speaking(tmp_path / "picture-stops.mp4", media / "jfk.flac", seconds=11.0, picture_s=4.0)
+    user = make_user("tail")
+    video = _ingest(db, store, settings, user, path)
+    assert video.duration_s == pytest.approx(11.0, abs=0.3)
+    scenes = index_now(db, store, video.id).index.scenes
+    assert scenes[-1].end_s == pytest.approx(11.0, abs=0.3) and all(scene.keyframes for scene in scenes)
+    late = [(w, s) for s in scenes for w in s.words if w.start > 4.5]
+    assert len(late) >= 10  # "... your country can do for you, ask what you can do for your country"
+    assert all(s.start_s <= (w.start + w.end) / 2 <= s.end_s for w, s in late)
+    found = search(db, user.id, "ask what you can do for your country").moments
+    assert found and found[0].end_s > 8.0, found[:1]  # the passage runs on past the picture, to its last words

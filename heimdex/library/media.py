@@ -213,7 +213,7 @@ def read_info(path: Path) -> MediaInfo:
         if duration_s <= 0:
             raise media_error("zero_duration")
         rotation = _check_decodes(container, video)
-        duration_s = _check_whole(container, video, duration_s)  # what the packets hold, not what the header says
+        duration_s = _check_whole(container, video, audio, duration_s)  # what the packets hold, not the header
         return MediaInfo(
             container=container.format.name.split(",")[0],
             duration_s=round(duration_s, 3),
@@ -273,29 +273,39 @@ def _check_decodes(container, video) -> int:
     raise media_error("unreadable", detail="no picture could be decoded")
 
 
-def _check_whole(container, video, duration_s: float) -> float:
+def _check_whole(container, video, audio, duration_s: float) -> float:
     """Seek near the stated end and demux to the real one: a truncated file stops short of its stated duration
-    (refused); the video's true length is where its packets end (a header may claim 10 s for 30 minutes)."""
-    import av
+    (refused); the video's true length is where its packets end (a header may claim 10 s for 30 minutes). A
+    picture that ends before its sound, while the sound reaches the stated end, is a whole file (a phone may
+    record so): its length is the sound's."""
+    reached = _stream_end(container, video, duration_s)
+    if reached is None:
+        raise media_error("unreadable", detail="the end of the video is missing")
+    if reached < duration_s - TRUNCATION_TOLERANCE_S:
+        heard = _stream_end(container, audio, duration_s) if audio is not None else None
+        if heard is None or heard < duration_s - TRUNCATION_TOLERANCE_S:
+            raise media_error("unreadable", detail=f"the video stops at {reached:.1f} s of {duration_s:.1f} s")
+        return max(duration_s, heard)
+    return max(duration_s, reached)
+
+
+def _stream_end(container, stream, duration_s: float) -> float | None:
+    """Where ``stream``'s packets end, in seconds from its start (demuxed from 5 s before ``duration_s``); None if
+    it has no timed packet there."""
     import av.error
 
-    tail_start = max(0.0, duration_s - 5.0)
     last_end = None
     try:
-        container.seek(int(tail_start / video.time_base), stream=video, backward=True)
-        for packet in container.demux(video):
+        container.seek(int(max(0.0, duration_s - 5.0) / stream.time_base), stream=stream, backward=True)
+        for packet in container.demux(stream):
             if packet.pts is not None:
-                end = float((packet.pts + (packet.duration or 0)) * video.time_base)
+                end = float((packet.pts + (packet.duration or 0)) * stream.time_base)
                 last_end = end if last_end is None else max(last_end, end)
     except av.error.FFmpegError:
         raise media_error("unreadable", detail="its end is damaged") from None
-    start = float(video.start_time * video.time_base) if video.start_time else 0.0
     if last_end is None:
-        raise media_error("unreadable", detail="the end of the video is missing")
-    reached = last_end - start
-    if reached < duration_s - TRUNCATION_TOLERANCE_S:
-        raise media_error("unreadable", detail=f"the video stops at {reached:.1f} s of {duration_s:.1f} s")
-    return max(duration_s, reached)
+        return None
+    return last_end - (float(stream.start_time * stream.time_base) if stream.start_time else 0.0)
 
 
 def _is_vfr(container, video) -> bool:

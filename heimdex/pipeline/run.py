@@ -25,13 +25,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database
 from heimdex.errors import BadInput, HeimdexError, Kind
-from heimdex.library.media import plays_in_browsers
+from heimdex.library.media import TRUNCATION_TOLERANCE_S, plays_in_browsers
 from heimdex.library.transcode import make_proxy
 from heimdex.library.videos import SourceMissing, Video, set_proxy
 from heimdex.models.registry import Registry, get_registry
@@ -43,8 +43,8 @@ from heimdex.pipeline.audio import decode_audio
 from heimdex.pipeline.commit import write_sidecar
 from heimdex.pipeline.embed import embed_scenes
 from heimdex.pipeline.faces import actions_seen, faces_in_scene, people_tagged
-from heimdex.pipeline.frames import scan_frames
-from heimdex.pipeline.index import Keyframe, Scene, VideoIndex
+from heimdex.pipeline.frames import FrameScan, scan_frames
+from heimdex.pipeline.index import Keyframe, Scene, Shot, VideoIndex
 from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
 from heimdex.pipeline.ocr import read_scene_text
 from heimdex.pipeline.progress import Cancelled, Events, Progress, Quiet
@@ -242,14 +242,15 @@ class _Run:
                     raise
                 language, segments = speech.result() if speech else (None, [])
         words = [word for segment in segments for word in segment.words]
+        shots, end_s = self._to_the_end(scan)
         with self.stage("scenes"):
-            spans = build_scenes(scan.shots, words, unlikeness(scan.candidates))
+            spans = build_scenes(shots, words, unlikeness(scan.candidates))
             scenes = [
                 Scene(i, span.start_s, span.end_s, words=w)
                 for i, (span, w) in enumerate(zip(spans, align_words(spans, words)))
             ]
         with self.stage("keyframes"):
-            cuts = [shot.start_s for shot in scan.shots[1:]]
+            cuts = [shot.start_s for shot in shots[1:]]
             chosen = [choose_keyframes(span, scan.candidates, cuts) for span in spans]
             for scene, keyframes in zip(scenes, chosen):
                 keep = self._keeper(f"kf/{scene.idx:04d}-")
@@ -293,14 +294,21 @@ class _Run:
         return VideoIndex(
             video_id=str(self.video.id),
             run=self.run,
-            duration_s=round(scan.end_s, 3),
+            duration_s=round(end_s, 3),
             language=language,
             models=self._models(),
-            shots=scan.shots,
+            shots=shots,
             segments=segments,
             scenes=scenes,
             vectors=vectors,
         )
+
+    def _to_the_end(self, scan: FrameScan) -> tuple[list[Shot], float]:
+        """The shots and the video's end: where the sound runs on past the picture (accepted at upload only when
+        the sound reaches the file's stated end), the last shot holds its picture to the sound's end."""
+        if not (self.video.has_audio and self.video.duration_s > scan.end_s + TRUNCATION_TOLERANCE_S):
+            return scan.shots, scan.end_s
+        return [*scan.shots[:-1], replace(scan.shots[-1], end_s=self.video.duration_s)], self.video.duration_s
 
     def _proxy(self, path: Path) -> None:
         """Transcode the browser-playable copy once; the video row points at it as soon as it is stored."""
