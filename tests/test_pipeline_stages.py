@@ -79,3 +79,30 @@ def test_keyframes_are_never_black_and_avoid_cuts(media):
             assert scene.start_s <= keyframe.t < scene.end_s
             assert all(abs(keyframe.t - cut) > 0.3 for cut in cuts)
             assert keyframe.image.mean() > 24  # not a black or faded-out frame
+
+
+def test_text_that_stays_is_read_once_and_text_that_changes_is_read_again(registry, media):
+    """subtitles_ko.mp4: a subtitle on screen at 2.5, 4 and 5.5 s is read once and taken over twice, as read; a
+    copy with one syllable painted out, a frame without text and the next subtitle are each judged anew."""
+    from heimdex.library.media import frame_at
+    from heimdex.pipeline.ocr import TextMemory
+
+    reader, memory, clip = registry.get("ocr"), TextMemory(), media / "subtitles_ko.mp4"
+    first = memory.lines_on(frame_at(clip, 2.5), reader)
+    assert [line.text for line in first] == ["오늘은 날씨가 정말 좋네요"]
+    assert memory.lines_on(frame_at(clip, 4.0), reader) == first
+    still = frame_at(clip, 5.5)
+    assert memory.lines_on(still, reader) == first
+    assert [line.text for line in reader.read(still)] == [line.text for line in first]  # read again: the same
+    assert (memory.read, memory.carried) == (1, 2)
+
+    left, top, right, bottom = first[0].box
+    painted = still.copy()
+    painted[top:bottom, right - (bottom - top) : right] = painted[top, right - (bottom - top)]  # the last syllable
+    assert [line.text for line in memory.lines_on(painted, reader)] != ["오늘은 날씨가 정말 좋네요"]
+    assert (memory.read, memory.carried) == (2, 2)
+    assert memory.lines_on(frame_at(clip, 7.0), reader) == []
+    assert [line.text.replace(" ", "") for line in memory.lines_on(frame_at(clip, 9.0), reader)] == [
+        "안녕하세요여러분,반갑습니다"
+    ]
+    assert memory.carried == 2

@@ -1,8 +1,8 @@
 """On-screen text: RapidOCR (PP-OCR, Latin and Chinese) with Tesseract for Hangul.
 
 RapidOCR's detector finds text boxes, first on a frame scaled to 480 px (about
-0.03 s): a frame without text stops there. Otherwise detection runs again at
-960 px for the real boxes. Each box is recognised by RapidOCR; a box it reads poorly (Korean, which
+0.03 s, :meth:`ScreenTextReader.glance`): a frame without text stops there. Otherwise
+detection runs again at 960 px for the real boxes. Each box is recognised by RapidOCR; a box it reads poorly (Korean, which
 its recogniser does not know) goes to Tesseract (``kor+eng``), cropped, enlarged
 and binarised to dark text on white, which is what Tesseract reads best.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +56,19 @@ class ScreenTextReader:
         self._engine = _engine(max_side, threads)
         self._lock = threading.Lock()
 
-    def read(self, image: np.ndarray) -> list[TextLine]:
-        """Text lines on ``image`` (H×W×3 RGB uint8), top to bottom."""
+    def glance(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Where ``image`` (H×W×3 RGB uint8) may have text: the detector's boxes on a copy scaled to 480 px (about
+        0.03 s), in the image's pixels; none when it has no text."""
+        with self._lock:
+            found: Any = self._glance(image, use_det=True, use_cls=False, use_rec=False)  # types vary by step
+        return [] if found.boxes is None else [_bounds(points, image.shape) for points in found.boxes]
+
+    def read(self, image: np.ndarray, glanced: Sequence[tuple[int, int, int, int]] | None = None) -> list[TextLine]:
+        """Text lines on ``image`` (H×W×3 RGB uint8), top to bottom; ``glanced``: its :meth:`glance`, if taken."""
+        if glanced is None:
+            glanced = self.glance(image)
+        if not glanced:
+            return []
         lines = []
         for line in self._rapid_lines(image):
             if line.confidence < TRUST_RAPID and _holds_a_word(line.box):
@@ -66,18 +78,13 @@ class ScreenTextReader:
         return sorted(lines, key=lambda line: (line.box[1], line.box[0]))
 
     def _rapid_lines(self, image: np.ndarray) -> list[TextLine]:
-        """RapidOCR's reading of every text box (however unsure), after a cheap glance says there is text at all.
+        """RapidOCR's reading of every text box (however unsure), found again at 960 px.
 
         Boxes are read one by one: RapidOCR's own pipeline drops the boxes its
         recogniser cannot read (Korean, for its Latin-Chinese model), and those are
         exactly the ones Tesseract must see.
         """
         with self._lock:
-            glance: Any = self._glance(
-                image, use_det=True, use_cls=False, use_rec=False
-            )  # RapidOCR's output types vary by step
-            if glance.boxes is None:
-                return []
             found: Any = self._engine(image, use_det=True, use_cls=False, use_rec=False)
             if found.boxes is None:
                 return []

@@ -67,7 +67,9 @@ class ScreenTextModel(Protocol):
 
     info: ModelInfo
 
-    def read(self, image: np.ndarray) -> list[TextLine]: ...
+    def glance(self, image: np.ndarray) -> list[tuple[int, int, int, int]]: ...
+
+    def read(self, image: np.ndarray, glanced: Sequence[tuple[int, int, int, int]] | None = None) -> list[TextLine]: ...
 
 
 class ObjectModel(Protocol):

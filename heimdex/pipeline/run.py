@@ -46,7 +46,7 @@ from heimdex.pipeline.faces import actions_seen, faces_in_scene, people_tagged
 from heimdex.pipeline.frames import FrameScan, scan_frames
 from heimdex.pipeline.index import Keyframe, Scene, Shot, VideoIndex
 from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
-from heimdex.pipeline.ocr import read_scene_text
+from heimdex.pipeline.ocr import TextMemory, read_scene_text
 from heimdex.pipeline.progress import Cancelled, Events, Progress, Quiet
 from heimdex.pipeline.scenes import build_scenes
 from heimdex.pipeline.transcribe import transcribe
@@ -256,11 +256,14 @@ class _Run:
                 keep = self._keeper(f"kf/{scene.idx:04d}-")
                 scene.keyframes = [Keyframe(k.t, keep(thumbnail(k))) for k in keyframes]
         with self.stage("ocr"):
-            reader = self.registry.get("ocr")
+            reader, memory = self.registry.get("ocr"), TextMemory()
             for scene, span, keyframes in zip(scenes, spans, chosen):
                 frames = [c for c in scan.candidates if span.start_s <= c.t < span.end_s]
-                scene.ocr = read_scene_text(keyframes, reader, frames)
+                scene.ocr = read_scene_text(keyframes, reader, frames, memory)
                 self.progress.advance("ocr", (scene.idx + 1) / len(scenes))
+            log.info(
+                "video %s: text read on %d keyframes, taken over on %d", self.video.id, memory.read, memory.carried
+            )
         with self.stage("visual"):
             visual, clip_tags = clip_scenes(chosen, self.registry)
             for scene, span, keyframes, extra in zip(scenes, spans, chosen, clip_tags):
