@@ -130,3 +130,51 @@ def speaking(
                 out.mux(sound.encode(frame))
         out.mux(sound.encode(None))
     return path
+
+
+def phone_hdr(path: Path, source: Path, transfer: str, seconds: float = 2.0, rotation: int = 90) -> list[np.ndarray]:
+    """A phone's HDR clip: ``seconds`` of ``source`` (SDR) at 640x360, converted by FFmpeg's scaler to ``transfer``
+    (``arib-std-b67``: HLG, ``smpte2084``: PQ) in BT.2020, HEVC 10-bit at 30 fps, shown turned by ``rotation``.
+    Returns the SDR frames it was made from (as stored, not turned), RGB."""
+    from av.video.reformatter import ColorPrimaries, Colorspace, ColorTrc
+
+    width, height = 640, 360
+    trc = {"arib-std-b67": ColorTrc.ARIB_STD_B67, "smpte2084": ColorTrc.SMPTE2084}[transfer]
+    originals = []
+    with _scheduling_kept(), av.open(str(source)) as src, av.open(str(path), "w", format="mov") as out:
+        stream = out.add_stream("libx265", rate=30, options={"preset": "ultrafast", "x265-params": "log-level=none"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p10le"
+        codec = stream.codec_context
+        codec.color_trc, codec.color_primaries, codec.colorspace = trc, ColorPrimaries.BT2020, Colorspace.BT2020
+        stream.set_display_rotation(rotation)
+        video = src.streams.video[0]
+        graph = av.filter.Graph()
+        chain = [
+            graph.add(
+                "buffer",
+                f"video_size={video.width}x{video.height}:pix_fmt={video.format.name}:time_base=1/30:"
+                "colorspace=bt709:range=tv",
+            ),
+            graph.add(
+                "scale",
+                f"w={width}:h={height}:in_transfer=bt709:in_primaries=bt709:out_transfer={transfer}:"
+                "out_primaries=bt2020:out_color_matrix=bt2020nc:out_range=tv",
+            ),
+            graph.add("format", "yuv420p10le"),
+            graph.add("buffersink"),
+        ]
+        for a, b in zip(chain, chain[1:]):
+            a.link_to(b)
+        graph.configure()
+        for i, frame in enumerate(src.decode(video)):
+            if i >= seconds * 30:
+                break
+            frame.color_trc, frame.color_primaries = ColorTrc.BT709, ColorPrimaries.BT709
+            graph.push(frame)
+            coded = graph.pull()
+            coded.pts, coded.time_base = i, Fraction(1, 30)
+            coded.color_trc, coded.color_primaries, coded.colorspace = trc, ColorPrimaries.BT2020, Colorspace.BT2020
+            out.mux(stream.encode(coded))
+            originals.append(frame.reformat(width=width, height=height, format="rgb24").to_ndarray())
+        out.mux(stream.encode(None))
+    return originals

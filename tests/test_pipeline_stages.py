@@ -106,3 +106,35 @@ def test_text_that_stays_is_read_once_and_text_that_changes_is_read_again(regist
         "안녕하세요여러분,반갑습니다"
     ]
     assert memory.carried == 2
+
+
+@pytest.mark.parametrize("transfer", ["arib-std-b67", "smpte2084"])
+def test_hdr_phone_footage_is_seen_and_copied_as_sdr(media, tmp_path, transfer):
+    """A rotated HLG or PQ clip made from SDR footage: its keyframes and its playable copy come back upright within a
+    few grey levels of that footage, where reading the HDR values as SDR is far off (washed out, or dark and flat)."""
+    import av
+    from forge import phone_hdr
+
+    from heimdex.library.media import probe
+    from heimdex.library.transcode import make_proxy, upright
+
+    clip = tmp_path / "phone.mov"
+    originals = phone_hdr(clip, media / "walkthrough_en.mp4", transfer)
+    rotation = probe(clip).rotation
+    assert rotation in (90, 270)
+    shown = [upright(frame, rotation).astype(int) for frame in originals]
+
+    scan = scan_frames(clip, rotation)
+    for keyframe in scan.candidates:
+        truth = shown[min(len(shown) - 1, round(keyframe.t * 30))]
+        assert keyframe.image.shape == truth.shape  # 360 wide, 640 tall: upright
+        assert np.abs(keyframe.image.astype(int) - truth).mean() < 5, keyframe.t
+
+    proxy = tmp_path / "proxy.mp4"
+    make_proxy(clip, proxy, rotation)
+    with av.open(str(proxy)) as copy:
+        first = next(copy.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    assert first.shape == shown[0].shape and np.abs(first - shown[0]).mean() < 5
+    with av.open(str(clip)) as source:
+        raw = next(source.decode(video=0)).to_ndarray(format="rgb24").astype(int)  # the values read as SDR
+    assert np.abs(upright(raw.astype(np.uint8), rotation).astype(int) - shown[0]).mean() > 10

@@ -1,7 +1,7 @@
 """A copy every browser plays (the pipeline's proxy stage), and a clip of a range (:mod:`heimdex.library.clips`).
 
 HEVC from phones, VP9/AV1, MPEG-2 ``.ts``, MJPEG ``.avi``, GIF: transcoded once to H.264
-(at most 1280 px, upright) with AAC stereo sound in an MP4 that starts playing before it
+(at most 1280 px, upright, HDR made SDR: :mod:`heimdex.library.hdr`) with AAC stereo sound in an MP4 that starts playing before it
 is whole. The original stays the source of truth; ``/media`` uses the copy.
 Damaged packets are skipped, so a copy holds whatever could be decoded.
 
@@ -23,6 +23,7 @@ import av.video
 import cv2
 import numpy as np
 
+from heimdex.library.hdr import is_hdr, sdr_pixels
 from heimdex.library.media import media_error
 
 LONGEST_SIDE = 1280
@@ -107,13 +108,13 @@ def transcode(
                     if last_pts >= 0 and (pts <= last_pts or pts - last_pts < 1000 // MAX_FPS - 1):
                         continue  # keep at most MAX_FPS frames a second, in order
                     last_pts = pts
-                    picture = frame.reformat(format="rgb24").to_ndarray() if rotation % 360 else None
-                    shown = (
-                        av.VideoFrame.from_ndarray(np.ascontiguousarray(upright(picture, rotation)), format="rgb24")
-                        if picture is not None
-                        else frame
-                    )
-                    shown = shown.reformat(width=width, height=height, format="yuv420p")
+                    if rotation % 360 or is_hdr(frame):  # scaled, made SDR, then turned upright
+                        stored = (height, width) if rotation % 180 == 90 else (width, height)
+                        picture = upright(sdr_pixels(frame, *stored), rotation)
+                        shown = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+                        shown = shown.reformat(format="yuv420p")
+                    else:
+                        shown = frame.reformat(width=width, height=height, format="yuv420p")
                     shown.pts, shown.time_base = pts, TIME_BASE
                     out.mux(vout.encode(shown))
                     seen += 1

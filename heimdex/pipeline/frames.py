@@ -23,6 +23,7 @@ import av.container
 import av.error
 import av.video
 
+from heimdex.library.hdr import sdr_pixels
 from heimdex.library.media import TRUNCATION_TOLERANCE_S, format_duration, media_error, time_base
 from heimdex.pipeline.index import Shot
 from heimdex.pipeline.keyframes import Candidate, KeyframeSampler
@@ -71,9 +72,7 @@ def scan_frames(
                 raise media_error(
                     "too_long", detail=f"more than {format_duration(limit_s)}", limit=format_duration(limit_s)
                 )
-            small = frame.reformat(
-                width=width, height=height, format="bgr24", interpolation="FAST_BILINEAR"
-            ).to_ndarray()
+            small = sdr_pixels(frame, width, height, "bgr24", interpolation="FAST_BILINEAR")
             shots.feed(pts, time_base(frame), small)
             sampler.offer(t, small, frame)
             frames += 1

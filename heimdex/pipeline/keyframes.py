@@ -20,6 +20,7 @@ import av.video
 import cv2
 import numpy as np
 
+from heimdex.library.hdr import sdr_pixels
 from heimdex.library.transcode import upright
 from heimdex.pipeline.index import Span
 
@@ -110,7 +111,7 @@ class KeyframeSampler:
             return
         t, score, frame, gray = self._best
         width, height = self._size
-        image = frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
+        image = sdr_pixels(frame, width, height, "bgr24")
         image = upright(image, self._rotation)
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
         if ok:
