@@ -116,7 +116,7 @@ def test_hdr_phone_footage_is_seen_and_copied_as_sdr(media, tmp_path, transfer):
     from forge import phone_hdr
 
     from heimdex.library.media import probe
-    from heimdex.library.transcode import make_proxy, upright
+    from heimdex.library.transcode import Proxy, upright
 
     clip = tmp_path / "phone.mov"
     originals = phone_hdr(clip, media / "walkthrough_en.mp4", transfer)
@@ -124,14 +124,15 @@ def test_hdr_phone_footage_is_seen_and_copied_as_sdr(media, tmp_path, transfer):
     assert rotation in (90, 270)
     shown = [upright(frame, rotation).astype(int) for frame in originals]
 
-    scan = scan_frames(clip, rotation)
+    proxy = tmp_path / "proxy.mp4"
+    writer = Proxy(clip, proxy, rotation)
+    scan = scan_frames(clip, rotation, on_frame=writer.add)  # one decode: the copy is written from it
+    assert writer.close() == len(originals)
     for keyframe in scan.candidates:
         truth = shown[min(len(shown) - 1, round(keyframe.t * 30))]
         assert keyframe.image.shape == truth.shape  # 360 wide, 640 tall: upright
         assert np.abs(keyframe.image.astype(int) - truth).mean() < 5, keyframe.t
 
-    proxy = tmp_path / "proxy.mp4"
-    make_proxy(clip, proxy, rotation)
     with av.open(str(proxy)) as copy:
         first = next(copy.decode(video=0)).to_ndarray(format="rgb24").astype(int)
     assert first.shape == shown[0].shape and np.abs(first - shown[0]).mean() < 5

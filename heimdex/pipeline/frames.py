@@ -1,4 +1,4 @@
-"""Stage 3, frames: the one decode pass over the picture.
+"""Stage 3, frames: the one decode pass over the picture (and the playable copy's, when one is made).
 
 The decoder (with its own threads) skips the frames no other frame refers to, which
 for typical H.264 is every other frame and a third of the decoding work; a cut is
@@ -46,14 +46,17 @@ def scan_frames(
     rotation: int = 0,
     on_progress: Callable[[float], None] | None = None,
     limit_s: float | None = None,
+    every_frame: bool = False,
+    on_frame: Callable[[av.VideoFrame], None] | None = None,
 ) -> FrameScan:
     """Decode the video once: its shots and its keyframe candidates. A frame later than ``limit_s`` (the length
     the upload was accepted for) stops it with :class:`~heimdex.library.media.MediaError` ``too_long``: the decoded times
-    are what counts, never a header."""
+    are what counts, never a header. ``every_frame``: decode the frames no other frame refers to as well (always
+    when ``on_frame`` is given: it gets every decoded frame, in order, as the playable copy's encoder does)."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        stream.codec_context.skip_frame = "NONREF"
+        stream.codec_context.skip_frame = "DEFAULT" if every_frame or on_frame else "NONREF"
         duration = _duration_s(container, stream)
         frame_rate = Fraction(stream.average_rate or stream.guessed_rate or 30)
         width = DETECTION_WIDTH
@@ -75,6 +78,8 @@ def scan_frames(
             small = sdr_pixels(frame, width, height, "bgr24", interpolation="FAST_BILINEAR")
             shots.feed(pts, time_base(frame), small)
             sampler.offer(t, small, frame)
+            if on_frame:
+                on_frame(frame)
             frames += 1
             end_s = max(end_s, t + float(1 / frame_rate))
             if on_progress and frames % PROGRESS_EVERY == 0 and duration:

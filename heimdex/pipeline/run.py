@@ -1,7 +1,8 @@
 """One indexing run: the stages in order, each timed and reported, the result committed all at once.
 
     audio → transcribe          (a thread of its own: speech runs beside the frame work)
-    frames (decode once: shots + keyframe candidates) → proxy (only for what browsers cannot play)
+    frames (decode once: shots, keyframe candidates and, only for what browsers cannot play, the proxy's
+    pictures) → proxy (its sound, and it is stored)
     → scenes → keyframes → ocr → visual → faces → embed (→ the caller commits)
 
 The run knows nothing of jobs: it tells an :class:`~heimdex.pipeline.progress.Events`
@@ -31,8 +32,8 @@ from pathlib import Path
 from heimdex.config import Settings, get_settings
 from heimdex.db import Database
 from heimdex.errors import BadInput, HeimdexError, Kind
-from heimdex.library.media import TRUNCATION_TOLERANCE_S, plays_in_browsers
-from heimdex.library.transcode import make_proxy
+from heimdex.library.media import TRUNCATION_TOLERANCE_S, media_error, plays_in_browsers
+from heimdex.library.transcode import Proxy
 from heimdex.library.videos import SourceMissing, Video, set_proxy
 from heimdex.models.registry import Registry, get_registry
 from heimdex.models.types import Segment
@@ -223,9 +224,15 @@ class _Run:
     def _index(self) -> VideoIndex:
         if not self.store.exists(self.video.blob_key):  # deleted under the app: no retry can bring it back
             raise StageFailed("reading", "source_missing", SourceMissing().message)
-        with local_copy(self.store, self.video.blob_key, self.settings.tmp_dir) as path:
-            with ThreadPoolExecutor(1, thread_name_prefix="speech") as pool:
-                speech = pool.submit(self._speech, path) if self.video.has_audio else None
+        self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with (
+            local_copy(self.store, self.video.blob_key, self.settings.tmp_dir) as path,
+            tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, prefix="proxy-", suffix=".mp4") as copy,
+            ThreadPoolExecutor(1, thread_name_prefix="speech") as pool,
+        ):
+            speech = pool.submit(self._speech, path) if self.video.has_audio else None
+            try:
+                proxy = Proxy(path, Path(copy.name), self.video.rotation) if self.needs_proxy else None
                 try:
                     with self.stage("frames"):
                         scan = scan_frames(
@@ -233,14 +240,19 @@ class _Run:
                             self.video.rotation,
                             lambda f: self.progress.advance("frames", f),
                             limit_s=self.video.duration_s,
+                            on_frame=proxy.add if proxy else None,
                         )
-                    if self.needs_proxy:
-                        with self.stage("proxy"):
-                            self._proxy(path)
                 except BaseException:
-                    self._cancel.set()
+                    if proxy:
+                        proxy.abandon()
                     raise
-                language, segments = speech.result() if speech else (None, [])
+                if proxy:
+                    with self.stage("proxy"):
+                        self._keep_proxy(proxy, Path(copy.name))
+            except BaseException:
+                self._cancel.set()
+                raise
+            language, segments = speech.result() if speech else (None, [])
         words = [word for segment in segments for word in segment.words]
         shots, end_s = self._to_the_end(scan)
         with self.stage("scenes"):
@@ -313,14 +325,13 @@ class _Run:
             return scan.shots, scan.end_s
         return [*scan.shots[:-1], replace(scan.shots[-1], end_s=self.video.duration_s)], self.video.duration_s
 
-    def _proxy(self, path: Path) -> None:
-        """Transcode the browser-playable copy once; the video row points at it as soon as it is stored."""
+    def _keep_proxy(self, proxy: Proxy, written: Path) -> None:
+        """Finish the browser-playable copy the frames stage wrote; the video row points at it once it is stored."""
+        if proxy.close() == 0:
+            raise media_error("unreadable", detail="no picture could be decoded")
         key = proxy_key(self.video.user_id, self.video.id)
-        self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, prefix="proxy-", suffix=".mp4") as copy:
-            make_proxy(path, Path(copy.name), self.video.rotation, lambda f: self.progress.advance("proxy", f))
-            with open(copy.name, "rb") as made:
-                self.store.put(key, made)
+        with written.open("rb") as made:
+            self.store.put(key, made)
         set_proxy(self.db, self.video.id, key)
 
     def _speech(self, path: Path) -> tuple[str | None, list[Segment]]:
