@@ -12,14 +12,14 @@ pictures before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
-import av.audio
 import av.container
 import av.error
+import av.stream
 import av.video
 import cv2
 import numpy as np
@@ -116,7 +116,7 @@ class Proxy:
         self._output = av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"})
         sound = self._input.streams.audio[0] if self._input.streams.audio else None
         self.encoder = Encoder(self._output, self._input.streams.video[0], sound is not None, rotation)
-        self._sound = _sound_frames(self._input, sound) if sound is not None else iter(())
+        self._sound = decoded(self._input, sound) if sound is not None else iter(())
         self._held: av.AudioFrame | None = None
 
     def add(self, frame: av.VideoFrame) -> None:
@@ -150,8 +150,9 @@ class Proxy:
             self.encoder.audio(frame)
 
 
-def _sound_frames(container: av.container.InputContainer, stream: av.audio.stream.AudioStream):
-    """Every sound frame that decodes (a damaged packet skipped)."""
+def decoded(container: av.container.InputContainer, stream: av.stream.Stream) -> Iterator:
+    """Every frame of ``stream`` that decodes: a damaged packet is skipped, and damage the demuxer cannot pass ends
+    the stream there."""
     try:
         for packet in container.demux(stream):
             try:

@@ -25,6 +25,7 @@ import av.video
 
 from heimdex.library.hdr import sdr_pixels
 from heimdex.library.media import TRUNCATION_TOLERANCE_S, format_duration, media_error, time_base
+from heimdex.library.transcode import decoded
 from heimdex.pipeline.index import Shot
 from heimdex.pipeline.keyframes import Candidate, KeyframeSampler
 from heimdex.pipeline.shots import DETECTION_WIDTH, ShotDetector
@@ -95,20 +96,9 @@ def _decoded(container: av.container.InputContainer, stream: av.video.stream.Vid
     stop = threading.Event()
     end = object()
 
-    def frames_that_decode() -> Iterator[av.VideoFrame]:
-        """Every frame that decodes: a damaged packet is skipped, and damage the demuxer cannot pass ends the video there."""
-        try:
-            for packet in container.demux(stream):
-                try:
-                    yield from packet.decode()
-                except av.error.InvalidDataError:
-                    continue
-        except av.error.FFmpegError:
-            return
-
     def decode() -> None:
         try:
-            for frame in frames_that_decode():
+            for frame in decoded(container, stream):
                 while not stop.is_set():
                     try:
                         frames.put(frame, timeout=0.1)
