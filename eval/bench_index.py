@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -52,18 +53,25 @@ X264 = {"preset": "veryfast", "crf": "23", "g": "60", "profile": "high"}
 
 def build_video(media: Path, minutes: float) -> Path:
     """The benchmark video (cached by recipe)."""
-    recipe = json.dumps(
-        [SOURCE, (media / SOURCE).stat().st_size, LOOP_S, minutes, WIDTH, HEIGHT, FPS, X264], sort_keys=True
-    )
-    target = CACHE / f"bench-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}.mp4"
+
+    def make(target: Path) -> None:
+        loop = target.with_name("loop.mp4")
+        _encode_loop(media / SOURCE, loop)
+        _repeat(loop, target, math.ceil(minutes))
+
+    recipe = [SOURCE, (media / SOURCE).stat().st_size, LOOP_S, minutes, WIDTH, HEIGHT, FPS, X264]
+    return _cached("bench", ".mp4", recipe, make)
+
+
+def _cached(stem: str, suffix: str, recipe: list, make: Callable[[Path], None]) -> Path:
+    """``eval/.cache/<stem>-<the recipe's hash><suffix>``, made by ``make(path)`` unless it is there already."""
+    target = CACHE / f"{stem}-{hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]}{suffix}"
     if target.is_file():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        loop = Path(tmp) / "loop.mp4"
-        _encode_loop(media / SOURCE, loop)
-        partial = Path(tmp) / "out.mp4"
-        _repeat(loop, partial, math.ceil(minutes))
+        partial = Path(tmp) / f"out{suffix}"
+        make(partial)
         partial.replace(target)
     return target
 
@@ -100,18 +108,13 @@ X265 = {"preset": "ultrafast", "x265-params": "bitrate=45000:log-level=none"}  #
 
 def build_phone_video(media: Path) -> Path:
     """The phone benchmark video (cached by recipe)."""
-    recipe = json.dumps([SOURCE, (media / SOURCE).stat().st_size, PHONE, X265], sort_keys=True)
-    target = CACHE / f"phone-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}.mov"
-    if target.is_file():
-        return target
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        loop = Path(tmp) / "loop.mov"
+
+    def make(target: Path) -> None:
+        loop = target.with_name("loop.mov")
         _encode_phone_loop(media / SOURCE, loop)
-        partial = Path(tmp) / "out.mov"
-        _repeat(loop, partial, PHONE["copies"], PHONE["loop_s"])
-        partial.replace(target)
-    return target
+        _repeat(loop, target, PHONE["copies"], PHONE["loop_s"])
+
+    return _cached("phone", ".mov", [SOURCE, (media / SOURCE).stat().st_size, PHONE, X265], make)
 
 
 def _encode_phone_loop(source: Path, out_path: Path) -> None:
