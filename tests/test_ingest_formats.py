@@ -187,3 +187,31 @@ def test_sound_that_runs_past_the_picture_is_indexed_to_its_end(db, store, setti
     assert all(s.start_s <= (w.start + w.end) / 2 <= s.end_s for w, s in late)
     found = search(db, user.id, "ask what you can do for your country").moments
     assert found and found[0].end_s > 8.0, found[:1]  # the passage runs on past the picture, to its last words
+
+
+class _Watch:
+    """Events that remember every (stages, fraction) the run tells."""
+
+    def __init__(self):
+        self.told: list[tuple[str, float]] = []
+
+    def progress(self, stage: str, fraction: float) -> None:
+        self.told.append((stage, fraction))
+
+    def stop_requested(self) -> bool:
+        return False
+
+
+def test_the_bar_rises_with_the_copy_and_does_not_jump_when_it_is_stored(db, store, settings, make_user, tmp_path):
+    """The copy's pictures are encoded while the frames are scanned, so that is where the bar moves for them."""
+    silent = make(tmp_path / "silent-phone.mov", codec="libx265", container="mov", audio=None, options=X265)
+    video = _ingest(db, store, settings, make_user("bar"), silent)
+    watch = _Watch()
+    index_now(db, store, video.id, watch=watch)
+    assert get_video(db, video.user_id, video.id).proxy_key
+    stages = [stage for stage, _ in watch.told]
+    fractions = [fraction for _, fraction in watch.told]
+    assert fractions == sorted(fractions) and fractions[-1] == 1
+    first, last = stages.index("proxy"), len(stages) - 1 - stages[::-1].index("proxy")
+    before, after = fractions[first - 1], fractions[last + 1]  # the frames scanned (nothing ran beside: no sound)
+    assert after - before <= 0.15 * before, watch.told  # storing the copy is a small step after the scan's share

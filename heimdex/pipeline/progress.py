@@ -2,9 +2,11 @@
 
 Each stage weighs what it is expected to cost for this video (a fixed part plus
 a part per second of media, measured by ``eval/bench_index.py`` on a 2-core
-CPU). Stages report their own fraction; transcription runs beside the frame
-scan, so both move the total at once. The caller hears at most every half
-second (it may write a row each time).
+CPU). A playable copy's pictures are encoded inside the frame scan, so its cost
+weighs on ``frames``; the ``proxy`` stage only finishes and stores it. Stages
+report their own fraction; transcription runs beside the frame scan, so both
+move the total at once. The caller hears at most every half second (it may
+write a row each time).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ STAGE_COST: dict[str, tuple[float, float]] = {
     "audio": (0.1, 0.0015),
     "transcribe": (1.0, 0.08),
     "frames": (0.2, 0.076),
-    "proxy": (0.5, 0.25),
+    "proxy": (0.1, 0.002),
     "scenes": (0.0, 0.0001),
     "keyframes": (0.05, 0.001),
     "ocr": (0.5, 0.03),
@@ -58,6 +60,7 @@ STAGE_COST: dict[str, tuple[float, float]] = {
     "embed": (0.5, 0.002),
     "commit": (0.05, 0.0002),
 }
+COPY_COST_PER_S = 0.25  # encoding the copy's pictures, done by the frame scan when a "proxy" stage follows
 WRITE_EVERY_S = 0.5
 
 
@@ -68,6 +71,8 @@ class Progress:
         self._weights = {
             stage: fixed + per_s * duration_s for stage, (fixed, per_s) in STAGE_COST.items() if stage in stages
         }
+        if "proxy" in stages and "frames" in stages:
+            self._weights["frames"] += COPY_COST_PER_S * duration_s
         self._done = dict.fromkeys(self._weights, 0.0)
         self._running: list[str] = []
         self._last = "starting"
