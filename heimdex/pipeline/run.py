@@ -227,12 +227,12 @@ class _Run:
         self.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         with (
             local_copy(self.store, self.video.blob_key, self.settings.tmp_dir) as path,
-            tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, prefix="proxy-", suffix=".mp4") as copy,
+            self._copy_file() as copy,
             ThreadPoolExecutor(1, thread_name_prefix="speech") as pool,
         ):
             speech = pool.submit(self._speech, path) if self.video.has_audio else None
             try:
-                proxy = Proxy(path, Path(copy.name), self.video.rotation) if self.needs_proxy else None
+                proxy = Proxy(path, copy, self.video.rotation) if copy else None
                 try:
                     with self.stage("frames"):
                         scan = scan_frames(
@@ -248,7 +248,7 @@ class _Run:
                     raise
                 if proxy:
                     with self.stage("proxy"):
-                        self._keep_proxy(proxy, Path(copy.name))
+                        self._keep_proxy(proxy, copy)
             except BaseException:
                 self._cancel.set()
                 raise
@@ -317,6 +317,15 @@ class _Run:
             scenes=scenes,
             vectors=vectors,
         )
+
+    @contextmanager
+    def _copy_file(self) -> Iterator[Path | None]:
+        """A temporary file for the playable copy, when this run makes one (removed after the run)."""
+        if not self.needs_proxy:
+            yield None
+            return
+        with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, prefix="proxy-", suffix=".mp4") as copy:
+            yield Path(copy.name)
 
     def _to_the_end(self, scan: FrameScan) -> tuple[list[Shot], float]:
         """The shots and the video's end: where the sound runs on past the picture (accepted at upload only when
