@@ -59,7 +59,7 @@ class Settings:
     db_shared_buffers: str = "1GB"  # the embedded server's page cache (PostgreSQL's default, 128MB, holds a third
     # of a 100k-scene library's vector indexes; eval/bench_search.py)
     model_dir: Path | None = None  # default: <data_dir>/models
-    model_threads: int = 2
+    model_threads: int = 2  # threads of speech and text models; the keyframe models get half each (lane_threads)
     log_level: str = "INFO"
     log_format: str = "text"  # or json: one JSON object per line
     log_queries: bool = False  # request logs may carry search words (never by default)
@@ -152,6 +152,11 @@ class Settings:
     def pg_dir(self) -> Path:
         """Data folder of the embedded PostgreSQL server."""
         return self.data_dir / "pg"
+
+    @property
+    def lane_threads(self) -> int:
+        """Threads of each keyframe model (text, sight, faces): they run in two lanes at once, so half each."""
+        return max(1, self.model_threads // 2)
 
     @property
     def models_path(self) -> Path:

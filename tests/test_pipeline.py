@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -204,6 +205,19 @@ def _inject(stage):
             raise RuntimeError("injected failure")
 
     return on_stage
+
+
+def test_text_and_sight_are_read_at_once(db, store, settings, short_clip):
+    """On-screen text and sight run in two lanes: each lane's first stage waits, at its start, for the other's."""
+    video = _ingest(db, store, settings, _user(db), short_clip)
+    both = threading.Barrier(2, timeout=120)  # broken (so the run fails) if one lane ran only after the other
+
+    def meet(name):
+        if name in ("ocr", "visual"):
+            both.wait()
+
+    report = index_now(db, store, video.id, on_stage=meet)
+    assert report.video.state == "indexed" and {"ocr", "visual", "faces"} <= set(report.timings_s)
 
 
 @pytest.mark.parametrize("stage", [s for s in STAGES if s != "proxy"])  # the clip plays in browsers: no proxy stage

@@ -180,8 +180,8 @@ DLIB = ModelSpec(
         spec.info,
         spec.path("shape_predictor_5_face_landmarks.dat"),
         spec.path("dlib_face_recognition_resnet_model_v1.dat"),
-        BlazeFace(spec.path("short_range.tflite"), spec.path("full_range_sparse.tflite"), settings.model_threads),
-        FaceMesh(spec.path("face_landmark.tflite"), settings.model_threads),
+        BlazeFace(spec.path("short_range.tflite"), spec.path("full_range_sparse.tflite"), settings.lane_threads),
+        FaceMesh(spec.path("face_landmark.tflite"), settings.lane_threads),
     ),
     (
         WeightFile(

@@ -3,7 +3,9 @@
     audio → transcribe          (a thread of its own: speech runs beside the frame work)
     frames (decode once: shots, keyframe candidates and, only for what browsers cannot play, the proxy's
     pictures) → proxy (its sound, and it is stored)
-    → scenes → keyframes → ocr → visual → faces → embed (→ the caller commits)
+    → scenes → keyframes → ocr            (a thread of its own: text on screen beside sight and faces)
+                         → visual → faces
+    → embed (→ the caller commits)
 
 The run knows nothing of jobs: it tells an :class:`~heimdex.pipeline.progress.Events`
 how far it is and asks it whether to stop, and returns the index (its blobs, the
@@ -24,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,8 +47,8 @@ from heimdex.pipeline.commit import write_sidecar
 from heimdex.pipeline.embed import embed_scenes
 from heimdex.pipeline.faces import actions_seen, faces_in_scene, people_tagged
 from heimdex.pipeline.frames import FrameScan, scan_frames
-from heimdex.pipeline.index import Keyframe, Scene, Shot, VideoIndex
-from heimdex.pipeline.keyframes import choose_keyframes, thumbnail, unlikeness
+from heimdex.pipeline.index import Keyframe, Scene, Shot, Span, Vectors, VideoIndex
+from heimdex.pipeline.keyframes import Candidate, choose_keyframes, thumbnail, unlikeness
 from heimdex.pipeline.ocr import TextMemory, read_scene_text
 from heimdex.pipeline.progress import Cancelled, Events, Progress, Quiet
 from heimdex.pipeline.scenes import build_scenes
@@ -134,7 +136,12 @@ class IndexReport:
 
 
 class _Cancelled(Exception):
-    """The picture work (frames, proxy) failed, so the speech thread stops early."""
+    """Work beside this stopped early: the picture work (frames, proxy) failed, or the other keyframe lane."""
+
+
+def _halt_if(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise _Cancelled()
 
 
 def index_video(
@@ -267,43 +274,7 @@ class _Run:
             for scene, keyframes in zip(scenes, chosen):
                 keep = self._keeper(f"kf/{scene.idx:04d}-")
                 scene.keyframes = [Keyframe(k.t, keep(thumbnail(k))) for k in keyframes]
-        with self.stage("ocr"):
-            reader, memory = self.registry.get("ocr"), TextMemory()
-            for scene, span, keyframes in zip(scenes, spans, chosen):
-                frames = [c for c in scan.candidates if span.start_s <= c.t < span.end_s]
-                scene.ocr = read_scene_text(keyframes, reader, frames, memory)
-                self.progress.advance("ocr", (scene.idx + 1) / len(scenes))
-            log.info(
-                "video %s: text read on %d keyframes, taken over on %d", self.video.id, memory.read, memory.carried
-            )
-        with self.stage("visual"):
-            visual, clip_tags = clip_scenes(chosen, self.registry)
-            for scene, span, keyframes, extra in zip(scenes, spans, chosen, clip_tags):
-                frames = [c for c in scan.candidates if span.start_s <= c.t < span.end_s]
-                scene.tags = merge(tag_scene(keyframes, self.registry, frames) + extra)
-                scene.caption = caption(scene.tags)
-                self.progress.advance("visual", (scene.idx + 1) / len(scenes))
-        if self.with_faces:
-            with self.stage("faces"):
-                analyzer = self.registry.get("faces")
-                body = self.registry.get("body") if self.registry.has("body") else None
-                expression = self.registry.get("expression") if self.registry.has("expression") else None
-                for scene, span, keyframes in zip(scenes, spans, chosen):
-                    frames = [c for c in scan.candidates if span.start_s <= c.t < span.end_s]
-                    seen = faces_in_scene(
-                        span,
-                        frames,
-                        keyframes,
-                        analyzer,
-                        self._keeper(f"faces/{scene.idx:04d}-"),
-                        body,
-                        expression,
-                        people_tagged(scene.tags),
-                    )
-                    scene.faces, scene.tracks = seen.faces, seen.tracks
-                    scene.tags = merge(scene.tags + actions_seen(seen.tracks))
-                    scene.caption = caption(scene.tags)
-                    self.progress.advance("faces", (scene.idx + 1) / len(scenes))
+        visual = self._look(scenes, spans, chosen, scan)
         with self.stage("embed"):
             vectors = embed_scenes(scenes, self.registry.get("text")) + ([visual] if visual else [])
         return VideoIndex(
@@ -326,6 +297,88 @@ class _Run:
             return
         with tempfile.NamedTemporaryFile(dir=self.settings.tmp_dir, prefix="proxy-", suffix=".mp4") as copy:
             yield Path(copy.name)
+
+    def _look(
+        self, scenes: list[Scene], spans: list[Span], chosen: list[list[Candidate]], scan: FrameScan
+    ) -> Vectors | None:
+        """The keyframe models in two lanes at once: on-screen text in a thread of its own, and here what is seen,
+        then faces (which start from its tags). Each lane writes its own fields of the scenes; a failure in one
+        stops the other at its next scene, and is the one raised."""
+        inside = [[c for c in scan.candidates if span.start_s <= c.t < span.end_s] for span in spans]
+        stop = threading.Event()
+
+        def read_text() -> None:
+            try:
+                self._read_text(scenes, chosen, inside, stop)
+            except BaseException:
+                stop.set()
+                raise
+
+        with ThreadPoolExecutor(1, thread_name_prefix="text") as pool:
+            reading = pool.submit(read_text)
+            try:
+                visual = self._see(scenes, spans, chosen, inside, stop)
+            except _Cancelled:
+                reading.result()  # raises the text lane's failure that stopped this one
+                raise
+            except BaseException:
+                stop.set()
+                wait([reading])
+                raise
+            reading.result()
+        return visual
+
+    def _read_text(
+        self, scenes: list[Scene], chosen: list[list[Candidate]], inside: list[list[Candidate]], stop: threading.Event
+    ) -> None:
+        with self.stage("ocr"):
+            reader, memory = self.registry.get("ocr"), TextMemory()
+            for scene, keyframes, frames in zip(scenes, chosen, inside):
+                _halt_if(stop)
+                scene.ocr = read_scene_text(keyframes, reader, frames, memory)
+                self.progress.advance("ocr", (scene.idx + 1) / len(scenes))
+            log.info(
+                "video %s: text read on %d keyframes, taken over on %d", self.video.id, memory.read, memory.carried
+            )
+
+    def _see(
+        self,
+        scenes: list[Scene],
+        spans: list[Span],
+        chosen: list[list[Candidate]],
+        inside: list[list[Candidate]],
+        stop: threading.Event,
+    ) -> Vectors | None:
+        with self.stage("visual"):
+            visual, clip_tags = clip_scenes(chosen, self.registry)
+            for scene, keyframes, frames, extra in zip(scenes, chosen, inside, clip_tags):
+                _halt_if(stop)
+                scene.tags = merge(tag_scene(keyframes, self.registry, frames) + extra)
+                scene.caption = caption(scene.tags)
+                self.progress.advance("visual", (scene.idx + 1) / len(scenes))
+        if not self.with_faces:
+            return visual
+        with self.stage("faces"):
+            analyzer = self.registry.get("faces")
+            body = self.registry.get("body") if self.registry.has("body") else None
+            expression = self.registry.get("expression") if self.registry.has("expression") else None
+            for scene, span, keyframes, frames in zip(scenes, spans, chosen, inside):
+                _halt_if(stop)
+                seen = faces_in_scene(
+                    span,
+                    frames,
+                    keyframes,
+                    analyzer,
+                    self._keeper(f"faces/{scene.idx:04d}-"),
+                    body,
+                    expression,
+                    people_tagged(scene.tags),
+                )
+                scene.faces, scene.tracks = seen.faces, seen.tracks
+                scene.tags = merge(scene.tags + actions_seen(seen.tracks))
+                scene.caption = caption(scene.tags)
+                self.progress.advance("faces", (scene.idx + 1) / len(scenes))
+        return visual
 
     def _to_the_end(self, scan: FrameScan) -> tuple[list[Shot], float]:
         """The shots and the video's end: where the sound runs on past the picture (accepted at upload only when

@@ -117,7 +117,7 @@ BLAZEPOSE = ModelSpec(
         spec.info,
         spec.path("pose_landmark_full.tflite"),
         spec.path("hand_landmark_lite.tflite"),
-        settings.model_threads,
+        settings.lane_threads,
     ),
     (
         WeightFile(

@@ -40,7 +40,7 @@ EFFICIENTNET = ModelSpec(
         spec.info,
         spec.path("efficientnet_lite3.tflite"),
         spec.path("efficientnet_labels.txt"),
-        settings.model_threads,
+        settings.lane_threads,
     ),
     (
         WeightFile(

@@ -209,7 +209,7 @@ COCO = ModelSpec(
 def _build_open_images(spec: ModelSpec, settings: Settings) -> OpenImagesSsd:
     folder = ObjectronModel().locate(settings)  # verified by ModelSpec.load
     labels = (folder / "oidv4_labelmap.txt").read_text().splitlines()
-    return OpenImagesSsd(spec.info, folder / "ssd_mobilenetv2_oidv4_fp16.tflite", labels, settings.model_threads)
+    return OpenImagesSsd(spec.info, folder / "ssd_mobilenetv2_oidv4_fp16.tflite", labels, settings.lane_threads)
 
 
 OPEN_IMAGES = ModelSpec(

