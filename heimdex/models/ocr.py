@@ -79,9 +79,10 @@ class Tesseract:
 
     def words(self, binary: np.ndarray) -> list[tuple[str, float, int, int, int]]:
         """The words Tesseract reads on one line (H×W uint8): text, confidence 0..100, left, width and height."""
-        height, width = binary.shape
+        from PIL import Image
+
         with self._lock:
-            self._api.SetImageBytes(np.ascontiguousarray(binary).tobytes(), width, height, 1, width)
+            self._api.SetImage(Image.fromarray(binary))
             self._api.Recognize()
             words, found = [], self._api.GetIterator()
             for word in self._iterate(found, self._word) if found is not None else ():

@@ -253,7 +253,7 @@ class _Run:
                     if proxy:
                         proxy.abandon()
                     raise
-                if proxy:
+                if proxy and copy:
                     with self.stage("proxy"):
                         self._keep_proxy(proxy, copy)
             except BaseException:
