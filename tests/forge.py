@@ -132,10 +132,18 @@ def speaking(
     return path
 
 
-def phone_hdr(path: Path, source: Path, transfer: str, seconds: float = 2.0, rotation: int = 90) -> list[np.ndarray]:
+def phone_hdr(
+    path: Path,
+    source: Path,
+    transfer: str,
+    seconds: float = 2.0,
+    rotation: int = 90,
+    times: list[float] | None = None,
+) -> list[np.ndarray]:
     """A phone's HDR clip: ``seconds`` of ``source`` (SDR) at 640x360, converted by FFmpeg's scaler to ``transfer``
     (``arib-std-b67``: HLG, ``smpte2084``: PQ) in BT.2020, HEVC 10-bit at 30 fps, shown turned by ``rotation``.
-    Returns the SDR frames it was made from (as stored, not turned), RGB."""
+    ``times``: a variable frame rate instead, as phones record in the dark: source frame ``i`` shown at ``times[i]``
+    (timed in 1/600 s, a phone's QuickTime clock). Returns the SDR frames it was made from (as stored, not turned), RGB."""
     from av.video.reformatter import ColorPrimaries, Colorspace, ColorTrc
 
     width, height = 640, 360
@@ -147,6 +155,8 @@ def phone_hdr(path: Path, source: Path, transfer: str, seconds: float = 2.0, rot
         codec = stream.codec_context
         codec.color_trc, codec.color_primaries, codec.colorspace = trc, ColorPrimaries.BT2020, Colorspace.BT2020
         stream.set_display_rotation(rotation)
+        clock = Fraction(1, 600) if times else Fraction(1, 30)
+        codec.time_base = clock
         video = src.streams.video[0]
         graph = av.filter.Graph()
         chain = [
@@ -167,12 +177,12 @@ def phone_hdr(path: Path, source: Path, transfer: str, seconds: float = 2.0, rot
             a.link_to(b)
         graph.configure()
         for i, frame in enumerate(src.decode(video)):
-            if i >= seconds * 30:
+            if i >= (len(times) if times else seconds * 30):
                 break
             frame.color_trc, frame.color_primaries = ColorTrc.BT709, ColorPrimaries.BT709
             graph.push(frame)
             coded = graph.pull()
-            coded.pts, coded.time_base = i, Fraction(1, 30)
+            coded.pts, coded.time_base = (round(times[i] / clock) if times else i), clock
             coded.color_trc, coded.color_primaries, coded.colorspace = trc, ColorPrimaries.BT2020, Colorspace.BT2020
             out.mux(stream.encode(coded))
             originals.append(frame.reformat(width=width, height=height, format="rgb24").to_ndarray())

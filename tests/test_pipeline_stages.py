@@ -139,3 +139,38 @@ def test_hdr_phone_footage_is_seen_and_copied_as_sdr(media, tmp_path, transfer):
     with av.open(str(clip)) as source:
         raw = next(source.decode(video=0)).to_ndarray(format="rgb24").astype(int)  # the values read as SDR
     assert np.abs(upright(raw.astype(np.uint8), rotation).astype(int) - shown[0]).mean() > 10
+
+
+def test_a_phones_variable_frame_rate_is_timed_by_each_frame(tmp_path):
+    """A phone's HLG clip whose frame rate drops in the dark (30 fps for a second, then frames 1/20 to 1/10 s
+    apart): each keyframe shows the frame that was on screen at its time, and the copy keeps every frame's time."""
+    import av
+    from forge import make, phone_hdr
+
+    from heimdex.library.media import probe
+    from heimdex.library.transcode import Proxy
+
+    steps = [1 / 30] * 30 + [1 / 20, 1 / 15, 1 / 10] * 10
+    times = [round(sum(steps[:i]), 4) for i in range(len(steps))]
+    moving = make(tmp_path / "moving.mp4", size=(640, 360), frames=len(times), audio=None)  # a square, 3 px a frame
+    clip = tmp_path / "dark.mov"
+    phone_hdr(clip, moving, "arib-std-b67", rotation=0, times=times)
+    assert probe(clip).is_vfr
+
+    def square_at(image: np.ndarray) -> int:
+        """The left edge of the bright square (forge's moving picture) on its rows."""
+        band = image[130:200].astype(int).mean(axis=(0, 2))
+        return int(np.argmax(band > 235))
+
+    writer = Proxy(clip, tmp_path / "copy.mp4")
+    scan = scan_frames(clip, on_frame=writer.add)
+    assert writer.close() == len(times)  # never more than 30 a second: every frame is kept
+    late = [c for c in scan.candidates if c.t > 1.2]
+    assert len(late) >= 2 and scan.end_s > times[-1]
+    for keyframe in scan.candidates:
+        shown = max(i for i, t in enumerate(times) if t <= keyframe.t + 0.002)  # the frame on screen then
+        assert min(abs(keyframe.t - t) for t in times) < 0.002
+        assert abs(square_at(keyframe.image) - (shown * 3) % (640 - 90)) <= 2, keyframe.t
+    with av.open(str(tmp_path / "copy.mp4")) as copy:
+        copied = [float(frame.time) for frame in copy.decode(video=0)]
+    assert copied == pytest.approx(times, abs=0.002)
