@@ -192,13 +192,19 @@ def menu(video: dict, lang: str | None) -> str:
     )
 
 
+def doing(stage: str | None, lang: str | None) -> str:
+    """What a job is doing, in words: its stages run at once (``"transcribe, frames"``), each said once."""
+    keys = [STAGES[name.strip()] for name in (stage or "").split(",") if name.strip() in STAGES]
+    return ", ".join(say(lang, key) for key in dict.fromkeys(keys or ["stage_waiting"]))
+
+
 def video_card(video: dict, lang: str | None) -> str:
     """One video: poster, title, length, state and, while indexing, a live progress bar with its stage in words."""
     state = video["state"]
     busy = state in ("queued", "processing")
     done = video["progress"] if busy else (1.0 if state == "indexed" else 0.0)
     percent = round(100 * max(0.0, min(1.0, done)))
-    stage = say(lang, STAGES.get(video.get("stage") or "", "stage_waiting")) if busy else ""
+    stage = doing(video.get("stage"), lang) if busy else ""
     title = html.escape(video["title"])
     poster = video.get("poster")
     picture = (

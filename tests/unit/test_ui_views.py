@@ -236,6 +236,16 @@ def test_a_cards_menu_offers_only_what_applies_in_plain_words_and_both_languages
     assert "alt='Beach day'" in ready and "<button type='button' class='play' data-for='a'>Beach day</button>" in ready
 
 
+def test_stages_that_run_at_once_are_all_said_each_once():
+    from ui.library import doing, video_card
+
+    both = video_card({**LIBRARY[1], "stage": "transcribe, frames"}, "en")
+    assert "listening to speech, looking at scenes · 40%" in both and "waiting" not in both
+    assert doing("ocr, visual", "ko") == "화면 글자 읽는 중, 장면 보는 중"
+    assert doing("visual, keyframes", "en") == "looking at scenes"  # one plain phrase for both
+    assert doing(None, "en") == doing("", "en") == doing("<script>", "en") == "waiting to start"
+
+
 def test_a_card_names_its_own_moment_and_is_found_by_it_not_by_position():
     from ui.cards import cards
     from ui.player import same_moment
