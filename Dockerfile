@@ -1,5 +1,5 @@
 # A plain mirror of the README's install steps, for a Hugging Face Docker Space or a server.
-# `make install` installs the Debian packages (Tesseract with Korean, npm) and the venv.
+# `make install` installs the Debian packages (Tesseract's Korean and English data, npm) and the venv.
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
