@@ -36,6 +36,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -297,6 +298,7 @@ def measure_index(video: Path) -> dict:
     cpu = cpu_s() - cpu
     close_database()
     return {
+        "data_dir": data,  # removed by the parent once this child (and its embedded server) has stopped
         "wall_s": report.timings_s["total"],
         "cpu_s": cpu,
         "stages_s": report.timings_s,
@@ -318,7 +320,10 @@ def child_json(module: str, *args: str) -> dict:
 
 
 def run_child(what: str, video: Path) -> dict:
-    return child_json("eval.bench_index", "--one", what, str(video))
+    result = child_json("eval.bench_index", "--one", what, str(video))
+    if "data_dir" in result:
+        shutil.rmtree(result.pop("data_dir"), ignore_errors=True)
+    return result
 
 
 def main() -> None:
